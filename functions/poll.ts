@@ -1,0 +1,70 @@
+/**
+ * SQS-triggered poller: one job (one mailbox) per invocation. Drains the mailbox into S3 + SQS with
+ * pollMailbox and maps the outcome to the job's fate (lib/lambda/disposition.ts). Clients, the
+ * credentials cache and the logger live for the container, so warm invocations reuse them.
+ */
+import { randomUUID } from 'node:crypto';
+import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { ConfigCredentialsProvider } from '../lib/adapters/credentials.ts';
+import { createS3Client, S3MessageStore } from '../lib/adapters/s3-message-store.ts';
+import { SecretsManagerSource } from '../lib/adapters/secrets-manager-source.ts';
+import { createSqsClient, SqsNotifier } from '../lib/adapters/sqs-notifier.ts';
+import { Deadline } from '../lib/deadline.ts';
+import { pollBudgetMs, readPollEnv } from '../lib/lambda/env.ts';
+import { asRunLogger, createLogger, runLogger } from '../lib/lambda/logger.ts';
+import { emitMetrics } from '../lib/lambda/metrics.ts';
+import { processJobRecords } from '../lib/lambda/poll-job.ts';
+import { type PollPorts, pollMailbox } from '../lib/pipeline/poll-mailbox.ts';
+import { systemClock } from '../lib/ports.ts';
+
+const logger = createLogger();
+const s3 = createS3Client();
+const sqs = createSqsClient();
+// One provider per container: secrets are fetched once and reused by warm invocations, never logged.
+const credentials = new ConfigCredentialsProvider({ secretSource: new SecretsManagerSource() });
+let ports: PollPorts | undefined;
+
+function portsFor(env: ReturnType<typeof readPollEnv>): PollPorts {
+  ports ??= {
+    store: new S3MessageStore({ client: s3, bucket: env.bucket, keyPrefix: env.keyPrefix }),
+    notifier: new SqsNotifier({ client: sqs, queueUrl: env.notificationQueueUrl }),
+    credentials,
+    clock: systemClock,
+  };
+  return ports;
+}
+
+export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  logger.addContext(context);
+  const deadline = Deadline.after(pollBudgetMs(context.getRemainingTimeInMillis()));
+  const env = readPollEnv(process.env);
+  const pollPorts = portsFor(env);
+  return processJobRecords(event.Records, deadline, {
+    poll: async (mailbox, runDeadline, runLog) => {
+      const outcome = await pollMailbox(mailbox, pollPorts, runDeadline, { logger: runLog });
+      // A refused secret may have been rotated since it was cached: read it afresh next time.
+      if (outcome.status === 'auth-failed') credentials.forget(mailbox.password);
+      return outcome;
+    },
+    changeVisibility: async (receiptHandle, seconds) => {
+      await sqs.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: env.jobQueueUrl,
+          ReceiptHandle: receiptHandle,
+          VisibilityTimeout: seconds,
+        }),
+      );
+    },
+    emitMetrics: (docs) => emitMetrics(docs),
+    metricContext: () => ({
+      namespace: env.metricsNamespace,
+      service: env.serviceName,
+      timestamp: new Date(),
+    }),
+    logger: asRunLogger(logger),
+    loggerFor: (keys) => asRunLogger(runLogger(logger, keys)),
+    newRunId: randomUUID,
+    retryPolicy: { maxReceiveCount: env.jobMaxReceiveCount },
+  });
+}

@@ -1,0 +1,88 @@
+/**
+ * Every default of the MailboxIngestion construct, in one place. Secure by default: private encrypted
+ * bucket and queues, TLS-only access, dead-letter queues, bounded log retention, least-privilege roles
+ * (see grants.ts). Props only ever loosen or tune what is here.
+ */
+import { fileURLToPath } from 'node:url';
+import { Duration } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { type BundlingOptions, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+
+/** The repository root: the functions' entries and the lock file live there. */
+export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export const DEFAULTS = {
+  schedule: Duration.minutes(5),
+  keyPrefix: 'mail/',
+  metricsNamespace: 'MailboxPoller',
+
+  pollMemorySize: 512,
+  pollTimeout: Duration.minutes(5),
+  /** SQS event source maxConcurrency: at most this many mailboxes are polled at once. */
+  maxConcurrency: 10,
+  dispatchMemorySize: 256,
+  dispatchTimeout: Duration.minutes(1),
+
+  /** AWS guidance for SQS-triggered functions: visibility timeout at least 6 × the function timeout. */
+  jobVisibilityFactor: 6,
+  /** After this many failed receives a job moves to the job DLQ (transient trouble never does). */
+  jobMaxReceiveCount: 5,
+  /** A job older than a day is long superseded by later slots. */
+  jobRetention: Duration.days(1),
+  /** Consumers of notifications may be down for a while; keep them as long as SQS allows. */
+  notificationRetention: Duration.days(14),
+  notificationMaxReceiveCount: 5,
+  deadLetterRetention: Duration.days(14),
+
+  logRetention: logs.RetentionDays.THREE_MONTHS,
+
+  /** Multipart leftovers of an interrupted upload are useless after a day. */
+  incompleteUploadExpiry: Duration.days(1),
+
+  /** PollFailures (all mailboxes, all reasons) in one alarm period that raise the alarm. */
+  pollFailureAlarmThreshold: 5,
+  pollFailureAlarmPeriod: Duration.minutes(15),
+} as const;
+
+export const RUNTIME = lambda.Runtime.NODEJS_22_X;
+export const ARCHITECTURE = lambda.Architecture.ARM_64;
+
+/** The oldest-job alarm fires when a job waited three schedule periods (at least 15 minutes). */
+export function defaultOldestJobAgeThreshold(schedule: Duration): Duration {
+  return Duration.seconds(Math.max(15 * 60, 3 * schedule.toSeconds()));
+}
+
+/** Bucket settings that apply whatever the caller passes in `bucketProps`. */
+export const ENFORCED_BUCKET_PROPS = {
+  blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+  enforceSSL: true,
+  objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+} as const satisfies s3.BucketProps;
+
+/**
+ * Environment every function gets. Source maps turn minified stack traces back into file:line; the
+ * runtime's connection reuse is on by default in SDK v3, so nothing else is needed.
+ */
+export const FUNCTION_ENVIRONMENT = { NODE_OPTIONS: '--enable-source-maps' } as const;
+
+/**
+ * esbuild settings for the functions, the same as scripts/build.mjs uses for dist/: ESM for node22,
+ * minified, with a source map, and a `require` for the few CommonJS dependencies that call it.
+ * The AWS SDK is bundled: a pinned, tree-shaken SDK starts faster than the runtime's full copy and
+ * keeps the checksum features the S3 store relies on, whatever SDK version the runtime ships.
+ */
+export const BUNDLING: BundlingOptions = {
+  forceDockerBundling: false,
+  format: OutputFormat.ESM,
+  target: 'node22',
+  minify: true,
+  sourceMap: true,
+  sourceMapMode: SourceMapMode.DEFAULT,
+  sourcesContent: false,
+  bundleAwsSDK: true,
+  externalModules: [],
+  mainFields: ['module', 'main'],
+  banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+};

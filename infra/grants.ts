@@ -1,0 +1,65 @@
+/**
+ * Least-privilege grants for the poll function, narrower than the L2 `grant*` helpers:
+ * - S3: PutObject on the key prefix only. The multipart path of the store (lib/adapters/s3-message-store.ts)
+ *   uploads to `<prefix>.incoming/`, copies to the final key and deletes the temporary object, so the
+ *   temporary folder alone also gets GetObject (copy source), DeleteObject and AbortMultipartUpload.
+ *   No read, list or delete on stored messages.
+ * - Secrets Manager: GetSecretValue on the named secrets only.
+ */
+import { ArnFormat, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type { Construct } from 'constructs';
+import { INCOMING_FOLDER } from '../lib/adapters/s3-message-store.ts';
+
+/** Secrets Manager appends a hyphen and six random characters to every secret name in its ARN. */
+const SECRET_ARN_SUFFIX_WILDCARD = '-??????';
+const COMPLETE_SECRET_ARN = /^arn:[^:]+:secretsmanager:[^:]*:[^:]*:secret:.+-[A-Za-z0-9]{6}$/;
+
+export function messageObjectsPattern(keyPrefix: string): string {
+  return `${keyPrefix}*`;
+}
+
+export function incomingObjectsPattern(keyPrefix: string): string {
+  return `${keyPrefix}${INCOMING_FOLDER}*`;
+}
+
+export function grantMessageStore(grantee: iam.IGrantable, bucket: s3.IBucket, keyPrefix: string): void {
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['s3:PutObject'],
+    resourceArns: [bucket.arnForObjects(messageObjectsPattern(keyPrefix))],
+  });
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:DeleteObject'],
+    resourceArns: [bucket.arnForObjects(incomingObjectsPattern(keyPrefix))],
+  });
+  // SSE-KMS: writing needs a data key; multipart completion and copy read the parts back.
+  bucket.encryptionKey?.grant(grantee, 'kms:GenerateDataKey', 'kms:Decrypt');
+}
+
+/**
+ * The ARN to grant for a secret id from the config: a complete ARN as is, a partial ARN or a name with
+ * the six-character suffix Secrets Manager adds. A name is resolved in the stack's account and region.
+ */
+export function secretArnFor(scope: Construct, secretId: string): string {
+  if (secretId.startsWith('arn:')) {
+    return COMPLETE_SECRET_ARN.test(secretId) ? secretId : `${secretId}${SECRET_ARN_SUFFIX_WILDCARD}`;
+  }
+  return Stack.of(scope).formatArn({
+    service: 'secretsmanager',
+    resource: 'secret',
+    resourceName: `${secretId}${SECRET_ARN_SUFFIX_WILDCARD}`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}
+
+export function grantSecretsRead(grantee: iam.IGrantable, secretArns: readonly string[]): void {
+  if (secretArns.length === 0) return;
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['secretsmanager:GetSecretValue'],
+    resourceArns: [...secretArns],
+  });
+}

@@ -1,0 +1,275 @@
+/**
+ * MailboxIngestion: POP3 mailboxes drained into S3 (one object per message) and SQS (one notification per
+ * message) on a schedule.
+ *
+ *   Scheduler ──every period──▶ dispatch λ ──one job per mailbox──▶ job queue (FIFO, group = mailbox)
+ *                                                                       │ batch size 1
+ *                                        bucket ◀── PutObject ── poll λ ┘── SendMessage ──▶ notification queue
+ *
+ * Secure defaults live in defaults.ts, grants in grants.ts, alarms in alarms.ts, cdk-nag reasons in
+ * nag-suppressions.ts.
+ */
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { IngestionAlarms } from './alarms.ts';
+import { ConfigLocation } from './config-location.ts';
+import {
+  ARCHITECTURE,
+  BUNDLING,
+  DEFAULTS,
+  defaultOldestJobAgeThreshold,
+  FUNCTION_ENVIRONMENT,
+  PROJECT_ROOT,
+  RUNTIME,
+} from './defaults.ts';
+import {
+  grantMessageStore,
+  grantSecretsRead,
+  incomingObjectsPattern,
+  messageObjectsPattern,
+  secretArnFor,
+} from './grants.ts';
+import { inlineConfig } from './inline-config.ts';
+import {
+  acknowledgeMissingAccessLogs,
+  acknowledgeRuntime,
+  acknowledgeWildcardResource,
+} from './nag-suppressions.ts';
+import { checkProps, type MailboxIngestionProps } from './props.ts';
+import { bucketPropsWithDefaults, queueEncryption } from './resources.ts';
+import { InvokeFunctionOnly, schedulerRole } from './schedule-target.ts';
+import { functionAssetHash } from './source-hash.ts';
+
+export class MailboxIngestion extends Construct {
+  readonly bucket: s3.IBucket;
+  readonly keyPrefix: string;
+  readonly notificationQueue: sqs.IQueue;
+  /** Absent when `notificationQueue` was passed in. */
+  readonly notificationDeadLetterQueue: sqs.IQueue | undefined;
+  readonly jobQueue: sqs.Queue;
+  readonly jobDeadLetterQueue: sqs.Queue;
+  readonly dispatchFunction: nodejs.NodejsFunction;
+  readonly pollFunction: nodejs.NodejsFunction;
+  readonly schedule: scheduler.Schedule;
+  readonly alarms: IngestionAlarms;
+  /** The secrets the poll function may read. */
+  readonly secretArns: readonly string[];
+  /** Where the dispatch function reads the config (the SSM parameter this construct wrote, for inline mailboxes). */
+  readonly configLocation: ConfigLocation;
+
+  constructor(scope: Construct, id: string, props: MailboxIngestionProps) {
+    super(scope, id);
+    checkProps(props);
+    const schedulePeriod = props.schedule ?? DEFAULTS.schedule;
+    const pollTimeout = props.pollTimeout ?? DEFAULTS.pollTimeout;
+    const jobMaxReceiveCount = props.jobMaxReceiveCount ?? DEFAULTS.jobMaxReceiveCount;
+    const serviceName = props.serviceName ?? `${Stack.of(this).stackName}-${this.node.id}`;
+    const metricsNamespace = props.metricsNamespace ?? DEFAULTS.metricsNamespace;
+    this.keyPrefix = props.keyPrefix ?? DEFAULTS.keyPrefix;
+
+    const inline =
+      props.mailboxes === undefined
+        ? undefined
+        : inlineConfig(this, 'Config', props.mailboxes, props.defaultLimits);
+    this.configLocation = inline ? ConfigLocation.fromParameter(inline.parameter) : props.configLocation!;
+    this.secretArns = [
+      ...new Set([
+        ...(inline?.secretIds ?? []).map((secretId) => secretArnFor(this, secretId)),
+        ...(props.secretArns ?? []),
+      ]),
+    ];
+
+    this.bucket =
+      props.bucket ?? new s3.Bucket(this, 'Bucket', bucketPropsWithDefaults(props, this.keyPrefix));
+
+    if (props.notificationQueue) {
+      this.notificationQueue = props.notificationQueue;
+    } else {
+      const queueProps = props.notificationQueueProps ?? {};
+      const deadLetterQueue =
+        queueProps.deadLetterQueue?.queue ??
+        new sqs.Queue(this, 'NotificationDeadLetterQueue', {
+          ...queueEncryption(props.kmsKey),
+          fifo: queueProps.fifo,
+          retentionPeriod: DEFAULTS.deadLetterRetention,
+          removalPolicy: RemovalPolicy.RETAIN,
+          enforceSSL: true,
+        });
+      this.notificationDeadLetterQueue = deadLetterQueue;
+      this.notificationQueue = new sqs.Queue(this, 'NotificationQueue', {
+        ...queueEncryption(props.kmsKey),
+        retentionPeriod: DEFAULTS.notificationRetention,
+        deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: DEFAULTS.notificationMaxReceiveCount },
+        // Notifications not yet consumed outlive the stack, like the messages they announce.
+        removalPolicy: RemovalPolicy.RETAIN,
+        ...queueProps,
+        enforceSSL: true,
+      });
+    }
+
+    this.jobDeadLetterQueue = new sqs.Queue(this, 'JobDeadLetterQueue', {
+      ...queueEncryption(props.kmsKey),
+      fifo: true,
+      retentionPeriod: DEFAULTS.deadLetterRetention,
+      enforceSSL: true,
+    });
+    this.jobQueue = new sqs.Queue(this, 'JobQueue', {
+      ...queueEncryption(props.kmsKey),
+      fifo: true,
+      // The deduplication id is mailbox + slot; per-group scope allows high-throughput FIFO.
+      contentBasedDeduplication: false,
+      deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
+      fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+      visibilityTimeout: Duration.seconds(pollTimeout.toSeconds() * DEFAULTS.jobVisibilityFactor),
+      retentionPeriod: DEFAULTS.jobRetention,
+      deadLetterQueue: { queue: this.jobDeadLetterQueue, maxReceiveCount: jobMaxReceiveCount },
+      enforceSSL: true,
+    });
+
+    const logRetention = props.logRetention ?? DEFAULTS.logRetention;
+    this.dispatchFunction = this.#function('Dispatch', 'dispatch.ts', logRetention, {
+      memorySize: DEFAULTS.dispatchMemorySize,
+      timeout: DEFAULTS.dispatchTimeout,
+      description: 'Queues one poll job per mailbox for each schedule slot',
+      // A failed dispatch is tried again; the slot-based deduplication id keeps the jobs single.
+      retryAttempts: 2,
+      environment: {
+        JOB_QUEUE_URL: this.jobQueue.queueUrl,
+        SCHEDULE_PERIOD_SECONDS: String(schedulePeriod.toSeconds()),
+        POWERTOOLS_SERVICE_NAME: serviceName,
+      },
+    });
+    for (const [name, value] of Object.entries(this.configLocation.bind(this.dispatchFunction).environment)) {
+      this.dispatchFunction.addEnvironment(name, value);
+    }
+    grantSend(this.dispatchFunction, this.jobQueue);
+
+    this.pollFunction = this.#function('Poll', 'poll.ts', logRetention, {
+      memorySize: props.pollMemorySize ?? DEFAULTS.pollMemorySize,
+      timeout: pollTimeout,
+      description: 'Drains one POP3 mailbox into S3 and SQS',
+      environment: {
+        MESSAGE_BUCKET: this.bucket.bucketName,
+        KEY_PREFIX: this.keyPrefix,
+        NOTIFICATION_QUEUE_URL: this.notificationQueue.queueUrl,
+        JOB_QUEUE_URL: this.jobQueue.queueUrl,
+        JOB_MAX_RECEIVE_COUNT: String(jobMaxReceiveCount),
+        METRICS_NAMESPACE: metricsNamespace,
+        POWERTOOLS_SERVICE_NAME: serviceName,
+      },
+    });
+    grantMessageStore(this.pollFunction, this.bucket, this.keyPrefix);
+    grantSend(this.pollFunction, this.notificationQueue);
+    grantSecretsRead(this.pollFunction, this.secretArns);
+    this.pollFunction.addEventSource(
+      new SqsEventSource(this.jobQueue, {
+        batchSize: 1,
+        reportBatchItemFailures: true,
+        maxConcurrency: props.maxConcurrency ?? DEFAULTS.maxConcurrency,
+      }),
+    );
+
+    this.schedule = new scheduler.Schedule(this, 'Schedule', {
+      description: `Polls every mailbox every ${schedulePeriod.toHumanString()}`,
+      schedule: scheduler.ScheduleExpression.rate(schedulePeriod),
+      target: new InvokeFunctionOnly(this.dispatchFunction, {
+        role: schedulerRole(this, 'ScheduleRole'),
+        input: scheduler.ScheduleTargetInput.fromObject({
+          scheduledTime: scheduler.ContextAttribute.scheduledTime,
+        }),
+        retryAttempts: 3,
+        // Once the next slot has started, a late dispatch of this one is pointless.
+        maxEventAge: Duration.seconds(Math.max(60, schedulePeriod.toSeconds())),
+      }),
+    });
+
+    this.alarms = new IngestionAlarms(this, 'Alarms', {
+      metricsNamespace,
+      serviceName,
+      jobQueue: this.jobQueue,
+      jobDeadLetterQueue: this.jobDeadLetterQueue,
+      notificationDeadLetterQueue: this.notificationDeadLetterQueue,
+      dispatchFunction: this.dispatchFunction,
+      schedule: schedulePeriod,
+      oldestJobAgeThreshold: props.oldestJobAgeAlarmThreshold ?? defaultOldestJobAgeThreshold(schedulePeriod),
+      pollFailureThreshold: props.pollFailureAlarmThreshold ?? DEFAULTS.pollFailureAlarmThreshold,
+      pollFailurePeriod: DEFAULTS.pollFailureAlarmPeriod,
+      alarmAction: props.alarmAction,
+    });
+
+    this.#acknowledgeAcceptedFindings(props);
+  }
+
+  /** The cdk-nag findings this design accepts, each with its reason (see nag-suppressions.ts). */
+  #acknowledgeAcceptedFindings(props: MailboxIngestionProps): void {
+    acknowledgeRuntime(this.dispatchFunction);
+    acknowledgeRuntime(this.pollFunction);
+    if (!props.bucket && !props.bucketProps?.serverAccessLogsBucket)
+      acknowledgeMissingAccessLogs(this.bucket);
+    const role = this.pollFunction.role!;
+    acknowledgeWildcardResource(
+      role,
+      this.bucket.arnForObjects(messageObjectsPattern(this.keyPrefix)),
+      'Object keys are content-addressed (mailbox/uidl/sha256), so they are only known at run time; ' +
+        'the wildcard is PutObject alone, under the key prefix, with no read, list or delete.',
+    );
+    acknowledgeWildcardResource(
+      role,
+      this.bucket.arnForObjects(incomingObjectsPattern(this.keyPrefix)),
+      'Multipart uploads go to random temporary keys under the .incoming/ folder of the prefix, which the ' +
+        'store reads back once (copy source), then deletes; nothing outside that folder.',
+    );
+  }
+
+  /**
+   * A function with its own role and log group: the role gets exactly the grants made here (no managed
+   * policy), and the log group has a retention instead of living forever.
+   */
+  #function(
+    id: string,
+    entry: string,
+    logRetention: logs.RetentionDays,
+    options: Pick<
+      nodejs.NodejsFunctionProps,
+      'memorySize' | 'timeout' | 'description' | 'environment' | 'retryAttempts'
+    >,
+  ): nodejs.NodejsFunction {
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention: logRetention });
+    const role = new iam.Role(this, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of the ${id.toLowerCase()} function`,
+    });
+    logGroup.grantWrite(role);
+    const entryPath = path.join(PROJECT_ROOT, 'functions', entry);
+    return new nodejs.NodejsFunction(this, `${id}Function`, {
+      ...options,
+      entry: entryPath,
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      runtime: RUNTIME,
+      architecture: ARCHITECTURE,
+      role,
+      logGroup,
+      bundling: { ...BUNDLING, assetHash: functionAssetHash(PROJECT_ROOT, entry, BUNDLING) },
+      environment: { ...FUNCTION_ENVIRONMENT, ...options.environment },
+    });
+  }
+}
+
+/** sqs:SendMessage (which also authorizes SendMessageBatch) on one queue, plus its key if it has one. */
+function grantSend(grantee: iam.IGrantable, queue: sqs.IQueue): void {
+  iam.Grant.addToPrincipal({ grantee, actions: ['sqs:SendMessage'], resourceArns: [queue.queueArn] });
+  queue.encryptionMasterKey?.grant(grantee, 'kms:GenerateDataKey', 'kms:Decrypt');
+}
+
+export { ConfigLocation } from './config-location.ts';
+export type { ArchiveRule, MailboxEntry, MailboxIngestionProps } from './props.ts';

@@ -1,0 +1,166 @@
+/** The props of the MailboxIngestion construct, and the checks that reject contradictory combinations. */
+import type { Duration } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { MailboxLimits } from '../lib/config/types.ts';
+import type { ConfigLocation } from './config-location.ts';
+
+/** One mailbox entry as written in the config file (see schema/config.schema.json). */
+export type MailboxEntry = Readonly<Record<string, unknown>>;
+
+/** Moving stored messages to a colder storage class after a while. */
+export interface ArchiveRule {
+  readonly storageClass: s3.StorageClass;
+  readonly after: Duration;
+}
+
+export interface MailboxIngestionProps {
+  /**
+   * The mailboxes, as the `mailboxes` array of the config file. Validated at synth time: a bad entry fails
+   * synth naming the mailbox and the field. Passwords must be `{ "secretId": ... }`. Stored in an SSM
+   * parameter (at most 8 KB; use `configLocation` with S3 for longer lists).
+   * Exactly one of `mailboxes` and `configLocation` is required.
+   * @default - none
+   */
+  readonly mailboxes?: readonly MailboxEntry[];
+  /**
+   * Limits for every inline mailbox that does not set its own (the config file's `defaults.limits`).
+   * Size them so one run fits `pollTimeout`.
+   * @default - the config defaults (lib/config/load-config.ts DEFAULT_LIMITS)
+   */
+  readonly defaultLimits?: Partial<MailboxLimits>;
+  /**
+   * Where the dispatch function reads the config at run time, for a list managed outside this stack.
+   * Requires `secretArns`, since the secrets cannot be read from the config at synth time.
+   * @default - none
+   */
+  readonly configLocation?: ConfigLocation;
+  /**
+   * Secrets the poll function may read, in addition to those named by the inline `mailboxes`.
+   * @default - only the secrets named in `mailboxes`
+   */
+  readonly secretArns?: readonly string[];
+  /**
+   * How often every mailbox is polled (an EventBridge Scheduler rate, whole minutes).
+   * @default Duration.minutes(5)
+   */
+  readonly schedule?: Duration;
+  /**
+   * An existing bucket for the messages. Cannot be combined with `bucketProps`, `versioned` or `archive`.
+   * @default - a new private, encrypted, TLS-only bucket
+   */
+  readonly bucket?: s3.IBucket;
+  /**
+   * Overrides for the new bucket. Public access blocking, TLS enforcement and bucket-owner object
+   * ownership are always applied.
+   * @default - see infra/defaults.ts
+   */
+  readonly bucketProps?: s3.BucketProps;
+  /**
+   * Keep every version of every object in the new bucket.
+   * @default false (keys are content-addressed and written with If-None-Match, so nothing is overwritten)
+   */
+  readonly versioned?: boolean;
+  /**
+   * Move stored messages to a colder storage class after a while (new bucket only).
+   * @default - messages stay in S3 Standard
+   */
+  readonly archive?: ArchiveRule;
+  /**
+   * Prefix of every object key. The poll function may write below it and nowhere else.
+   * @default 'mail/'
+   */
+  readonly keyPrefix?: string;
+  /**
+   * An existing queue for the message notifications. Cannot be combined with `notificationQueueProps`.
+   * @default - a new encrypted standard queue with a dead-letter queue
+   */
+  readonly notificationQueue?: sqs.IQueue;
+  /**
+   * Overrides for the new notification queue, e.g. `{ fifo: true }` (its dead-letter queue follows).
+   * @default - see infra/defaults.ts
+   */
+  readonly notificationQueueProps?: sqs.QueueProps;
+  /**
+   * Memory of the poll function, in MiB.
+   * @default 512
+   */
+  readonly pollMemorySize?: number;
+  /**
+   * Timeout of the poll function; the poll stops starting new work 10 s before it.
+   * @default Duration.minutes(5)
+   */
+  readonly pollTimeout?: Duration;
+  /**
+   * Most mailboxes polled at the same time (SQS event source maxConcurrency, 2..1000).
+   * @default 10
+   */
+  readonly maxConcurrency?: number;
+  /**
+   * Receives after which a failed poll job moves to the job dead-letter queue.
+   * @default 5
+   */
+  readonly jobMaxReceiveCount?: number;
+  /**
+   * A customer-managed key for the bucket and the queues this construct creates.
+   * @default - S3-managed and SQS-managed encryption
+   */
+  readonly kmsKey?: kms.IKey;
+  /**
+   * Where the alarms send notifications.
+   * @default - alarms without actions
+   */
+  readonly alarmAction?: sns.ITopic;
+  /**
+   * PollFailures (all mailboxes) within 15 minutes that raise the poll failure alarm.
+   * @default 5
+   */
+  readonly pollFailureAlarmThreshold?: number;
+  /**
+   * Age of the oldest waiting poll job that raises the backlog alarm.
+   * @default - 3 schedule periods, at least 15 minutes
+   */
+  readonly oldestJobAgeAlarmThreshold?: Duration;
+  /**
+   * Retention of the functions' log groups.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * CloudWatch namespace of the poll metrics.
+   * @default 'MailboxPoller'
+   */
+  readonly metricsNamespace?: string;
+  /**
+   * The Service dimension of the metrics and the service key of the logs.
+   * @default - a name unique to this construct in the app
+   */
+  readonly serviceName?: string;
+}
+
+/** Throws on contradictory props, naming them; every message starts with the construct name. */
+export function checkProps(props: MailboxIngestionProps): void {
+  const problems: string[] = [];
+  const both = (a: keyof MailboxIngestionProps, b: keyof MailboxIngestionProps) => {
+    if (props[a] !== undefined && props[b] !== undefined) problems.push(`pass either ${a} or ${b}, not both`);
+  };
+  both('mailboxes', 'configLocation');
+  both('defaultLimits', 'configLocation');
+  both('bucket', 'bucketProps');
+  both('bucket', 'versioned');
+  both('bucket', 'archive');
+  both('notificationQueue', 'notificationQueueProps');
+  if (props.mailboxes === undefined && props.configLocation === undefined) {
+    problems.push('pass the mailboxes inline (mailboxes) or where to read them (configLocation)');
+  }
+  if (props.configLocation !== undefined && props.secretArns === undefined) {
+    problems.push('configLocation needs secretArns: the secrets the poll function may read');
+  }
+  if (props.schedule !== undefined && props.schedule.toSeconds() % 60 !== 0) {
+    problems.push(`schedule must be whole minutes, got ${props.schedule.toHumanString()}`);
+  }
+  if (problems.length > 0) throw new Error(`MailboxIngestion: ${problems.join('; ')}`);
+}

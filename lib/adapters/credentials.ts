@@ -1,0 +1,150 @@
+/**
+ * Resolves a mailbox's secret reference (lib/config) into credentials: a literal from a local config, an
+ * environment variable, or a secret read through a SecretSource (Secrets Manager in AWS). Secrets are
+ * cached per secret id for the life of the process, which in Lambda is the container: warm invocations
+ * skip the lookup, and the TTL bounds how long a rotated secret can go unnoticed.
+ *
+ * No error raised here contains a secret: they name the variable, secret id or JSON field instead.
+ */
+import type { MailboxConfig } from '../config/types.ts';
+import { type MonotonicClock, systemMonotonicClock } from '../deadline.ts';
+import type { Credentials, CredentialsProvider, SecretRef } from '../ports.ts';
+
+/** Where secrets referenced by `{ "secretId": ... }` are read from. */
+export interface SecretSource {
+  getSecretString(secretId: string): Promise<string>;
+}
+
+export type CredentialKind = MailboxConfig['credentialKind'];
+
+export const DEFAULT_SECRET_CACHE_TTL_MS = 5 * 60 * 1000;
+
+/** The JSON field read from a secret stored as a JSON object, when the reference names none. */
+export const DEFAULT_SECRET_FIELD: Readonly<Record<CredentialKind, string>> = {
+  password: 'password',
+  oauth2: 'accessToken',
+};
+
+export interface ConfigCredentialsProviderOptions {
+  /** Needed only for `{ "secretId": ... }` references. */
+  readonly secretSource?: SecretSource;
+  /** Where `{ "env": NAME }` references are looked up (default process.env). */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cacheTtlMs?: number;
+  readonly clock?: MonotonicClock;
+}
+
+/** A secret could not be resolved; the message says which reference and why, never the value. */
+export class CredentialsError extends Error {
+  override readonly name = 'CredentialsError';
+}
+
+interface CachedSecret {
+  readonly expiresAt: number;
+  readonly text: Promise<string>;
+}
+
+export class ConfigCredentialsProvider implements CredentialsProvider {
+  readonly #source: SecretSource | undefined;
+  readonly #env: NodeJS.ProcessEnv;
+  readonly #ttlMs: number;
+  readonly #clock: MonotonicClock;
+  readonly #cache = new Map<string, CachedSecret>();
+
+  constructor(options: ConfigCredentialsProviderOptions = {}) {
+    this.#source = options.secretSource;
+    this.#env = options.env ?? process.env;
+    this.#ttlMs = options.cacheTtlMs ?? DEFAULT_SECRET_CACHE_TTL_MS;
+    this.#clock = options.clock ?? systemMonotonicClock;
+  }
+
+  /** Credentials of the given kind (default password) from one secret reference. */
+  async resolve(ref: SecretRef, username: string, kind: CredentialKind = 'password'): Promise<Credentials> {
+    const secret = await this.#secretOf(ref, kind);
+    return kind === 'oauth2'
+      ? { kind: 'oauth2', username, accessToken: secret }
+      : { kind: 'password', username, password: secret };
+  }
+
+  /** Credentials for a configured mailbox, of the kind its config declares. */
+  resolveFor(mailbox: Pick<MailboxConfig, 'password' | 'username' | 'credentialKind'>): Promise<Credentials> {
+    return this.resolve(mailbox.password, mailbox.username, mailbox.credentialKind);
+  }
+
+  /** Drops a cached secret, e.g. after the server refused it, so the next resolve reads it afresh. */
+  forget(ref: SecretRef): void {
+    if ('secretId' in ref) this.#cache.delete(ref.secretId);
+  }
+
+  async #secretOf(ref: SecretRef, kind: CredentialKind): Promise<string> {
+    if ('literal' in ref) return ref.literal;
+    if ('env' in ref) {
+      const value = this.#env[ref.env];
+      if (value === undefined || value === '') {
+        throw new CredentialsError(`environment variable ${ref.env} is not set or empty`);
+      }
+      return value;
+    }
+    const text = await this.#secretText(ref.secretId);
+    return valueFromSecret(ref.secretId, text, ref.field, kind);
+  }
+
+  #secretText(secretId: string): Promise<string> {
+    const now = this.#clock.monotonicMs();
+    const cached = this.#cache.get(secretId);
+    if (cached !== undefined && cached.expiresAt > now) return cached.text;
+    const source = this.#source;
+    if (source === undefined) {
+      return Promise.reject(new CredentialsError(`secret "${secretId}" cannot be read: no secret source`));
+    }
+    const text = source.getSecretString(secretId).catch((error: unknown) => {
+      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      throw new CredentialsError(`could not read secret "${secretId}": ${reason}`);
+    });
+    const entry = { expiresAt: now + this.#ttlMs, text };
+    this.#cache.set(secretId, entry);
+    // A failed lookup is not cached: the next resolve tries again.
+    text.catch(() => {
+      if (this.#cache.get(secretId) === entry) this.#cache.delete(secretId);
+    });
+    return text;
+  }
+}
+
+/**
+ * A secret is either the password/token itself, or a JSON object holding it in a field (named by the
+ * reference, else `password` or `accessToken` by kind), as Secrets Manager stores key/value secrets.
+ */
+function valueFromSecret(
+  secretId: string,
+  text: string,
+  field: string | undefined,
+  kind: CredentialKind,
+): string {
+  const object = parseJsonObject(text);
+  if (object === undefined) {
+    if (field !== undefined) {
+      throw new CredentialsError(`secret "${secretId}" is not a JSON object, so it has no field "${field}"`);
+    }
+    if (text === '') throw new CredentialsError(`secret "${secretId}" is empty`);
+    return text;
+  }
+  const name = field ?? DEFAULT_SECRET_FIELD[kind];
+  const value = object[name];
+  if (typeof value !== 'string' || value === '') {
+    throw new CredentialsError(`secret "${secretId}" has no non-empty string field "${name}"`);
+  }
+  return value;
+}
+
+function parseJsonObject(text: string): Record<string, unknown> | undefined {
+  if (!text.trimStart().startsWith('{')) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}

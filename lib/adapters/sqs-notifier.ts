@@ -1,0 +1,200 @@
+/**
+ * Notifier on SQS: SendMessageBatch with one result per entry. Entries SQS could not take through no fault
+ * of ours (throttling, internal errors) are retried a couple of times; entries it rejects as malformed are
+ * reported at once. A FIFO queue (URL ends in `.fifo`) gets one message group per mailbox, keeping each
+ * mailbox's notifications in order, and a deduplication id derived from the object key, so a notification
+ * re-sent after an interrupted run within the 5-minute deduplication window is delivered once.
+ */
+import { createHash } from 'node:crypto';
+import {
+  SendMessageBatchCommand,
+  type SendMessageBatchCommandOutput,
+  type SendMessageBatchRequestEntry,
+  SQSClient,
+  type SQSClientConfig,
+} from '@aws-sdk/client-sqs';
+import type { NotificationResult, Notifier, OutgoingNotification } from '../ports.ts';
+import { AWS_HTTP_OPTIONS, describeAwsError, endpointFromEnv, regionFromEnv } from './aws-common.ts';
+
+/** SQS SendMessageBatch takes at most 10 entries. */
+export const SQS_MAX_BATCH_ENTRIES = 10;
+/** SQS: one message, and all messages of one batch together, at most 1 MiB (body plus attributes). */
+export const SQS_MAX_PAYLOAD_BYTES = 1_048_576;
+export const DEFAULT_RETRIES = 2;
+export const DEFAULT_RETRY_DELAY_MS = 100;
+
+const MAILBOX_ID_ATTRIBUTE = 'mailboxId';
+
+export interface SqsNotifierOptions {
+  readonly client: SQSClient;
+  readonly queueUrl: string;
+  /** How often an entry that failed through no fault of ours is sent again (default 2). */
+  readonly retries?: number;
+  /** Delay before the first retry; doubled for each further one (default 100 ms). */
+  readonly retryDelayMs?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export class SqsNotifier implements Notifier {
+  readonly maxBatchSize = SQS_MAX_BATCH_ENTRIES;
+  readonly #client: SQSClient;
+  readonly #queueUrl: string;
+  readonly #fifo: boolean;
+  readonly #retries: number;
+  readonly #retryDelayMs: number;
+  readonly #sleep: (ms: number) => Promise<void>;
+
+  constructor(options: SqsNotifierOptions) {
+    this.#client = options.client;
+    this.#queueUrl = options.queueUrl;
+    this.#fifo = options.queueUrl.endsWith('.fifo');
+    this.#retries = options.retries ?? DEFAULT_RETRIES;
+    this.#retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
+    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  async send(batch: readonly OutgoingNotification[]): Promise<NotificationResult[]> {
+    const results = new Map<OutgoingNotification, NotificationResult>();
+    const sendable: OutgoingNotification[] = [];
+    const seenIds = new Set<string>();
+    for (const notification of batch) {
+      const size = payloadBytes(notification);
+      if (seenIds.has(notification.entryId)) {
+        results.set(notification, failure(notification, 'entryId is not unique within the batch'));
+      } else if (size > SQS_MAX_PAYLOAD_BYTES) {
+        const reason = `notification is ${size} bytes, over the SQS limit of ${SQS_MAX_PAYLOAD_BYTES}`;
+        results.set(notification, failure(notification, reason));
+      } else {
+        sendable.push(notification);
+      }
+      seenIds.add(notification.entryId);
+    }
+    for (const request of packRequests(sendable)) {
+      for (const [notification, result] of await this.#sendWithRetries(request)) {
+        results.set(notification, result);
+      }
+    }
+    return batch.map((notification) => results.get(notification)!);
+  }
+
+  async #sendWithRetries(
+    request: readonly OutgoingNotification[],
+  ): Promise<Map<OutgoingNotification, NotificationResult>> {
+    const results = new Map<OutgoingNotification, NotificationResult>();
+    let outstanding = request;
+    for (let attempt = 0; outstanding.length > 0; attempt++) {
+      if (attempt > 0) await this.#sleep(this.#retryDelayMs * 2 ** (attempt - 1));
+      outstanding = await this.#attempt(outstanding, attempt >= this.#retries, results);
+    }
+    return results;
+  }
+
+  /** One SendMessageBatch call; records final results and returns the entries worth sending again. */
+  async #attempt(
+    outstanding: readonly OutgoingNotification[],
+    isLastAttempt: boolean,
+    results: Map<OutgoingNotification, NotificationResult>,
+  ): Promise<OutgoingNotification[]> {
+    // Positional ids: SQS restricts the characters of batch entry ids, and ours come from the caller.
+    const byId = new Map(outstanding.map((notification, index) => [`m${index}`, notification]));
+    let reply: SendMessageBatchCommandOutput;
+    try {
+      const entries = [...byId].map(([id, notification]) => this.#entry(notification, id));
+      reply = await this.#client.send(
+        new SendMessageBatchCommand({ QueueUrl: this.#queueUrl, Entries: entries }),
+      );
+    } catch (error) {
+      // The SDK has already retried what it could; what is left fails every entry of this request.
+      const reason = `SendMessageBatch to ${this.#queueUrl} failed: ${describeAwsError(error)}`;
+      for (const notification of outstanding) results.set(notification, failure(notification, reason));
+      return [];
+    }
+    const retry: OutgoingNotification[] = [];
+    for (const success of reply.Successful ?? []) {
+      const id = success.Id ?? '';
+      const notification = byId.get(id);
+      if (notification === undefined) continue;
+      byId.delete(id);
+      results.set(notification, { entryId: notification.entryId, ok: true });
+    }
+    for (const failed of reply.Failed ?? []) {
+      const id = failed.Id ?? '';
+      const notification = byId.get(id);
+      if (notification === undefined) continue;
+      byId.delete(id);
+      if (failed.SenderFault !== true && !isLastAttempt) {
+        retry.push(notification);
+      } else {
+        const reason = `${failed.Code ?? 'Failed'}: ${failed.Message ?? 'no message'}`;
+        results.set(notification, failure(notification, reason));
+      }
+    }
+    // An entry missing from both lists has an unknown fate: sending it again is the safe side.
+    for (const notification of byId.values()) {
+      if (isLastAttempt) results.set(notification, failure(notification, 'SQS returned no result for it'));
+      else retry.push(notification);
+    }
+    return retry;
+  }
+
+  #entry(notification: OutgoingNotification, id: string): SendMessageBatchRequestEntry {
+    return {
+      Id: id,
+      MessageBody: notification.body,
+      MessageAttributes: {
+        [MAILBOX_ID_ATTRIBUTE]: { DataType: 'String', StringValue: notification.mailboxId },
+      },
+      ...(this.#fifo
+        ? {
+            MessageGroupId: notification.mailboxId,
+            // SQS allows 128 characters; the hex SHA-256 of the key has 64 and stays unique.
+            MessageDeduplicationId: createHash('sha256').update(notification.deduplicationKey).digest('hex'),
+          }
+        : {}),
+    };
+  }
+}
+
+/** An SQS client for AWS_REGION (default us-east-1), pointed at AWS_ENDPOINT_URL_SQS when it is set. */
+export function createSqsClient(config: SQSClientConfig = {}): SQSClient {
+  const endpoint = endpointFromEnv('AWS_ENDPOINT_URL_SQS');
+  return new SQSClient({
+    region: regionFromEnv(),
+    requestHandler: AWS_HTTP_OPTIONS,
+    ...(endpoint === undefined ? {} : { endpoint }),
+    ...config,
+  });
+}
+
+/** Size as SQS counts it: body plus each attribute's name, type and value, in UTF-8 bytes. */
+function payloadBytes(notification: OutgoingNotification): number {
+  return (
+    Buffer.byteLength(notification.body, 'utf8') +
+    Buffer.byteLength(MAILBOX_ID_ATTRIBUTE) +
+    Buffer.byteLength('String') +
+    Buffer.byteLength(notification.mailboxId, 'utf8')
+  );
+}
+
+/** Splits entries, in order, into requests of at most 10 entries and 1 MiB together. */
+function packRequests(notifications: readonly OutgoingNotification[]): OutgoingNotification[][] {
+  const requests: OutgoingNotification[][] = [];
+  let current: OutgoingNotification[] = [];
+  let currentBytes = 0;
+  for (const notification of notifications) {
+    const size = payloadBytes(notification);
+    if (current.length === SQS_MAX_BATCH_ENTRIES || currentBytes + size > SQS_MAX_PAYLOAD_BYTES) {
+      requests.push(current);
+      current = [];
+      currentBytes = 0;
+    }
+    current.push(notification);
+    currentBytes += size;
+  }
+  if (current.length > 0) requests.push(current);
+  return requests;
+}
+
+function failure(notification: OutgoingNotification, reason: string): NotificationResult {
+  return { entryId: notification.entryId, ok: false, reason };
+}

@@ -1,0 +1,100 @@
+/**
+ * `mailbox-poller poll --config FILE ...`: polls every configured mailbox once. Without a bucket and a
+ * queue it uses the local default (objects as files, notifications.jsonl) so it runs with no AWS account.
+ */
+import path from 'node:path';
+import { ConfigCredentialsProvider } from '../adapters/credentials.ts';
+import { LocalMessageStore } from '../adapters/local-message-store.ts';
+import { LocalNotifier } from '../adapters/local-notifier.ts';
+import { createS3Client, S3MessageStore } from '../adapters/s3-message-store.ts';
+import { SecretsManagerSource } from '../adapters/secrets-manager-source.ts';
+import { createSqsClient, SqsNotifier } from '../adapters/sqs-notifier.ts';
+import { ConfigError, loadConfigFile } from '../config/load-config.ts';
+import type { PollerConfig } from '../config/types.ts';
+import { Deadline } from '../deadline.ts';
+import { type PollPorts, pollMailboxes } from '../pipeline/poll-mailbox.ts';
+import { systemClock } from '../ports.ts';
+import { type PollCommand, parseCommandLine, USAGE, UsageError } from './args.ts';
+import { formatSummary, type Output, ProgressLine } from './report.ts';
+
+export interface CliIo {
+  readonly stdout: Output;
+  readonly stderr: Output;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+const processIo: CliIo = {
+  stdout: { write: (text) => process.stdout.write(text), isTTY: process.stdout.isTTY === true },
+  stderr: { write: (text) => process.stderr.write(text), isTTY: process.stderr.isTTY === true },
+  env: process.env,
+};
+
+/** Runs the CLI; resolves with the exit status (0 ok, 1 a mailbox failed, 2 usage or configuration). */
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  let command: PollCommand;
+  let config: PollerConfig;
+  try {
+    const parsed = parseCommandLine(argv, io.env);
+    if (parsed.kind === 'help') {
+      io.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    command = parsed.poll;
+    config = await loadConfigFile(command.configPath);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr.write(`mailbox-poller: ${error.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    if (error instanceof ConfigError) {
+      // "invalid configuration in FILE:" then one "path: problem" line per mistake.
+      io.stderr.write(`mailbox-poller: ${error.message}\n`);
+      return 2;
+    }
+    io.stderr.write(`mailbox-poller: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 2;
+  }
+
+  const { ports, destination } = portsFor(command, io.env);
+  const progress = new ProgressLine(io.stderr);
+  const deadline = command.timeoutMs === undefined ? Deadline.never() : Deadline.after(command.timeoutMs);
+  const outcomes = await pollMailboxes(config.mailboxes, ports, deadline, {
+    concurrency: command.concurrency ?? config.concurrency,
+    dryRun: command.dryRun,
+    onProgress: (p) => progress.update(p),
+  });
+  progress.clear();
+  if (command.json) io.stdout.write(`${JSON.stringify(outcomes, null, 2)}\n`);
+  else io.stdout.write(formatSummary(outcomes, destination));
+  return outcomes.every((outcome) => outcome.status === 'ok') ? 0 : 1;
+}
+
+function portsFor(command: PollCommand, env: NodeJS.ProcessEnv): { ports: PollPorts; destination: string } {
+  // Secrets Manager is only contacted when a mailbox names a secretId.
+  const credentials = new ConfigCredentialsProvider({ secretSource: new SecretsManagerSource(), env });
+  if (command.bucket !== undefined && command.queueUrl !== undefined) {
+    return {
+      ports: {
+        store: new S3MessageStore({
+          client: createS3Client(),
+          bucket: command.bucket,
+          keyPrefix: command.keyPrefix,
+        }),
+        notifier: new SqsNotifier({ client: createSqsClient(), queueUrl: command.queueUrl }),
+        credentials,
+        clock: systemClock,
+      },
+      destination: `s3://${command.bucket}/${command.keyPrefix} + ${command.queueUrl}`,
+    };
+  }
+  const outDir = path.resolve(command.outDir);
+  return {
+    ports: {
+      store: new LocalMessageStore({ outDir, keyPrefix: command.keyPrefix }),
+      notifier: new LocalNotifier({ outDir }),
+      credentials,
+      clock: systemClock,
+    },
+    destination: `${outDir} (objects) + ${path.join(outDir, 'notifications.jsonl')}`,
+  };
+}

@@ -1,0 +1,184 @@
+/**
+ * Reads and validates the mailbox configuration (schema/config.schema.json, JSON Schema draft 2020-12)
+ * and applies the defaults, producing the PollerConfig the rest of the code relies on.
+ * See docs/configuration.md.
+ */
+import { readFile } from 'node:fs/promises';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import ajvFormats from 'ajv-formats';
+import schema from '../../schema/config.schema.json' with { type: 'json' };
+import type { SecretRef } from '../ports.ts';
+import { findJsonSyntaxProblem } from './json-syntax.ts';
+import { configPath, describeSchemaErrors, PROBLEM_KEYWORD } from './schema-errors.ts';
+import type { AuthMethod, MailboxConfig, MailboxLimits, PollerConfig, TlsMode } from './types.ts';
+
+/** RFC 1939 section 3: POP3 listens on TCP port 110 (plain text, or upgraded with STLS). */
+export const POP3_PORT = 110;
+/** RFC 8314 section 7.3: POP3 over implicit TLS on port 995. */
+export const POP3S_PORT = 995;
+export const DEFAULT_CONCURRENCY = 4;
+export const DEFAULT_LIMITS: MailboxLimits = {
+  maxMessagesPerRun: 10_000,
+  maxBytesPerRun: 1024 ** 3,
+  maxMessageBytes: 100 * 1024 ** 2,
+};
+
+/** The configuration is invalid; `problems` has one "path: problem" line per mistake. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly problems: string[];
+
+  constructor(problems: string[], source?: string) {
+    super(`invalid configuration${source === undefined ? '' : ` in ${source}`}:\n  ${problems.join('\n  ')}`);
+    this.problems = problems;
+  }
+}
+
+/** A secret as written in the document. */
+type SecretSpec = string | { env: string } | { secretId: string; field?: string };
+
+/** The document as the schema guarantees it, before defaults. */
+interface MailboxDocument {
+  id: string;
+  host: string;
+  port?: number;
+  tls: TlsMode;
+  username: string;
+  password?: SecretSpec;
+  accessToken?: SecretSpec;
+  auth?: AuthMethod;
+  ca?: string;
+  servername?: string;
+  allowInsecureAuth?: boolean;
+  pipelining?: boolean;
+  limits?: Partial<MailboxLimits>;
+}
+
+interface ConfigDocument {
+  mailboxes: MailboxDocument[];
+  defaults?: { limits?: Partial<MailboxLimits> };
+  concurrency?: number;
+}
+
+let validator: ValidateFunction<ConfigDocument> | undefined;
+
+/** Compiled once, on first use, so that importing this module costs nothing. */
+function validate(json: unknown): json is ConfigDocument {
+  if (validator === undefined) {
+    const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, strictRequired: false });
+    // ajv-formats is CommonJS; its plugin is `.default` however the module is loaded.
+    ajvFormats.default(ajv, ['hostname', 'ipv4', 'ipv6']);
+    ajv.addKeyword({ keyword: PROBLEM_KEYWORD, schemaType: 'string' });
+    validator = ajv.compile<ConfigDocument>(schema);
+  }
+  return validator(json);
+}
+
+/** Validates a parsed JSON document and applies the defaults. Throws ConfigError listing every problem. */
+export function parseConfig(json: unknown): PollerConfig {
+  const valid = validate(json);
+  const problems = valid ? [] : describeSchemaErrors(validator?.errors ?? []);
+  problems.push(...duplicateIdProblems(json));
+  if (!valid || problems.length > 0) throw new ConfigError(inDocumentOrder(problems));
+  const defaultLimits = { ...DEFAULT_LIMITS, ...json.defaults?.limits };
+  return {
+    mailboxes: json.mailboxes.map((mailbox) => toMailboxConfig(mailbox, defaultLimits)),
+    concurrency: json.concurrency ?? DEFAULT_CONCURRENCY,
+  };
+}
+
+/** Reads a JSON config file. Syntax errors name the file, line and column, never the text there. */
+export async function loadConfigFile(filePath: string): Promise<PollerConfig> {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(await readFile(filePath));
+  } catch (error) {
+    const reason = error instanceof TypeError ? 'is not UTF-8 text' : `cannot be read (${errorCode(error)})`;
+    throw new ConfigError([`${filePath}: ${reason}`], filePath);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ConfigError([describeSyntaxError(filePath, text)], filePath);
+  }
+  try {
+    return parseConfig(json);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError(error.problems, filePath);
+    throw error;
+  }
+}
+
+function toMailboxConfig(mailbox: MailboxDocument, defaultLimits: MailboxLimits): MailboxConfig {
+  // The schema guarantees exactly one of the two.
+  const secret = (mailbox.accessToken ?? mailbox.password) as SecretSpec;
+  return {
+    id: mailbox.id,
+    host: mailbox.host,
+    port: mailbox.port ?? (mailbox.tls === 'implicit' ? POP3S_PORT : POP3_PORT),
+    tls: mailbox.tls,
+    username: mailbox.username,
+    password: toSecretRef(secret),
+    credentialKind: mailbox.accessToken === undefined ? 'password' : 'oauth2',
+    auth: mailbox.auth ?? 'auto',
+    ca: mailbox.ca,
+    servername: mailbox.servername,
+    allowInsecureAuth: mailbox.allowInsecureAuth ?? false,
+    pipelining: mailbox.pipelining ?? true,
+    limits: { ...defaultLimits, ...mailbox.limits },
+  };
+}
+
+function toSecretRef(secret: SecretSpec): SecretRef {
+  if (typeof secret === 'string') return { literal: secret };
+  if ('env' in secret) return { env: secret.env };
+  return secret.field === undefined
+    ? { secretId: secret.secretId }
+    : { secretId: secret.secretId, field: secret.field };
+}
+
+/**
+ * Mailbox ids name object keys and files, so they must be unique, and unique regardless of letter case:
+ * on a case-insensitive file system `Support` and `support` would share a folder.
+ */
+function duplicateIdProblems(json: unknown): string[] {
+  const mailboxes = (json as { mailboxes?: unknown } | null)?.mailboxes;
+  if (!Array.isArray(mailboxes)) return [];
+  const firstIndexById = new Map<string, number>();
+  const problems: string[] = [];
+  mailboxes.forEach((mailbox: unknown, index) => {
+    const id = (mailbox as { id?: unknown } | null)?.id;
+    if (typeof id !== 'string') return;
+    const first = firstIndexById.get(id.toLowerCase());
+    if (first === undefined) {
+      firstIndexById.set(id.toLowerCase(), index);
+    } else {
+      const sameCase = (mailboxes[first] as { id: string }).id === id;
+      const clash = sameCase ? 'is already the id of' : 'differs only in letter case from the id of';
+      problems.push(`${configPath(`/mailboxes/${index}/id`)}: ${clash} mailboxes[${first}]`);
+    }
+  });
+  return problems;
+}
+
+/** Problems of the document itself first, then mailbox by mailbox (a stable sort keeps the rest). */
+function inDocumentOrder(problems: string[]): string[] {
+  const mailboxIndex = (problem: string) => Number(/^mailboxes\[(\d+)\]/.exec(problem)?.[1] ?? -1);
+  return problems.sort((a, b) => mailboxIndex(a) - mailboxIndex(b));
+}
+
+function describeSyntaxError(filePath: string, text: string): string {
+  try {
+    const found = findJsonSyntaxProblem(text);
+    if (found !== undefined) return `${filePath}:${found.line}:${found.column}: ${found.problem}`;
+  } catch {
+    // Nesting deep enough to exhaust the stack: fall through to the general message.
+  }
+  return `${filePath}: is not valid JSON`;
+}
+
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : error instanceof Error ? error.message : String(error);
+}

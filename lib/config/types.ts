@@ -1,0 +1,45 @@
+/**
+ * The mailbox configuration as the rest of the code sees it, after JSON Schema validation and defaults
+ * (see schema/config.schema.json and lib/config/load-config.ts).
+ */
+import type { SecretRef } from '../ports.ts';
+
+export type TlsMode = 'implicit' | 'starttls' | 'none';
+export type AuthMethod = 'auto' | 'user' | 'apop' | 'plain' | 'login' | 'cram-md5' | 'xoauth2';
+
+export interface MailboxLimits {
+  /** Most messages retrieved in one run (the rest waits for the next run). */
+  readonly maxMessagesPerRun: number;
+  /** Most octets (by LIST size) retrieved in one run. */
+  readonly maxBytesPerRun: number;
+  /** A message larger than this is left on the server and reported, never retrieved. */
+  readonly maxMessageBytes: number;
+}
+
+export interface MailboxConfig {
+  /** Stable id: part of every object key and of every notification. `^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$` */
+  readonly id: string;
+  readonly host: string;
+  readonly port: number;
+  readonly tls: TlsMode;
+  readonly username: string;
+  readonly password: SecretRef;
+  /** Whether `password` holds an OAuth2 access token (XOAUTH2) rather than a password. */
+  readonly credentialKind: 'password' | 'oauth2';
+  readonly auth: AuthMethod;
+  /** Extra trusted CA certificates (PEM) for this server. */
+  readonly ca: string | undefined;
+  /** TLS server name, when it differs from `host`. */
+  readonly servername: string | undefined;
+  /** Required to send a password over a connection without TLS. */
+  readonly allowInsecureAuth: boolean;
+  /** Use RFC 2449 pipelining when the server advertises it. */
+  readonly pipelining: boolean;
+  readonly limits: MailboxLimits;
+}
+
+export interface PollerConfig {
+  readonly mailboxes: readonly MailboxConfig[];
+  /** How many mailboxes one process polls at once. */
+  readonly concurrency: number;
+}

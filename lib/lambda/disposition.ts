@@ -1,0 +1,60 @@
+/**
+ * What the poll function does with a job once the mailbox was polled: delete it, or hand it back to SQS
+ * with a longer visibility timeout so the next attempt waits (exponential backoff by receive count).
+ *
+ * The schedule sends a fresh job for every mailbox every period, so a job that keeps meeting transient
+ * trouble is dropped once its attempts are used up: the next slot polls again, and the job DLQ stays for
+ * jobs that need a person.
+ */
+import type { MailboxOutcome } from '../pipeline/outcome.ts';
+
+/** First retry waits this long; each further receive doubles it. */
+export const RETRY_BASE_DELAY_SECONDS = 30;
+/** Backoff never exceeds 15 minutes: longer than that, the next schedule slot is the better retry. */
+export const RETRY_MAX_DELAY_SECONDS = 15 * 60;
+/** SQS ChangeMessageVisibility accepts 0..43,200 seconds (12 hours). */
+export const SQS_MAX_VISIBILITY_SECONDS = 43_200;
+
+export type JobDisposition =
+  /** Remove the job from the queue. `consumedBecause` says why when the poll did not succeed. */
+  | { readonly action: 'delete'; readonly consumedBecause?: 'auth-failed' | 'attempts-exhausted' }
+  /** Report a batch item failure and make the job visible again after `visibilityTimeoutSeconds`. */
+  | { readonly action: 'retry'; readonly visibilityTimeoutSeconds: number };
+
+export interface RetryPolicy {
+  /** The job queue's redrive maxReceiveCount: a job failing this often moves to the job DLQ. */
+  readonly maxReceiveCount: number;
+  readonly baseDelaySeconds?: number;
+  readonly maxDelaySeconds?: number;
+}
+
+/** 30 s, 60 s, 120 s, … for receive counts 1, 2, 3, …, capped. */
+export function backoffSeconds(receiveCount: number, policy: RetryPolicy): number {
+  const base = policy.baseDelaySeconds ?? RETRY_BASE_DELAY_SECONDS;
+  const cap = Math.min(policy.maxDelaySeconds ?? RETRY_MAX_DELAY_SECONDS, SQS_MAX_VISIBILITY_SECONDS);
+  const exponent = Math.max(0, Math.floor(receiveCount) - 1);
+  // 2 ** 30 already exceeds any cap; clamping the exponent keeps the arithmetic finite.
+  return Math.min(cap, base * 2 ** Math.min(exponent, 30));
+}
+
+export function decideDisposition(
+  outcome: Pick<MailboxOutcome, 'status'>,
+  receiveCount: number,
+  policy: RetryPolicy,
+): JobDisposition {
+  switch (outcome.status) {
+    case 'ok':
+      return { action: 'delete' };
+    case 'auth-failed':
+      // The same secret will be refused again; retrying only risks locking the account. Alarmed by metric.
+      return { action: 'delete', consumedBecause: 'auth-failed' };
+    case 'retry-later':
+      // Never send transient trouble to the DLQ: on the last attempt, leave it to the next slot.
+      if (receiveCount >= policy.maxReceiveCount)
+        return { action: 'delete', consumedBecause: 'attempts-exhausted' };
+      return { action: 'retry', visibilityTimeoutSeconds: backoffSeconds(receiveCount, policy) };
+    case 'failed':
+      // SQS moves it to the job DLQ after maxReceiveCount receives; the backoff gets it there sooner.
+      return { action: 'retry', visibilityTimeoutSeconds: backoffSeconds(receiveCount, policy) };
+  }
+}

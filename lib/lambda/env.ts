@@ -1,0 +1,75 @@
+/**
+ * The environment the construct gives each function, read in one place so a missing variable fails with
+ * its name instead of as an `undefined` deep inside an SDK call.
+ */
+import { type ConfigLocation, configLocationFromEnv } from './config-source.ts';
+import { DEFAULT_METRICS_NAMESPACE } from './metrics.ts';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** What the poll function keeps back from its own timeout to record metrics and release the job. */
+export const POLL_SAFETY_MARGIN_MS = 10_000;
+/** Matches the construct's default: every 5 minutes. */
+export const DEFAULT_SCHEDULE_PERIOD_SECONDS = 300;
+/** Matches the construct's default redrive policy on the job queue. */
+export const DEFAULT_JOB_MAX_RECEIVE_COUNT = 5;
+
+export class EnvError extends Error {
+  override readonly name = 'EnvError';
+}
+
+export function requireEnv(env: Env, name: string): string {
+  const value = env[name];
+  if (!value) throw new EnvError(`environment variable ${name} is not set`);
+  return value;
+}
+
+function positiveInteger(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0)
+    throw new EnvError(`${name} must be a positive integer, got ${raw}`);
+  return value;
+}
+
+export interface DispatchEnv {
+  readonly configLocation: ConfigLocation;
+  readonly jobQueueUrl: string;
+  readonly schedulePeriodSeconds: number;
+}
+
+export function readDispatchEnv(env: Env): DispatchEnv {
+  return {
+    configLocation: configLocationFromEnv(env),
+    jobQueueUrl: requireEnv(env, 'JOB_QUEUE_URL'),
+    schedulePeriodSeconds: positiveInteger(env, 'SCHEDULE_PERIOD_SECONDS', DEFAULT_SCHEDULE_PERIOD_SECONDS),
+  };
+}
+
+export interface PollEnv {
+  readonly bucket: string;
+  readonly keyPrefix: string;
+  readonly notificationQueueUrl: string;
+  readonly jobQueueUrl: string;
+  readonly jobMaxReceiveCount: number;
+  readonly metricsNamespace: string;
+  readonly serviceName: string;
+}
+
+export function readPollEnv(env: Env): PollEnv {
+  return {
+    bucket: requireEnv(env, 'MESSAGE_BUCKET'),
+    keyPrefix: env['KEY_PREFIX'] ?? '',
+    notificationQueueUrl: requireEnv(env, 'NOTIFICATION_QUEUE_URL'),
+    jobQueueUrl: requireEnv(env, 'JOB_QUEUE_URL'),
+    jobMaxReceiveCount: positiveInteger(env, 'JOB_MAX_RECEIVE_COUNT', DEFAULT_JOB_MAX_RECEIVE_COUNT),
+    metricsNamespace: env['METRICS_NAMESPACE'] || DEFAULT_METRICS_NAMESPACE,
+    serviceName: env['POWERTOOLS_SERVICE_NAME'] || 'mailbox-poller',
+  };
+}
+
+/** Milliseconds the poll may use: what Lambda has left, less the safety margin. */
+export function pollBudgetMs(remainingMs: number): number {
+  return Math.max(0, remainingMs - POLL_SAFETY_MARGIN_MS);
+}

@@ -1,0 +1,36 @@
+/**
+ * Structured JSON logs for the handlers (Powertools Logger): one line per event, with the mailbox id and a
+ * run id on every line of a poll so one run can be followed in CloudWatch Logs Insights.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+
+export const DEFAULT_SERVICE_NAME = 'mailbox-poller';
+
+/** The logging surface the pipeline accepts (see PollOptions in lib/pipeline/poll-mailbox.ts). */
+export interface RunLogger {
+  info(msg: string, data?: object): void;
+  warn(msg: string, data?: object): void;
+  error(msg: string, data?: object): void;
+}
+
+/** The service name comes from POWERTOOLS_SERVICE_NAME, which the construct sets per deployment. */
+export function createLogger(): Logger {
+  return new Logger({ serviceName: process.env['POWERTOOLS_SERVICE_NAME'] ?? DEFAULT_SERVICE_NAME });
+}
+
+/** A child logger whose every line carries the mailbox id and run id. */
+export function runLogger(logger: Logger, keys: { mailboxId: string; runId: string }): Logger {
+  const child = logger.createChild();
+  child.appendKeys(keys);
+  return child;
+}
+
+/** Adapts a Powertools Logger to the pipeline's logging surface; `data` keys become top-level log keys. */
+export function asRunLogger(logger: Logger): RunLogger {
+  const extra = (data: object | undefined) => (data === undefined ? [] : [data as Record<string, unknown>]);
+  return {
+    info: (msg, data) => logger.info(msg, ...extra(data)),
+    warn: (msg, data) => logger.warn(msg, ...extra(data)),
+    error: (msg, data) => logger.error(msg, ...extra(data)),
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * The poll step for a batch of SQS job records: poll each mailbox, publish its metrics, and tell SQS what
+ * to do with the job (see disposition.ts). The event source has batch size 1; more records are handled
+ * the FIFO way: once one fails, every later record is reported failed too, so SQS keeps their order.
+ */
+import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import type { MailboxConfig } from '../config/types.ts';
+import type { Deadline } from '../deadline.ts';
+import type { MailboxOutcome } from '../pipeline/outcome.ts';
+import { decideDisposition, type JobDisposition, type RetryPolicy } from './disposition.ts';
+import { decodeJob, JobFormatError, type PollJob } from './job.ts';
+import type { RunLogger } from './logger.ts';
+import { type EmfDocument, type MetricContext, outcomeMetrics, pollFailureMetric } from './metrics.ts';
+
+export interface PollJobDeps {
+  poll(mailbox: MailboxConfig, deadline: Deadline, logger: RunLogger): Promise<MailboxOutcome>;
+  /** ChangeMessageVisibility on the job queue. */
+  changeVisibility(receiptHandle: string, visibilityTimeoutSeconds: number): Promise<void>;
+  emitMetrics(docs: readonly EmfDocument[]): void;
+  metricContext(): MetricContext;
+  readonly logger: RunLogger;
+  /** A logger whose every line carries these keys. */
+  loggerFor(keys: { mailboxId: string; runId: string }): RunLogger;
+  newRunId(): string;
+  readonly retryPolicy: RetryPolicy;
+}
+
+/** An outcome for a poll that threw instead of returning one (a defect, so: failed, and to the DLQ). */
+export function crashedOutcome(mailboxId: string, error: unknown, durationMs: number): MailboxOutcome {
+  return {
+    mailboxId,
+    status: 'failed',
+    reason: 'crash',
+    message: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    counts: {
+      found: 0,
+      retrieved: 0,
+      bytesRetrieved: 0,
+      stored: 0,
+      notified: 0,
+      deleted: 0,
+      skipped: 0,
+      left: 0,
+    },
+    skipped: [],
+    quitConfirmed: false,
+    durationMs,
+  };
+}
+
+function receiveCountOf(record: SQSRecord): number {
+  const count = Number(record.attributes.ApproximateReceiveCount);
+  return Number.isFinite(count) && count >= 1 ? count : 1;
+}
+
+/** Polls one job; resolves with what should happen to it. */
+export async function processJobRecord(
+  record: SQSRecord,
+  deadline: Deadline,
+  deps: PollJobDeps,
+): Promise<JobDisposition> {
+  const receiveCount = receiveCountOf(record);
+  let job: PollJob;
+  try {
+    job = decodeJob(record.body);
+  } catch (error) {
+    if (!(error instanceof JobFormatError)) throw error;
+    deps.logger.error('unreadable job', { jobMessageId: record.messageId, problem: error.message });
+    deps.emitMetrics([pollFailureMetric(deps.metricContext(), 'bad-job')]);
+    return decideDisposition({ status: 'failed' }, receiveCount, deps.retryPolicy);
+  }
+
+  const runId = deps.newRunId();
+  const logger = deps.loggerFor({ mailboxId: job.mailbox.id, runId });
+  logger.info('poll started', { slot: job.slot, receiveCount, jobMessageId: record.messageId });
+  const startedAt = performance.now();
+  let outcome: MailboxOutcome;
+  try {
+    outcome = await deps.poll(job.mailbox, deadline, logger);
+  } catch (error) {
+    outcome = crashedOutcome(job.mailbox.id, error, Math.round(performance.now() - startedAt));
+  }
+  deps.emitMetrics(outcomeMetrics(outcome, deps.metricContext()));
+
+  const disposition = decideDisposition(outcome, receiveCount, deps.retryPolicy);
+  const summary = {
+    status: outcome.status,
+    reason: outcome.reason,
+    message: outcome.message,
+    counts: outcome.counts,
+    skipped: outcome.skipped,
+    quitConfirmed: outcome.quitConfirmed,
+    durationMs: outcome.durationMs,
+    disposition,
+  };
+  if (outcome.status === 'ok') logger.info('poll finished', summary);
+  else if (outcome.status === 'retry-later') logger.warn('poll incomplete, will retry', summary);
+  else logger.error('poll failed', summary);
+  return disposition;
+}
+
+export async function processJobRecords(
+  records: readonly SQSRecord[],
+  deadline: Deadline,
+  deps: PollJobDeps,
+): Promise<SQSBatchResponse> {
+  const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+  for (const record of records) {
+    if (batchItemFailures.length > 0) {
+      batchItemFailures.push({ itemIdentifier: record.messageId });
+      continue;
+    }
+    const disposition = await processJobRecord(record, deadline, deps);
+    if (disposition.action === 'retry') {
+      batchItemFailures.push({ itemIdentifier: record.messageId });
+      try {
+        await deps.changeVisibility(record.receiptHandle, disposition.visibilityTimeoutSeconds);
+      } catch (error) {
+        // The job still comes back, only after the queue's own visibility timeout.
+        deps.logger.warn('could not set the retry delay', {
+          jobMessageId: record.messageId,
+          error: String(error),
+        });
+      }
+    }
+  }
+  return { batchItemFailures };
+}

@@ -1,0 +1,118 @@
+/**
+ * Finding the header section of a message (RFC 5322 §2.1: header fields, then an empty line, then the
+ * body) in the bytes as they stream past, without keeping more than a bounded prefix in memory.
+ *
+ * Line endings are not trusted: servers hand out CRLF, bare LF, or a mix, so an empty line is either
+ * CRLF CRLF, LF LF, or any mix of the two.
+ */
+
+/** Default cap on the header bytes kept for a notification: far more than any honest header section. */
+export const DEFAULT_MAX_HEADER_BYTES = 64 * 1024;
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/**
+ * Looks for the empty line that ends the header section, across as many pieces of input as needed.
+ * It only remembers where in the current line it is, so every byte is looked at once.
+ */
+class EmptyLineScanner {
+  #atLineStart = true;
+  #crAtLineStart = false;
+
+  /** Offset in `bytes` just past the empty line, or -1 when it is not in these bytes. */
+  scan(bytes: Buffer): number {
+    let i = 0;
+    while (i < bytes.length) {
+      if (!this.#atLineStart) {
+        const newline = bytes.indexOf(LF, i);
+        if (newline === -1) return -1;
+        this.#atLineStart = true;
+        i = newline + 1;
+        continue;
+      }
+      const byte = bytes[i];
+      if (byte === LF) return i + 1;
+      if (byte === CR && !this.#crAtLineStart) {
+        this.#crAtLineStart = true;
+      } else {
+        this.#atLineStart = false;
+        this.#crAtLineStart = false;
+      }
+      i++;
+    }
+    return -1;
+  }
+}
+
+/**
+ * The header section of a message: the bytes up to and including the first empty line. When the prefix
+ * holds no empty line (a huge header section, or a message without a body), the whole prefix.
+ */
+export function extractHeaderSection(messagePrefix: Buffer): Buffer {
+  const end = new EmptyLineScanner().scan(messagePrefix);
+  return end === -1 ? messagePrefix : messagePrefix.subarray(0, end);
+}
+
+/**
+ * Keeps the header section of a message fed to it chunk by chunk, up to `maxBytes`. Feed it every chunk of
+ * the message (it ignores what it no longer needs), then read `headerBytes()` and `truncated`.
+ */
+export class HeaderCollector {
+  readonly maxBytes: number;
+  readonly #scanner = new EmptyLineScanner();
+  #buffer = Buffer.alloc(0);
+  #length = 0;
+  #complete = false;
+  #truncated = false;
+
+  constructor(maxBytes: number = DEFAULT_MAX_HEADER_BYTES) {
+    if (!Number.isInteger(maxBytes) || maxBytes < 1) {
+      throw new RangeError(`maxBytes must be a positive integer, got ${maxBytes}`);
+    }
+    this.maxBytes = maxBytes;
+  }
+
+  /** True once the empty line that ends the header section has been seen. */
+  get complete(): boolean {
+    return this.#complete;
+  }
+
+  /** True when `maxBytes` was reached before the end of the header section. */
+  get truncated(): boolean {
+    return this.#truncated;
+  }
+
+  /** True when further chunks would be ignored. */
+  get done(): boolean {
+    return this.#complete || this.#truncated;
+  }
+
+  write(chunk: Uint8Array): void {
+    if (this.done || chunk.length === 0) return;
+    const room = this.maxBytes - this.#length;
+    const view = Buffer.from(chunk.buffer, chunk.byteOffset, Math.min(chunk.length, room));
+    const end = this.#scanner.scan(view);
+    const kept = end === -1 ? view : view.subarray(0, end);
+    this.#append(kept);
+    if (end !== -1) this.#complete = true;
+    else if (this.#length >= this.maxBytes) this.#truncated = true;
+  }
+
+  /** The header section (with its closing empty line when it was seen), at most `maxBytes` long. */
+  headerBytes(): Buffer {
+    return Buffer.from(this.#buffer.subarray(0, this.#length));
+  }
+
+  /** Copies into a buffer that grows by doubling, so many small chunks cost linear time. */
+  #append(bytes: Buffer): void {
+    const needed = this.#length + bytes.length;
+    if (needed > this.#buffer.length) {
+      const grown = Buffer.alloc(Math.min(this.maxBytes, Math.max(needed, this.#buffer.length * 2, 4096)));
+      this.#buffer.copy(grown, 0, 0, this.#length);
+      this.#buffer = grown;
+    }
+    bytes.copy(this.#buffer, this.#length);
+    this.#length = needed;
+  }
+}

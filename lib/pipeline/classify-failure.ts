@@ -1,0 +1,48 @@
+/**
+ * Maps what stopped a run to the outcome a scheduler acts on: retry later, do not retry blindly (auth),
+ * or fail. RFC 3206 response codes decide where the server gives one.
+ */
+import {
+  Pop3AuthenticationError,
+  Pop3ConnectionError,
+  Pop3Error,
+  Pop3ServerError,
+  Pop3TimeoutError,
+} from '../pop3/errors.ts';
+import type { OutcomeStatus } from './outcome.ts';
+
+export interface Classified {
+  readonly status: Exclude<OutcomeStatus, 'ok'>;
+  readonly reason: string;
+  readonly message: string;
+}
+
+/** Codes that mean "not now" rather than "not ever" (RFC 2449 §8.1, RFC 3206 §4–5). */
+const TRANSIENT_CODES = ['IN-USE', 'LOGIN-DELAY', 'SYS/TEMP'] as const;
+
+export function classifyFailure(error: unknown): Classified {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof Pop3ServerError) {
+    const transient = TRANSIENT_CODES.find((code) => error.hasCode(code));
+    if (transient) return { status: 'retry-later', reason: transient, message };
+    if (error instanceof Pop3AuthenticationError) {
+      // [SYS/PERM] on login is the server's own permanent trouble, not bad credentials.
+      if (error.hasCode('SYS'))
+        return { status: 'failed', reason: error.responseCode?.raw ?? 'SYS', message };
+      return { status: 'auth-failed', reason: 'auth', message };
+    }
+    return { status: 'failed', reason: error.responseCode?.raw ?? 'server-error', message };
+  }
+  if (error instanceof Pop3TimeoutError) {
+    return { status: 'retry-later', reason: error.phase === 'deadline' ? 'deadline' : 'timeout', message };
+  }
+  if (error instanceof Pop3ConnectionError) return { status: 'retry-later', reason: 'network', message };
+  if (error instanceof StoreUnavailableError) return { status: 'retry-later', reason: 'store', message };
+  if (error instanceof Pop3Error) return { status: 'failed', reason: error.name, message };
+  return { status: 'failed', reason: 'error', message };
+}
+
+/** Several stores in a row failed: the store itself is down, so the run stops and retries later. */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+}

@@ -1,0 +1,251 @@
+/**
+ * One mailbox, one run: connect → log in → UIDL + LIST → for each message RETR → store → notify → DELE
+ * → QUIT. Read `pollMailbox` top to bottom; the helpers below it only do what their names say.
+ *
+ * The commit order is the product's promise: a message is marked for deletion only after (1) its bytes
+ * are durably stored with a checksum the store verified and (2) its notification was accepted. Only QUIT
+ * commits the deletions (RFC 1939 §6), so a run that dies anywhere deletes nothing: the next run finds
+ * the same messages, writes the same object keys again, and nothing is lost or duplicated in the store.
+ */
+import type { MailboxConfig } from '../config/types.ts';
+import type { Deadline } from '../deadline.ts';
+import { buildNotification } from '../notification/index.ts';
+import { Pop3ConnectionError, Pop3ServerError } from '../pop3/errors.ts';
+import { Pop3Client, type QuitResult } from '../pop3-client/client.ts';
+import type { Pop3Timeouts } from '../pop3-client/options.ts';
+import type { Clock, CredentialsProvider, MessageStore, Notifier } from '../ports.ts';
+import { StoreUnavailableError } from './classify-failure.ts';
+import { CommitBatch, type StoredAndDescribed } from './commit-batch.ts';
+import { InFlightBudget } from './in-flight-budget.ts';
+import type { MailboxOutcome } from './outcome.ts';
+import { type PlannedMessage, planRetrievals, type RetrievalPlan } from './retrieval-plan.ts';
+import { type RetrievedMessage, retrieveAndStore } from './retrieve-and-store.ts';
+import { type Progress, RunRecord } from './run-record.ts';
+
+export interface PollPorts {
+  readonly store: MessageStore;
+  readonly notifier: Notifier;
+  readonly credentials: CredentialsProvider;
+  readonly clock: Clock;
+}
+
+export interface PollLogger {
+  info(message: string, data?: object): void;
+  warn(message: string, data?: object): void;
+  error(message: string, data?: object): void;
+}
+
+export interface PollOptions {
+  /** Retrieve and store, but neither notify nor DELE: the mailbox is left as it was. @default false */
+  readonly dryRun?: boolean;
+  readonly logger?: PollLogger;
+  readonly onProgress?: (progress: Progress) => void;
+  /** Time kept back for store, notify, DELE and QUIT of what is in flight. @default min(10 s, 25 % of the budget) */
+  readonly finishReserveMs?: number;
+  /** Messages retrieved but not yet stored, at most. @default 16 */
+  readonly maxInFlightMessages?: number;
+  /** Octets (by LIST size) retrieved but not yet stored, at most. @default 64 MiB */
+  readonly maxInFlightBytes?: number;
+  readonly timeouts?: Pop3Timeouts;
+}
+
+export async function pollMailbox(
+  mailbox: MailboxConfig,
+  ports: PollPorts,
+  deadline: Deadline,
+  options: PollOptions = {},
+): Promise<MailboxOutcome> {
+  const run = new RunRecord(mailbox.id, options.onProgress);
+  let client: Pop3Client | undefined;
+  try {
+    const credentials = await ports.credentials.resolve(
+      mailbox.password,
+      mailbox.username,
+      mailbox.credentialKind,
+    );
+    client = await Pop3Client.connect(clientOptions(mailbox, deadline, options));
+    await client.login(credentials, mailbox.auth);
+    const plan = await listMessages(client, mailbox, run);
+    const session = client;
+    const failures = { consecutive: 0 };
+
+    const commits = new CommitBatch(ports.notifier, {
+      notified: async (item) => {
+        run.counts.notified++;
+        if (!options.dryRun) await markForDeletion(session, item, run); // 3. DELE
+      },
+      notifyFailed: (item, reason) => {
+        run.retrievedButNotCommitted = true;
+        run.skip({ msg: item.msg, uidl: item.uidl, reason: 'notify-failed', detail: reason });
+      },
+    });
+    const stoppedEarly = await forEachMessage(
+      plan,
+      deadline,
+      options,
+      (planned) => retrieveAndStore({ client: session, mailbox, run, failures, ...ports }, planned), // 1. store
+      async (retrieved) => {
+        if (!options.dryRun) await commits.add(describe(retrieved, mailbox)); // 2. notify, then 3. DELE
+      },
+    );
+    await commits.flush();
+
+    // 4. QUIT commits the DELEs. With EXPIRE 0 (Gmail) the server also removes every message we RETR'd,
+    //    deleted or not, so a session that retrieved something it could not commit must end without QUIT.
+    const quit: QuitResult | undefined =
+      run.retrievedButNotCommitted && client.capabilities.expire === 0
+        ? closeWithoutQuit(client)
+        : await client.quit();
+    return run.finish(quit, stoppedEarly);
+  } catch (error) {
+    client?.abort(
+      new Pop3ConnectionError('run stopped; closing without QUIT so nothing is deleted', { cause: error }),
+    );
+    options.logger?.error('mailbox run failed', { mailboxId: mailbox.id, error: String(error) });
+    return run.fail(error);
+  }
+}
+
+async function listMessages(
+  client: Pop3Client,
+  mailbox: MailboxConfig,
+  run: RunRecord,
+): Promise<RetrievalPlan> {
+  // Both requests go out together when the server pipelines. A server without UIDL answers -ERR.
+  const [uidls, listing] = await Promise.all([
+    client.uidl().catch((error: unknown) => {
+      if (error instanceof Pop3ServerError) return undefined;
+      throw error;
+    }),
+    client.list(),
+  ]);
+  const plan = planRetrievals(listing, uidls, mailbox.limits);
+  run.counts.found = listing.length;
+  for (const skipped of plan.oversized) run.skip(skipped);
+  return plan;
+}
+
+/**
+ * Retrieves (and stores) each planned message with several in flight: RETRs are pipelined ahead while
+ * earlier messages upload, within the in-flight budget, which bounds memory and so is released as soon
+ * as a message is stored; its commit (notify, DELE) goes on outside the budget. Stops starting new
+ * messages when the deadline's reserve is reached, and reports that as the reason the run stopped early.
+ */
+async function forEachMessage(
+  plan: RetrievalPlan,
+  deadline: Deadline,
+  options: PollOptions,
+  retrieve: (planned: PlannedMessage) => Promise<RetrievedMessage | undefined>,
+  commit: (retrieved: RetrievedMessage) => Promise<void>,
+): Promise<{ reason: string; message: string } | undefined> {
+  const budget = new InFlightBudget(
+    options.maxInFlightMessages ?? 16,
+    options.maxInFlightBytes ?? 64 * 1024 * 1024,
+  );
+  const reserveMs = options.finishReserveMs ?? Math.min(10_000, deadline.remainingMs() * 0.25);
+  const startBy = deadline.reserving(reserveMs);
+  const running = new Set<Promise<void>>();
+  let fatal: { error: unknown } | undefined;
+  let stopped: { reason: string; message: string } | undefined;
+  for (const planned of plan.retrieve) {
+    await budget.acquire(planned.listedSize);
+    if (fatal) {
+      budget.release(planned.listedSize);
+      break;
+    }
+    if (startBy.expired) {
+      budget.release(planned.listedSize);
+      stopped = {
+        reason: 'deadline',
+        message: 'stopped starting new messages to finish before the deadline',
+      };
+      break;
+    }
+    const task: Promise<void> = retrieve(planned)
+      .finally(() => budget.release(planned.listedSize))
+      .then((retrieved) => (retrieved ? commit(retrieved) : undefined))
+      .catch((error: unknown) => {
+        fatal ??= { error };
+      })
+      .finally(() => running.delete(task));
+    running.add(task);
+  }
+  await Promise.all(running);
+  // A store that is down stops the run, but what was already stored and notified still gets committed.
+  if (fatal?.error instanceof StoreUnavailableError) return { reason: 'store', message: fatal.error.message };
+  if (fatal) throw fatal.error;
+  return stopped;
+}
+
+async function markForDeletion(client: Pop3Client, item: StoredAndDescribed, run: RunRecord): Promise<void> {
+  try {
+    await client.dele(item.msg);
+    run.markedForDeletion++;
+  } catch (error) {
+    // DELE -ERR: stored and notified, but stays on the server; the next run re-stores the same key.
+    if (!(error instanceof Pop3ServerError)) throw error;
+  }
+}
+
+function describe(retrieved: RetrievedMessage, mailbox: MailboxConfig): StoredAndDescribed {
+  const { planned, stored } = retrieved;
+  const { body } = buildNotification({
+    mailboxId: mailbox.id,
+    host: mailbox.host,
+    username: mailbox.username,
+    uidl: planned.uidl,
+    size: stored.size,
+    sha256: stored.sha256,
+    retrievedAt: retrieved.retrievedAt,
+    processingTimeMillis: retrieved.processingTimeMillis,
+    bucketName: stored.location,
+    objectKey: stored.key,
+    headerBytes: retrieved.headerBytes,
+    headerSectionTruncated: retrieved.headerSectionTruncated,
+  });
+  return {
+    msg: planned.msg,
+    uidl: planned.uidl,
+    notification: { entryId: `m${planned.msg}`, body, mailboxId: mailbox.id, deduplicationKey: stored.key },
+  };
+}
+
+function closeWithoutQuit(client: Pop3Client): undefined {
+  client.abort(new Pop3ConnectionError('closed without QUIT: EXPIRE 0 would remove uncommitted messages'));
+  return undefined;
+}
+
+function clientOptions(mailbox: MailboxConfig, deadline: Deadline, options: PollOptions) {
+  return {
+    host: mailbox.host,
+    port: mailbox.port,
+    tls: mailbox.tls,
+    ca: mailbox.ca,
+    servername: mailbox.servername,
+    allowInsecureAuth: mailbox.allowInsecureAuth,
+    pipelining: mailbox.pipelining,
+    deadline,
+    maxMessageBytes: mailbox.limits.maxMessageBytes,
+    ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+  };
+}
+
+/** Polls several mailboxes, at most `concurrency` at once; one failing mailbox never affects another. */
+export async function pollMailboxes(
+  mailboxes: readonly MailboxConfig[],
+  ports: PollPorts,
+  deadline: Deadline,
+  options: PollOptions & { concurrency?: number } = {},
+): Promise<MailboxOutcome[]> {
+  const outcomes: MailboxOutcome[] = new Array(mailboxes.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < mailboxes.length) {
+      const index = next++;
+      outcomes[index] = await pollMailbox(mailboxes[index]!, ports, deadline, options);
+    }
+  };
+  const workers = Math.max(1, Math.min(options.concurrency ?? 4, mailboxes.length));
+  await Promise.all(Array.from({ length: workers }, worker));
+  return outcomes;
+}

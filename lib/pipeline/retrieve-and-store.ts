@@ -1,0 +1,120 @@
+/**
+ * RETR one message straight into the store. The bytes flow server → unstuffer → tap → store without
+ * being collected here; a failure of either side stops both (a truncated message can never be stored as
+ * complete, because the store sees the stream fail, not end).
+ */
+import { pipeline } from 'node:stream';
+import type { MailboxConfig } from '../config/types.ts';
+import { Pop3Error, Pop3MessageTooLargeError, Pop3ServerError } from '../pop3/errors.ts';
+import type { Pop3Client } from '../pop3-client/client.ts';
+import type { Clock, MessageStore, StoredMessage } from '../ports.ts';
+import { StoreUnavailableError } from './classify-failure.ts';
+import { MessageTap } from './message-tap.ts';
+import type { PlannedMessage } from './retrieval-plan.ts';
+import type { RunRecord } from './run-record.ts';
+
+/** Stores failing this many times in a row mean the store is down: stop instead of draining the mailbox into errors. */
+export const CONSECUTIVE_STORE_FAILURES_BEFORE_STOP = 3;
+
+export interface RetrievedMessage {
+  readonly planned: PlannedMessage;
+  readonly stored: StoredMessage;
+  /** The header section (at most HeaderCollector's limit). */
+  readonly headerBytes: Buffer;
+  readonly headerSectionTruncated: boolean;
+  readonly retrievedAt: Date;
+  readonly processingTimeMillis: number;
+}
+
+export interface RetrieveContext {
+  readonly client: Pop3Client;
+  readonly mailbox: MailboxConfig;
+  readonly store: MessageStore;
+  readonly clock: Clock;
+  readonly run: RunRecord;
+  /** Shared across one run: consecutive store failures. */
+  readonly failures: { consecutive: number };
+}
+
+/** Resolves with the stored message, or undefined when this message was skipped (and recorded as such). */
+export async function retrieveAndStore(
+  context: RetrieveContext,
+  planned: PlannedMessage,
+): Promise<RetrievedMessage | undefined> {
+  const { client, mailbox, store, run } = context;
+  const started = performance.now();
+  const retrievedAt = context.clock.now();
+  const retr = client.retr(planned.msg, { maxBytes: mailbox.limits.maxMessageBytes });
+  const tap = new MessageTap();
+  let retrFailure: unknown;
+  retr.once('error', (error) => {
+    retrFailure = error;
+  });
+  pipeline(retr, tap, () => undefined);
+  try {
+    const stored = await store.put({
+      mailboxId: mailbox.id,
+      uidl: planned.uidl,
+      listedSize: planned.listedSize,
+      body: tap,
+      retrievedAt,
+    });
+    if (retrFailure) throw retrFailure;
+    if (stored.size !== tap.bytes) {
+      throw new Error(
+        `store reported ${stored.size} octets for message ${planned.msg}, but ${tap.bytes} were retrieved`,
+      );
+    }
+    context.failures.consecutive = 0;
+    run.retrieved(tap.bytes);
+    run.counts.stored++;
+    return {
+      planned,
+      stored,
+      headerBytes: tap.header.headerBytes(),
+      headerSectionTruncated: tap.header.truncated,
+      retrievedAt,
+      processingTimeMillis: Math.round(performance.now() - started),
+    };
+  } catch (error) {
+    tap.destroy();
+    retr.destroy();
+    return recordFailure(context, planned, retrFailure ?? error);
+  }
+}
+
+function recordFailure(context: RetrieveContext, planned: PlannedMessage, failure: unknown): undefined {
+  const { run } = context;
+  const { msg, uidl } = planned;
+  const detail = failure instanceof Error ? failure.message : String(failure);
+  if (failure instanceof Pop3ServerError) {
+    // The server would not give it (RETR -ERR): nothing was retrieved, skip it and go on.
+    run.skip({ msg, uidl, reason: 'retr-refused', detail });
+    return undefined;
+  }
+  if (failure instanceof Pop3MessageTooLargeError) {
+    run.retrievedButNotCommitted = true;
+    run.skip({ msg, uidl, reason: 'oversized', detail });
+    return undefined;
+  }
+  if (isConnectionLevel(failure)) throw failure;
+  run.retrievedButNotCommitted = true;
+  run.skip({ msg, uidl, reason: 'store-failed', detail });
+  context.failures.consecutive++;
+  if (context.failures.consecutive >= CONSECUTIVE_STORE_FAILURES_BEFORE_STOP) {
+    throw new StoreUnavailableError(
+      `${context.failures.consecutive} stores failed in a row (last: ${detail}); stopping this run`,
+      { cause: failure },
+    );
+  }
+  return undefined;
+}
+
+/** Errors after which the conversation is gone: the run cannot go on. */
+function isConnectionLevel(error: unknown): boolean {
+  return (
+    error instanceof Pop3Error &&
+    !(error instanceof Pop3ServerError) &&
+    !(error instanceof Pop3MessageTooLargeError)
+  );
+}

@@ -1,0 +1,275 @@
+/**
+ * A POP3 client (RFC 1939, RFC 2449, RFC 5034, RFC 2595 STLS) built on the sans-I/O core in lib/pop3.
+ *
+ *   const client = await Pop3Client.connect({ host, tls: 'implicit', deadline });
+ *   await client.login(credentials);
+ *   for (const { msg } of await client.list()) client.retr(msg).pipe(somewhere);
+ *   const { confirmed } = await client.quit();
+ *
+ * Every method may be called without awaiting the previous one: commands queue, and are pipelined when
+ * the server allows it. RETR/TOP return a Readable at once; its bytes are the exact unstuffed message.
+ */
+import type { Readable } from 'node:stream';
+import type { AuthMethod } from '../config/types.ts';
+import { type Pop3Command, Pop3Commands } from '../pop3/commands.ts';
+import { Pop3ConnectionError, Pop3SecurityError, Pop3ServerError, Pop3UsageError } from '../pop3/errors.ts';
+import {
+  type Capabilities,
+  type Greeting,
+  type ListEntry,
+  NO_CAPABILITIES,
+  parseGreeting,
+  type UidlEntry,
+} from '../pop3/parsers.ts';
+import { type SessionState, SessionStateMachine } from '../pop3/session-state.ts';
+import type { Credentials } from '../ports.ts';
+import { authenticate } from './authenticate.ts';
+import { Conversation } from './conversation.ts';
+import { MessageStream } from './message-stream.ts';
+import { type Pop3ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.ts';
+import { Transport } from './transport.ts';
+
+export interface QuitResult {
+  /** The server answered +OK to QUIT: the UPDATE state ran and the DELEs are committed. */
+  readonly confirmed: boolean;
+  readonly text: string | undefined;
+}
+
+export class Pop3Client {
+  readonly greeting: Greeting;
+  readonly #options: ResolvedClientOptions;
+  readonly #transport: Transport;
+  readonly #conversation: Conversation;
+  readonly #session = new SessionStateMachine();
+  #capabilities: Capabilities = NO_CAPABILITIES;
+  #mechanism: string | undefined;
+  /** Bytes that arrived before an STLS handshake and were thrown away (hostile or broken server). */
+  #discardedBeforeTls = 0;
+
+  private constructor(
+    options: ResolvedClientOptions,
+    transport: Transport,
+    conversation: Conversation,
+    greeting: Greeting,
+  ) {
+    this.#options = options;
+    this.#transport = transport;
+    this.#conversation = conversation;
+    this.greeting = greeting;
+  }
+
+  /** Connects, reads the greeting, upgrades with STLS when asked, and reads the capabilities. */
+  static async connect(input: Pop3ClientOptions): Promise<Pop3Client> {
+    const options = resolveClientOptions(input);
+    const { deadline, timeouts } = options;
+    const transport = await Transport.connect({
+      host: options.host,
+      port: options.port,
+      implicitTls: options.tls === 'implicit',
+      tls: { ca: options.ca, servername: options.servername },
+      connectTimeoutMs: deadline.cap(timeouts.connectMs),
+      tlsTimeoutMs: deadline.cap(timeouts.tlsMs),
+    });
+    const conversation = new Conversation(transport, {
+      idleTimeoutMs: timeouts.idleMs,
+      deadline,
+      window: options.pipelineWindow,
+      maxListingOctets: options.maxListingOctets,
+    });
+    try {
+      const greeting = parseGreeting(await conversation.greeting(deadline.cap(timeouts.greetingMs)));
+      const client = new Pop3Client(options, transport, conversation, greeting);
+      await client.#refreshCapabilities();
+      if (options.tls === 'starttls') await client.#startTls();
+      return client;
+    } catch (error) {
+      conversation.fail(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    }
+  }
+
+  get capabilities(): Capabilities {
+    return this.#capabilities;
+  }
+
+  get state(): SessionState {
+    return this.#session.state;
+  }
+
+  get encrypted(): boolean {
+    return this.#transport.encrypted;
+  }
+
+  get server(): string {
+    return this.#conversation.server;
+  }
+
+  /** The mechanism the login used ('USER', 'APOP', 'PLAIN', 'XOAUTH2', ...). */
+  get mechanism(): string | undefined {
+    return this.#mechanism;
+  }
+
+  get discardedBeforeTls(): number {
+    return this.#discardedBeforeTls;
+  }
+
+  /** Logs in, then re-reads CAPA: some servers (Gmail) show PIPELINING only after login. */
+  async login(credentials: Credentials, method: AuthMethod = 'auto'): Promise<void> {
+    if (this.#session.quitSent || this.#session.state !== 'AUTHORIZATION') {
+      const why = this.#session.quitSent
+        ? 'QUIT was sent'
+        : `the session is already in the ${this.state} state`;
+      throw new Pop3UsageError(`cannot log in: ${why}`);
+    }
+    // Checked for every mechanism; spaces are left to it (USER and APOP refuse them, SASL carries them).
+    if (/[\r\n\0]/.test(credentials.username)) {
+      throw new Pop3UsageError('the user name must not contain CR, LF or NUL');
+    }
+    this.#mechanism = await authenticate(
+      {
+        conversation: this.#conversation,
+        capabilities: this.#capabilities,
+        greeting: this.greeting,
+        encrypted: this.encrypted,
+        allowInsecureAuth: this.#options.allowInsecureAuth,
+      },
+      credentials,
+      method,
+    );
+    this.#session.onAuthenticated();
+    await this.#refreshCapabilities();
+  }
+
+  async capa(): Promise<Capabilities> {
+    return this.#refreshCapabilities();
+  }
+
+  stat(): Promise<{ count: number; octets: number }> {
+    return this.#value(Pop3Commands.stat());
+  }
+
+  list(): Promise<ListEntry[]>;
+  list(msg: number): Promise<ListEntry>;
+  list(msg?: number): Promise<ListEntry[] | ListEntry> {
+    return msg === undefined ? this.#value(Pop3Commands.list()) : this.#value(Pop3Commands.list(msg));
+  }
+
+  uidl(): Promise<UidlEntry[]>;
+  uidl(msg: number): Promise<UidlEntry>;
+  uidl(msg?: number): Promise<UidlEntry[] | UidlEntry> {
+    return msg === undefined ? this.#value(Pop3Commands.uidl()) : this.#value(Pop3Commands.uidl(msg));
+  }
+
+  /** The message, unstuffed, as a stream. A -ERR, a dropped connection or an oversized body fail the stream. */
+  retr(msg: number, options: { maxBytes?: number } = {}): Readable {
+    return this.#stream(Pop3Commands.retr(msg), `message ${msg}`, options.maxBytes);
+  }
+
+  /** The header and the first `lines` body lines of a message, as a stream. */
+  top(msg: number, lines: number): Readable {
+    return this.#stream(Pop3Commands.top(msg, lines), `top of message ${msg}`, undefined);
+  }
+
+  async dele(msg: number): Promise<void> {
+    await this.#value(Pop3Commands.dele(msg));
+  }
+
+  async noop(): Promise<void> {
+    await this.#value(Pop3Commands.noop());
+  }
+
+  async rset(): Promise<void> {
+    await this.#value(Pop3Commands.rset());
+  }
+
+  last(): Promise<number> {
+    return this.#value(Pop3Commands.last());
+  }
+
+  /**
+   * Sends QUIT and closes. `confirmed` is true only when the server answered +OK, i.e. it entered the
+   * UPDATE state and committed the deletions; a -ERR or a lost connection leaves them uncommitted.
+   */
+  async quit(): Promise<QuitResult> {
+    const command = Pop3Commands.quit();
+    this.#session.assertAllowed(command);
+    this.#session.onQuitSent();
+    try {
+      const reply = await this.#conversation.send(command);
+      return { confirmed: true, text: reply.status.text };
+    } catch (error) {
+      if (error instanceof Pop3ServerError) return { confirmed: false, text: error.serverText };
+      return { confirmed: false, text: undefined };
+    } finally {
+      this.#conversation.close();
+    }
+  }
+
+  /** Drops the connection without QUIT: nothing marked for deletion is deleted (RFC 1939 §6). */
+  abort(error?: Error): void {
+    this.#conversation.fail(
+      error ?? new Pop3ConnectionError(`connection to ${this.server} closed by the client`),
+    );
+  }
+
+  async #refreshCapabilities(): Promise<Capabilities> {
+    try {
+      this.#capabilities = await this.#value(Pop3Commands.capa());
+    } catch (error) {
+      // A server without CAPA (RFC 1939 only) answers -ERR: it simply has no extensions.
+      if (!(error instanceof Pop3ServerError)) throw error;
+      this.#capabilities = NO_CAPABILITIES;
+    }
+    this.#conversation.pipelining = this.#options.pipelining && this.#capabilities.pipelining;
+    return this.#capabilities;
+  }
+
+  async #startTls(): Promise<void> {
+    if (this.encrypted) return;
+    if (!this.#capabilities.stls) {
+      throw new Pop3SecurityError(
+        `${this.server} does not advertise STLS, and TLS is required; not falling back to plaintext`,
+        { server: this.server },
+      );
+    }
+    try {
+      await this.#value(Pop3Commands.stls());
+    } catch (error) {
+      if (!(error instanceof Pop3ServerError)) throw error;
+      throw new Pop3SecurityError(
+        `${this.server} refused STLS (${error.serverText}); not falling back to plaintext`,
+        {
+          server: this.server,
+          cause: error,
+        },
+      );
+    }
+    this.#discardedBeforeTls = await this.#conversation.upgradeToTls(() =>
+      this.#transport.upgradeToTls(
+        { ca: this.#options.ca, servername: this.#options.servername },
+        this.#options.host,
+        this.#options.deadline.cap(this.#options.timeouts.tlsMs),
+      ),
+    );
+    // RFC 2595 §4: forget what was learned before TLS and ask again.
+    await this.#refreshCapabilities();
+  }
+
+  async #value<T>(command: Pop3Command<T>): Promise<T> {
+    this.#session.assertAllowed(command);
+    return (await this.#conversation.send(command)).value;
+  }
+
+  #stream(command: Pop3Command<void>, describe: string, maxBytes: number | undefined): Readable {
+    this.#session.assertAllowed(command);
+    const stream = new MessageStream({
+      flow: this.#conversation.flow,
+      maxBytes: Math.min(maxBytes ?? Number.POSITIVE_INFINITY, this.#options.maxMessageBytes),
+      describe,
+      server: this.server,
+    });
+    // The stream carries the outcome (data, end or error); the promise only mirrors it.
+    this.#conversation.send(command, stream).catch(() => undefined);
+    return stream;
+  }
+}

@@ -1,0 +1,325 @@
+/**
+ * The conversation with one server: writes commands, feeds every byte read to the sans-I/O decoder and
+ * routes each decoded reply to the command that asked for it, in order.
+ *
+ * Pipelining (RFC 2449 §6.6): up to `window` pipelinable commands are in flight at once. Writes never wait
+ * for reads (Node buffers them), so a server that stops reading while its own send buffer is full cannot
+ * deadlock us. Commands that change the connection or the session (STLS, AUTH, USER/PASS/APOP, QUIT) are
+ * only sent when nothing else is in flight, and nothing follows them until their reply is in.
+ */
+
+import type { Deadline } from '../deadline.ts';
+import type { Pop3Command } from '../pop3/commands.ts';
+import {
+  Pop3AuthenticationError,
+  Pop3ConnectionError,
+  Pop3Error,
+  Pop3ProtocolError,
+  Pop3ServerError,
+  Pop3TimeoutError,
+} from '../pop3/errors.ts';
+import { DEFAULT_MAX_LISTING_OCTETS } from '../pop3/limits.ts';
+import { ReplyDecoder, type ReplyEvent, type StatusLine } from '../pop3/reply-decoder.ts';
+import { FlowControl, type MessageStream } from './message-stream.ts';
+import type { Transport } from './transport.ts';
+
+export interface Reply<T> {
+  readonly status: StatusLine;
+  readonly value: T;
+}
+
+interface Exchange {
+  readonly command: Pop3Command<unknown>;
+  readonly stream: MessageStream | undefined;
+  readonly resolve: (reply: Reply<unknown>) => void;
+  readonly reject: (error: Error) => void;
+  status: StatusLine | undefined;
+  body: Buffer[];
+}
+
+export interface ConversationOptions {
+  readonly idleTimeoutMs: number;
+  readonly deadline: Deadline;
+  readonly window: number;
+  readonly maxListingOctets?: number;
+}
+
+const AUTH_KEYWORDS = new Set(['USER', 'PASS', 'APOP', 'AUTH', '*SASL']);
+
+export class Conversation {
+  readonly server: string;
+  readonly flow: FlowControl;
+  readonly #transport: Transport;
+  readonly #decoder = new ReplyDecoder();
+  readonly #options: ConversationOptions;
+  readonly #waiting: Exchange[] = [];
+  readonly #inFlight: Exchange[] = [];
+  readonly #idleTimer: NodeJS.Timeout;
+  readonly #deadlineTimer: NodeJS.Timeout;
+  #pipelining = false;
+  #failure: Error | undefined;
+
+  constructor(transport: Transport, options: ConversationOptions) {
+    this.#transport = transport;
+    this.server = transport.label;
+    this.#options = options;
+    this.flow = new FlowControl(
+      () => transport.pause(),
+      () => {
+        transport.resume();
+        this.#idleTimer.refresh();
+      },
+    );
+    this.#idleTimer = setTimeout(() => this.#onIdle(), options.idleTimeoutMs);
+    this.#deadlineTimer = setTimeout(
+      () =>
+        this.fail(
+          new Pop3TimeoutError(`deadline reached while talking to ${this.server}`, {
+            phase: 'deadline',
+            server: this.server,
+          }),
+        ),
+      Math.min(options.deadline.remainingMs(), 2 ** 31 - 1),
+    );
+    transport.start({
+      data: (chunk) => this.#onData(chunk),
+      closed: (error) => this.#onClosed(error),
+    });
+  }
+
+  /** Whether pipelinable commands may be sent without waiting (set once the server advertises PIPELINING). */
+  set pipelining(on: boolean) {
+    this.#pipelining = on;
+  }
+
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
+  /** Waits for the server greeting (a reply nobody asked for, expected first). */
+  greeting(timeoutMs: number): Promise<StatusLine> {
+    const timer = setTimeout(
+      () =>
+        this.fail(
+          new Pop3TimeoutError(`no greeting from ${this.server} within ${timeoutMs} ms`, {
+            phase: 'greeting',
+            server: this.server,
+          }),
+        ),
+      timeoutMs,
+    );
+    const greeting: Pop3Command<void> = {
+      keyword: 'greeting',
+      line: Buffer.alloc(0),
+      display: 'greeting',
+      shape: 'single',
+      allowedIn: ['AUTHORIZATION'],
+      pipelinable: false,
+      bodyMode: 'none',
+      expectOptions: { label: 'greeting' },
+      parse: () => undefined,
+    };
+    return this.send(greeting).then(
+      (reply) => {
+        clearTimeout(timer);
+        return reply.status;
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        throw error;
+      },
+    );
+  }
+
+  /** Queues a command; resolves with its +OK reply, rejects with Pop3ServerError on -ERR. */
+  send<T>(command: Pop3Command<T>, stream?: MessageStream): Promise<Reply<T>> {
+    return new Promise<Reply<T>>((resolve, reject) => {
+      if (this.#failure) {
+        // The stream carries the outcome for RETR/TOP; left alone it would never end nor fail.
+        stream?.abort(this.#failure);
+        reject(this.#failure);
+        return;
+      }
+      this.#waiting.push({
+        command,
+        stream,
+        resolve: resolve as (reply: Reply<unknown>) => void,
+        reject,
+        status: undefined,
+        body: [],
+      });
+      this.#pump();
+    });
+  }
+
+  /** After +OK to STLS: swap in TLS. Bytes read before the handshake are thrown away by the decoder. */
+  async upgradeToTls(run: () => Promise<void>): Promise<number> {
+    await run();
+    const discarded = this.#decoder.discardedAfterTls;
+    this.#decoder.resumeAfterTls();
+    return discarded;
+  }
+
+  /** Ends the conversation: every pending command and stream fails with `error`; the socket is destroyed. */
+  fail(error: Error): void {
+    if (this.#failure) return;
+    this.#failure = error;
+    this.#stopTimers();
+    for (const exchange of [...this.#inFlight.splice(0), ...this.#waiting.splice(0)]) {
+      exchange.stream?.abort(error);
+      exchange.reject(error);
+    }
+    this.#transport.destroy();
+  }
+
+  /** Closes politely (after QUIT) or not; no further commands are accepted. */
+  close(): void {
+    this.#stopTimers();
+    if (!this.#failure) this.#failure = new Pop3ProtocolError(`connection to ${this.server} was closed`);
+    this.#transport.end();
+    setTimeout(() => this.#transport.destroy(), 1000).unref();
+  }
+
+  #pump(): void {
+    const lines: Buffer[] = [];
+    while (this.#waiting.length > 0) {
+      const next = this.#waiting[0]!;
+      if (!this.#maySend(next.command)) break;
+      this.#waiting.shift();
+      const { command } = next;
+      this.#decoder.expect(
+        command.shape,
+        command.bodyMode === 'collect'
+          ? {
+              ...command.expectOptions,
+              maxBodyOctets: this.#options.maxListingOctets ?? DEFAULT_MAX_LISTING_OCTETS,
+            }
+          : command.expectOptions,
+      );
+      this.#inFlight.push(next);
+      if (next.command.line.length > 0) lines.push(next.command.line);
+    }
+    if (lines.length > 0) {
+      this.#idleTimer.refresh();
+      this.#transport.write(lines.length === 1 ? lines[0]! : Buffer.concat(lines));
+    }
+  }
+
+  #maySend(command: Pop3Command<unknown>): boolean {
+    if (this.#inFlight.length === 0) return true;
+    if (!this.#pipelining || !command.pipelinable) return false;
+    if (this.#inFlight.length >= this.#options.window) return false;
+    return this.#inFlight.every((exchange) => exchange.command.pipelinable);
+  }
+
+  #onData(chunk: Buffer): void {
+    this.#idleTimer.refresh();
+    let events: ReplyEvent[];
+    try {
+      events = this.#decoder.push(chunk);
+    } catch (error) {
+      this.fail(this.#annotate(error));
+      return;
+    }
+    for (const event of events) {
+      if (this.#failure) return;
+      this.#route(event);
+    }
+  }
+
+  #route(event: ReplyEvent): void {
+    const exchange = this.#inFlight[0];
+    if (!exchange) {
+      this.fail(
+        new Pop3ProtocolError(`${this.server} sent a reply nobody asked for`, { server: this.server }),
+      );
+      return;
+    }
+    if (event.type === 'status') {
+      exchange.status = event.status;
+    } else if (event.type === 'data') {
+      if (exchange.stream) {
+        exchange.stream.deliver(event.chunk);
+      } else {
+        // The decoder caps collected bodies (maxBodyOctets). Copy: the chunk is a view into a socket buffer that would otherwise be kept alive.
+        exchange.body.push(Buffer.from(event.chunk));
+      }
+    } else {
+      this.#inFlight.shift();
+      this.#complete(exchange);
+      this.#pump();
+    }
+  }
+
+  #complete(exchange: Exchange): void {
+    const { command, status } = exchange;
+    if (!status) throw new Error('reply ended without a status line'); // decoder guarantees a status first
+    if (status.kind === '-ERR') {
+      const ErrorClass = AUTH_KEYWORDS.has(command.keyword) ? Pop3AuthenticationError : Pop3ServerError;
+      const error = new ErrorClass(status.text, { server: this.server, command: command.keyword });
+      exchange.stream?.abort(error);
+      exchange.reject(error);
+      return;
+    }
+    try {
+      const body = command.bodyMode === 'collect' ? Buffer.concat(exchange.body) : undefined;
+      const value = command.parse(status, body);
+      exchange.stream?.finish();
+      exchange.resolve({ status, value });
+    } catch (error) {
+      const annotated = this.#annotate(error, command);
+      exchange.stream?.abort(annotated);
+      exchange.reject(annotated);
+    }
+  }
+
+  #onIdle(): void {
+    if (this.#inFlight.length === 0 || this.flow.paused) {
+      this.#idleTimer.refresh();
+      return;
+    }
+    const waitingFor = this.#inFlight[0]!.command.display;
+    this.fail(
+      new Pop3TimeoutError(
+        `${this.server} sent nothing for ${this.#options.idleTimeoutMs} ms while we waited for the reply to ${waitingFor}`,
+        { phase: 'idle', server: this.server, command: this.#inFlight[0]!.command.keyword },
+      ),
+    );
+  }
+
+  #onClosed(error: Error | undefined): void {
+    if (this.#failure) return;
+    try {
+      this.#decoder.end();
+    } catch (decoderError) {
+      this.fail(this.#annotate(decoderError));
+      return;
+    }
+    const pending = this.#inFlight[0] ?? this.#waiting[0];
+    const what = pending ? ` while waiting for the reply to ${pending.command.display}` : '';
+    this.fail(
+      error ??
+        new Pop3ConnectionError(`${this.server} closed the connection${what}`, {
+          server: this.server,
+          command: pending?.command.keyword,
+        }),
+    );
+  }
+
+  #stopTimers(): void {
+    clearTimeout(this.#idleTimer);
+    clearTimeout(this.#deadlineTimer);
+  }
+
+  /** Names the server (and command) in errors raised by the decoder or a parser, keeping their class. */
+  #annotate(error: unknown, command?: Pop3Command<unknown>): Error {
+    if (error instanceof Pop3Error && error.server !== undefined) return error;
+    const message = error instanceof Error ? error.message : String(error);
+    const about = command ? ` (reply to ${command.display})` : '';
+    const options = { cause: error, server: this.server, command: command?.keyword };
+    if (error instanceof Pop3ConnectionError)
+      return new Pop3ConnectionError(`${this.server}: ${message}`, options);
+    if (error instanceof Pop3Error && !(error instanceof Pop3ProtocolError)) return error;
+    return new Pop3ProtocolError(`${this.server}: ${message}${about}`, options);
+  }
+}

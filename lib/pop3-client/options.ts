@@ -1,0 +1,79 @@
+/** Client options and their defaults, in one place. */
+
+import type { TlsMode } from '../config/types.ts';
+import { Deadline } from '../deadline.ts';
+import { DEFAULT_MAX_LISTING_OCTETS } from '../pop3/limits.ts';
+
+export interface Pop3Timeouts {
+  /** TCP connect. @default 10_000 */
+  readonly connectMs?: number;
+  /** TLS handshake (implicit or STLS). @default 10_000 */
+  readonly tlsMs?: number;
+  /** From connect to the greeting. @default 15_000 */
+  readonly greetingMs?: number;
+  /** Silence while a reply is awaited and we are not the ones holding back. @default 30_000 */
+  readonly idleMs?: number;
+}
+
+export interface Pop3ClientOptions {
+  readonly host: string;
+  /** @default 995 for implicit TLS, 110 otherwise */
+  readonly port?: number;
+  /** @default 'implicit' */
+  readonly tls?: TlsMode;
+  /** Extra trusted CA certificates (PEM) for this server. */
+  readonly ca?: string;
+  /** Name the certificate must match, when it differs from `host`. */
+  readonly servername?: string;
+  /** Allows sending a password or token over a connection without TLS. @default false */
+  readonly allowInsecureAuth?: boolean;
+  /** Pipeline commands when the server advertises PIPELINING. @default true */
+  readonly pipelining?: boolean;
+  /** Most commands in flight at once while pipelining. @default 64 */
+  readonly pipelineWindow?: number;
+  readonly timeouts?: Pop3Timeouts;
+  /** One deadline for everything this client does. @default Deadline.never() */
+  readonly deadline?: Deadline;
+  /** A RETR/TOP body above this fails with Pop3MessageTooLargeError. @default Infinity */
+  readonly maxMessageBytes?: number;
+  /** Cap on a LIST/UIDL/CAPA body. @default DEFAULT_MAX_LISTING_OCTETS */
+  readonly maxListingOctets?: number;
+}
+
+export interface ResolvedClientOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: TlsMode;
+  readonly ca: string | undefined;
+  readonly servername: string | undefined;
+  readonly allowInsecureAuth: boolean;
+  readonly pipelining: boolean;
+  readonly pipelineWindow: number;
+  readonly timeouts: Required<Pop3Timeouts>;
+  readonly deadline: Deadline;
+  readonly maxMessageBytes: number;
+  readonly maxListingOctets: number;
+}
+
+export function resolveClientOptions(options: Pop3ClientOptions): ResolvedClientOptions {
+  const tls = options.tls ?? 'implicit';
+  return {
+    host: options.host,
+    port: options.port ?? (tls === 'implicit' ? 995 : 110),
+    tls,
+    ca: options.ca,
+    servername: options.servername,
+    allowInsecureAuth: options.allowInsecureAuth ?? false,
+    pipelining: options.pipelining ?? true,
+    pipelineWindow: Math.max(1, options.pipelineWindow ?? 64),
+    timeouts: {
+      connectMs: options.timeouts?.connectMs ?? 10_000,
+      tlsMs: options.timeouts?.tlsMs ?? 10_000,
+      greetingMs: options.timeouts?.greetingMs ?? 15_000,
+      idleMs: options.timeouts?.idleMs ?? 30_000,
+    },
+    deadline: options.deadline ?? Deadline.never(),
+    maxMessageBytes: options.maxMessageBytes ?? Number.POSITIVE_INFINITY,
+    maxListingOctets: options.maxListingOctets ?? DEFAULT_MAX_LISTING_OCTETS,
+  };
+}

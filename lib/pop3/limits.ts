@@ -1,0 +1,48 @@
+/**
+ * Every size limit of the POP3 core, each with the rule it comes from. A limit that is our own choice
+ * (no RFC gives one) says why it has the value it has.
+ */
+
+/**
+ * Longest command line we send: keyword, arguments, the spaces between them AND the terminating CRLF,
+ * 255 octets in all (RFC 2449 §4, which raised RFC 1939's 47). AUTH with an initial response is a
+ * command and obeys it (RFC 5034 §4); the client responses that follow AUTH are not commands and do not.
+ */
+export const MAX_COMMAND_OCTETS = 255;
+
+/**
+ * Longest first line of a reply, the greeting included: 512 octets including the terminating CRLF
+ * (RFC 2449 §4, unchanged from RFC 1939).
+ */
+export const MAX_STATUS_LINE_OCTETS = 512;
+
+/** A unique-id is 1 to 70 characters in the range 0x21 to 0x7E (RFC 1939 §7, UIDL). */
+export const MAX_UIDL_OCTETS = 70;
+
+/**
+ * Longest SASL continuation line ('+ ' base64 CRLF) we accept. RFC 5034 §4 takes challenges out of the
+ * 512-octet status line limit and sets no other. Real challenges are small (CRAM-MD5 ~100 octets,
+ * an XOAUTH2 error document a few hundred); 64 KiB leaves ample room for Kerberos/GSSAPI tokens while
+ * a server that never ends the line still fails quickly instead of growing memory without bound.
+ */
+export const MAX_SASL_CHALLENGE_OCTETS = 64 * 1024;
+
+/**
+ * Longest line in a LIST, UIDL or CAPA body, CRLF included. Our own bound: a scan listing or unique-id
+ * listing is at most ~100 octets (two numbers or a number and a 70-octet unique-id), and RFC 2449 §5
+ * keeps capability lines within the 512-octet response line; 1024 is twice that, for lenience.
+ */
+export const MAX_LISTING_LINE_OCTETS = 1024;
+
+/**
+ * Cap on a whole LIST/UIDL/CAPA body, so a server that never sends the terminating dot fails instead of
+ * filling memory. Our own bound: a UIDL listing of one million messages is ~80 MB at the RFC maximum
+ * unique-id length but ~30 MB for typical ids; 64 MiB covers every realistic maildrop.
+ */
+export const DEFAULT_MAX_LISTING_OCTETS = 64 * 1024 * 1024;
+
+/** A SASL mechanism name is 1 to 20 characters of A-Z, 0-9, '-' and '_' (RFC 4422 §3.1). */
+export const MAX_SASL_MECHANISM_OCTETS = 20;
+
+/** The APOP digest is the 16-octet MD5 value in lower-case hex: 32 characters (RFC 1939 §7). */
+export const APOP_DIGEST_HEX_LENGTH = 32;

@@ -1,0 +1,76 @@
+/**
+ * The ports the ingestion pipeline depends on. Adapters (S3, SQS, Secrets Manager, local files) live in
+ * lib/adapters and are chosen by the edge (CLI, Lambda handlers); the pipeline never imports an SDK.
+ */
+import type { Readable } from 'node:stream';
+
+/** What the message store needs to know about one retrieved message. */
+export interface MessageToStore {
+  readonly mailboxId: string;
+  /** RFC 1939 unique-id, or undefined when the server has no UIDL. */
+  readonly uidl: string | undefined;
+  /** Size the server announced in LIST (may be wrong: only a hint). */
+  readonly listedSize: number | undefined;
+  /** The exact unstuffed RETR bytes. */
+  readonly body: Readable;
+  readonly retrievedAt: Date;
+}
+
+export interface StoredMessage {
+  /** Object key (S3) or relative path (local store). */
+  readonly key: string;
+  /** Bucket name, or the output folder for the local store. */
+  readonly location: string;
+  /** SHA-256 of the stored bytes, lowercase hex. */
+  readonly sha256: string;
+  readonly size: number;
+  /** False when an identical object was already there (a re-poll after an interrupted session). */
+  readonly created: boolean;
+}
+
+export interface MessageStore {
+  /** Resolves only once the object is durable and its checksum was verified by the store. */
+  put(message: MessageToStore): Promise<StoredMessage>;
+}
+
+/** One queued notification: the body is the SES-shaped JSON document. */
+export interface OutgoingNotification {
+  /** Unique within one batch. */
+  readonly entryId: string;
+  readonly body: string;
+  readonly mailboxId: string;
+  /** Used as FIFO MessageDeduplicationId (hashed to fit); the object key. */
+  readonly deduplicationKey: string;
+}
+
+export type NotificationResult =
+  | { readonly entryId: string; readonly ok: true }
+  | { readonly entryId: string; readonly ok: false; readonly reason: string };
+
+export interface Notifier {
+  /** Largest batch `send` accepts (10 for SQS). */
+  readonly maxBatchSize: number;
+  /** Sends a batch; resolves with one result per entry (per-entry success, never all-or-nothing). */
+  send(batch: readonly OutgoingNotification[]): Promise<NotificationResult[]>;
+}
+
+export type Credentials =
+  | { readonly kind: 'password'; readonly username: string; readonly password: string }
+  | { readonly kind: 'oauth2'; readonly username: string; readonly accessToken: string };
+
+export interface CredentialsProvider {
+  /** Resolves the secret reference of one mailbox. Errors must never contain the secret. */
+  resolve(ref: SecretRef, username: string, kind?: Credentials['kind']): Promise<Credentials>;
+}
+
+/** Where a mailbox's password or token comes from (see lib/config). */
+export type SecretRef =
+  | { readonly literal: string }
+  | { readonly env: string }
+  | { readonly secretId: string; readonly field?: string };
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };

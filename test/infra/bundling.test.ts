@@ -1,0 +1,80 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MailboxIngestion } from '../../infra/mailbox-ingestion.ts';
+
+const MAILBOXES = [
+  {
+    id: 'support',
+    host: 'pop.example.com',
+    tls: 'implicit',
+    username: 'support@example.com',
+    password: { secretId: 'mail/support' },
+  },
+];
+
+/**
+ * Synthesizes once with real bundling. A `docker` that only records being called sits first on PATH:
+ * the bundles must come from the local esbuild, never from a container.
+ */
+describe('function bundles', () => {
+  const fakeBin = mkdtempSync(join(tmpdir(), 'fake-docker-'));
+  const dockerCalls = join(fakeBin, 'calls.log');
+  const originalPath = process.env['PATH'];
+  let assemblyDir = '';
+  let assetOf: (logicalIdPrefix: string) => string;
+
+  beforeAll(() => {
+    writeFileSync(join(fakeBin, 'docker'), `#!/bin/sh\necho "$@" >> '${dockerCalls}'\nexit 1\n`);
+    chmodSync(join(fakeBin, 'docker'), 0o755);
+    process.env['PATH'] = `${fakeBin}:${originalPath}`;
+    const app = new App({ builtinCloudFormationValidation: false });
+    const stack = new Stack(app, 'Bundled', { env: { account: '123456789012', region: 'eu-west-1' } });
+    new MailboxIngestion(stack, 'Mail', { mailboxes: MAILBOXES });
+    const assembly = app.synth();
+    assemblyDir = assembly.directory;
+    const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function');
+    assetOf = (prefix) => {
+      const [, fn] = Object.entries(functions).find(([id]) => id.startsWith(prefix))!;
+      const key = fn['Properties'].Code.S3Key as string;
+      return join(assemblyDir, `asset.${key.replace(/\.zip$/, '')}`);
+    };
+  });
+
+  afterAll(() => {
+    process.env['PATH'] = originalPath;
+  });
+
+  it('are built by the local esbuild, without Docker', () => {
+    expect(existsSync(dockerCalls)).toBe(false);
+  });
+
+  it.each(['MailPollFunction', 'MailDispatchFunction'])(
+    '%s is one ESM file with its source map',
+    (prefix) => {
+      const asset = assetOf(prefix);
+      const code = readFileSync(join(asset, 'index.mjs'), 'utf8');
+      expect(code.startsWith("import { createRequire as __cr } from 'node:module'")).toBe(true);
+      expect(code).toMatch(/sourceMappingURL=index\.mjs\.map/);
+      expect(statSync(join(asset, 'index.mjs.map')).size).toBeGreaterThan(0);
+    },
+  );
+
+  it.each(['MailPollFunction', 'MailDispatchFunction'])(
+    '%s loads in a fresh node and exports handler',
+    (prefix) => {
+      const url = pathToFileURL(join(assetOf(prefix), 'index.mjs')).href;
+      const script = `const m = await import(${JSON.stringify(url)}); process.stdout.write(typeof m.handler);`;
+      const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+        env: { ...process.env, AWS_REGION: 'eu-west-1' },
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      expect(out.toString()).toBe('function');
+    },
+  );
+});

@@ -1,0 +1,343 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { objectKeyFor } from '../../lib/adapters/object-key.ts';
+import {
+  createS3Client,
+  DEFAULT_MULTIPART_THRESHOLD_BYTES,
+  S3MessageStore,
+  S3MessageStoreError,
+} from '../../lib/adapters/s3-message-store.ts';
+import type { MessageToStore } from '../../lib/ports.ts';
+import { type Fauxqs, startFauxqs } from '../support/fauxqs.ts';
+
+const BUCKET = 'mail-archive';
+const PREFIX = 'mail/';
+const MiB = 1024 * 1024;
+
+let fauxqs: Fauxqs;
+let bucketNumber = 0;
+
+beforeAll(async () => {
+  fauxqs = await startFauxqs();
+});
+afterAll(async () => {
+  await fauxqs?.stop();
+});
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
+
+/** A fresh bucket and a store whose client comes from the environment, as the Lambda builds it. */
+async function freshStore(options: { multipartThresholdBytes?: number } = {}) {
+  const bucket = `${BUCKET}-${++bucketNumber}`;
+  await fauxqs.createBucket(bucket);
+  for (const [name, value] of Object.entries(fauxqs.env)) vi.stubEnv(name, value);
+  const client = createS3Client();
+  const commands = recordCommands(client);
+  const store = new S3MessageStore({ client, bucket, keyPrefix: PREFIX, ...options });
+  return { bucket, client, commands, store };
+}
+
+function message(
+  body: Buffer | Buffer[] | Readable,
+  options: { uidl?: string | undefined } = {},
+): MessageToStore {
+  const uidl = 'uidl' in options ? options.uidl : 'UID-1';
+  const stream = body instanceof Readable ? body : Readable.from(Array.isArray(body) ? body : [body]);
+  return { mailboxId: 'support', uidl, listedSize: undefined, body: stream, retrievedAt: new Date() };
+}
+
+function sha256(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Splits `bytes` into chunks of `size`, the way a socket would deliver them. */
+function chunked(bytes: Buffer, size: number): Buffer[] {
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < bytes.length; at += size) chunks.push(bytes.subarray(at, at + size));
+  return chunks;
+}
+
+function recordCommands(client: S3Client): string[] {
+  const names: string[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      names.push(context.commandName ?? '?');
+      return next(args);
+    },
+    { step: 'initialize', name: 'recordCommandNames' },
+  );
+  return names;
+}
+
+/** The HTTP headers of every request, as signed and sent. */
+function recordHeaders(client: S3Client): Record<string, string>[] {
+  const sent: Record<string, string>[] = [];
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { headers?: Record<string, string> };
+      sent.push({ ...request.headers });
+      return next(args);
+    },
+    { step: 'finalizeRequest', name: 'recordHeaders' },
+  );
+  return sent;
+}
+
+/** Sets the SHA-256 that CopyObject reports, as S3 does and the emulator does not. */
+function reportCopyChecksum(client: S3Client, checksumOf: (reported: 'actual') => string): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      if (context.commandName === 'CopyObjectCommand') {
+        const output = result.output as { CopyObjectResult?: { ChecksumSHA256?: string } };
+        output.CopyObjectResult = { ...output.CopyObjectResult, ChecksumSHA256: checksumOf('actual') };
+      }
+      return result;
+    },
+    { step: 'initialize', name: 'reportCopyChecksum' },
+  );
+}
+
+/** A body that delivers `good` and then fails, like a connection dropped in the middle of RETR. */
+function failingBody(good: Buffer, failure: Error): Readable {
+  return Readable.from(
+    (async function* () {
+      yield* chunked(good, 64 * 1024);
+      throw failure;
+    })(),
+  );
+}
+
+describe('the S3 client from the environment', () => {
+  it('uses the custom endpoint with path-style addressing and the region from AWS_REGION', async () => {
+    vi.stubEnv('AWS_ENDPOINT_URL_S3', fauxqs.endpoint);
+    vi.stubEnv('AWS_REGION', 'eu-central-1');
+    const client = createS3Client();
+    expect(client.config.forcePathStyle).toBe(true);
+    expect(await client.config.region()).toBe('eu-central-1');
+    const endpoint = await client.config.endpoint?.();
+    expect(`${endpoint?.protocol}//${endpoint?.hostname}:${endpoint?.port}`).toBe(fauxqs.endpoint);
+  });
+
+  it('defaults to us-east-1 and virtual-hosted addressing without an endpoint override', async () => {
+    vi.stubEnv('AWS_ENDPOINT_URL_S3', '');
+    vi.stubEnv('AWS_ENDPOINT_URL', '');
+    vi.stubEnv('AWS_REGION', '');
+    vi.stubEnv('AWS_DEFAULT_REGION', '');
+    const client = createS3Client();
+    expect(await client.config.region()).toBe('us-east-1');
+    expect(client.config.forcePathStyle).toBeFalsy();
+  });
+});
+
+describe('S3MessageStore, small messages (one PutObject with a SHA-256 checksum)', () => {
+  it('stores the bytes unchanged at the documented key with type and metadata', async () => {
+    const { bucket, client, commands, store } = await freshStore();
+    const bytes = Buffer.from('From: a@example.com\r\nSubject: hi\r\n\r\nbody\r\n');
+
+    const stored = await store.put(message(bytes, { uidl: 'UID 1/ä' }));
+
+    const key = objectKeyFor(PREFIX, 'support', 'UID 1/ä', sha256(bytes));
+    expect(stored).toEqual({
+      key,
+      location: bucket,
+      sha256: sha256(bytes),
+      size: bytes.length,
+      created: true,
+    });
+    expect(key).toBe(`mail/support/uidl/UID%201%2F%C3%A4/${sha256(bytes)}.eml`);
+    expect(await fauxqs.getObject(bucket, key)).toEqual(bytes);
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    expect(head.ContentType).toBe('message/rfc822');
+    expect(head.Metadata).toEqual({
+      'mailbox-id': 'support',
+      uidl: 'UID%201%2F%C3%A4',
+      sha256: sha256(bytes),
+    });
+    expect(commands).toEqual(['PutObjectCommand', 'HeadObjectCommand']);
+  });
+
+  it('sends our SHA-256 as a plain header (no aws-chunked trailer), with If-None-Match', async () => {
+    const { client, store } = await freshStore();
+    const headers = recordHeaders(client);
+    const bytes = Buffer.from('checked end to end');
+    await store.put(message(bytes));
+    expect(headers).toHaveLength(1);
+    expect(headers[0]).toMatchObject({
+      'x-amz-checksum-sha256': createHash('sha256').update(bytes).digest('base64'),
+      'if-none-match': '*',
+      'content-length': String(bytes.length),
+    });
+    expect(headers[0]?.['content-encoding']).toBeUndefined();
+  });
+
+  it('keeps an ASCII UIDL readable in the metadata', async () => {
+    const { bucket, client, store } = await freshStore();
+    const stored = await store.put(message(Buffer.from('x'), { uidl: 'QmFzZTY0+/==' }));
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: stored.key }));
+    expect(head.Metadata?.uidl).toBe('QmFzZTY0+/==');
+    expect(stored.key).toBe(`mail/support/uidl/QmFzZTY0%2B%2F%3D%3D/${sha256(Buffer.from('x'))}.eml`);
+  });
+
+  it('stores an empty message as an empty object', async () => {
+    const { bucket, store } = await freshStore();
+    const stored = await store.put(message([]));
+    expect(stored.size).toBe(0);
+    expect(stored.sha256).toBe(sha256(Buffer.alloc(0)));
+    expect(await fauxqs.getObject(bucket, stored.key)).toEqual(Buffer.alloc(0));
+  });
+
+  it('keeps binary bytes (NUL, bare CR, 8-bit, chunked oddly) exactly', async () => {
+    const { bucket, store } = await freshStore();
+    const bytes = Buffer.concat([Buffer.from([0, 13, 0, 10, 0xff, 0xfe, 0x80]), randomBytes(20_000)]);
+    const stored = await store.put(message(chunked(bytes, 7)));
+    expect(stored.size).toBe(bytes.length);
+    expect((await fauxqs.getObject(bucket, stored.key)).equals(bytes)).toBe(true);
+  });
+
+  it('names the object by content hash alone when the server has no UIDL', async () => {
+    const { store } = await freshStore();
+    const bytes = Buffer.from('no uidl here');
+    const stored = await store.put(message(bytes, { uidl: undefined }));
+    expect(stored.key).toBe(`mail/support/sha256/${sha256(bytes)}.eml`);
+  });
+
+  it('reports an existing identical object as not created when S3 refuses the conditional write', async () => {
+    const { bucket, client, store } = await freshStore();
+    fauxqs.emulateConditionalWrites(client);
+    const bytes = Buffer.from('the same message, polled twice');
+
+    const first = await store.put(message(bytes));
+    const second = await store.put(message(bytes));
+
+    expect(first.created).toBe(true);
+    expect(second).toEqual({ ...first, created: false });
+    expect(await fauxqs.listKeys(bucket)).toEqual([first.key]);
+  });
+
+  it('gives a different message under a reused UIDL its own key, leaving the first intact', async () => {
+    const { bucket, store } = await freshStore();
+    const first = await store.put(message(Buffer.from('first message'), { uidl: 'reused' }));
+    const second = await store.put(message(Buffer.from('second message'), { uidl: 'reused' }));
+    expect(second.key).not.toBe(first.key);
+    expect(await fauxqs.listKeys(bucket)).toEqual([first.key, second.key].sort());
+    expect((await fauxqs.getObject(bucket, first.key)).toString()).toBe('first message');
+  });
+
+  it('wraps S3 failures with the bucket and key', async () => {
+    const { client } = await freshStore();
+    const store = new S3MessageStore({ client, bucket: 'no-such-bucket' });
+    const failure = await store.put(message(Buffer.from('x'))).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(S3MessageStoreError);
+    expect((failure as S3MessageStoreError).message).toMatch(
+      /^s3:\/\/no-such-bucket\/support\/uidl\/UID-1\/[0-9a-f]{64}\.eml: PutObject failed: NoSuchBucket/,
+    );
+    expect((failure as S3MessageStoreError).cause).toBeDefined();
+  });
+
+  it('rethrows the error of a body that fails, unchanged, and stores nothing', async () => {
+    const { bucket, store } = await freshStore();
+    const dropped = new Error('connection reset while reading the message');
+    const failure = await store
+      .put(message(failingBody(randomBytes(1000), dropped)))
+      .catch((e: unknown) => e);
+    expect(failure).toBe(dropped);
+    expect(await fauxqs.listKeys(bucket)).toEqual([]);
+  });
+
+  it('refuses a body that yields text instead of bytes', async () => {
+    const { store } = await freshStore();
+    await expect(store.put(message(Readable.from(['decoded text'])))).rejects.toThrow(/must yield Buffers/);
+  });
+});
+
+describe('S3MessageStore, large messages (multipart upload to a temporary key, then CopyObject)', () => {
+  it('stores a 20 MB message byte-identical through multipart upload and cleans up', async () => {
+    const { bucket, commands, store } = await freshStore();
+    const bytes = randomBytes(20 * 1000 * 1000);
+
+    const stored = await store.put(message(chunked(bytes, 64 * 1024)));
+
+    expect(stored).toMatchObject({ sha256: sha256(bytes), size: bytes.length, created: true });
+    expect(await fauxqs.listKeys(bucket)).toEqual([stored.key]);
+    expect((await fauxqs.getObject(bucket, stored.key)).equals(bytes)).toBe(true);
+    expect(commands.filter((name) => name === 'UploadPartCommand')).toHaveLength(3);
+    // The emulator reports no copy checksum, so the store falls back to comparing the size.
+    expect(commands).toEqual(
+      expect.arrayContaining([
+        'CreateMultipartUploadCommand',
+        'CompleteMultipartUploadCommand',
+        'CopyObjectCommand',
+        'HeadObjectCommand',
+        'DeleteObjectCommand',
+      ]),
+    );
+  });
+
+  it('takes the streamed path for a body of exactly the threshold', async () => {
+    const { bucket, commands, store } = await freshStore({ multipartThresholdBytes: 4096 });
+    const bytes = randomBytes(4096);
+    const stored = await store.put(message(chunked(bytes, 1000)));
+    expect(commands).toContain('CopyObjectCommand');
+    expect(await fauxqs.getObject(bucket, stored.key)).toEqual(bytes);
+    expect(await fauxqs.listKeys(bucket)).toEqual([stored.key]);
+  });
+
+  it('accepts the copy when the SHA-256 that S3 computed matches ours', async () => {
+    const { bucket, client, commands, store } = await freshStore({ multipartThresholdBytes: 1024 });
+    const bytes = randomBytes(5000);
+    reportCopyChecksum(client, () => createHash('sha256').update(bytes).digest('base64'));
+    const stored = await store.put(message(bytes));
+    expect(stored.created).toBe(true);
+    expect(commands).not.toContain('HeadObjectCommand');
+    expect(await fauxqs.listKeys(bucket)).toEqual([stored.key]);
+  });
+
+  it('fails and removes both objects when the SHA-256 that S3 computed differs', async () => {
+    const { bucket, client, store } = await freshStore({ multipartThresholdBytes: 1024 });
+    reportCopyChecksum(client, () => createHash('sha256').update('other bytes').digest('base64'));
+    await expect(store.put(message(randomBytes(5000)))).rejects.toThrow(/S3 computed SHA-256 .*, expected/);
+    expect(await fauxqs.listKeys(bucket)).toEqual([]);
+  });
+
+  it('reports an existing identical object as not created and removes the temporary one', async () => {
+    const { bucket, client, store } = await freshStore({ multipartThresholdBytes: 1024 });
+    fauxqs.emulateConditionalWrites(client);
+    const bytes = randomBytes(5000);
+    const first = await store.put(message(bytes));
+    const second = await store.put(message(bytes));
+    expect(second).toEqual({ ...first, created: false });
+    expect(await fauxqs.listKeys(bucket)).toEqual([first.key]);
+  });
+
+  it('rethrows the error of a body that fails mid-upload and leaves no object behind', async () => {
+    const { bucket, store } = await freshStore();
+    const dropped = new Error('connection reset in the middle of a large message');
+    const body = failingBody(randomBytes(DEFAULT_MULTIPART_THRESHOLD_BYTES + MiB), dropped);
+    await expect(store.put(message(body))).rejects.toBe(dropped);
+    expect(await fauxqs.listKeys(bucket)).toEqual([]);
+  });
+});
+
+const corpusDir =
+  process.env.MAIL_CORPUS ??
+  path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/corpus');
+
+describe.skipIf(!existsSync(corpusDir))('S3MessageStore with the mail corpus', () => {
+  it('stores every corpus message byte-identical', async () => {
+    const { bucket, store } = await freshStore();
+    const files = readdirSync(corpusDir).filter((name) => name.endsWith('.eml'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const name of files) {
+      const bytes = readFileSync(path.join(corpusDir, name));
+      const stored = await store.put(message(chunked(bytes, 1500), { uidl: name }));
+      expect((await fauxqs.getObject(bucket, stored.key)).equals(bytes), name).toBe(true);
+    }
+  });
+});

@@ -1,0 +1,146 @@
+import type { SQSRecord } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import type { MailboxConfig } from '../../lib/config/types.ts';
+import { Deadline } from '../../lib/deadline.ts';
+import { encodeJob } from '../../lib/lambda/job.ts';
+import type { EmfDocument } from '../../lib/lambda/metrics.ts';
+import { type PollJobDeps, processJobRecords } from '../../lib/lambda/poll-job.ts';
+import type { MailboxOutcome, OutcomeStatus } from '../../lib/pipeline/outcome.ts';
+
+const slot = new Date('2025-03-04T10:05:00Z');
+
+function record(messageId: string, mailboxId: string, receiveCount = 1, body?: string): SQSRecord {
+  return {
+    messageId,
+    receiptHandle: `handle-${messageId}`,
+    body: body ?? encodeJob({ id: mailboxId } as MailboxConfig, slot),
+    attributes: { ApproximateReceiveCount: String(receiveCount) },
+  } as unknown as SQSRecord;
+}
+
+function outcome(mailboxId: string, status: OutcomeStatus, reason?: string): MailboxOutcome {
+  return {
+    mailboxId,
+    status,
+    ...(reason ? { reason } : {}),
+    counts: {
+      found: 1,
+      retrieved: 1,
+      bytesRetrieved: 10,
+      stored: 1,
+      notified: 1,
+      deleted: 1,
+      skipped: 0,
+      left: 0,
+    },
+    skipped: [],
+    quitConfirmed: status === 'ok',
+    durationMs: 5,
+  };
+}
+
+/** A poll function whose outcome per mailbox is scripted, recording everything the handler does. */
+function harness(outcomes: Record<string, OutcomeStatus | Error>) {
+  const polled: string[] = [];
+  const visibility: [string, number][] = [];
+  const metrics: EmfDocument[] = [];
+  const logs: { level: string; msg: string; data?: object }[] = [];
+  const log = (keys: object = {}) => ({
+    info: (msg: string, data?: object) => logs.push({ level: 'info', msg, data: { ...keys, ...data } }),
+    warn: (msg: string, data?: object) => logs.push({ level: 'warn', msg, data: { ...keys, ...data } }),
+    error: (msg: string, data?: object) => logs.push({ level: 'error', msg, data: { ...keys, ...data } }),
+  });
+  const deps: PollJobDeps = {
+    poll: async (mailbox) => {
+      polled.push(mailbox.id);
+      const scripted = outcomes[mailbox.id];
+      if (scripted instanceof Error) throw scripted;
+      return outcome(mailbox.id, scripted ?? 'ok', scripted === 'retry-later' ? 'IN-USE' : undefined);
+    },
+    changeVisibility: async (handle, seconds) => {
+      visibility.push([handle, seconds]);
+    },
+    emitMetrics: (docs) => metrics.push(...docs),
+    metricContext: () => ({ namespace: 'MailboxPoller', service: 'test', timestamp: slot }),
+    logger: log(),
+    loggerFor: (keys) => log(keys),
+    newRunId: () => 'run-1',
+    retryPolicy: { maxReceiveCount: 5 },
+  };
+  return { deps, polled, visibility, metrics, logs };
+}
+
+describe('poll handler: the job after the poll', () => {
+  it('acknowledges a drained mailbox: no batch item failure, no visibility change', async () => {
+    const h = harness({ support: 'ok' });
+    const response = await processJobRecords([record('m1', 'support')], Deadline.never(), h.deps);
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(h.polled).toEqual(['support']);
+    expect(h.visibility).toEqual([]);
+  });
+
+  it('hands a busy mailbox back with a delay that grows with the receive count', async () => {
+    const h = harness({ support: 'retry-later' });
+    const response = await processJobRecords([record('m1', 'support', 3)], Deadline.never(), h.deps);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);
+    expect(h.visibility).toEqual([['handle-m1', 120]]);
+    expect(h.metrics.find((doc) => doc['PollFailures'] === 1)).toMatchObject({ Reason: 'IN-USE' });
+  });
+
+  it('consumes a job whose credentials were refused and counts the auth failure', async () => {
+    const h = harness({ support: 'auth-failed' });
+    const response = await processJobRecords([record('m1', 'support')], Deadline.never(), h.deps);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(h.metrics[0]?.['AuthFailures']).toBe(1);
+    expect(h.logs.some((line) => line.level === 'error' && line.msg === 'poll failed')).toBe(true);
+  });
+
+  it('reports a failed poll as a batch item failure so SQS can redrive it to the DLQ', async () => {
+    const h = harness({ support: 'failed' });
+    const response = await processJobRecords([record('m1', 'support')], Deadline.never(), h.deps);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);
+  });
+
+  it('treats a poll that throws as failed, with reason crash', async () => {
+    const h = harness({ support: new TypeError('boom') });
+    const response = await processJobRecords([record('m1', 'support')], Deadline.never(), h.deps);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);
+    expect(h.metrics.find((doc) => doc['PollFailures'] === 1)).toMatchObject({ Reason: 'crash' });
+  });
+
+  it('fails an unreadable job without polling anything', async () => {
+    const h = harness({});
+    const response = await processJobRecords([record('m1', 'x', 1, '{oops')], Deadline.never(), h.deps);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);
+    expect(h.polled).toEqual([]);
+    expect(h.metrics[0]).toMatchObject({ Reason: 'bad-job', PollFailures: 1 });
+  });
+
+  it('keeps FIFO order: after one failure, later records are returned unpolled', async () => {
+    const h = harness({ a: 'ok', b: 'failed', c: 'ok' });
+    const records = [record('m1', 'a'), record('m2', 'b'), record('m3', 'c')];
+    const response = await processJobRecords(records, Deadline.never(), h.deps);
+    expect(h.polled).toEqual(['a', 'b']);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm2' }, { itemIdentifier: 'm3' }]);
+  });
+
+  it('still reports the failure when the visibility change itself fails', async () => {
+    const h = harness({ support: 'retry-later' });
+    h.deps.changeVisibility = async () => {
+      throw new Error('throttled');
+    };
+    const response = await processJobRecords([record('m1', 'support')], Deadline.never(), h.deps);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);
+    expect(h.logs.some((line) => line.level === 'warn' && line.msg === 'could not set the retry delay')).toBe(
+      true,
+    );
+  });
+
+  it('logs every line of a run with the mailbox id and run id', async () => {
+    const h = harness({ support: 'ok' });
+    await processJobRecords([record('m1', 'support')], Deadline.never(), h.deps);
+    const runLines = h.logs.filter((line) => line.msg.startsWith('poll'));
+    expect(runLines.length).toBeGreaterThanOrEqual(2);
+    for (const line of runLines) expect(line.data).toMatchObject({ mailboxId: 'support', runId: 'run-1' });
+  });
+});
