@@ -216,8 +216,9 @@ export class Pop3Client {
     try {
       this.#capabilities = await this.#value(Pop3Commands.capa());
     } catch (error) {
-      // A server without CAPA (RFC 1939 only) answers -ERR: it simply has no extensions.
-      if (!(error instanceof Pop3ServerError)) throw error;
+      // A server without CAPA (RFC 1939 only) answers -ERR: it simply has no extensions. A -ERR with a
+      // response code is the server failing the session (e.g. [SYS/TEMP] right after login), not that.
+      if (!(error instanceof Pop3ServerError) || error.responseCode !== undefined) throw error;
       this.#capabilities = NO_CAPABILITIES;
     }
     this.#conversation.pipelining = this.#options.pipelining && this.#capabilities.pipelining;

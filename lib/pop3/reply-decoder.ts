@@ -24,6 +24,7 @@ import {
   Pop3Error,
   Pop3MessageTooLargeError,
   Pop3ProtocolError,
+  Pop3ServerError,
   Pop3UsageError,
   quoteForMessage,
 } from './errors.ts';
@@ -154,12 +155,7 @@ export class ReplyDecoder {
         break;
       }
       const expected = this.#queue[0];
-      if (expected === undefined) {
-        throw new Pop3ProtocolError(
-          `server sent ${chunk.length - offset} octets nobody asked for: ` +
-            quoteForMessage(chunk.subarray(offset, offset + 60).toString('latin1')),
-        );
-      }
+      if (expected === undefined) throw unsolicited(chunk.subarray(offset));
       offset =
         this.#mode === 'body'
           ? this.#decodeBody(chunk, offset, expected, events)
@@ -236,6 +232,23 @@ export class ReplyDecoder {
     this.#queue.shift();
     events.push({ type: 'end' });
   }
+}
+
+/**
+ * Bytes nobody asked for. A server that gives up on a session (Dovecot after "+OK Logged in." when it
+ * cannot open the mailbox) says why in an unsolicited -ERR line: that is its refusal, with its response
+ * code ([SYS/TEMP] means "retry later"), not a protocol violation.
+ */
+function unsolicited(bytes: Buffer): Pop3Error {
+  const lineEnd = bytes.indexOf(LF);
+  const line = bytes.subarray(0, lineEnd === -1 ? Math.min(bytes.length, MAX_STATUS_LINE_OCTETS) : lineEnd);
+  if (lineEnd !== -1 && lineEnd < MAX_STATUS_LINE_OCTETS && /^-ERR( |\r?$)/i.test(line.toString('latin1'))) {
+    const text = line.toString('utf8').replace(/\r$/, '').slice(5);
+    return new Pop3ServerError(text);
+  }
+  return new Pop3ProtocolError(
+    `server sent ${bytes.length} octets nobody asked for: ${quoteForMessage(bytes.subarray(0, 60).toString('latin1'))}`,
+  );
 }
 
 function tooLong(expected: ExpectedReply, limit: number): Pop3ProtocolError {

@@ -250,6 +250,27 @@ describe('pollMailbox rules', () => {
     expect(server.messages('alice')).toHaveLength(1);
   });
 
+  test.each([
+    ['with the login reply', [{ send: '+OK logged in\r\n-ERR [SYS/TEMP] cannot open mailbox\r\n' }]],
+    [
+      'as the answer to CAPA',
+      [
+        { send: '+OK logged in\r\n' },
+        { expect: 'CAPA' },
+        { send: '-ERR [SYS/TEMP] cannot open mailbox\r\n' },
+      ],
+    ],
+  ])(
+    'a server failing the session right after login (-ERR [SYS/TEMP] %s) means retry later',
+    async (_, failure) => {
+      const server = await startScriptServer([...LOGIN.slice(0, 6), ...failure, { close: true }]);
+      cleanups.push(() => server.close());
+      const outcome = await pollMailbox(testMailbox({ port: server.port }), ports(), Deadline.after(20_000));
+      await server.done;
+      expect(outcome).toMatchObject({ status: 'retry-later', reason: 'SYS/TEMP', counts: { deleted: 0 } });
+    },
+  );
+
   test('dry run stores but neither notifies nor deletes', async () => {
     const messages = [message('a'), message('b')];
     const server = await startMemoryPop3Server({ users: [{ name: 'alice', password: 'secret', messages }] });

@@ -6,6 +6,7 @@ import {
   Pop3Error,
   Pop3MessageTooLargeError,
   Pop3ProtocolError,
+  Pop3ServerError,
   Pop3UsageError,
 } from '../../lib/pop3/errors.ts';
 import { MAX_STATUS_LINE_OCTETS } from '../../lib/pop3/limits.ts';
@@ -291,6 +292,20 @@ describe('ReplyDecoder: out-of-step servers and closed connections', () => {
   it('refuses bytes when no reply is expected', () => {
     const decoder = new ReplyDecoder();
     expect(() => decoder.push(bytes('+OK surprise\r\n'))).toThrow(/nobody asked for/);
+  });
+
+  it('reports an unsolicited -ERR line as the server refusing, with its response code', () => {
+    // Dovecot, after "+OK Logged in." when it cannot open the mailbox.
+    const decoder = new ReplyDecoder();
+    let thrown: unknown;
+    try {
+      decoder.push(bytes('-ERR [SYS/TEMP] Internal error occurred\r\n'));
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(Pop3ServerError);
+    expect((thrown as Pop3ServerError).hasCode('SYS/TEMP')).toBe(true);
+    expect((thrown as Pop3ServerError).serverText).toBe('Internal error occurred');
   });
 
   it('refuses a second reply to a single command', () => {
