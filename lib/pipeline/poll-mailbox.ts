@@ -143,7 +143,8 @@ async function forEachMessage(
     options.maxInFlightBytes ?? 64 * 1024 * 1024,
   );
   const reserveMs = options.finishReserveMs ?? Math.min(10_000, deadline.remainingMs() * 0.25);
-  const startBy = deadline.reserving(reserveMs);
+  // What is in flight when we stop must still finish: keep twice the slowest message seen so far on top.
+  let slowestMs = 0;
   const running = new Set<Promise<void>>();
   let fatal: { error: unknown } | undefined;
   let stopped: { reason: string; message: string } | undefined;
@@ -153,7 +154,7 @@ async function forEachMessage(
       budget.release(planned.listedSize);
       break;
     }
-    if (startBy.expired) {
+    if (deadline.remainingMs() < reserveMs + 2 * slowestMs) {
       budget.release(planned.listedSize);
       stopped = {
         reason: 'deadline',
@@ -161,8 +162,12 @@ async function forEachMessage(
       };
       break;
     }
+    const started = performance.now();
     const task: Promise<void> = retrieve(planned)
-      .finally(() => budget.release(planned.listedSize))
+      .finally(() => {
+        budget.release(planned.listedSize);
+        slowestMs = Math.max(slowestMs, performance.now() - started);
+      })
       .then((retrieved) => (retrieved ? commit(retrieved) : undefined))
       .catch((error: unknown) => {
         fatal ??= { error };
