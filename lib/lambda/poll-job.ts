@@ -6,7 +6,7 @@
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import type { MailboxConfig } from '../config/types.ts';
 import type { Deadline } from '../deadline.ts';
-import type { MailboxOutcome } from '../pipeline/outcome.ts';
+import { emptyCounts, type MailboxOutcome } from '../pipeline/outcome.ts';
 import { decideDisposition, type JobDisposition, type RetryPolicy } from './disposition.ts';
 import { decodeJob, JobFormatError, type PollJob } from './job.ts';
 import type { RunLogger } from './logger.ts';
@@ -32,16 +32,7 @@ export function crashedOutcome(mailboxId: string, error: unknown, durationMs: nu
     status: 'failed',
     reason: 'crash',
     message: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-    counts: {
-      found: 0,
-      retrieved: 0,
-      bytesRetrieved: 0,
-      stored: 0,
-      notified: 0,
-      deleted: 0,
-      skipped: 0,
-      left: 0,
-    },
+    counts: emptyCounts(),
     skipped: [],
     quitConfirmed: false,
     durationMs,

@@ -44,3 +44,17 @@ export interface MailboxOutcome {
   readonly quitConfirmed: boolean;
   readonly durationMs: number;
 }
+
+/** Counts of a run that has not retrieved anything (yet). */
+export function emptyCounts(): OutcomeCounts {
+  return {
+    found: 0,
+    retrieved: 0,
+    bytesRetrieved: 0,
+    stored: 0,
+    notified: 0,
+    deleted: 0,
+    skipped: 0,
+    left: 0,
+  };
+}

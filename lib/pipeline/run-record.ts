@@ -1,7 +1,7 @@
 /** Counts and skips of one mailbox run, turned into its MailboxOutcome at the end. */
 import type { QuitResult } from '../pop3-client/client.ts';
 import { classifyFailure } from './classify-failure.ts';
-import type { MailboxOutcome, OutcomeCounts, SkippedMessage } from './outcome.ts';
+import { emptyCounts, type MailboxOutcome, type OutcomeCounts, type SkippedMessage } from './outcome.ts';
 
 export interface Progress {
   readonly mailboxId: string;
@@ -11,16 +11,7 @@ export interface Progress {
 }
 
 export class RunRecord {
-  readonly counts: OutcomeCounts = {
-    found: 0,
-    retrieved: 0,
-    bytesRetrieved: 0,
-    stored: 0,
-    notified: 0,
-    deleted: 0,
-    skipped: 0,
-    left: 0,
-  };
+  readonly counts: OutcomeCounts = emptyCounts();
   readonly skipped: SkippedMessage[] = [];
   /** Messages marked with DELE and acknowledged; committed only by a confirmed QUIT. */
   markedForDeletion = 0;
