@@ -17,6 +17,7 @@ import {
   Pop3ProtocolError,
   Pop3ServerError,
   Pop3TimeoutError,
+  Pop3UsageError,
 } from '../pop3/errors.ts';
 import { DEFAULT_MAX_LISTING_OCTETS } from '../pop3/limits.ts';
 import { ReplyDecoder, type ReplyEvent, type StatusLine } from '../pop3/reply-decoder.ts';
@@ -57,6 +58,9 @@ export class Conversation {
   readonly #idleTimer: NodeJS.Timeout;
   readonly #deadlineTimer: NodeJS.Timeout;
   #pipelining = false;
+  /** Command lines whose replies are expected, not yet handed to the socket. */
+  readonly #unwritten: Buffer[] = [];
+  #writeScheduled = false;
   #failure: Error | undefined;
 
   constructor(transport: Transport, options: ConversationOptions) {
@@ -175,13 +179,15 @@ export class Conversation {
   /** Closes politely (after QUIT) or not; no further commands are accepted. */
   close(): void {
     this.#stopTimers();
-    if (!this.#failure) this.#failure = new Pop3ProtocolError(`connection to ${this.server} was closed`);
+    this.#flushWrites();
+    if (!this.#failure)
+      this.#failure = new Pop3UsageError(`the connection to ${this.server} was closed by the client`);
     this.#transport.end();
     setTimeout(() => this.#transport.destroy(), 1000).unref();
   }
 
   #pump(): void {
-    const lines: Buffer[] = [];
+    const lines = this.#unwritten;
     while (this.#waiting.length > 0) {
       const next = this.#waiting[0]!;
       if (!this.#maySend(next.command)) break;
@@ -199,10 +205,19 @@ export class Conversation {
       this.#inFlight.push(next);
       if (next.command.line.length > 0) lines.push(next.command.line);
     }
-    if (lines.length > 0) {
-      this.#idleTimer.refresh();
-      this.#transport.write(lines.length === 1 ? lines[0]! : Buffer.concat(lines));
+    if (lines.length > 0 && !this.#writeScheduled) {
+      // Commands issued in the same turn of the event loop (a batch of DELEs) leave in one write.
+      this.#writeScheduled = true;
+      queueMicrotask(() => this.#flushWrites());
     }
+  }
+
+  #flushWrites(): void {
+    this.#writeScheduled = false;
+    const lines = this.#unwritten.splice(0);
+    if (lines.length === 0 || this.#failure) return;
+    this.#idleTimer.refresh();
+    this.#transport.write(lines.length === 1 ? lines[0]! : Buffer.concat(lines));
   }
 
   #maySend(command: Pop3Command<unknown>): boolean {
