@@ -4,6 +4,7 @@
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { createS3Client } from '../lib/adapters/s3-message-store.ts';
 import { createSqsClient } from '../lib/adapters/sqs-notifier.ts';
@@ -17,11 +18,18 @@ import {
 import { readDispatchEnv } from '../lib/lambda/env.ts';
 import type { JobEntry } from '../lib/lambda/job.ts';
 import { asRunLogger, createLogger } from '../lib/lambda/logger.ts';
-import { readSsmParameter } from '../lib/lambda/ssm-parameter.ts';
+import { createSsmClient, readSsmParameter } from '../lib/lambda/ssm-parameter.ts';
 
 const logger = createLogger();
 const s3 = createS3Client();
 const sqs = createSqsClient();
+// Only a config kept in SSM needs this client, so it is made on first use.
+let ssm: SSMClient | undefined;
+
+function ssmClient(): SSMClient {
+  ssm ??= createSsmClient();
+  return ssm;
+}
 
 async function readS3Object(bucket: string, key: string): Promise<string> {
   const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -44,7 +52,7 @@ export async function handler(event: unknown, context: Context): Promise<Dispatc
       readConfig: () =>
         readConfigDocument(env.configLocation, {
           readS3Object,
-          readSsmParameter: (name) => readSsmParameter(name, s3.config),
+          readSsmParameter: (name) => readSsmParameter(name, ssmClient()),
         }),
       sendBatch: async (entries: readonly JobEntry[]): Promise<FailedEntry[]> => {
         const response = await sqs.send(

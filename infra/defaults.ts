@@ -3,10 +3,16 @@
  * bucket and queues, TLS-only access, dead-letter queues, bounded log retention, least-privilege roles
  * (see grants.ts). Props only ever loosen or tune what is here.
  */
+import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { type BundlingOptions, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import {
+  type BundlingOptions,
+  type ICommandHooks,
+  OutputFormat,
+  SourceMapMode,
+} from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 
@@ -68,11 +74,24 @@ export const ENFORCED_BUCKET_PROPS = {
 export const FUNCTION_ENVIRONMENT = { NODE_OPTIONS: '--enable-source-maps' } as const;
 
 /**
- * esbuild settings for the functions, the same as scripts/build.mjs uses for dist/: ESM for node22,
- * minified, with a source map, and a `require` for the few CommonJS dependencies that call it.
+ * esbuild settings for the functions, the same as scripts/build.mjs uses for dist/ (ESBUILD_OPTIONS):
+ * ESM for node22, minified, with a source map, and a `require` for the few CommonJS dependencies that
+ * call it; then the lazily loaded packages beside the bundle.
  * The AWS SDK is bundled: a pinned, tree-shaken SDK starts faster than the runtime's full copy and
  * keeps the checksum features the S3 store relies on, whatever SDK version the runtime ships.
  */
+/**
+ * After esbuild, the packages the code loads lazily with `require` (libmime, for rare charsets in
+ * headers) are put beside the bundle as node_modules/<name>, by the step scripts/build.mjs takes for dist/.
+ */
+const SHIP_LAZY_MODULES: ICommandHooks = {
+  beforeBundling: () => [],
+  beforeInstall: () => [],
+  afterBundling: (inputDir, outputDir) => [
+    `"${process.execPath}" "${path.join(inputDir, 'scripts', 'build.mjs')}" --ship-lazy-modules "${path.join(outputDir, 'index.mjs')}"`,
+  ],
+};
+
 export const BUNDLING: BundlingOptions = {
   forceDockerBundling: false,
   format: OutputFormat.ESM,
@@ -85,4 +104,5 @@ export const BUNDLING: BundlingOptions = {
   externalModules: [],
   mainFields: ['module', 'main'],
   banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+  commandHooks: SHIP_LAZY_MODULES,
 };

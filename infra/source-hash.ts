@@ -1,6 +1,6 @@
 /**
  * The asset hash of a function bundle, computed from what the bundle is made of: the TypeScript sources,
- * the JSON schemas, the lock file and the bundling options. Hashing these few files is quick, whereas
+ * the JSON schemas, the lock file, the build script and the bundling options. Hashing these few files is quick, whereas
  * the CDK default would either bundle first or fingerprint the whole project root, node_modules included.
  */
 import { createHash } from 'node:crypto';
@@ -29,7 +29,8 @@ function sourceFiles(root: string): string[] {
     }
   };
   for (const folder of SOURCE_FOLDERS) walk(path.join(root, folder));
-  files.push(path.join(root, 'package-lock.json'));
+  // The lock file pins what is bundled; the build script ships the lazily loaded packages.
+  files.push(path.join(root, 'package-lock.json'), path.join(root, 'scripts', 'build.mjs'));
   return files.sort();
 }
 

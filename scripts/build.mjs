@@ -1,90 +1,162 @@
 #!/usr/bin/env node
 /**
- * Bundles the Lambda handlers (functions/*.ts → dist/functions/<name>.mjs) and the CLI
- * (lib/cli/main.ts → dist/cli.mjs), then reports each bundle's size and its module init time, measured by
- * importing it in a fresh `node` process.
+ * Bundles the Lambda handlers (functions/*.ts → dist/functions/<name>.mjs, plus dist/functions/
+ * node_modules/<name> for the packages they load on demand) and the CLI (lib/cli/main.ts → dist/cli.mjs),
+ * then reports each bundle's size and its module init time, measured by importing it in a fresh `node`
+ * process.
  *
  * The AWS SDK is bundled, not left to the Lambda runtime: `--compare-sdk` builds both variants and prints
  * the numbers behind that choice. Runs on `npm ci` (the `prepare` script), so it is quick, skips entries
  * that do not exist, and steps aside when esbuild is not installed (a production-only install).
  *
- *   node scripts/build.mjs [--compare-sdk] [--no-measure]
+ *   node scripts/build.mjs [--compare-sdk] [--no-measure] [--functions-only] [--out-dir DIR]
+ *   node scripts/build.mjs --ship-lazy-modules BUNDLE.mjs
+ *
+ * `--out-dir` builds somewhere other than dist/ (tests do, so they never pull the CLI bundle away from
+ * under someone running it). `--ship-lazy-modules` only adds, beside an existing bundle, the packages it
+ * loads on first use (see LAZY_MODULES); the CDK runs it after its own esbuild step. The functions and
+ * settings used here are exported for other callers.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = join(ROOT, 'dist');
 /** Targets the functions must meet (cold start budget of the poller). */
-const MAX_FUNCTION_BYTES = 1024 * 1024;
-const MAX_INIT_MS = 200;
-/** Imports are timed this many times in fresh processes and the median reported; once on `npm ci`. */
-const INIT_SAMPLES = process.env.npm_lifecycle_event === 'prepare' ? 1 : 3;
+export const MAX_FUNCTION_BYTES = 1024 * 1024;
+export const MAX_INIT_MS = 200;
 
 /** Lets the ESM bundle satisfy CommonJS dependencies that call `require` for Node built-ins. */
 const REQUIRE_BANNER =
   "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);";
 
-const args = new Set(process.argv.slice(2));
+/**
+ * The esbuild settings of every bundle; infra/defaults.ts (BUNDLING) gives the CDK the same ones, so
+ * what is deployed is what is built and tested here. One file per function, no code splitting; the
+ * packages it loads only on demand go beside it (LAZY_MODULES).
+ */
+export const ESBUILD_OPTIONS = Object.freeze({
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  minify: true,
+  sourcemap: 'linked',
+  sourcesContent: false,
+  mainFields: ['module', 'main'],
+  banner: { js: REQUIRE_BANNER },
+  logLevel: 'warning',
+  legalComments: 'none',
+});
+
 const run = promisify(execFile);
 
-let esbuild;
-try {
-  esbuild = await import('esbuild');
-} catch {
-  console.log('build: esbuild is not installed (production install?), skipping the bundles');
-  process.exit(0);
-}
-
-function functionEntries() {
+/** The handlers: one bundle per functions/<name>.ts, for the Lambda runtime (Node.js 22). */
+export function functionEntries(outDir = join(DIST, 'functions')) {
   const dir = join(ROOT, 'functions');
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((name) => name.endsWith('.ts') && !name.endsWith('.d.ts') && !name.endsWith('.test.ts'))
+    .sort()
     .map((name) => ({
       name: basename(name, '.ts'),
       entry: join(dir, name),
-      outfile: join(DIST, 'functions', `${basename(name, '.ts')}.mjs`),
+      outfile: join(outDir, `${basename(name, '.ts')}.mjs`),
       target: 'node22',
     }));
 }
 
-function cliEntry() {
+function cliEntry(outDir = DIST) {
   const entry = join(ROOT, 'lib', 'cli', 'main.ts');
-  return existsSync(entry) ? [{ name: 'cli', entry, outfile: join(DIST, 'cli.mjs'), target: 'node20' }] : [];
+  return existsSync(entry)
+    ? [{ name: 'cli', entry, outfile: join(outDir, 'cli.mjs'), target: 'node20' }]
+    : [];
 }
 
-async function bundle({ entry, outfile, target }, { externalSdk = false } = {}) {
+/** Bundles one entry; resolves with the size of the output file in bytes. */
+export async function bundle({ entry, outfile, target }, { externalSdk = false } = {}) {
+  const esbuild = await import('esbuild');
   await esbuild.build({
+    ...ESBUILD_OPTIONS,
     entryPoints: [entry],
     outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
     target,
-    minify: true,
-    sourcemap: 'linked',
-    sourcesContent: false,
-    mainFields: ['module', 'main'],
-    banner: { js: REQUIRE_BANNER },
     external: externalSdk ? ['@aws-sdk/*', '@smithy/*'] : [],
-    logLevel: 'warning',
-    legalComments: 'none',
   });
   return statSync(outfile).size;
 }
 
+/**
+ * Packages the code loads with Node's own `require` only when it needs them (lib/notification/
+ * encoded-words.ts: libmime, for rare charsets), so they are not in the bundles. Each is bundled on its
+ * own, as CommonJS, into node_modules/<name> beside a bundle that names it, where that `require` finds it.
+ */
+export const LAZY_MODULES = ['libmime'];
+
+/** The lazily loaded packages a bundle refers to (by their quoted name in its code). */
+function lazyModulesOf(bundleFile) {
+  const code = readFileSync(bundleFile, 'utf8');
+  return LAZY_MODULES.filter((name) => code.includes(`"${name}"`) || code.includes(`'${name}'`));
+}
+
+/**
+ * Writes node_modules/<name> beside `bundleFile` for each lazily loaded package it refers to; resolves
+ * with `{ name, dir, bytes }` for each package written.
+ */
+export async function shipLazyModules(bundleFile, target = 'node22') {
+  const esbuild = await import('esbuild');
+  const shipped = [];
+  for (const name of lazyModulesOf(bundleFile)) {
+    const dir = join(dirname(bundleFile), 'node_modules', name);
+    await mkdir(dir, { recursive: true });
+    const { version } = createRequire(join(ROOT, 'package.json'))(`${name}/package.json`);
+    await writeFile(
+      join(dir, 'package.json'),
+      `${JSON.stringify({ name, version, type: 'commonjs', main: 'index.cjs' }, null, 2)}\n`,
+    );
+    await esbuild.build({
+      ...ESBUILD_OPTIONS,
+      banner: {},
+      format: 'cjs',
+      // Resolved as `require` resolves it (the package's CommonJS build), so the bundle exports what
+      // `require(name)` returns from node_modules.
+      mainFields: ['main'],
+      stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: ROOT },
+      outfile: join(dir, 'index.cjs'),
+      target,
+    });
+    shipped.push({ name, dir, bytes: statSync(join(dir, 'index.cjs')).size });
+  }
+  return shipped;
+}
+
+/**
+ * Builds every function into `outDir`, with the packages each loads lazily; resolves with
+ * `{ name, outfile, bytes, lazyModules }` per function.
+ */
+export async function buildFunctionBundles(outDir = join(DIST, 'functions')) {
+  await mkdir(outDir, { recursive: true });
+  const targets = functionEntries(outDir);
+  const sizes = await Promise.all(targets.map((target) => bundle(target)));
+  const built = [];
+  for (const [index, target] of targets.entries()) {
+    const lazyModules = await shipLazyModules(target.outfile, target.target);
+    built.push({ name: target.name, outfile: target.outfile, bytes: sizes[index], lazyModules });
+  }
+  return built;
+}
+
 /** Median wall time of `await import(bundle)` in a fresh process (the module's cold init). */
-async function initMs(outfile) {
+export async function initMs(outfile, samples = 3) {
   const script =
     'const t = performance.now(); await import(process.argv[1]); ' +
     'process.stdout.write(String(performance.now() - t));';
-  const samples = [];
-  for (let i = 0; i < INIT_SAMPLES; i++) {
+  const times = [];
+  for (let i = 0; i < samples; i++) {
     const { stdout } = await run(
       process.execPath,
       ['--input-type=module', '-e', script, pathToFileURL(outfile).href],
@@ -93,18 +165,24 @@ async function initMs(outfile) {
         env: { ...process.env, AWS_REGION: process.env.AWS_REGION ?? 'us-east-1' },
       },
     );
-    samples.push(Number(stdout));
+    times.push(Number(stdout));
   }
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)];
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+/** A path relative to the repository when it is inside it. */
+function shown(file) {
+  const inside = relative(ROOT, file);
+  return inside.startsWith('..') ? file : inside;
 }
 
 function kib(bytes) {
   return `${(bytes / 1024).toFixed(1)} KiB`;
 }
 
-async function report(label, target, bytes, measure, isFunction) {
-  const init = measure ? await initMs(target.outfile) : undefined;
+async function report(label, outfile, bytes, samples, isFunction) {
+  const init = samples > 0 ? await initMs(outfile, samples) : undefined;
   const warnings = [];
   if (isFunction && bytes > MAX_FUNCTION_BYTES) warnings.push(`over ${kib(MAX_FUNCTION_BYTES)}`);
   if (isFunction && init !== undefined && init > MAX_INIT_MS) warnings.push(`init over ${MAX_INIT_MS} ms`);
@@ -114,33 +192,74 @@ async function report(label, target, bytes, measure, isFunction) {
   );
 }
 
-const started = performance.now();
-await rm(DIST, { recursive: true, force: true });
-await mkdir(join(DIST, 'functions'), { recursive: true });
-const functions = functionEntries();
-const targets = [...functions, ...cliEntry()];
-if (targets.length === 0) {
-  console.log('build: nothing to bundle');
-  process.exit(0);
+function optionValue(argv, name) {
+  const index = argv.indexOf(name);
+  if (index === -1) return undefined;
+  const value = argv[index + 1];
+  if (value === undefined || value.startsWith('--')) throw new Error(`${name} needs a value`);
+  return value;
 }
 
-const sizes = await Promise.all(targets.map((target) => bundle(target)));
-const measure = !args.has('--no-measure');
-console.log('build: bundles (minified, AWS SDK bundled)');
-for (const [index, target] of targets.entries()) {
-  const label = target.name === 'cli' ? 'dist/cli.mjs' : `dist/functions/${target.name}.mjs`;
-  await report(label, target, sizes[index], measure, target.name !== 'cli');
-}
-
-if (args.has('--compare-sdk')) {
-  console.log(
-    'build: the same functions with the AWS SDK left to the runtime (imported from node_modules here)',
-  );
-  for (const target of functions) {
-    const external = { ...target, outfile: join(DIST, 'compare', `${target.name}.mjs`) };
-    const bytes = await bundle(external, { externalSdk: true });
-    await report(`${target.name} (SDK external)`, external, bytes, measure, true);
+async function main(argv) {
+  try {
+    await import('esbuild');
+  } catch {
+    console.log('build: esbuild is not installed (production install?), skipping the bundles');
+    return;
   }
-  await rm(join(DIST, 'compare'), { recursive: true, force: true });
+  const args = new Set(argv);
+  const shipFor = optionValue(argv, '--ship-lazy-modules');
+  if (shipFor !== undefined) {
+    // The CDK's bundling step for one function: its esbuild output gets the packages it loads lazily.
+    for (const shipped of await shipLazyModules(resolve(shipFor))) {
+      console.log(`build: ${shipped.name} beside ${shipFor} (${kib(shipped.bytes)}, loaded on first use)`);
+    }
+    return;
+  }
+  const outDir = resolve(optionValue(argv, '--out-dir') ?? DIST);
+  // Imports are timed this many times in fresh processes and the median reported; once on `npm ci`.
+  const samples = args.has('--no-measure') ? 0 : process.env.npm_lifecycle_event === 'prepare' ? 1 : 3;
+
+  const started = performance.now();
+  if (outDir === DIST) await rm(DIST, { recursive: true, force: true });
+  else await rm(join(outDir, 'functions'), { recursive: true, force: true });
+  await mkdir(join(outDir, 'functions'), { recursive: true });
+  const functions = functionEntries(join(outDir, 'functions'));
+  const targets = [...functions, ...(args.has('--functions-only') ? [] : cliEntry(outDir))];
+  if (targets.length === 0) {
+    console.log('build: nothing to bundle');
+    return;
+  }
+
+  const sizes = await Promise.all(targets.map((target) => bundle(target)));
+  console.log('build: bundles (minified, AWS SDK bundled)');
+  for (const [index, target] of targets.entries()) {
+    const isFunction = target.name !== 'cli';
+    await report(shown(target.outfile), target.outfile, sizes[index], samples, isFunction);
+    // The CLI runs from an installed package, whose node_modules has every dependency already.
+    if (!isFunction) continue;
+    for (const shipped of await shipLazyModules(target.outfile, target.target)) {
+      const label = `+ ${shown(shipped.dir)}`;
+      console.log(`    ${label.padEnd(26)} ${kib(shipped.bytes).padStart(11)}  loaded on first use`);
+    }
+  }
+
+  if (args.has('--compare-sdk')) {
+    console.log(
+      'build: the same functions with the AWS SDK left to the runtime (imported from node_modules here)',
+    );
+    // Inside the repository, so that the SDK resolves from its node_modules.
+    const compareDir = join(DIST, 'compare');
+    for (const target of functions) {
+      const external = { ...target, outfile: join(compareDir, `${target.name}.mjs`) };
+      const bytes = await bundle(external, { externalSdk: true });
+      await report(`${target.name} (SDK external)`, external.outfile, bytes, samples, true);
+    }
+    await rm(compareDir, { recursive: true, force: true });
+  }
+  console.log(`build: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
-console.log(`build: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+
+const invokedDirectly =
+  process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+if (invokedDirectly) await main(process.argv.slice(2));

@@ -77,7 +77,8 @@ export async function processJobRecord(
   const summary = {
     status: outcome.status,
     reason: outcome.reason,
-    message: outcome.message,
+    // Not `message`: that key is the log line's own text, and the logger drops a second one.
+    detail: outcome.message,
     counts: outcome.counts,
     skipped: outcome.skipped,
     quitConfirmed: outcome.quitConfirmed,

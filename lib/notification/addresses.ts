@@ -10,7 +10,7 @@
  * RFC 2231/6532 oddities beyond taking the text as it is, unterminated quotes/comments/angles simply run
  * to the end of the value.
  */
-import libmime from 'libmime';
+import { decodeEncodedWords } from './encoded-words.ts';
 
 export interface MailAddress {
   /** Display name, RFC 2047 decoded; '' when there is none. */
@@ -51,7 +51,7 @@ function decodeName(raw: string): string {
   const collapsed = raw.replace(/\s+/g, ' ').trim();
   if (!collapsed.includes('=?')) return collapsed;
   try {
-    return libmime.decodeWords(collapsed).trim();
+    return decodeEncodedWords(collapsed).trim();
   } catch {
     return collapsed;
   }

@@ -2,8 +2,8 @@
  * Builds the SQS body for one stored message: an SES-shaped "Received" notification (see types.ts and
  * docs/notification.md) that always fits in one SQS message.
  */
-import libmime from 'libmime';
 import { formatAddress, type MailAddress, parseAddressList } from './addresses.ts';
+import { decodeEncodedWords } from './encoded-words.ts';
 import { allFields, firstField, type HeaderField, parseHeaderFields } from './header-fields.ts';
 import type { ReceivedNotification, SesCommonHeaders, SesMail, SesVerdict } from './types.ts';
 
@@ -44,7 +44,7 @@ const VALUE_CAPS = [1000, 250, 64, 16, 0];
 
 function decodeSubject(raw: string): string {
   try {
-    return libmime.decodeWords(raw);
+    return decodeEncodedWords(raw);
   } catch {
     return raw;
   }

@@ -39,6 +39,11 @@ export function classifyFailure(error: unknown): Classified {
   if (error instanceof Pop3ConnectionError) return { status: 'retry-later', reason: 'network', message };
   if (error instanceof StoreUnavailableError) return { status: 'retry-later', reason: 'store', message };
   if (error instanceof Pop3Error) return { status: 'failed', reason: error.name, message };
+  // The credentials port's adapters name their errors so (lib/adapters/credentials.ts): a missing env
+  // variable or secret is a configuration problem of this mailbox.
+  if (error instanceof Error && error.name === 'CredentialsError') {
+    return { status: 'failed', reason: 'credentials', message };
+  }
   return { status: 'failed', reason: 'error', message };
 }
 

@@ -1,5 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -48,6 +57,7 @@ describe('function bundles', () => {
 
   afterAll(() => {
     process.env['PATH'] = originalPath;
+    for (const dir of [fakeBin, assemblyDir]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('are built by the local esbuild, without Docker', () => {
@@ -55,7 +65,7 @@ describe('function bundles', () => {
   });
 
   it.each(['MailPollFunction', 'MailDispatchFunction'])(
-    '%s is one ESM file with its source map',
+    '%s is an ESM bundle with its source map',
     (prefix) => {
       const asset = assetOf(prefix);
       const code = readFileSync(join(asset, 'index.mjs'), 'utf8');
@@ -64,6 +74,19 @@ describe('function bundles', () => {
       expect(statSync(join(asset, 'index.mjs.map')).size).toBeGreaterThan(0);
     },
   );
+
+  it('ships libmime beside the poll bundle, where its lazy `require` finds it, and nothing beside dispatch', () => {
+    const poll = assetOf('MailPollFunction');
+    const script =
+      `const { createRequire } = await import('node:module');` +
+      `const load = createRequire(${JSON.stringify(pathToFileURL(join(poll, 'index.mjs')).href)});` +
+      `process.stdout.write(load.resolve('libmime') + '\\n' + load('libmime').decodeWords('=?ISO-2022-JP?B?GyRCRnxLXDhsGyhC?='));`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    expect(out.toString()).toBe(`${join(poll, 'node_modules/libmime/index.cjs')}\n日本語`);
+    expect(readdirSync(assetOf('MailDispatchFunction')).sort()).toEqual(['index.mjs', 'index.mjs.map']);
+  });
 
   it.each(['MailPollFunction', 'MailDispatchFunction'])(
     '%s loads in a fresh node and exports handler',

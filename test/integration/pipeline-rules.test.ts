@@ -271,6 +271,13 @@ describe('pollMailbox rules', () => {
     },
   );
 
+  test('a password that cannot be resolved fails that mailbox with the reason, before any connection', async () => {
+    const mailbox = testMailbox({ port: 1, password: { env: 'MAILBOX_POLLER_TEST_UNSET' } });
+    const outcome = await pollMailbox(mailbox, ports(), Deadline.after(20_000));
+    expect(outcome).toMatchObject({ status: 'failed', reason: 'credentials' });
+    expect(outcome.message).toContain('MAILBOX_POLLER_TEST_UNSET');
+  });
+
   test('dry run stores but neither notifies nor deletes', async () => {
     const messages = [message('a'), message('b')];
     const server = await startMemoryPop3Server({ users: [{ name: 'alice', password: 'secret', messages }] });

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import {
   ConfigLocationError,
@@ -5,7 +7,7 @@ import {
   readConfigDocument,
 } from '../../lib/lambda/config-source.ts';
 import { EnvError, pollBudgetMs, readDispatchEnv, readPollEnv } from '../../lib/lambda/env.ts';
-import { ParameterReadError, readSsmParameter } from '../../lib/lambda/ssm-parameter.ts';
+import { createSsmClient, ParameterReadError, readSsmParameter } from '../../lib/lambda/ssm-parameter.ts';
 
 describe('where the dispatch function finds the config', () => {
   it('reads an S3 object when CONFIG_BUCKET and CONFIG_KEY are set', () => {
@@ -55,43 +57,81 @@ function jsonErrorOf(text: string): string {
 }
 
 describe('reading an SSM parameter', () => {
-  const awsConfig = {
-    region: async () => 'eu-west-1',
-    credentials: async () => ({
-      accessKeyId: 'AKIDEXAMPLE',
-      secretAccessKey: 'secret',
-      sessionToken: 'token',
-    }),
-  };
+  /** A stand-in SSM endpoint: answers GetParameter from `parameters`, ParameterNotFound otherwise. */
+  async function ssmEndpoint(parameters: Record<string, string>) {
+    const requests: { target: string | undefined; authorization: string | undefined; body: unknown }[] = [];
+    const server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { Name: string };
+        requests.push({
+          target: request.headers['x-amz-target'] as string | undefined,
+          authorization: request.headers.authorization,
+          body,
+        });
+        const value = parameters[body.Name];
+        response.setHeader('content-type', 'application/x-amz-json-1.1');
+        if (value === undefined) {
+          response.statusCode = 400;
+          response.end(JSON.stringify({ __type: 'ParameterNotFound', message: `echo ${body.Name}` }));
+        } else {
+          response.end(
+            JSON.stringify({ Parameter: { Name: body.Name, Type: 'SecureString', Value: value } }),
+          );
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const client = createSsmClient({
+      endpoint: `http://127.0.0.1:${port}`,
+      region: 'eu-west-1',
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+      maxAttempts: 1,
+    });
+    return {
+      client,
+      requests,
+      close: () => {
+        client.destroy();
+        return new Promise<void>((resolve) => server.close(() => resolve()));
+      },
+    };
+  }
 
-  it('sends one SigV4-signed GetParameter call with decryption and returns the value', async () => {
-    const calls: { url: string; init: RequestInit }[] = [];
-    const fakeFetch = (async (url: string, init: RequestInit) => {
-      calls.push({ url, init });
-      return new Response(JSON.stringify({ Parameter: { Name: '/p', Value: '{"mailboxes":[]}' } }));
-    }) as unknown as typeof fetch;
-    const value = await readSsmParameter('/p', awsConfig as never, fakeFetch);
-    expect(value).toBe('{"mailboxes":[]}');
-    expect(calls).toHaveLength(1);
-    const { url, init } = calls[0]!;
-    expect(url).toBe('https://ssm.eu-west-1.amazonaws.com/');
-    expect(JSON.parse(String(init.body))).toEqual({ Name: '/p', WithDecryption: true });
-    const headers = init.headers as Record<string, string>;
-    expect(headers['x-amz-target']).toBe('AmazonSSM.GetParameter');
-    expect(headers['x-amz-security-token']).toBe('token');
-    expect(headers['authorization']).toMatch(
-      /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/ssm\/aws4_request, SignedHeaders=[^,]*x-amz-target[^,]*, Signature=[0-9a-f]{64}$/,
-    );
+  it('sends one signed GetParameter call with decryption and returns the value', async () => {
+    const ssm = await ssmEndpoint({ '/p': '{"mailboxes":[]}' });
+    try {
+      expect(await readSsmParameter('/p', ssm.client)).toBe('{"mailboxes":[]}');
+      expect(ssm.requests).toEqual([
+        {
+          target: 'AmazonSSM.GetParameter',
+          authorization: expect.stringMatching(
+            /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/ssm\/aws4_request, /,
+          ),
+          body: { Name: '/p', WithDecryption: true },
+        },
+      ]);
+    } finally {
+      await ssm.close();
+    }
   });
 
-  it('reports the error code, never the response body', async () => {
-    const fakeFetch = (async () =>
-      new Response(JSON.stringify({ __type: 'com.amazonaws#ParameterNotFound', message: 'echo' }), {
-        status: 400,
-      })) as unknown as typeof fetch;
-    const read = readSsmParameter('/missing', awsConfig as never, fakeFetch);
-    await expect(read).rejects.toThrow(ParameterReadError);
-    await expect(read).rejects.toThrow('SSM GetParameter /missing failed: HTTP 400 ParameterNotFound');
+  it('names the parameter and the error code', async () => {
+    const ssm = await ssmEndpoint({});
+    try {
+      const read = readSsmParameter('/missing', ssm.client);
+      await expect(read).rejects.toThrow(ParameterReadError);
+      await expect(read).rejects.toThrow('SSM GetParameter /missing failed: HTTP 400 ParameterNotFound');
+    } finally {
+      await ssm.close();
+    }
+  });
+
+  it('refuses a parameter without a value', async () => {
+    const client = { send: async () => ({ Parameter: { Name: '/empty' }, $metadata: {} }) };
+    await expect(readSsmParameter('/empty', client)).rejects.toThrow('SSM parameter /empty has no value');
   });
 });
 

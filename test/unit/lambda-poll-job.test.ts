@@ -95,6 +95,18 @@ describe('poll handler: the job after the poll', () => {
     expect(h.logs.some((line) => line.level === 'error' && line.msg === 'poll failed')).toBe(true);
   });
 
+  it("carries the outcome's sentence as `detail`, since the logger keeps `message` for the line's own text", async () => {
+    const h = harness({
+      support: new Error('secret "mail/support" has no non-empty string field "password"'),
+    });
+    await processJobRecords([record('m1', 'support')], Deadline.never(), h.deps);
+    const failed = h.logs.find((line) => line.msg === 'poll failed');
+    expect(failed?.data).toMatchObject({
+      detail: 'Error: secret "mail/support" has no non-empty string field "password"',
+    });
+    expect(failed?.data).not.toHaveProperty('message');
+  });
+
   it('reports a failed poll as a batch item failure so SQS can redrive it to the DLQ', async () => {
     const h = harness({ support: 'failed' });
     const response = await processJobRecords([record('m1', 'support')], Deadline.never(), h.deps);

@@ -1,0 +1,155 @@
+/**
+ * A stand-in for AWS Secrets Manager that answers the one call the poller makes, GetSecretValue, over the
+ * service's JSON protocol (POST, `X-Amz-Target: secretsmanager.GetSecretValue`, JSON 1.1 body). Pointing
+ * AWS_ENDPOINT_URL_SECRETS_MANAGER at it lets the real SDK client, bundled or not, read secrets in tests.
+ * A secret is found by its name or its ARN, as the service does.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { LOOPBACK } from './ports.ts';
+
+const REGION = 'us-east-1';
+const ACCOUNT = '123456789012';
+const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
+const GET_SECRET_VALUE = 'secretsmanager.GetSecretValue';
+
+export interface SecretsManagerEndpoint {
+  /** For AWS_ENDPOINT_URL_SECRETS_MANAGER. */
+  readonly endpoint: string;
+  /** Creates or replaces a secret (its ARN stays the same). */
+  putSecret(name: string, secretString: string): void;
+  /** The ARN of a stored secret: `arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 chars>`. */
+  arnOf(name: string): string;
+  /** The SecretId of every GetSecretValue request, in order, found or not. */
+  readonly requestedIds: readonly string[];
+  close(): Promise<void>;
+}
+
+interface StoredSecret {
+  readonly arn: string;
+  secretString: string;
+  versionId: string;
+  readonly createdDate: number;
+}
+
+/** The random-looking suffix Secrets Manager appends to a name in an ARN; derived from the name here. */
+function arnSuffix(name: string): string {
+  let hash = 0;
+  for (const char of name) hash = (hash * 31 + (char.codePointAt(0) ?? 0)) >>> 0;
+  return hash.toString(36).padStart(6, 'a').slice(-6);
+}
+
+export async function startSecretsManagerEndpoint(
+  initial: Readonly<Record<string, string>> = {},
+): Promise<SecretsManagerEndpoint> {
+  const secrets = new Map<string, StoredSecret>();
+  const requestedIds: string[] = [];
+  let versions = 0;
+
+  const put = (name: string, secretString: string) => {
+    const existing = secrets.get(name);
+    const versionId = `version-${++versions}`;
+    if (existing) Object.assign(existing, { secretString, versionId });
+    else {
+      const arn = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}-${arnSuffix(name)}`;
+      secrets.set(name, { arn, secretString, versionId, createdDate: Math.floor(Date.now() / 1000) });
+    }
+  };
+  for (const [name, value] of Object.entries(initial)) put(name, value);
+
+  const find = (secretId: string): [string, StoredSecret] | undefined =>
+    [...secrets.entries()].find(([name, secret]) => name === secretId || secret.arn === secretId);
+
+  const server = createServer((request, response) => {
+    readBody(request)
+      .then((body) => answer(request, body, response))
+      .catch((error: unknown) =>
+        reply(response, 500, { __type: 'InternalServiceError', message: String(error) }),
+      );
+  });
+
+  function answer(request: IncomingMessage, body: string, response: ServerResponse): void {
+    const target = request.headers['x-amz-target'];
+    if (request.method !== 'POST' || target !== GET_SECRET_VALUE) {
+      reply(response, 400, { __type: 'UnknownOperationException', message: `not served here: ${target}` });
+      return;
+    }
+    if (!String(request.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256 ')) {
+      reply(response, 400, {
+        __type: 'MissingAuthenticationTokenException',
+        message: 'request is not signed',
+      });
+      return;
+    }
+    let secretId: unknown;
+    try {
+      secretId = (JSON.parse(body) as { SecretId?: unknown }).SecretId;
+    } catch {
+      reply(response, 400, { __type: 'SerializationException', message: 'body is not JSON' });
+      return;
+    }
+    if (typeof secretId !== 'string') {
+      reply(response, 400, { __type: 'InvalidParameterException', message: 'SecretId is required' });
+      return;
+    }
+    requestedIds.push(secretId);
+    const found = find(secretId);
+    if (found === undefined) {
+      reply(response, 400, {
+        __type: 'ResourceNotFoundException',
+        message: "Secrets Manager can't find the specified secret.",
+      });
+      return;
+    }
+    const [name, secret] = found;
+    reply(response, 200, {
+      ARN: secret.arn,
+      Name: name,
+      SecretString: secret.secretString,
+      VersionId: secret.versionId,
+      VersionStages: ['AWSCURRENT'],
+      CreatedDate: secret.createdDate,
+    });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, LOOPBACK, resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    endpoint: `http://${LOOPBACK}:${port}`,
+    putSecret: put,
+    arnOf: (name) => {
+      const secret = secrets.get(name);
+      if (secret === undefined) throw new Error(`no secret named ${name}`);
+      return secret.arn;
+    },
+    requestedIds,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}
+
+function reply(response: ServerResponse, status: number, document: object): void {
+  const body = JSON.stringify(document);
+  response.writeHead(status, {
+    'content-type': JSON_CONTENT_TYPE,
+    'content-length': Buffer.byteLength(body),
+    'x-amzn-requestid': `request-${Date.now()}`,
+  });
+  response.end(body);
+}
