@@ -42,7 +42,11 @@ export interface PollOptions {
   readonly onProgress?: (progress: Progress) => void;
   /** Time kept back for store, notify, DELE and QUIT of what is in flight. @default min(10 s, 25 % of the budget) */
   readonly finishReserveMs?: number;
-  /** Messages retrieved but not yet stored, at most. @default 16 */
+  /**
+   * Messages retrieved but not yet stored, at most. As many as the client's pipelining window, so that a
+   * long round trip is paid once per window, not once per few messages; memory is bounded by the bytes.
+   * @default 64
+   */
   readonly maxInFlightMessages?: number;
   /** Octets (by LIST size) retrieved but not yet stored, at most. @default 64 MiB */
   readonly maxInFlightBytes?: number;
@@ -139,7 +143,7 @@ async function forEachMessage(
   commit: (retrieved: RetrievedMessage) => Promise<void>,
 ): Promise<{ reason: string; message: string } | undefined> {
   const budget = new InFlightBudget(
-    options.maxInFlightMessages ?? 16,
+    options.maxInFlightMessages ?? 64,
     options.maxInFlightBytes ?? 64 * 1024 * 1024,
   );
   const reserveMs = options.finishReserveMs ?? Math.min(10_000, deadline.remainingMs() * 0.25);

@@ -2,7 +2,8 @@
  * The deadline: given little time, the run stops starting new messages early enough that what is in
  * flight is still stored, notified, deleted and committed by a QUIT the server confirms before the
  * deadline (after it, the connection is cut and nothing would be committed). The server sits behind a
- * 40 ms round trip and the store takes 100 ms a message, so the mailbox cannot be drained in time.
+ * 40 ms round trip and the store takes 100 ms a message, 16 at a time, so the mailbox cannot be drained in
+ * time.
  */
 import { createHash } from 'node:crypto';
 import { afterEach, expect, test } from 'vitest';
@@ -48,6 +49,7 @@ test('with a small budget the run QUITs in time, and everything it deleted is st
     testMailbox({ port: proxy.port }),
     { ...local, store: slowStore(local.store, 100) },
     Deadline.after(3_000),
+    { maxInFlightMessages: 16 },
   );
 
   expect(outcome).toMatchObject({ status: 'retry-later', reason: 'deadline', quitConfirmed: true });
