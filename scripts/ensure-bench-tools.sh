@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the peers `npm run bench` compares against, on Debian/Ubuntu: fetchmail and getmail6 (both
-# plain POP3 clients; no service is configured). Dovecot itself comes from ensure-dovecot.sh.
+# Installs what `npm run bench` needs besides Dovecot, on Debian/Ubuntu: the peers it compares against,
+# fetchmail and getmail6 (plain POP3 clients; no service is configured), and GNU time for peak RSS and
+# CPU time. Dovecot comes from ensure-dovecot.sh.
 # Safe to run concurrently.
 set -euo pipefail
 
@@ -8,6 +9,8 @@ missing_packages() {
   missing=()
   command -v fetchmail >/dev/null 2>&1 || missing+=(fetchmail)
   command -v getmail >/dev/null 2>&1 || missing+=(getmail6)
+  # GNU time: peak RSS and CPU time of each contender process.
+  [[ -x /usr/bin/time ]] || missing+=(time)
 }
 
 missing_packages

@@ -1,0 +1,52 @@
+/** How much each scenario does: the full benchmark, and the smoke run that only proves the harness works. */
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+export interface BenchPlan {
+  readonly repetitions: number;
+  readonly loopback: { readonly messages: number; readonly messageBytes: number };
+  readonly delayed: {
+    readonly messages: number;
+    readonly messageBytes: number;
+    readonly oneWayMs: number;
+    /** Every contender, or only mailbox-poller → S3+SQS and the raw drain (the smoke run's time is short). */
+    readonly everyContender: boolean;
+  };
+  readonly sweepBytes: readonly number[];
+  readonly many: {
+    readonly mailboxes: number;
+    readonly messagesEach: number;
+    readonly messageBytes: number;
+    /** `--concurrency` values; the config default (4) first. */
+    readonly concurrencies: readonly number[];
+  };
+  readonly lambdaInitSamples: number;
+  /** The diagnostic contender (poller → discard) in scenarios 1 and 2. */
+  readonly diagnostics: boolean;
+  /** CPU profiles of one extra loopback run per destination. */
+  readonly profile: boolean;
+}
+
+export const BENCH_PLANS: { readonly full: BenchPlan; readonly smoke: BenchPlan } = {
+  full: {
+    repetitions: 3,
+    loopback: { messages: 1000, messageBytes: 20 * KiB },
+    delayed: { messages: 200, messageBytes: 20 * KiB, oneWayMs: 25, everyContender: true },
+    sweepBytes: [1 * KiB, 100 * KiB, 10 * MiB, 200 * MiB],
+    many: { mailboxes: 200, messagesEach: 20, messageBytes: 20 * KiB, concurrencies: [4, 16] },
+    lambdaInitSamples: 5,
+    diagnostics: true,
+    profile: true,
+  },
+  smoke: {
+    repetitions: 1,
+    loopback: { messages: 5, messageBytes: 20 * KiB },
+    delayed: { messages: 2, messageBytes: 20 * KiB, oneWayMs: 25, everyContender: false },
+    sweepBytes: [1 * KiB],
+    many: { mailboxes: 2, messagesEach: 1, messageBytes: 20 * KiB, concurrencies: [4] },
+    lambdaInitSamples: 1,
+    diagnostics: false,
+    profile: false,
+  },
+};

@@ -1,0 +1,160 @@
+/**
+ * `npm run bench`: mailbox-poller against fetchmail, getmail6 and a raw pipelined drain on one local
+ * Dovecot, then its size sweep, many mailboxes and Lambda bundles; results in BENCHMARKS.md.
+ *
+ *   npm run bench                      full run (≈ 10 min), writes BENCHMARKS.md
+ *   npm run bench -- --smoke           ≈ 10 s, tiny counts, prints the report, writes nothing
+ *   npm run bench -- --rerender        BENCHMARKS.md again from the last full run, with bench/notes.md as now
+ *   options: --write (smoke/partial runs too), --scenarios 1,3 (a subset), --repetitions N, --no-wait
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ensureDovecotInstalled } from '../test/support/dovecot.ts';
+import { buildBundles } from './bundles.ts';
+import {
+  type Contender,
+  type ContenderId,
+  fetchmailContender,
+  getmailContender,
+  pollerContender,
+  pollerDiscardContender,
+  rawDrainContender,
+} from './contenders.ts';
+import { contestUser } from './contest.ts';
+import { startBenchEnvironment } from './environment.ts';
+import { describeMachine, loadAverage, waitForQuiet } from './machine.ts';
+import { BENCH_PLANS, type BenchPlan } from './plan.ts';
+import { killAllChildren } from './process-runner.ts';
+import { renderReport } from './report.ts';
+import type { BenchResults } from './results.ts';
+import { manyMailboxUsers, SINGLE_MAILBOX_USER } from './scenarios/many-mailboxes.ts';
+import { measureScenarios } from './scenarios/measure.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const WORK = path.join(ROOT, '.bench-tmp');
+const REPORT = path.join(ROOT, 'BENCHMARKS.md');
+/** The measurements behind the last BENCHMARKS.md, so that a change to the notes needs no new run. */
+const LAST_RESULTS = path.join(WORK, 'last-results.json');
+const NOTES = path.join(ROOT, 'bench', 'notes.md');
+const ALL_SCENARIOS = [1, 2, 3, 4, 5] as const;
+const CONTENDER_IDS: readonly ContenderId[] = [
+  'poller-s3',
+  'poller-local',
+  'poller-discard',
+  'fetchmail',
+  'getmail',
+  'raw-drain',
+];
+
+const { values } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    write: { type: 'boolean', default: false },
+    scenarios: { type: 'string' },
+    repetitions: { type: 'string' },
+    'no-wait': { type: 'boolean', default: false },
+    rerender: { type: 'boolean', default: false },
+  },
+});
+const readNotes = () => (fs.existsSync(NOTES) ? fs.readFileSync(NOTES, 'utf8') : '');
+const clockStart = performance.now();
+const log = (line: string) =>
+  process.stderr.write(`[${((performance.now() - clockStart) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
+const scenarios = new Set(values.scenarios ? values.scenarios.split(',').map(Number) : ALL_SCENARIOS);
+const basePlan: BenchPlan = values.smoke ? BENCH_PLANS.smoke : BENCH_PLANS.full;
+const plan: BenchPlan = values.repetitions
+  ? { ...basePlan, repetitions: Number(values.repetitions) }
+  : basePlan;
+const writeReport = values.write || (!values.smoke && ALL_SCENARIOS.every((n) => scenarios.has(n)));
+
+// Every node child runs as a deployed poller would: without this sandbox's extra CA bundle, whose loading
+// adds tens of milliseconds to each process start.
+delete process.env.NODE_EXTRA_CA_CERTS;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killAllChildren();
+    process.exit(130); // the Dovecot harness kills its instance on exit
+  });
+}
+
+if (values.rerender) {
+  const saved = JSON.parse(fs.readFileSync(LAST_RESULTS, 'utf8')) as BenchResults;
+  const results = {
+    ...saved,
+    startedAt: new Date(saved.startedAt),
+    finishedAt: new Date(saved.finishedAt),
+    notes: readNotes(),
+  };
+  fs.writeFileSync(REPORT, renderReport(results));
+  log(
+    `bench: rewrote ${path.relative(process.cwd(), REPORT)} from ${path.relative(process.cwd(), LAST_RESULTS)}`,
+  );
+  process.exit(0);
+}
+
+const startedAt = new Date();
+const loadAtStart = loadAverage();
+log(
+  `bench: ${values.smoke ? 'smoke run' : 'full run'}, load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')}`,
+);
+ensureDovecotInstalled();
+if (!values.smoke)
+  execFileSync('bash', [path.join(ROOT, 'scripts/ensure-bench-tools.sh')], { stdio: 'inherit' });
+const machine = describeMachine();
+log('bench: building the bundles');
+const bundles = await buildBundles(ROOT, WORK);
+const users = [
+  ...CONTENDER_IDS.map(contestUser),
+  ...(scenarios.has(4) ? [...manyMailboxUsers(plan.many.mailboxes), SINGLE_MAILBOX_USER] : []),
+];
+const env = await startBenchEnvironment(users, bundles.delayProxy);
+try {
+  const waited = values.smoke || values['no-wait'] ? 0 : await waitForQuiet(log);
+  const loadAtMeasuring = loadAverage();
+  const contenders: Contender[] = [
+    pollerContender(bundles, env.aws),
+    pollerContender(bundles, undefined),
+    ...(machine.fetchmail ? [fetchmailContender()] : []),
+    ...(machine.getmail ? [getmailContender()] : []),
+    rawDrainContender(bundles),
+    ...(plan.diagnostics ? [pollerDiscardContender(bundles)] : []),
+  ];
+  const measured = await measureScenarios({
+    env,
+    bundles,
+    contenders,
+    plan,
+    scenarios,
+    workDir: WORK,
+    log,
+  });
+  const results: BenchResults = {
+    ...measured,
+    smoke: values.smoke,
+    startedAt,
+    finishedAt: new Date(),
+    command: values.smoke ? 'npm run bench -- --smoke' : 'npm run bench',
+    repetitions: plan.repetitions,
+    machine,
+    loadAtStart,
+    loadAtMeasuring,
+    loadAtEnd: loadAverage(),
+    waitedForQuietSeconds: waited,
+    notes: readNotes(),
+  };
+  const report = renderReport(results);
+  if (writeReport) {
+    fs.writeFileSync(REPORT, report);
+    fs.writeFileSync(LAST_RESULTS, JSON.stringify(results, null, 2));
+    log(`bench: wrote ${path.relative(process.cwd(), REPORT)}`);
+  } else {
+    process.stdout.write(report);
+    log('bench: BENCHMARKS.md left as it was (smoke or partial run; --write to write it)');
+  }
+} finally {
+  killAllChildren();
+  await env.stop();
+}
