@@ -23,8 +23,8 @@ export interface ChildBundles {
   readonly rawDrain: string;
   /** Diagnostic: the poller's client and pipeline with a store and notifier that do nothing. */
   readonly pollerDiscard: string;
-  /** The CLI unminified, with esbuild's module comments, for CPU profiles (see profile.ts). */
-  readonly pollerForProfiling: string;
+  /** The CLI unminified, with esbuild's module comments, for CPU profiles (see profile.ts); built on request. */
+  readonly pollerForProfiling: string | undefined;
   /** The delaying TCP proxy, run in its own process. */
   readonly delayProxy: string;
 }
@@ -60,7 +60,11 @@ export interface BuiltBundles extends ChildBundles {
 }
 
 /** Everything at once: esbuild runs the builds in parallel. */
-export async function buildBundles(root: string, outDir: string): Promise<BuiltBundles> {
+export async function buildBundles(
+  root: string,
+  outDir: string,
+  options: { forProfiling: boolean },
+): Promise<BuiltBundles> {
   const file = (name: string) => path.join(outDir, 'bin', name);
   const child = (name: string) => path.join(root, 'bench/children', name);
   const functionsDir = path.join(root, 'functions');
@@ -76,7 +80,7 @@ export async function buildBundles(root: string, outDir: string): Promise<BuiltB
     poller: file('poller.mjs'),
     rawDrain: file('raw-drain.mjs'),
     pollerDiscard: file('poller-discard.mjs'),
-    pollerForProfiling: file('poller-unminified.mjs'),
+    pollerForProfiling: options.forProfiling ? file('poller-unminified.mjs') : undefined,
     delayProxy: file('delay-proxy.mjs'),
     lambdas,
   };
@@ -84,7 +88,9 @@ export async function buildBundles(root: string, outDir: string): Promise<BuiltB
     bundle(child('poller.ts'), built.poller, 'node20'),
     bundle(child('raw-drain.ts'), built.rawDrain, 'node20'),
     bundle(child('poller-discard.ts'), built.pollerDiscard, 'node20'),
-    bundle(child('poller.ts'), built.pollerForProfiling, 'node20', false),
+    ...(built.pollerForProfiling
+      ? [bundle(child('poller.ts'), built.pollerForProfiling, 'node20', false)]
+      : []),
     bundle(child('delay-proxy.ts'), built.delayProxy, 'node20'),
     ...[...lambdas].map(([name, outfile]) =>
       bundle(path.join(functionsDir, `${name}.ts`), outfile, 'node22'),

@@ -73,7 +73,7 @@ export function pollerContender(
       const destination = aws ? ['--bucket', aws.bucket, '--queue-url', aws.queueUrl] : ['--out', outDir];
       const concurrency =
         settings.concurrency === undefined ? [] : ['--concurrency', `${settings.concurrency}`];
-      const process_ = await runMeasured(
+      const measured = await runMeasured(
         process.execPath,
         [
           ...(settings.nodeOptions ?? []),
@@ -87,7 +87,7 @@ export function pollerContender(
         ],
         { env: { ...process.env, ...aws?.env }, cwd: workDir, timeoutMs: CONTENDER_TIMEOUT_MS },
       );
-      return { process: process_, outDir };
+      return { process: measured, outDir };
     },
   };
 }
@@ -113,12 +113,12 @@ export function rawDrainContender(bundles: ChildBundles): Contender {
     label: 'raw pipelined RETR/DELE drain',
     async run(endpoint, [account], workDir) {
       const outDir = path.join(workDir, 'out');
-      const process_ = await runMeasured(
+      const measured = await runMeasured(
         process.execPath,
         [bundles.rawDrain, endpoint.host, `${endpoint.port}`, account!.user, account!.password, outDir],
         { timeoutMs: CONTENDER_TIMEOUT_MS },
       );
-      return { process: process_, outDir };
+      return { process: measured, outDir };
     },
   };
 }
@@ -129,12 +129,12 @@ export function pollerDiscardContender(bundles: ChildBundles): Contender {
     id: 'poller-discard',
     label: 'mailbox-poller → discard (diagnostic)',
     async run(endpoint, [account], workDir) {
-      const process_ = await runMeasured(
+      const measured = await runMeasured(
         process.execPath,
         [bundles.pollerDiscard, endpoint.host, `${endpoint.port}`, account!.user, account!.password],
         { timeoutMs: CONTENDER_TIMEOUT_MS },
       );
-      return { process: process_, outDir: workDir };
+      return { process: measured, outDir: workDir };
     },
   };
 }
@@ -159,7 +159,7 @@ export function fetchmailContender(): Contender {
         '',
       ].join('\n');
       fs.writeFileSync(rcfile, rc, { mode: 0o600 });
-      const process_ = await runMeasured(
+      const measured = await runMeasured(
         'fetchmail',
         [
           '-f',
@@ -171,7 +171,7 @@ export function fetchmailContender(): Contender {
         ],
         { env: { ...process.env, HOME: workDir }, cwd: workDir, timeoutMs: CONTENDER_TIMEOUT_MS },
       );
-      return { process: process_, outDir: path.join(maildir, 'new') };
+      return { process: measured, outDir: path.join(maildir, 'new') };
     },
   };
 }
@@ -209,13 +209,13 @@ export function getmailContender(): Contender {
       fs.writeFileSync(rcfile, rc, { mode: 0o600 });
       const user = unprivilegedUser();
       if (user) chownTree(workDir, user);
-      const process_ = await runMeasured('getmail', [`--rcfile=${rcfile}`, `--getmaildir=${workDir}`], {
+      const measured = await runMeasured('getmail', [`--rcfile=${rcfile}`, `--getmaildir=${workDir}`], {
         env: { ...process.env, HOME: workDir },
         cwd: workDir,
         timeoutMs: CONTENDER_TIMEOUT_MS,
         ...(user ? { user } : {}),
       });
-      return { process: process_, outDir: path.join(maildir, 'new') };
+      return { process: measured, outDir: path.join(maildir, 'new') };
     },
   };
 }

@@ -12,7 +12,7 @@ export function methodSection(): string[] {
     '- **getmail6**: SimplePOP3Retriever, Maildir destination, `delete = true`; run as `nobody` (it refuses to deliver as root). It forks one delivery child per message.',
     '- **raw pipelined drain** (bench/children/raw-drain.ts): USER, PASS, STAT, then every `RETR n` + `DELE n` and QUIT in one write; unstuffs and writes one file per message, no fsync, no checks. The practical limit of this server and machine.',
     '- **mailbox-poller → discard** (diagnostic, no target): `pollMailbox` with a store that only hashes the bytes and a notifier that accepts everything: the POP3 client and pipeline alone, to tell their cost from the stores’.',
-    '- **50 ms RTT**: test/support/tcp-proxy.ts in the harness process delays each direction by 25 ms; S3 and SQS stay local, as for a Lambda function next to S3 and far from the mail server.',
+    '- **50 ms RTT**: test/support/tcp-proxy.ts, in a process of its own so the emulator never delays its timers, holds back each direction by 25 ms; S3 and SQS stay local, as for a Lambda function next to S3 and far from the mail server.',
     '- Child processes run without this machine’s `NODE_EXTRA_CA_CERTS` (a Lambda function has none; loading it adds tens of milliseconds to each Node start).',
     '',
   ];

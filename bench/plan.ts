@@ -10,7 +10,7 @@ export interface BenchPlan {
     readonly messages: number;
     readonly messageBytes: number;
     readonly oneWayMs: number;
-    /** Every contender, or only mailbox-poller → S3+SQS and the raw drain (the smoke run's time is short). */
+    /** Every contender, or only mailbox-poller → S3+SQS (the smoke run's time is short). */
     readonly everyContender: boolean;
   };
   readonly sweepBytes: readonly number[];

@@ -142,7 +142,9 @@ function groupOf(area: string): string {
   if (AWS_SDK.test(area)) return 'AWS SDK';
   if (CONFIG_VALIDATION.test(area)) return 'config validation (ajv)';
   if (area.startsWith('lib/')) return 'mailbox-poller (lib/)';
-  if (area === 'node:internal/modules' || area === 'node:internal/bootstrap') return 'module loading';
+  // "(bundle prelude)" is esbuild's module wrappers at the top of the bundle.
+  if (area === 'node:internal/modules' || area === 'node:internal/bootstrap' || area === '(bundle prelude)')
+    return 'module loading';
   if (area.startsWith('node:')) return 'Node.js runtime (streams, events, http, crypto…)';
   if (area.startsWith('(native')) return 'system calls, I/O (native)';
   if (area.startsWith('(')) return area;

@@ -105,7 +105,7 @@ if (!values.smoke)
   execFileSync('bash', [path.join(ROOT, 'scripts/ensure-bench-tools.sh')], { stdio: 'inherit' });
 const machine = describeMachine();
 log('bench: building the bundles');
-const bundles = await buildBundles(ROOT, WORK);
+const bundles = await buildBundles(ROOT, WORK, { forProfiling: plan.profile && scenarios.has(1) });
 const users = [
   ...CONTENDER_IDS.map(contestUser),
   ...(scenarios.has(4) ? [...manyMailboxUsers(plan.many.mailboxes), SINGLE_MAILBOX_USER] : []),

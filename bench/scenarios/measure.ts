@@ -56,7 +56,7 @@ export async function measureScenarios(context: MeasureContext): Promise<Measure
   if (scenarios.has(2)) {
     log(`bench: 2. ${delayed.oneWayMs * 2} ms RTT, ${delayed.messages} × ${delayed.messageBytes} B`);
     const endpoint = await env.delayed(delayed.oneWayMs);
-    const some = contenders.filter(({ id }) => id === 'poller-s3' || id === 'raw-drain');
+    const some = contenders.filter(({ id }) => id === 'poller-s3');
     const contest = await runContest(env, {
       ...delayed,
       repetitions,

@@ -25,14 +25,13 @@ export async function profilePoller(
   messageBytes: number,
   profileDir: string,
 ): Promise<ProfiledRun> {
+  const unminified = bundles.pollerForProfiling;
+  if (unminified === undefined)
+    throw new Error('profiling needs the unminified bundle (buildBundles forProfiling)');
   const toS3 = destination === 'S3+SQS';
-  const contender = pollerContender(
-    { ...bundles, poller: bundles.pollerForProfiling },
-    toS3 ? env.aws : undefined,
-    {
-      nodeOptions: ['--cpu-prof', '--cpu-prof-dir', profileDir],
-    },
-  );
+  const contender = pollerContender({ ...bundles, poller: unminified }, toS3 ? env.aws : undefined, {
+    nodeOptions: ['--cpu-prof', '--cpu-prof-dir', profileDir],
+  });
   const seeded = syntheticMessages(messages, messageBytes);
   const user = contestUser(contender.id);
   await env.dovecot.seed(user, seeded);
@@ -47,7 +46,7 @@ export async function profilePoller(
       destination,
       messages,
       wallSeconds: run.process.wallMs / 1000,
-      summary: summarizeProfiles(profileDir, new BundleMap(bundles.pollerForProfiling), TOP_ROWS),
+      summary: summarizeProfiles(profileDir, new BundleMap(unminified), TOP_ROWS),
     };
   } finally {
     fs.rmSync(workDir, { recursive: true, force: true });
