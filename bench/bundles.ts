@@ -1,21 +1,13 @@
 /**
  * Builds what the benchmark runs, into the benchmark's own folder (dist/ belongs to `npm run build`):
- * the CLI and the raw drain as child-process entry points, and the Lambda handlers with the same esbuild
- * settings as scripts/build.mjs, whose size and module init time scenario 5 reports.
+ * the CLI and the raw drain as child-process entry points with the release esbuild settings, and the
+ * Lambda handlers through scripts/build.mjs itself, whose size and module init time scenario 5 reports.
  */
-import { execFile } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { build, stop as stopEsbuild } from 'esbuild';
+import { buildFunctionBundles, ESBUILD_OPTIONS, initMs } from '../scripts/build.mjs';
 import { median } from './stats.ts';
-
-const run = promisify(execFile);
-
-/** As scripts/build.mjs: lets the ESM bundle satisfy CommonJS dependencies that `require` built-ins. */
-const REQUIRE_BANNER =
-  "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);";
 
 export interface ChildBundles {
   /** The CLI (`main(argv)`), run as `node poller.mjs poll --config ...`. */
@@ -35,22 +27,9 @@ export interface LambdaBundle {
   readonly initMs: { median: number; min: number; max: number };
 }
 
+/** One child-process entry point, with the release build's esbuild settings (scripts/build.mjs). */
 async function bundle(entry: string, outfile: string, target: string, minify = true): Promise<number> {
-  await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target,
-    minify,
-    sourcemap: 'linked',
-    sourcesContent: false,
-    mainFields: ['module', 'main'],
-    banner: { js: REQUIRE_BANNER },
-    logLevel: 'warning',
-    legalComments: 'none',
-  });
+  await build({ ...ESBUILD_OPTIONS, entryPoints: [entry], outfile, target, minify });
   return statSync(outfile).size;
 }
 
@@ -67,14 +46,9 @@ export async function buildBundles(
 ): Promise<BuiltBundles> {
   const file = (name: string) => path.join(outDir, 'bin', name);
   const child = (name: string) => path.join(root, 'bench/children', name);
-  const functionsDir = path.join(root, 'functions');
+  // The Lambda handlers exactly as `npm run build` makes them, lazily loaded packages beside them.
   const lambdas = new Map(
-    readdirSync(functionsDir)
-      .filter((name) => name.endsWith('.ts') && !name.endsWith('.d.ts') && !name.endsWith('.test.ts'))
-      .map((name) => [
-        path.basename(name, '.ts'),
-        path.join(outDir, 'functions', name.replace(/\.ts$/, '.mjs')),
-      ]),
+    (await buildFunctionBundles(path.join(outDir, 'functions'))).map((fn) => [fn.name, fn.outfile] as const),
   );
   const built: BuiltBundles = {
     poller: file('poller.mjs'),
@@ -92,9 +66,6 @@ export async function buildBundles(
       ? [bundle(child('poller.ts'), built.pollerForProfiling, 'node20', false)]
       : []),
     bundle(child('delay-proxy.ts'), built.delayProxy, 'node20'),
-    ...[...lambdas].map(([name, outfile]) =>
-      bundle(path.join(functionsDir, `${name}.ts`), outfile, 'node22'),
-    ),
   ]);
   // esbuild's service process would otherwise live as long as the harness.
   await stopEsbuild();
@@ -109,7 +80,7 @@ export async function measureLambdaBundles(
   const results: LambdaBundle[] = [];
   for (const [name, file] of lambdas) {
     const times: number[] = [];
-    for (let i = 0; i < samples; i++) times.push(await importMs(file));
+    for (let i = 0; i < samples; i++) times.push(await initMs(file, 1));
     results.push({
       name,
       bytes: statSync(file).size,
@@ -117,15 +88,4 @@ export async function measureLambdaBundles(
     });
   }
   return results;
-}
-async function importMs(file: string): Promise<number> {
-  const script =
-    'const t = performance.now(); await import(process.argv[1]); ' +
-    'process.stdout.write(String(performance.now() - t));';
-  const { stdout } = await run(
-    process.execPath,
-    ['--input-type=module', '-e', script, pathToFileURL(file).href],
-    { env: { ...process.env, AWS_REGION: process.env.AWS_REGION ?? 'us-east-1' } },
-  );
-  return Number(stdout);
 }

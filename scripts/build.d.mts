@@ -1,0 +1,8 @@
+// Types of what scripts/build.mjs exports to other tooling (bench/bundles.ts).
+import type { BuildOptions } from 'esbuild';
+
+export const ESBUILD_OPTIONS: Readonly<BuildOptions>;
+export function buildFunctionBundles(
+  outDir?: string,
+): Promise<Array<{ name: string; outfile: string; bytes: number; lazyModules: unknown[] }>>;
+export function initMs(outfile: string, samples?: number): Promise<number>;
