@@ -13,13 +13,10 @@ import {
   SQSClient,
   type SQSClientConfig,
 } from '@aws-sdk/client-sqs';
+import { SQS_MAX_BATCH_ENTRIES, SQS_MAX_PAYLOAD_BYTES } from '../aws-limits.ts';
 import type { NotificationResult, Notifier, OutgoingNotification } from '../ports.ts';
 import { AWS_HTTP_OPTIONS, describeAwsError, endpointFromEnv, regionFromEnv } from './aws-common.ts';
 
-/** SQS SendMessageBatch takes at most 10 entries. */
-export const SQS_MAX_BATCH_ENTRIES = 10;
-/** SQS: one message, and all messages of one batch together, at most 1 MiB (body plus attributes). */
-export const SQS_MAX_PAYLOAD_BYTES = 1_048_576;
 export const DEFAULT_RETRIES = 2;
 export const DEFAULT_RETRY_DELAY_MS = 100;
 

@@ -6,14 +6,13 @@
  * trouble is dropped once its attempts are used up: the next slot polls again, and the job DLQ stays for
  * jobs that need a person.
  */
+import { SQS_MAX_VISIBILITY_SECONDS } from '../aws-limits.ts';
 import type { MailboxOutcome } from '../pipeline/outcome.ts';
 
 /** First retry waits this long; each further receive doubles it. */
 export const RETRY_BASE_DELAY_SECONDS = 30;
 /** Backoff never exceeds 15 minutes: longer than that, the next schedule slot is the better retry. */
 export const RETRY_MAX_DELAY_SECONDS = 15 * 60;
-/** SQS ChangeMessageVisibility accepts 0..43,200 seconds (12 hours). */
-export const SQS_MAX_VISIBILITY_SECONDS = 43_200;
 
 export type JobDisposition =
   /** Remove the job from the queue. `consumedBecause` says why when the poll did not succeed. */
@@ -48,6 +47,8 @@ export function decideDisposition(
     case 'auth-failed':
       // The same secret will be refused again; retrying only risks locking the account. Alarmed by metric.
       return { action: 'delete', consumedBecause: 'auth-failed' };
+    case 'partial':
+    // The uncommitted messages are still on the server: the next attempt takes them up (alarmed by metric).
     case 'retry-later':
       // Never send transient trouble to the DLQ: on the last attempt, leave it to the next slot.
       if (receiveCount >= policy.maxReceiveCount)

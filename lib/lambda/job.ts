@@ -3,16 +3,17 @@
  * and what the poll function reads back. The slot makes a retried dispatch idempotent: the same scheduled
  * time always yields the same MessageDeduplicationId, so SQS drops the second copy.
  */
+import {
+  SQS_MAX_BATCH_ENTRIES,
+  SQS_MAX_DEDUPLICATION_ID_LENGTH,
+  SQS_PORTABLE_MESSAGE_BYTES,
+} from '../aws-limits.ts';
 import type { MailboxConfig } from '../config/types.ts';
 
 export const JOB_FORMAT_VERSION = 1;
 
-/** SQS SendMessageBatch accepts at most 10 entries per call. */
-export const SQS_MAX_BATCH_ENTRIES = 10;
-/** SQS caps the whole SendMessageBatch payload; 256 KiB is the limit every queue accepts. */
-export const SQS_MAX_BATCH_BYTES = 256 * 1024;
-/** SQS MessageDeduplicationId: at most 128 characters. */
-export const SQS_MAX_DEDUPLICATION_ID_LENGTH = 128;
+/** A job batch is kept to what every queue accepts as one message, so it never meets a payload limit. */
+export const JOB_MAX_BATCH_BYTES = SQS_PORTABLE_MESSAGE_BYTES;
 
 export interface PollJob {
   readonly version: typeof JOB_FORMAT_VERSION;
@@ -75,10 +76,10 @@ export function buildJobBatches(mailboxes: readonly MailboxConfig[], slot: Date)
       MessageDeduplicationId: jobDeduplicationId(mailbox.id, slot),
     };
     const bytes = Buffer.byteLength(entry.MessageBody, 'utf8');
-    if (bytes > SQS_MAX_BATCH_BYTES) {
+    if (bytes > JOB_MAX_BATCH_BYTES) {
       throw new RangeError(`job for mailbox ${mailbox.id} is ${bytes} bytes, more than SQS accepts`);
     }
-    if (current.length === SQS_MAX_BATCH_ENTRIES || currentBytes + bytes > SQS_MAX_BATCH_BYTES) {
+    if (current.length === SQS_MAX_BATCH_ENTRIES || currentBytes + bytes > JOB_MAX_BATCH_BYTES) {
       batches.push(current);
       current = [];
       currentBytes = 0;

@@ -2,13 +2,17 @@
  * Builds the SQS body for one stored message: an SES-shaped "Received" notification (see types.ts and
  * docs/notification.md) that always fits in one SQS message.
  */
+import { SQS_PORTABLE_MESSAGE_BYTES } from '../aws-limits.ts';
 import { formatAddress, type MailAddress, parseAddressList } from './addresses.ts';
 import { decodeEncodedWords } from './encoded-words.ts';
 import { allFields, firstField, type HeaderField, parseHeaderFields } from './header-fields.ts';
 import type { ReceivedNotification, SesCommonHeaders, SesMail, SesVerdict } from './types.ts';
 
-/** Largest SQS message body: 262,144 bytes (SQS quotas, "Message size"). */
-export const SQS_MAX_MESSAGE_BYTES = 256 * 1024;
+/**
+ * A notification fits every queue (lib/aws-limits.ts), with 1 KiB left for the message attributes
+ * (`mailboxId`) that SQS counts toward the same limit.
+ */
+export const NOTIFICATION_MAX_BYTES = SQS_PORTABLE_MESSAGE_BYTES - 1024;
 
 export interface NotificationInput {
   mailboxId: string;
@@ -203,7 +207,7 @@ export function buildNotification(
   input: NotificationInput,
   opts: { maxBytes?: number } = {},
 ): BuiltNotification {
-  const maxBytes = opts.maxBytes ?? SQS_MAX_MESSAGE_BYTES;
+  const maxBytes = opts.maxBytes ?? NOTIFICATION_MAX_BYTES;
   const incomplete = input.headerSectionTruncated === true;
   const fields = parseHeaderFields(input.headerBytes, { incomplete });
   const full = serialize(notificationOf(input, mailOf(input, fields, incomplete)));

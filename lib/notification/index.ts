@@ -3,8 +3,8 @@ export { formatAddress, type MailAddress, parseAddressList } from './addresses.t
 export {
   type BuiltNotification,
   buildNotification,
+  NOTIFICATION_MAX_BYTES,
   type NotificationInput,
-  SQS_MAX_MESSAGE_BYTES,
 } from './build.ts';
 export { type HeaderField, parseHeaderFields } from './header-fields.ts';
 export { DEFAULT_MAX_HEADER_BYTES, extractHeaderSection, HeaderCollector } from './header-section.ts';

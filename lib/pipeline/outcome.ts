@@ -3,6 +3,11 @@
 export type OutcomeStatus =
   /** Everything eligible was stored, notified and deleted (or left by rule: limits, oversized). */
   | 'ok'
+  /**
+   * The run ended as planned, but at least one retrieved message could not be committed (its store or its
+   * notification failed): it stays on the server for the next run. Never reported as success.
+   */
+  | 'partial'
   /** Credentials were refused: retrying with the same secret will not help. */
   | 'auth-failed'
   /** Transient: [IN-USE], [LOGIN-DELAY], [SYS/TEMP], network trouble, deadline. Try again later. */
@@ -22,6 +27,8 @@ export interface OutcomeCounts {
   skipped: number;
   /** Messages still on the server after this run (limits, deadline, skips). */
   left: number;
+  /** Retrieved messages whose store or notification failed: left on the server, not committed. */
+  uncommitted: number;
 }
 
 export interface SkippedMessage {
@@ -56,5 +63,6 @@ export function emptyCounts(): OutcomeCounts {
     deleted: 0,
     skipped: 0,
     left: 0,
+    uncommitted: 0,
   };
 }

@@ -9,7 +9,7 @@
  */
 import type { MailboxConfig } from '../config/types.ts';
 import type { Deadline } from '../deadline.ts';
-import { buildNotification, SQS_MAX_MESSAGE_BYTES } from '../notification/index.ts';
+import { buildNotification } from '../notification/index.ts';
 import { Pop3ConnectionError, Pop3ServerError } from '../pop3/errors.ts';
 import { Pop3Client, type QuitResult } from '../pop3-client/client.ts';
 import type { Pop3Timeouts } from '../pop3-client/options.ts';
@@ -196,31 +196,22 @@ async function markForDeletion(client: Pop3Client, item: StoredAndDescribed, run
   }
 }
 
-/**
- * SQS counts message attributes (our `mailboxId`) toward its 256 KiB limit, a queue's default maximum,
- * so the body keeps 1 KiB clear of it.
- */
-const NOTIFICATION_MAX_BYTES = SQS_MAX_MESSAGE_BYTES - 1024;
-
 function describe(retrieved: RetrievedMessage, mailbox: MailboxConfig): StoredAndDescribed {
   const { planned, stored } = retrieved;
-  const { body } = buildNotification(
-    {
-      mailboxId: mailbox.id,
-      host: mailbox.host,
-      username: mailbox.username,
-      uidl: planned.uidl,
-      size: stored.size,
-      sha256: stored.sha256,
-      retrievedAt: retrieved.retrievedAt,
-      processingTimeMillis: retrieved.processingTimeMillis,
-      bucketName: stored.location,
-      objectKey: stored.key,
-      headerBytes: retrieved.headerBytes,
-      headerSectionTruncated: retrieved.headerSectionTruncated,
-    },
-    { maxBytes: NOTIFICATION_MAX_BYTES },
-  );
+  const { body } = buildNotification({
+    mailboxId: mailbox.id,
+    host: mailbox.host,
+    username: mailbox.username,
+    uidl: planned.uidl,
+    size: stored.size,
+    sha256: stored.sha256,
+    retrievedAt: retrieved.retrievedAt,
+    processingTimeMillis: retrieved.processingTimeMillis,
+    bucketName: stored.location,
+    objectKey: stored.key,
+    headerBytes: retrieved.headerBytes,
+    headerSectionTruncated: retrieved.headerSectionTruncated,
+  });
   return {
     msg: planned.msg,
     uidl: planned.uidl,

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { SendMessageBatchCommand, SendMessageBatchCommandOutput, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createSqsClient, SQS_MAX_PAYLOAD_BYTES, SqsNotifier } from '../../lib/adapters/sqs-notifier.ts';
+import { createSqsClient, SqsNotifier } from '../../lib/adapters/sqs-notifier.ts';
+import { SQS_MAX_PAYLOAD_BYTES } from '../../lib/aws-limits.ts';
 import type { OutgoingNotification } from '../../lib/ports.ts';
 import { type Fauxqs, startFauxqs } from '../support/fauxqs.ts';
 

@@ -4,9 +4,9 @@ import {
   buildJobBatches,
   decodeJob,
   encodeJob,
+  JOB_MAX_BATCH_BYTES,
   JobFormatError,
   jobDeduplicationId,
-  SQS_MAX_BATCH_BYTES,
   scheduleSlot,
 } from '../../lib/lambda/job.ts';
 
@@ -99,7 +99,7 @@ describe('job batches', () => {
     expect(batches.map((batch) => batch.length)).toEqual([2, 1]);
     for (const batch of batches) {
       const bytes = batch.reduce((sum, entry) => sum + Buffer.byteLength(entry.MessageBody), 0);
-      expect(bytes).toBeLessThanOrEqual(SQS_MAX_BATCH_BYTES);
+      expect(bytes).toBeLessThanOrEqual(JOB_MAX_BATCH_BYTES);
     }
   });
 

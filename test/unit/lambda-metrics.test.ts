@@ -21,6 +21,7 @@ function outcome(extra: Partial<MailboxOutcome>): MailboxOutcome {
       deleted: 5,
       skipped: 1,
       left: 2,
+      uncommitted: 0,
     },
     skipped: [],
     quitConfirmed: true,

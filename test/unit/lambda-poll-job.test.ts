@@ -32,6 +32,7 @@ function outcome(mailboxId: string, status: OutcomeStatus, reason?: string): Mai
       deleted: 1,
       skipped: 0,
       left: 0,
+      uncommitted: 0,
     },
     skipped: [],
     quitConfirmed: status === 'ok',

@@ -5,8 +5,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   buildNotification,
+  NOTIFICATION_MAX_BYTES,
   type NotificationInput,
-  SQS_MAX_MESSAGE_BYTES,
 } from '../../lib/notification/build.ts';
 import type { ReceivedNotification } from '../../lib/notification/types.ts';
 
@@ -194,7 +194,7 @@ describe('buildNotification: fallbacks', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 400 }), fc.boolean(), (random, cut) => {
         const { body } = build(Buffer.from(random), { headerSectionTruncated: cut });
-        expect(Buffer.byteLength(body)).toBeLessThanOrEqual(SQS_MAX_MESSAGE_BYTES);
+        expect(Buffer.byteLength(body)).toBeLessThanOrEqual(NOTIFICATION_MAX_BYTES);
       }),
       { numRuns: 300 },
     );
@@ -210,7 +210,7 @@ describe('buildNotification: staying under the SQS limit', () => {
     const subject = 'x'.repeat(200 * 1024);
     const header = `From: a@example.com\r\nSubject: ${subject}\r\n${Array.from({ length: 50 }, (_, i) => received(i)).join('')}\r\n`;
     const { body, document, headersTruncated } = build(header);
-    expect(Buffer.byteLength(body)).toBeLessThanOrEqual(SQS_MAX_MESSAGE_BYTES);
+    expect(Buffer.byteLength(body)).toBeLessThanOrEqual(NOTIFICATION_MAX_BYTES);
     expect(headersTruncated).toBe(true);
     expect(document.mail.headersTruncated).toBe(true);
     expect(document.mail.commonHeaders.subject).toBe(subject);
@@ -231,7 +231,7 @@ describe('buildNotification: staying under the SQS limit', () => {
     const header = `To: ${recipients.join(',\r\n ')}\r\nSubject: hello\r\n\r\n`;
     expect(header.length).toBeGreaterThan(200 * 1024);
     const { body, document } = build(header);
-    expect(Buffer.byteLength(body)).toBeLessThanOrEqual(SQS_MAX_MESSAGE_BYTES);
+    expect(Buffer.byteLength(body)).toBeLessThanOrEqual(NOTIFICATION_MAX_BYTES);
     expect(document.mail.headersTruncated).toBe(true);
     expect(document.mail.destination.length).toBeGreaterThan(0);
     expect(document.mail.destination.length).toBeLessThan(8000);

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
-import { buildNotification, SQS_MAX_MESSAGE_BYTES } from '../../lib/notification/build.ts';
+import { buildNotification, NOTIFICATION_MAX_BYTES } from '../../lib/notification/build.ts';
 import { DEFAULT_MAX_HEADER_BYTES, HeaderCollector } from '../../lib/notification/header-section.ts';
 import type { ReceivedNotification } from '../../lib/notification/types.ts';
 
@@ -57,7 +57,7 @@ describe.skipIf(!corpusPresent)('notifications for the mail corpus', () => {
 
   it.each(corpusFiles)('%s: valid against the schema and under the SQS limit', (file) => {
     const { body, document } = notify(file);
-    expect(Buffer.byteLength(body)).toBeLessThanOrEqual(SQS_MAX_MESSAGE_BYTES);
+    expect(Buffer.byteLength(body)).toBeLessThanOrEqual(NOTIFICATION_MAX_BYTES);
     expect(validate(document), JSON.stringify(validate.errors)).toBe(true);
   });
 

@@ -1,0 +1,26 @@
+/**
+ * Limits of the AWS services the product talks to, each with its source. One home, so that the notifier,
+ * the notification builder and the job queue never disagree (RFC limits of POP3 live in lib/pop3/limits.ts).
+ */
+
+/** SendMessageBatch: at most 10 entries per call (SQS quotas, "Messages per batch"). */
+export const SQS_MAX_BATCH_ENTRIES = 10;
+
+/**
+ * The largest message (body plus message attributes) and the largest SendMessageBatch payload that
+ * SQS itself accepts: 1 MiB since August 2025 (SQS quotas, "Message size").
+ */
+export const SQS_MAX_PAYLOAD_BYTES = 1_048_576;
+
+/**
+ * What every queue accepts: 256 KiB was the SQS maximum until August 2025 and stays the `MaximumMessageSize`
+ * of queues created before then or configured so. Notifications and jobs are sized to this, so they fit
+ * any queue a user points us at.
+ */
+export const SQS_PORTABLE_MESSAGE_BYTES = 256 * 1024;
+
+/** MessageDeduplicationId and MessageGroupId: at most 128 characters. */
+export const SQS_MAX_DEDUPLICATION_ID_LENGTH = 128;
+
+/** ChangeMessageVisibility: at most 12 hours. */
+export const SQS_MAX_VISIBILITY_SECONDS = 43_200;
