@@ -1,7 +1,9 @@
 /**
- * SQS-triggered poller: one job (one mailbox) per invocation. Drains the mailbox into S3 + SQS with
- * pollMailbox and maps the outcome to the job's fate (lib/lambda/disposition.ts). Clients, the
- * credentials cache and the logger live for the container, so warm invocations reuse them.
+ * SQS-triggered poller: one job (one mailbox) per invocation. The job names a mailbox of the deployed
+ * config, read here from the same place the dispatcher reads it (lib/lambda/deployed-mailboxes.ts); the
+ * mailbox is drained into S3 + SQS with pollMailbox and the outcome mapped to the job's fate
+ * (lib/lambda/disposition.ts). Clients, the config and credentials caches and the logger live for the
+ * container, so warm invocations reuse them.
  */
 import { randomUUID } from 'node:crypto';
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
@@ -11,6 +13,8 @@ import { createS3Client, S3MessageStore } from '../lib/adapters/s3-message-store
 import { SecretsManagerSource } from '../lib/adapters/secrets-manager-source.ts';
 import { createSqsClient, SqsNotifier } from '../lib/adapters/sqs-notifier.ts';
 import { Deadline } from '../lib/deadline.ts';
+import { awsConfigReaders } from '../lib/lambda/config-readers.ts';
+import { DeployedConfigCache } from '../lib/lambda/deployed-mailboxes.ts';
 import { pollBudgetMs, readPollEnv } from '../lib/lambda/env.ts';
 import { asRunLogger, createLogger, runLogger } from '../lib/lambda/logger.ts';
 import { emitMetrics } from '../lib/lambda/metrics.ts';
@@ -21,8 +25,13 @@ import { systemClock } from '../lib/ports.ts';
 const logger = createLogger();
 const s3 = createS3Client();
 const sqs = createSqsClient();
+const deployedConfig = new DeployedConfigCache(awsConfigReaders(s3));
 // One provider per container: secrets are fetched once and reused by warm invocations, never logged.
-const credentials = new ConfigCredentialsProvider({ secretSource: new SecretsManagerSource() });
+// Secrets Manager references only: this function never resolves a literal or reads its own environment.
+const credentials = new ConfigCredentialsProvider({
+  secretSource: new SecretsManagerSource(),
+  allowed: ['secretId'],
+});
 let ports: PollPorts | undefined;
 
 function portsFor(env: ReturnType<typeof readPollEnv>): PollPorts {
@@ -41,6 +50,7 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
   const env = readPollEnv(process.env);
   const pollPorts = portsFor(env);
   return processJobRecords(event.Records, deadline, {
+    deployedMailboxes: (configVersion) => deployedConfig.mailboxesFor(env.configLocation, configVersion),
     poll: async (mailbox, runDeadline, runLog) => {
       const outcome = await pollMailbox(mailbox, pollPorts, runDeadline, { logger: runLog });
       // A refused secret may have been rotated since it was cached: read it afresh next time.

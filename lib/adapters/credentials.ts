@@ -5,6 +5,11 @@
  * skip the lookup, and the TTL bounds how long a rotated secret can go unnoticed.
  *
  * No error raised here contains a secret: they name the variable, secret id or JSON field instead.
+ *
+ * Which kinds of reference a provider accepts is its caller's choice (`allowed`): the CLI takes all three;
+ * the deployed poll function takes Secrets Manager references only, so that even a config that slipped
+ * past validation can never make it read its own environment (where its AWS credentials are) or send a
+ * literal written somewhere it should not be.
  */
 import type { MailboxConfig } from '../config/types.ts';
 import { type MonotonicClock, systemMonotonicClock } from '../deadline.ts';
@@ -16,6 +21,17 @@ export interface SecretSource {
 }
 
 export type CredentialKind = MailboxConfig['credentialKind'];
+
+/** The three kinds of secret reference a config may hold. */
+export type SecretRefKind = 'literal' | 'env' | 'secretId';
+
+export const ALL_SECRET_REF_KINDS: readonly SecretRefKind[] = ['literal', 'env', 'secretId'];
+
+export function secretRefKindOf(ref: SecretRef): SecretRefKind {
+  if ('literal' in ref) return 'literal';
+  if ('env' in ref) return 'env';
+  return 'secretId';
+}
 
 export const DEFAULT_SECRET_CACHE_TTL_MS = 5 * 60 * 1000;
 
@@ -32,6 +48,8 @@ export interface ConfigCredentialsProviderOptions {
   readonly env?: NodeJS.ProcessEnv;
   readonly cacheTtlMs?: number;
   readonly clock?: MonotonicClock;
+  /** The kinds of reference this provider resolves; any other is refused unread (default: all three). */
+  readonly allowed?: readonly SecretRefKind[];
 }
 
 /** A secret could not be resolved; the message says which reference and why, never the value. */
@@ -49,6 +67,7 @@ export class ConfigCredentialsProvider implements CredentialsProvider {
   readonly #env: NodeJS.ProcessEnv;
   readonly #ttlMs: number;
   readonly #clock: MonotonicClock;
+  readonly #allowed: ReadonlySet<SecretRefKind>;
   readonly #cache = new Map<string, CachedSecret>();
 
   constructor(options: ConfigCredentialsProviderOptions = {}) {
@@ -56,6 +75,7 @@ export class ConfigCredentialsProvider implements CredentialsProvider {
     this.#env = options.env ?? process.env;
     this.#ttlMs = options.cacheTtlMs ?? DEFAULT_SECRET_CACHE_TTL_MS;
     this.#clock = options.clock ?? systemMonotonicClock;
+    this.#allowed = new Set(options.allowed ?? ALL_SECRET_REF_KINDS);
   }
 
   /** Credentials of the given kind (default password) from one secret reference. */
@@ -77,6 +97,13 @@ export class ConfigCredentialsProvider implements CredentialsProvider {
   }
 
   async #secretOf(ref: SecretRef, kind: CredentialKind): Promise<string> {
+    const refKind = secretRefKindOf(ref);
+    if (!this.#allowed.has(refKind)) {
+      // Neither the literal nor the variable's name is echoed: the reference itself may be hostile.
+      throw new CredentialsError(
+        `a secret reference of kind "${refKind}" is not accepted here; use one of: ${[...this.#allowed].join(', ')}`,
+      );
+    }
     if ('literal' in ref) return ref.literal;
     if ('env' in ref) {
       const value = this.#env[ref.env];

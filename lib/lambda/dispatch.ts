@@ -1,7 +1,10 @@
 /**
  * The dispatch step: read and validate the deployed config, then send one poll job per mailbox to the
  * FIFO job queue. Safe to run twice for one scheduled time: the deduplication id is mailbox + slot.
+ * A job names the mailbox and the config version read here; the poll function takes every setting from
+ * the deployed config itself (lib/lambda/deployed-mailboxes.ts).
  */
+import type { ConfigDocument } from './config-source.ts';
 import { DeployedConfigError, validateDeployedConfig } from './deployed-config.ts';
 import { buildJobBatches, type JobEntry, scheduleSlot } from './job.ts';
 import type { RunLogger } from './logger.ts';
@@ -13,7 +16,7 @@ export interface FailedEntry {
 }
 
 export interface DispatchDeps {
-  readConfig(): Promise<unknown>;
+  readConfig(): Promise<ConfigDocument>;
   /** One SendMessageBatch call; resolves with the entries SQS did not accept. */
   sendBatch(entries: readonly JobEntry[]): Promise<readonly FailedEntry[]>;
   readonly logger: RunLogger;
@@ -28,6 +31,8 @@ export interface DispatchResult {
   readonly slot: string;
   readonly jobsSent: number;
   readonly batches: number;
+  /** SHA-256 of the config text the jobs were built from; every job carries it. */
+  readonly configVersion: string;
 }
 
 export class DispatchError extends Error {
@@ -45,7 +50,7 @@ export function scheduledTimeOf(event: unknown): Date | undefined {
 }
 
 export async function dispatchJobs(request: DispatchRequest, deps: DispatchDeps): Promise<DispatchResult> {
-  const document = await deps.readConfig();
+  const { document, version } = await deps.readConfig();
   let mailboxes: Awaited<ReturnType<typeof validateDeployedConfig>>['mailboxes'];
   try {
     mailboxes = validateDeployedConfig(document).mailboxes;
@@ -57,7 +62,7 @@ export async function dispatchJobs(request: DispatchRequest, deps: DispatchDeps)
   }
 
   const slot = scheduleSlot(request.scheduledTime, request.periodSeconds);
-  const batches = buildJobBatches(mailboxes, slot);
+  const batches = buildJobBatches(mailboxes, slot, version);
   const undelivered: string[] = [];
   for (const batch of batches) {
     let failed = await deps.sendBatch(batch);
@@ -79,6 +84,7 @@ export async function dispatchJobs(request: DispatchRequest, deps: DispatchDeps)
     slot: slot.toISOString(),
     jobsSent: mailboxes.length - undelivered.length,
     batches: batches.length,
+    configVersion: version,
   };
   if (undelivered.length > 0) {
     // Failing the invocation makes the scheduler retry it; jobs already queued are deduplicated by slot.

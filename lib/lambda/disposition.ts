@@ -16,9 +16,15 @@ export const RETRY_MAX_DELAY_SECONDS = 15 * 60;
 
 export type JobDisposition =
   /** Remove the job from the queue. `consumedBecause` says why when the poll did not succeed. */
-  | { readonly action: 'delete'; readonly consumedBecause?: 'auth-failed' | 'attempts-exhausted' }
+  | { readonly action: 'delete'; readonly consumedBecause?: ConsumedBecause }
   /** Report a batch item failure and make the job visible again after `visibilityTimeoutSeconds`. */
   | { readonly action: 'retry'; readonly visibilityTimeoutSeconds: number };
+
+/**
+ * Why a job was deleted although no poll succeeded. `bad-job` and `unknown-mailbox` were never polled: a
+ * job that cannot be read, or that names no deployed mailbox, would fail the same way on every receive.
+ */
+export type ConsumedBecause = 'auth-failed' | 'attempts-exhausted' | 'bad-job' | 'unknown-mailbox';
 
 export interface RetryPolicy {
   /** The job queue's redrive maxReceiveCount: a job failing this often moves to the job DLQ. */

@@ -48,6 +48,8 @@ export function readDispatchEnv(env: Env): DispatchEnv {
 }
 
 export interface PollEnv {
+  /** The same config the dispatch function reads: the poll function takes every mailbox setting from it. */
+  readonly configLocation: ConfigLocation;
   readonly bucket: string;
   readonly keyPrefix: string;
   readonly notificationQueueUrl: string;
@@ -59,6 +61,7 @@ export interface PollEnv {
 
 export function readPollEnv(env: Env): PollEnv {
   return {
+    configLocation: configLocationFromEnv(env),
     bucket: requireEnv(env, 'MESSAGE_BUCKET'),
     keyPrefix: env['KEY_PREFIX'] ?? '',
     notificationQueueUrl: requireEnv(env, 'NOTIFICATION_QUEUE_URL'),

@@ -10,16 +10,30 @@ import {
 } from '../aws-limits.ts';
 import type { MailboxConfig } from '../config/types.ts';
 
-export const JOB_FORMAT_VERSION = 1;
+/**
+ * 2: a job names its mailbox and the config version; the poll function reads the mailbox's settings from
+ * the deployed config itself. (1 carried the whole mailbox config, which let anyone able to send a job
+ * choose the host and the secret to send there.)
+ */
+export const JOB_FORMAT_VERSION = 2;
 
 /** A job batch is kept to what every queue accepts as one message, so it never meets a payload limit. */
 export const JOB_MAX_BATCH_BYTES = SQS_PORTABLE_MESSAGE_BYTES;
 
+/** The mailbox id pattern of schema/config.schema.json: a job naming anything else is not ours. */
+const MAILBOX_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** The config version is a SHA-256 in hex (config-source.ts configVersionOf). */
+const CONFIG_VERSION = /^[0-9a-f]{64}$/;
+const JOB_KEYS = ['configVersion', 'mailboxId', 'slot', 'version'];
+
+/** What identifies the work, and nothing more: every setting of the mailbox comes from the deployed config. */
 export interface PollJob {
   readonly version: typeof JOB_FORMAT_VERSION;
-  readonly mailbox: MailboxConfig;
+  readonly mailboxId: string;
   /** Start of the schedule slot this job belongs to, ISO 8601 UTC. */
   readonly slot: string;
+  /** The version of the config document the dispatcher read (SHA-256 of its text). */
+  readonly configVersion: string;
 }
 
 /** One SendMessageBatch entry for the FIFO job queue. */
@@ -54,8 +68,8 @@ export function jobDeduplicationId(mailboxId: string, slot: Date): string {
   return id;
 }
 
-export function encodeJob(mailbox: MailboxConfig, slot: Date): string {
-  const job: PollJob = { version: JOB_FORMAT_VERSION, mailbox, slot: slot.toISOString() };
+export function encodeJob(mailboxId: string, slot: Date, configVersion: string): string {
+  const job: PollJob = { version: JOB_FORMAT_VERSION, mailboxId, slot: slot.toISOString(), configVersion };
   return JSON.stringify(job);
 }
 
@@ -63,7 +77,11 @@ export function encodeJob(mailbox: MailboxConfig, slot: Date): string {
  * One entry per mailbox, grouped into SendMessageBatch calls of at most 10 entries and 256 KiB.
  * The group id is the mailbox id, so SQS never hands out two jobs for one mailbox at the same time.
  */
-export function buildJobBatches(mailboxes: readonly MailboxConfig[], slot: Date): JobEntry[][] {
+export function buildJobBatches(
+  mailboxes: readonly Pick<MailboxConfig, 'id'>[],
+  slot: Date,
+  configVersion: string,
+): JobEntry[][] {
   const batches: JobEntry[][] = [];
   let current: JobEntry[] = [];
   let currentBytes = 0;
@@ -71,7 +89,7 @@ export function buildJobBatches(mailboxes: readonly MailboxConfig[], slot: Date)
     const entry: JobEntry = {
       // Batch entry ids allow only [A-Za-z0-9_-]; mailbox ids may contain '.', so use the position.
       Id: `job-${index}`,
-      MessageBody: encodeJob(mailbox, slot),
+      MessageBody: encodeJob(mailbox.id, slot, configVersion),
       MessageGroupId: mailbox.id,
       MessageDeduplicationId: jobDeduplicationId(mailbox.id, slot),
     };
@@ -91,7 +109,10 @@ export function buildJobBatches(mailboxes: readonly MailboxConfig[], slot: Date)
   return batches;
 }
 
-/** Reads a job body; throws JobFormatError when it is not a job this version understands. */
+/**
+ * Reads a job body; throws JobFormatError when it is not a job this version understands. Strict: a body
+ * with any key beyond the four a job has (a host, a password, a whole mailbox) is not a job of ours.
+ */
 export function decodeJob(body: string): PollJob {
   let parsed: unknown;
   try {
@@ -99,22 +120,33 @@ export function decodeJob(body: string): PollJob {
   } catch {
     throw new JobFormatError('job body is not JSON');
   }
-  if (typeof parsed !== 'object' || parsed === null) throw new JobFormatError('job body is not an object');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new JobFormatError('job body is not an object');
+  }
   const job = parsed as Record<string, unknown>;
   if (job['version'] !== JOB_FORMAT_VERSION) {
-    throw new JobFormatError(`unsupported job version ${JSON.stringify(job['version'])}`);
+    // Only the version's type is named: whatever a forged body holds stays out of the logs.
+    throw new JobFormatError(`unsupported job version (${describeValue(job['version'])})`);
   }
-  const mailbox = job['mailbox'];
-  if (
-    typeof mailbox !== 'object' ||
-    mailbox === null ||
-    typeof (mailbox as { id?: unknown }).id !== 'string'
-  ) {
-    throw new JobFormatError('job has no mailbox with an id');
+  const unexpected = Object.keys(job).filter((key) => !JOB_KEYS.includes(key));
+  if (unexpected.length > 0) {
+    throw new JobFormatError(`job has ${unexpected.length} key(s) a job does not have`);
   }
-  const slot = job['slot'];
+  const { mailboxId, slot, configVersion } = job;
+  if (typeof mailboxId !== 'string' || !MAILBOX_ID.test(mailboxId)) {
+    throw new JobFormatError('job has no valid mailbox id');
+  }
   if (typeof slot !== 'string' || Number.isNaN(Date.parse(slot))) {
     throw new JobFormatError('job has no valid slot');
   }
-  return { version: JOB_FORMAT_VERSION, mailbox: mailbox as MailboxConfig, slot };
+  if (typeof configVersion !== 'string' || !CONFIG_VERSION.test(configVersion)) {
+    throw new JobFormatError('job has no valid config version');
+  }
+  return { version: JOB_FORMAT_VERSION, mailboxId, slot, configVersion };
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'number' && Number.isInteger(value) && Math.abs(value) < 1000)
+    return `version ${value}`;
+  return value === undefined ? 'none' : typeof value;
 }

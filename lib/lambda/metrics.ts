@@ -4,7 +4,9 @@
  *
  * Every metric is published twice: per Service (what the construct's alarms watch) and per Service +
  * MailboxId (what a person drills into). PollFailures carries a Reason dimension in its own document,
- * because every metric in a document shares that document's dimension sets.
+ * because every metric in a document shares that document's dimension sets. DroppedJobs (jobs deleted
+ * unpolled: unreadable, or naming no deployed mailbox) has only Service and Reason: the id in such a job
+ * is not trusted, and a dimension per forged id would cost a custom metric each.
  */
 import type { MailboxOutcome } from '../pipeline/outcome.ts';
 
@@ -16,7 +18,13 @@ export const METRIC_NAMES = {
   pollFailures: 'PollFailures',
   authFailures: 'AuthFailures',
   pollDuration: 'PollDuration',
+  /** Retrieved messages whose store or notification failed: still on the server, to be taken next run. */
+  uncommittedMessages: 'UncommittedMessages',
+  droppedJobs: 'DroppedJobs',
 } as const;
+
+/** Why a job was deleted without polling anything. */
+export type DropReason = 'bad-job' | 'unknown-mailbox';
 
 export const DEFAULT_METRICS_NAMESPACE = 'MailboxPoller';
 
@@ -80,17 +88,19 @@ export function outcomeMetrics(outcome: MailboxOutcome, context: MetricContext):
       { Name: METRIC_NAMES.bytesRetrieved, Unit: 'Bytes', value: outcome.counts.bytesRetrieved },
       { Name: METRIC_NAMES.messagesLeft, Unit: 'Count', value: outcome.counts.left },
       { Name: METRIC_NAMES.messagesSkipped, Unit: 'Count', value: outcome.counts.skipped },
+      { Name: METRIC_NAMES.uncommittedMessages, Unit: 'Count', value: outcome.counts.uncommitted },
       { Name: METRIC_NAMES.authFailures, Unit: 'Count', value: outcome.status === 'auth-failed' ? 1 : 0 },
       { Name: METRIC_NAMES.pollDuration, Unit: 'Milliseconds', value: outcome.durationMs },
     ]),
   ];
-  if (outcome.status === 'failed' || outcome.status === 'retry-later') {
+  if (outcome.status !== 'ok' && outcome.status !== 'auth-failed') {
+    // failed, retry-later and partial: every run that left work behind counts as one PollFailure.
     docs.push(pollFailureMetric(context, outcome.reason ?? outcome.status, outcome.mailboxId));
   }
   return docs;
 }
 
-/** One PollFailures data point; `mailboxId` is absent when the job itself could not be read. */
+/** One PollFailures data point; `mailboxId` is absent when no mailbox was polled (config unreadable). */
 export function pollFailureMetric(context: MetricContext, reason: string, mailboxId?: string): EmfDocument {
   const dimensions: string[][] = [['Service'], ['Service', 'Reason']];
   const values: Record<string, string> = { Service: context.service, Reason: reason };
@@ -101,6 +111,16 @@ export function pollFailureMetric(context: MetricContext, reason: string, mailbo
   return document(context, dimensions, values, [
     { Name: METRIC_NAMES.pollFailures, Unit: 'Count', value: 1 },
   ]);
+}
+
+/** One DroppedJobs data point, per Service and per Service + Reason. */
+export function droppedJobMetric(context: MetricContext, reason: DropReason): EmfDocument {
+  return document(
+    context,
+    [['Service'], ['Service', 'Reason']],
+    { Service: context.service, Reason: reason },
+    [{ Name: METRIC_NAMES.droppedJobs, Unit: 'Count', value: 1 }],
+  );
 }
 
 /**

@@ -1,28 +1,26 @@
 /**
- * The poll step for a batch of SQS job records: poll each mailbox, publish its metrics, and tell SQS what
- * to do with the job (see disposition.ts). The event source has batch size 1; more records are handled
- * the FIFO way: once one fails, every later record is reported failed too, so SQS keeps their order.
+ * The poll step for a batch of SQS job records: take each job (job-intake.ts: a job of this version for a
+ * deployed mailbox, else dropped), poll that mailbox with its deployed settings, publish its metrics, and
+ * tell SQS what to do with the job (see disposition.ts). The event source has batch size 1; more records
+ * are handled the FIFO way: once one fails, every later record is reported failed too, so SQS keeps their
+ * order.
  */
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import type { MailboxConfig } from '../config/types.ts';
 import type { Deadline } from '../deadline.ts';
 import { emptyCounts, type MailboxOutcome } from '../pipeline/outcome.ts';
-import { decideDisposition, type JobDisposition, type RetryPolicy } from './disposition.ts';
-import { decodeJob, JobFormatError, type PollJob } from './job.ts';
+import { decideDisposition, type JobDisposition } from './disposition.ts';
+import { type JobIntakeDeps, receiveCountOf, takeJob } from './job-intake.ts';
 import type { RunLogger } from './logger.ts';
-import { type EmfDocument, type MetricContext, outcomeMetrics, pollFailureMetric } from './metrics.ts';
+import { outcomeMetrics } from './metrics.ts';
 
-export interface PollJobDeps {
+export interface PollJobDeps extends JobIntakeDeps {
   poll(mailbox: MailboxConfig, deadline: Deadline, logger: RunLogger): Promise<MailboxOutcome>;
   /** ChangeMessageVisibility on the job queue. */
   changeVisibility(receiptHandle: string, visibilityTimeoutSeconds: number): Promise<void>;
-  emitMetrics(docs: readonly EmfDocument[]): void;
-  metricContext(): MetricContext;
-  readonly logger: RunLogger;
   /** A logger whose every line carries these keys. */
   loggerFor(keys: { mailboxId: string; runId: string }): RunLogger;
   newRunId(): string;
-  readonly retryPolicy: RetryPolicy;
 }
 
 /** An outcome for a poll that threw instead of returning one (a defect, so: failed, and to the DLQ). */
@@ -39,37 +37,27 @@ export function crashedOutcome(mailboxId: string, error: unknown, durationMs: nu
   };
 }
 
-function receiveCountOf(record: SQSRecord): number {
-  const count = Number(record.attributes.ApproximateReceiveCount);
-  return Number.isFinite(count) && count >= 1 ? count : 1;
-}
-
 /** Polls one job; resolves with what should happen to it. */
 export async function processJobRecord(
   record: SQSRecord,
   deadline: Deadline,
   deps: PollJobDeps,
 ): Promise<JobDisposition> {
+  const intake = await takeJob(record, deps);
+  if ('disposition' in intake) return intake.disposition;
+  const { job, mailbox } = intake;
   const receiveCount = receiveCountOf(record);
-  let job: PollJob;
-  try {
-    job = decodeJob(record.body);
-  } catch (error) {
-    if (!(error instanceof JobFormatError)) throw error;
-    deps.logger.error('unreadable job', { jobMessageId: record.messageId, problem: error.message });
-    deps.emitMetrics([pollFailureMetric(deps.metricContext(), 'bad-job')]);
-    return decideDisposition({ status: 'failed' }, receiveCount, deps.retryPolicy);
-  }
 
   const runId = deps.newRunId();
-  const logger = deps.loggerFor({ mailboxId: job.mailbox.id, runId });
+  const logger = deps.loggerFor({ mailboxId: mailbox.id, runId });
   logger.info('poll started', { slot: job.slot, receiveCount, jobMessageId: record.messageId });
   const startedAt = performance.now();
   let outcome: MailboxOutcome;
   try {
-    outcome = await deps.poll(job.mailbox, deadline, logger);
+    outcome = await deps.poll(mailbox, deadline, logger);
   } catch (error) {
-    outcome = crashedOutcome(job.mailbox.id, error, Math.round(performance.now() - startedAt));
+    logger.error('poll threw', { error });
+    outcome = crashedOutcome(mailbox.id, error, Math.round(performance.now() - startedAt));
   }
   deps.emitMetrics(outcomeMetrics(outcome, deps.metricContext()));
 
@@ -109,10 +97,7 @@ export async function processJobRecords(
         await deps.changeVisibility(record.receiptHandle, disposition.visibilityTimeoutSeconds);
       } catch (error) {
         // The job still comes back, only after the queue's own visibility timeout.
-        deps.logger.warn('could not set the retry delay', {
-          jobMessageId: record.messageId,
-          error: String(error),
-        });
+        deps.logger.warn('could not set the retry delay', { jobMessageId: record.messageId, error });
       }
     }
   }

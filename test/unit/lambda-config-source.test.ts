@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import {
   ConfigLocationError,
   configLocationFromEnv,
+  configVersionOf,
   readConfigDocument,
 } from '../../lib/lambda/config-source.ts';
 import { EnvError, pollBudgetMs, readDispatchEnv, readPollEnv } from '../../lib/lambda/env.ts';
@@ -33,17 +35,27 @@ describe('where the dispatch function finds the config', () => {
     expect(() => configLocationFromEnv(env)).toThrow(message);
   });
 
-  it('parses the document and names the location when it is not JSON', async () => {
-    const readers = {
-      readS3Object: async () => '{"mailboxes": []}',
-      readSsmParameter: async () => 'mailboxes:',
-    };
-    await expect(readConfigDocument({ kind: 's3', bucket: 'b', key: 'k' }, readers)).resolves.toEqual({
-      mailboxes: [],
-    });
-    await expect(readConfigDocument({ kind: 'ssm', parameterName: '/p' }, readers)).rejects.toThrow(
-      new ConfigLocationError('config at ssm:/p is not valid JSON: ' + jsonErrorOf('mailboxes:')),
-    );
+  it('parses the document and gives the SHA-256 of its text as its version', async () => {
+    const text = '{"mailboxes": []}';
+    const readers = { readS3Object: async () => text, readSsmParameter: async () => text };
+    const read = await readConfigDocument({ kind: 's3', bucket: 'b', key: 'k' }, readers);
+    expect(read).toEqual({ document: { mailboxes: [] }, version: configVersionOf(text) });
+    expect(read.version).toBe(createHash('sha256').update(text).digest('hex'));
+    expect(configVersionOf(`${text} `)).not.toBe(read.version);
+  });
+
+  it('names the location, line and column of a syntax error, and quotes none of the text', async () => {
+    const secret = 'hunter2';
+    // JSON.parse's own message would quote the text around the error, the password with it.
+    const text = `{"mailboxes": [{"password": {"literal": ${secret}}}]}`;
+    expect(jsonErrorOf(text)).toContain(secret);
+    const readers = { readS3Object: async () => text, readSsmParameter: async () => text };
+    const read = readConfigDocument({ kind: 'ssm', parameterName: '/p' }, readers);
+    await expect(read).rejects.toThrow(ConfigLocationError);
+    const error = (await read.catch((caught: unknown) => caught)) as Error;
+    expect(error.message).toMatch(/^config at ssm:\/p is not valid JSON: line 1, column \d+: /);
+    expect(error.message).not.toContain(secret);
+    expect(error.cause).toBeUndefined();
   });
 });
 
@@ -145,15 +157,29 @@ describe('function environment', () => {
   });
 
   it('names a missing variable', () => {
-    expect(() => readPollEnv({ NOTIFICATION_QUEUE_URL: 'n', JOB_QUEUE_URL: 'j' })).toThrow(
-      new EnvError('environment variable MESSAGE_BUCKET is not set'),
-    );
+    expect(() =>
+      readPollEnv({ CONFIG_PARAMETER: '/p', NOTIFICATION_QUEUE_URL: 'n', JOB_QUEUE_URL: 'j' }),
+    ).toThrow(new EnvError('environment variable MESSAGE_BUCKET is not set'));
   });
 
   it('rejects a period that is not a positive integer', () => {
     expect(() =>
       readDispatchEnv({ CONFIG_PARAMETER: '/p', JOB_QUEUE_URL: 'q', SCHEDULE_PERIOD_SECONDS: '5m' }),
     ).toThrow(/SCHEDULE_PERIOD_SECONDS/);
+  });
+
+  it('gives the poll function the same config location as the dispatch function', () => {
+    const env = {
+      CONFIG_BUCKET: 'cfg',
+      CONFIG_KEY: 'mailboxes.json',
+      MESSAGE_BUCKET: 'mail',
+      NOTIFICATION_QUEUE_URL: 'n',
+      JOB_QUEUE_URL: 'j',
+    };
+    expect(readPollEnv(env).configLocation).toEqual(readDispatchEnv(env).configLocation);
+    expect(() =>
+      readPollEnv({ MESSAGE_BUCKET: 'mail', NOTIFICATION_QUEUE_URL: 'n', JOB_QUEUE_URL: 'j' }),
+    ).toThrow(/no config location/);
   });
 
   it('keeps a safety margin from the Lambda timeout, never going negative', () => {

@@ -34,7 +34,7 @@ function harness(
   const calls: JobEntry[][] = [];
   const logs: { level: string; msg: string; data?: object }[] = [];
   const deps: DispatchDeps = {
-    readConfig: async () => document,
+    readConfig: async () => ({ document, version: CONFIG_VERSION }),
     sendBatch: async (entries) => {
       calls.push([...entries]);
       return failures(entries, calls.length);
@@ -48,6 +48,8 @@ function harness(
   return { deps, calls, logs };
 }
 
+const CONFIG_VERSION = 'd'.repeat(64);
+
 const request = { scheduledTime: new Date('2025-03-04T10:05:02Z'), periodSeconds: 300 };
 
 describe('dispatch: one job per mailbox per slot', () => {
@@ -55,16 +57,22 @@ describe('dispatch: one job per mailbox per slot', () => {
     const mailboxes = Array.from({ length: 12 }, (_, i) => mailbox(`box${i}`));
     const h = harness({ mailboxes });
     const result = await dispatchJobs(request, h.deps);
-    expect(result).toEqual({ slot: '2025-03-04T10:05:00.000Z', jobsSent: 12, batches: 2 });
+    expect(result).toEqual({
+      slot: '2025-03-04T10:05:00.000Z',
+      jobsSent: 12,
+      batches: 2,
+      configVersion: CONFIG_VERSION,
+    });
     expect(h.calls.map((call) => call.length)).toEqual([10, 2]);
     const first = h.calls[0]![0]!;
     expect(first.MessageGroupId).toBe('box0');
     expect(first.MessageDeduplicationId).toBe('box0@2025-03-04T10:05:00.000Z');
-    const job = JSON.parse(first.MessageBody);
-    expect(job).toMatchObject({
-      version: 1,
+    // The mailbox id and the config version read: no host, port, TLS mode or secret reference.
+    expect(JSON.parse(first.MessageBody)).toEqual({
+      version: 2,
+      mailboxId: 'box0',
       slot: '2025-03-04T10:05:00.000Z',
-      mailbox: { id: 'box0', port: 995 },
+      configVersion: CONFIG_VERSION,
     });
   });
 

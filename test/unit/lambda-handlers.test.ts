@@ -1,7 +1,7 @@
 /**
  * The two Lambda handlers wired to real SDK clients, against an in-process SQS/S3 emulator: the config
- * comes from an S3 object, jobs go through a FIFO queue with real deduplication, and a poll that cannot
- * reach its server hands its job back with a delay.
+ * comes from an S3 object (read by both functions), jobs go through a FIFO queue with real deduplication,
+ * and a poll that cannot reach its server hands its job back with a delay.
  */
 import { createServer } from 'node:net';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -9,8 +9,12 @@ import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/c
 import type { Context, SQSEvent } from 'aws-lambda';
 import { startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MailboxConfig } from '../../lib/config/types.ts';
+import { configVersionOf } from '../../lib/lambda/config-source.ts';
 import { encodeJob } from '../../lib/lambda/job.ts';
+import {
+  type SecretsManagerEndpoint,
+  startSecretsManagerEndpoint,
+} from '../support/secrets-manager-endpoint.ts';
 
 type Fauxqs = Awaited<ReturnType<typeof startFauxqs>>;
 
@@ -42,11 +46,14 @@ async function closedPort(): Promise<number> {
 describe('Lambda handlers against SQS and S3', () => {
   let fauxqs: Fauxqs;
   let sqs: SQSClient;
+  let s3: S3Client;
+  let secrets: SecretsManagerEndpoint;
   let jobQueueUrl: string;
   const savedEnv = { ...process.env };
 
   beforeAll(async () => {
     fauxqs = await startFauxqs({ port: 0, logger: false });
+    secrets = await startSecretsManagerEndpoint({ 'mail/unreachable': 'not-used' });
     jobQueueUrl = fauxqs.createQueue('jobs.fifo', { attributes: { FifoQueue: 'true' } }).queueUrl;
     const notificationQueueUrl = fauxqs.createQueue('notifications').queueUrl;
     fauxqs.createBucket('config');
@@ -64,9 +71,9 @@ describe('Lambda handlers against SQS and S3', () => {
       KEY_PREFIX: 'mail/',
       NOTIFICATION_QUEUE_URL: notificationQueueUrl,
       POWERTOOLS_LOG_LEVEL: 'SILENT',
-      TEST_MAILBOX_PASSWORD: 'not-used',
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
     });
-    const s3 = new S3Client({ endpoint: fauxqs.address, forcePathStyle: true, region: 'us-east-1' });
+    s3 = new S3Client({ endpoint: fauxqs.address, forcePathStyle: true, region: 'us-east-1' });
     await s3.send(
       new PutObjectCommand({
         Bucket: 'config',
@@ -79,7 +86,7 @@ describe('Lambda handlers against SQS and S3', () => {
 
   afterAll(async () => {
     process.env = savedEnv;
-    await fauxqs?.stop();
+    await Promise.all([fauxqs?.stop(), secrets?.close()]);
   });
 
   async function receiveAll(): Promise<{ body: string; receiptHandle: string; messageId: string }[]> {
@@ -99,10 +106,15 @@ describe('Lambda handlers against SQS and S3', () => {
     const { handler } = await import('../../functions/dispatch.ts');
     const first = await handler({ scheduledTime: '2025-03-04T10:05:00Z' }, lambdaContext());
     const retry = await handler({ scheduledTime: '2025-03-04T10:05:00Z' }, lambdaContext());
-    expect(first).toEqual({ slot: '2025-03-04T10:05:00.000Z', jobsSent: 3, batches: 1 });
+    expect(first).toEqual({
+      slot: '2025-03-04T10:05:00.000Z',
+      jobsSent: 3,
+      batches: 1,
+      configVersion: configVersionOf(JSON.stringify({ mailboxes: MAILBOXES })),
+    });
     expect(retry).toEqual(first);
     const jobs = await receiveAll();
-    expect(jobs.map((job) => JSON.parse(job.body).mailbox.id).sort()).toEqual([
+    expect(jobs.map((job) => JSON.parse(job.body).mailboxId).sort()).toEqual([
       'archive',
       'invoices',
       'support',
@@ -111,23 +123,25 @@ describe('Lambda handlers against SQS and S3', () => {
 
   it('poll hands back the job of an unreachable server with the backoff of its receive count', async () => {
     const { handler } = await import('../../functions/poll.ts');
-    const mailbox = {
-      id: 'unreachable',
-      host: '127.0.0.1',
-      port: await closedPort(),
-      tls: 'none',
-      username: 'u',
-      password: { env: 'TEST_MAILBOX_PASSWORD' },
-      credentialKind: 'password',
-      auth: 'user',
-      allowInsecureAuth: true,
-      pipelining: true,
-      limits: { maxMessagesPerRun: 10, maxBytesPerRun: 1_000_000, maxMessageBytes: 1_000_000 },
-    } as unknown as MailboxConfig;
+    // The job names the mailbox only: its settings come from the deployed config, read by the poll function.
+    const text = JSON.stringify({
+      mailboxes: [
+        ...MAILBOXES,
+        {
+          id: 'unreachable',
+          host: '127.0.0.1',
+          port: await closedPort(),
+          tls: 'implicit',
+          username: 'u',
+          password: { secretId: 'mail/unreachable' },
+        },
+      ],
+    });
+    await s3.send(new PutObjectCommand({ Bucket: 'config', Key: 'mailboxes.json', Body: text }));
     await sqs.send(
       new SendMessageCommand({
         QueueUrl: jobQueueUrl,
-        MessageBody: encodeJob(mailbox, new Date('2025-03-04T10:05:00Z')),
+        MessageBody: encodeJob('unreachable', new Date('2025-03-04T10:05:00Z'), configVersionOf(text)),
         MessageGroupId: 'unreachable',
         MessageDeduplicationId: 'unreachable@slot',
       }),

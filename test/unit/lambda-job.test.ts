@@ -4,6 +4,7 @@ import {
   buildJobBatches,
   decodeJob,
   encodeJob,
+  JOB_FORMAT_VERSION,
   JOB_MAX_BATCH_BYTES,
   JobFormatError,
   jobDeduplicationId,
@@ -67,17 +68,19 @@ describe('deduplication id', () => {
   });
 });
 
+const VERSION = 'a'.repeat(64);
+
 describe('job batches', () => {
   const slot = new Date('2025-03-04T10:05:00Z');
 
   it('sends 10 jobs per SendMessageBatch call', () => {
     const mailboxes = Array.from({ length: 23 }, (_, i) => mailbox(`box-${i}`));
-    const batches = buildJobBatches(mailboxes, slot);
+    const batches = buildJobBatches(mailboxes, slot, VERSION);
     expect(batches.map((batch) => batch.length)).toEqual([10, 10, 3]);
   });
 
   it('groups by mailbox and deduplicates by mailbox + slot, with batch-unique entry ids', () => {
-    const [batch] = buildJobBatches([mailbox('support'), mailbox('invoices.de')], slot);
+    const [batch] = buildJobBatches([mailbox('support'), mailbox('invoices.de')], slot, VERSION);
     expect(batch).toEqual([
       expect.objectContaining({
         Id: 'job-0',
@@ -93,46 +96,86 @@ describe('job batches', () => {
     for (const entry of batch ?? []) expect(entry.Id).toMatch(/^[A-Za-z0-9_-]{1,80}$/);
   });
 
-  it('starts a new batch before the payload would pass 256 KiB', () => {
+  it('keeps a job small whatever the mailbox config holds: only the id travels', () => {
     const ca = 'x'.repeat(100 * 1024);
-    const batches = buildJobBatches([mailbox('a', { ca }), mailbox('b', { ca }), mailbox('c', { ca })], slot);
-    expect(batches.map((batch) => batch.length)).toEqual([2, 1]);
-    for (const batch of batches) {
-      const bytes = batch.reduce((sum, entry) => sum + Buffer.byteLength(entry.MessageBody), 0);
-      expect(bytes).toBeLessThanOrEqual(JOB_MAX_BATCH_BYTES);
+    const [batch] = buildJobBatches([mailbox('a', { ca }), mailbox('b', { ca })], slot, VERSION);
+    for (const entry of batch ?? []) {
+      expect(Buffer.byteLength(entry.MessageBody)).toBeLessThan(200);
+      expect(entry.MessageBody).not.toContain('pop.example.com');
     }
+    const bytes = (batch ?? []).reduce((sum, entry) => sum + Buffer.byteLength(entry.MessageBody), 0);
+    expect(bytes).toBeLessThanOrEqual(JOB_MAX_BATCH_BYTES);
   });
 
   it('sends nothing when there are no mailboxes', () => {
-    expect(buildJobBatches([], slot)).toEqual([]);
+    expect(buildJobBatches([], slot, VERSION)).toEqual([]);
   });
 });
 
 describe('job format', () => {
-  it('round-trips a mailbox and its slot', () => {
-    const box = mailbox('support');
-    const job = decodeJob(encodeJob(box, new Date('2025-03-04T10:05:00Z')));
-    expect(job).toEqual({
-      version: 1,
-      mailbox: JSON.parse(JSON.stringify(box)),
+  const slot = new Date('2025-03-04T10:05:00Z');
+  const valid = {
+    version: JOB_FORMAT_VERSION,
+    mailboxId: 'a',
+    slot: '2025-03-04T10:05:00Z',
+    configVersion: VERSION,
+  };
+
+  it('round-trips the mailbox id, the slot and the config version', () => {
+    expect(decodeJob(encodeJob('support.eu', slot, VERSION))).toEqual({
+      version: JOB_FORMAT_VERSION,
+      mailboxId: 'support.eu',
       slot: '2025-03-04T10:05:00.000Z',
+      configVersion: VERSION,
     });
   });
 
-  it('is versioned JSON with the mailbox and the slot', () => {
-    const body = JSON.parse(encodeJob(mailbox('support'), new Date('2025-03-04T10:05:00Z')));
-    expect(Object.keys(body).sort()).toEqual(['mailbox', 'slot', 'version']);
-    expect(body.version).toBe(1);
+  it('carries what identifies the work and nothing else', () => {
+    const body = JSON.parse(encodeJob('support', slot, VERSION));
+    expect(Object.keys(body).sort()).toEqual(['configVersion', 'mailboxId', 'slot', 'version']);
+    expect(body.version).toBe(2);
   });
 
   it.each([
     ['not JSON', 'hello'],
     ['not an object', '42'],
-    ['another version', JSON.stringify({ version: 2, mailbox: { id: 'a' }, slot: '2025-03-04T10:05:00Z' })],
-    ['no mailbox', JSON.stringify({ version: 1, slot: '2025-03-04T10:05:00Z' })],
-    ['no mailbox id', JSON.stringify({ version: 1, mailbox: {}, slot: '2025-03-04T10:05:00Z' })],
-    ['a bad slot', JSON.stringify({ version: 1, mailbox: { id: 'a' }, slot: 'soon' })],
+    ['an array', '[]'],
+    [
+      'of format 1 (a whole mailbox config)',
+      JSON.stringify({ version: 1, mailbox: { id: 'a' }, slot: valid.slot }),
+    ],
+    ['another version', JSON.stringify({ ...valid, version: 3 })],
+    [
+      'a job with a mailbox config beside the id',
+      JSON.stringify({ ...valid, mailbox: { host: 'evil.example' } }),
+    ],
+    [
+      'a job with a host and port beside the id',
+      JSON.stringify({ ...valid, host: 'evil.example', port: 110 }),
+    ],
+    [
+      'a job with a password beside the id',
+      JSON.stringify({ ...valid, password: { env: 'AWS_SECRET_ACCESS_KEY' } }),
+    ],
+    ['without a mailbox id', JSON.stringify({ ...valid, mailboxId: undefined })],
+    ['a mailbox id the schema does not allow', JSON.stringify({ ...valid, mailboxId: '../a' })],
+    ['a mailbox id longer than 64 characters', JSON.stringify({ ...valid, mailboxId: 'a'.repeat(65) })],
+    ['a bad slot', JSON.stringify({ ...valid, slot: 'soon' })],
+    ['no config version', JSON.stringify({ ...valid, configVersion: undefined })],
+    ['a config version that is no SHA-256', JSON.stringify({ ...valid, configVersion: 'latest' })],
   ])('rejects a body that is %s', (_, body) => {
     expect(() => decodeJob(body)).toThrow(JobFormatError);
+  });
+
+  it('names no value of a rejected body in its error', () => {
+    const body = JSON.stringify({ ...valid, version: 'hunter2', password: { literal: 'hunter2' } });
+    expect(() => decodeJob(body)).toThrow(JobFormatError);
+    try {
+      decodeJob(body);
+    } catch (error) {
+      expect((error as Error).message).not.toContain('hunter2');
+    }
+    const extra = JSON.stringify({ ...valid, 'hunter2-key': 1 });
+    expect(() => decodeJob(extra)).toThrow(/1 key\(s\) a job does not have/);
   });
 });

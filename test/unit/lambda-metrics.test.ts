@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { emitMetrics, outcomeMetrics, pollFailureMetric } from '../../lib/lambda/metrics.ts';
+import {
+  droppedJobMetric,
+  emitMetrics,
+  outcomeMetrics,
+  pollFailureMetric,
+} from '../../lib/lambda/metrics.ts';
 import type { MailboxOutcome } from '../../lib/pipeline/outcome.ts';
 
 const context = {
@@ -55,6 +60,7 @@ describe('EMF for one polled mailbox', () => {
               { Name: 'BytesRetrieved', Unit: 'Bytes' },
               { Name: 'MessagesLeft', Unit: 'Count' },
               { Name: 'MessagesSkipped', Unit: 'Count' },
+              { Name: 'UncommittedMessages', Unit: 'Count' },
               { Name: 'AuthFailures', Unit: 'Count' },
               { Name: 'PollDuration', Unit: 'Milliseconds' },
             ],
@@ -67,6 +73,7 @@ describe('EMF for one polled mailbox', () => {
       BytesRetrieved: 12_345,
       MessagesLeft: 2,
       MessagesSkipped: 1,
+      UncommittedMessages: 0,
       AuthFailures: 0,
       PollDuration: 842,
     });
@@ -101,8 +108,28 @@ describe('EMF for one polled mailbox', () => {
     expect(docs[1]?.['Reason']).toBe('failed');
   });
 
+  it('counts the uncommitted messages of a partial run, and the run as a PollFailure', () => {
+    const counts = { ...outcome({}).counts, uncommitted: 2 };
+    const docs = outcomeMetrics(outcome({ status: 'partial', counts }), context);
+    expect(docs[0]?.['UncommittedMessages']).toBe(2);
+    expect(docs[1]).toMatchObject({ PollFailures: 1, Reason: 'partial', MailboxId: 'support' });
+    const withReason = outcomeMetrics(
+      outcome({ status: 'partial', reason: 'store-failed', counts }),
+      context,
+    );
+    expect(withReason[1]?.['Reason']).toBe('store-failed');
+  });
+
+  it('counts a dropped job per service and reason only: its mailbox id is not trusted', () => {
+    const doc = droppedJobMetric(context, 'unknown-mailbox');
+    expect(doc).toMatchObject({ Service: 'intake', Reason: 'unknown-mailbox', DroppedJobs: 1 });
+    expect(doc['MailboxId']).toBeUndefined();
+    expect(doc._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([['Service'], ['Service', 'Reason']]);
+    expectValidEmf(doc as Record<string, unknown>);
+  });
+
   it('can record a failure that belongs to no mailbox', () => {
-    const doc = pollFailureMetric(context, 'bad-job');
+    const doc = pollFailureMetric(context, 'config-unavailable');
     expect(doc['MailboxId']).toBeUndefined();
     expect(doc._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([['Service'], ['Service', 'Reason']]);
     expectValidEmf(doc as Record<string, unknown>);

@@ -8,12 +8,13 @@ import { type PollJobDeps, processJobRecords } from '../../lib/lambda/poll-job.t
 import type { MailboxOutcome, OutcomeStatus } from '../../lib/pipeline/outcome.ts';
 
 const slot = new Date('2025-03-04T10:05:00Z');
+const CONFIG_VERSION = 'c'.repeat(64);
 
 function record(messageId: string, mailboxId: string, receiveCount = 1, body?: string): SQSRecord {
   return {
     messageId,
     receiptHandle: `handle-${messageId}`,
-    body: body ?? encodeJob({ id: mailboxId } as MailboxConfig, slot),
+    body: body ?? encodeJob(mailboxId, slot, CONFIG_VERSION),
     attributes: { ApproximateReceiveCount: String(receiveCount) },
   } as unknown as SQSRecord;
 }
@@ -40,9 +41,19 @@ function outcome(mailboxId: string, status: OutcomeStatus, reason?: string): Mai
   };
 }
 
-/** A poll function whose outcome per mailbox is scripted, recording everything the handler does. */
+/** The deployed settings of a mailbox: what the poll must use, whatever the job says. */
+function deployedMailbox(id: string): MailboxConfig {
+  return { id, host: `${id}.pop.example.com`, password: { secretId: `mail/${id}` } } as MailboxConfig;
+}
+
+/**
+ * A poll function whose outcome per mailbox is scripted, recording everything the handler does. Every
+ * mailbox with a scripted outcome is in the deployed config.
+ */
 function harness(outcomes: Record<string, OutcomeStatus | Error>) {
   const polled: string[] = [];
+  const polledHosts: string[] = [];
+  const configLookups: string[] = [];
   const visibility: [string, number][] = [];
   const metrics: EmfDocument[] = [];
   const logs: { level: string; msg: string; data?: object }[] = [];
@@ -52,8 +63,17 @@ function harness(outcomes: Record<string, OutcomeStatus | Error>) {
     error: (msg: string, data?: object) => logs.push({ level: 'error', msg, data: { ...keys, ...data } }),
   });
   const deps: PollJobDeps = {
+    deployedMailboxes: async (configVersion) => {
+      configLookups.push(configVersion);
+      return {
+        version: CONFIG_VERSION,
+        byId: new Map(Object.keys(outcomes).map((id) => [id, deployedMailbox(id)])),
+        read: false,
+      };
+    },
     poll: async (mailbox) => {
       polled.push(mailbox.id);
+      polledHosts.push(mailbox.host);
       const scripted = outcomes[mailbox.id];
       if (scripted instanceof Error) throw scripted;
       return outcome(mailbox.id, scripted ?? 'ok', scripted === 'retry-later' ? 'IN-USE' : undefined);
@@ -68,7 +88,7 @@ function harness(outcomes: Record<string, OutcomeStatus | Error>) {
     newRunId: () => 'run-1',
     retryPolicy: { maxReceiveCount: 5 },
   };
-  return { deps, polled, visibility, metrics, logs };
+  return { deps, polled, polledHosts, configLookups, visibility, metrics, logs };
 }
 
 describe('poll handler: the job after the poll', () => {
@@ -121,14 +141,6 @@ describe('poll handler: the job after the poll', () => {
     expect(h.metrics.find((doc) => doc['PollFailures'] === 1)).toMatchObject({ Reason: 'crash' });
   });
 
-  it('fails an unreadable job without polling anything', async () => {
-    const h = harness({});
-    const response = await processJobRecords([record('m1', 'x', 1, '{oops')], Deadline.never(), h.deps);
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);
-    expect(h.polled).toEqual([]);
-    expect(h.metrics[0]).toMatchObject({ Reason: 'bad-job', PollFailures: 1 });
-  });
-
   it('keeps FIFO order: after one failure, later records are returned unpolled', async () => {
     const h = harness({ a: 'ok', b: 'failed', c: 'ok' });
     const records = [record('m1', 'a'), record('m2', 'b'), record('m3', 'c')];
@@ -155,5 +167,92 @@ describe('poll handler: the job after the poll', () => {
     const runLines = h.logs.filter((line) => line.msg.startsWith('poll'));
     expect(runLines.length).toBeGreaterThanOrEqual(2);
     for (const line of runLines) expect(line.data).toMatchObject({ mailboxId: 'support', runId: 'run-1' });
+  });
+});
+
+describe('poll handler: jobs that are not polled', () => {
+  it('polls the deployed settings of the mailbox the job names, looked up by its config version', async () => {
+    const h = harness({ support: 'ok' });
+    await processJobRecords([record('m1', 'support')], Deadline.never(), h.deps);
+    expect(h.configLookups).toEqual([CONFIG_VERSION]);
+    expect(h.polledHosts).toEqual(['support.pop.example.com']);
+  });
+
+  it.each([
+    ['not JSON', '{oops'],
+    [
+      'of format 1, carrying a whole mailbox',
+      JSON.stringify({ version: 1, mailbox: { id: 'support' }, slot }),
+    ],
+    [
+      'a job with a host beside its id',
+      JSON.stringify({ ...JSON.parse(encodeJob('support', slot, CONFIG_VERSION)), host: '203.0.113.9' }),
+    ],
+  ])('drops a job that is %s: deleted, warned about, counted, nothing read or polled', async (_, body) => {
+    const h = harness({ support: 'ok' });
+    const response = await processJobRecords([record('m1', 'support', 1, body)], Deadline.never(), h.deps);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(h.polled).toEqual([]);
+    expect(h.configLookups).toEqual([]);
+    expect(h.logs).toEqual([
+      {
+        level: 'warn',
+        msg: 'job dropped',
+        data: expect.objectContaining({
+          reason: 'bad-job',
+          jobMessageId: 'm1',
+          disposition: expect.anything(),
+        }),
+      },
+    ]);
+    expect(h.metrics).toEqual([expect.objectContaining({ DroppedJobs: 1, Reason: 'bad-job' })]);
+  });
+
+  it('drops a job for a mailbox that is not deployed, with no metric dimension for its id', async () => {
+    const h = harness({ support: 'ok' });
+    const response = await processJobRecords([record('m1', 'intruder')], Deadline.never(), h.deps);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(h.polled).toEqual([]);
+    expect(h.logs).toEqual([
+      {
+        level: 'warn',
+        msg: 'job dropped',
+        data: expect.objectContaining({
+          reason: 'unknown-mailbox',
+          claimedMailboxId: 'intruder',
+          disposition: { action: 'delete', consumedBecause: 'unknown-mailbox' },
+        }),
+      },
+    ]);
+    expect(h.metrics).toHaveLength(1);
+    expect(h.metrics[0]).toMatchObject({ DroppedJobs: 1, Reason: 'unknown-mailbox' });
+    expect(h.metrics[0]).not.toHaveProperty('MailboxId');
+  });
+
+  it('hands the job back when the deployed config cannot be read, logging the error itself', async () => {
+    const h = harness({ support: 'ok' });
+    const failure = new Error('AccessDenied');
+    h.deps.deployedMailboxes = async () => {
+      throw failure;
+    };
+    const response = await processJobRecords([record('m1', 'support', 2)], Deadline.never(), h.deps);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);
+    expect(h.visibility).toEqual([['handle-m1', 60]]);
+    expect(h.polled).toEqual([]);
+    expect(h.logs.find((line) => line.msg === 'deployed config unavailable')?.data).toMatchObject({
+      error: failure,
+    });
+    expect(h.metrics).toEqual([expect.objectContaining({ PollFailures: 1, Reason: 'config-unavailable' })]);
+  });
+
+  it('logs the Error object when the retry delay cannot be set', async () => {
+    const h = harness({ support: 'retry-later' });
+    const failure = new Error('throttled');
+    h.deps.changeVisibility = async () => {
+      throw failure;
+    };
+    await processJobRecords([record('m1', 'support')], Deadline.never(), h.deps);
+    const line = h.logs.find((entry) => entry.msg === 'could not set the retry delay');
+    expect(line?.data).toMatchObject({ error: failure });
   });
 });

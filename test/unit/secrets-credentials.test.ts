@@ -65,6 +65,35 @@ describe('ConfigCredentialsProvider', () => {
     expect(error.message).toBe('environment variable MAILBOX_PASSWORD is not set or empty');
   });
 
+  describe('with only Secrets Manager references allowed (the deployed poll function)', () => {
+    it.each([
+      ['an environment variable', { env: 'AWS_SECRET_ACCESS_KEY' }, 'a secret reference of kind "env"'],
+      ['a literal', { literal: SECRET }, 'a secret reference of kind "literal"'],
+    ])('refuses %s without reading or echoing it', async (_, ref, start) => {
+      const { source, lookups } = countingSource({});
+      const env = { AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI-function-key' };
+      const provider = new ConfigCredentialsProvider({ secretSource: source, env, allowed: ['secretId'] });
+      const error = await errorOf(provider.resolve(ref, 'alice'));
+      expect(error).toBeInstanceOf(CredentialsError);
+      expect(error.message).toBe(`${start} is not accepted here; use one of: secretId`);
+      expect(error.message).not.toContain('AWS_SECRET_ACCESS_KEY');
+      expect(error.message).not.toContain(SECRET);
+      expect(lookups).toEqual([]);
+    });
+
+    it('still resolves a secretId reference', async () => {
+      const { source } = countingSource({ 'mail/alice': SECRET });
+      const provider = new ConfigCredentialsProvider({ secretSource: source, allowed: ['secretId'] });
+      expect(await provider.resolve({ secretId: 'mail/alice' }, 'alice')).toMatchObject({ password: SECRET });
+    });
+
+    it('refuses an OAuth token from the environment the same way', async () => {
+      const provider = new ConfigCredentialsProvider({ env: { TOKEN: 'ya29.token' }, allowed: ['secretId'] });
+      const mailbox = { username: 'bob', password: { env: 'TOKEN' }, credentialKind: 'oauth2' as const };
+      await expect(provider.resolveFor(mailbox)).rejects.toThrow(CredentialsError);
+    });
+  });
+
   it('returns an OAuth2 access token when the mailbox declares one', async () => {
     const provider = new ConfigCredentialsProvider({ env: { TOKEN: 'ya29.token' } });
     const mailbox = { username: 'bob', password: { env: 'TOKEN' }, credentialKind: 'oauth2' as const };
