@@ -22,6 +22,8 @@ export interface IngestionAlarmsProps {
   readonly oldestJobAgeThreshold: Duration;
   readonly pollFailureThreshold: number;
   readonly pollFailurePeriod: Duration;
+  /** Consecutive alarm periods with uncommitted messages that raise the UncommittedMessages alarm. */
+  readonly uncommittedPeriods: number;
   readonly alarmAction: sns.ITopic | undefined;
 }
 
@@ -36,6 +38,8 @@ export class IngestionAlarms extends Construct {
   readonly pollFailures: cloudwatch.Alarm;
   readonly oldestJobAge: cloudwatch.Alarm;
   readonly dispatchErrors: cloudwatch.Alarm;
+  readonly uncommittedMessages: cloudwatch.Alarm;
+  readonly droppedJobs: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: IngestionAlarmsProps) {
     super(scope, id);
@@ -108,6 +112,45 @@ export class IngestionAlarms extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
+    // A message that can never be committed (its store or notification keeps failing) stays on the server
+    // and comes back every run: a retry usually clears it, so only a streak of periods raises the alarm.
+    this.uncommittedMessages = new cloudwatch.Alarm(this, 'UncommittedMessages', {
+      alarmDescription:
+        `Retrieved messages could not be committed (stored and notified) in ${props.uncommittedPeriods} ` +
+        'consecutive periods: they stay on the POP3 server; check the poll logs for store-failed or notify-failed.',
+      metric: new cloudwatch.Metric({
+        namespace: props.metricsNamespace,
+        metricName: METRIC_NAMES.uncommittedMessages,
+        dimensionsMap: service,
+        statistic: cloudwatch.Stats.MAXIMUM,
+        period: pollPeriod,
+      }),
+      threshold: 0,
+      evaluationPeriods: props.uncommittedPeriods,
+      datapointsToAlarm: props.uncommittedPeriods,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    // The dispatcher never sends such a job, except for a mailbox removed from the config between
+    // dispatch and poll: anything else was sent by someone else, or by an older version.
+    this.droppedJobs = new cloudwatch.Alarm(this, 'DroppedJobs', {
+      alarmDescription:
+        'Poll jobs were dropped unpolled (unreadable, or naming no deployed mailbox): see the "job dropped" ' +
+        'log lines; jobs not sent by the dispatcher mean someone can write to the job queue.',
+      metric: new cloudwatch.Metric({
+        namespace: props.metricsNamespace,
+        metricName: METRIC_NAMES.droppedJobs,
+        dimensionsMap: service,
+        statistic: cloudwatch.Stats.SUM,
+        period: pollPeriod,
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
     if (props.alarmAction) {
       const action = new actions.SnsAction(props.alarmAction);
       for (const alarm of this.all) alarm.addAlarmAction(action);
@@ -123,6 +166,8 @@ export class IngestionAlarms extends Construct {
       this.pollFailures,
       this.oldestJobAge,
       this.dispatchErrors,
+      this.uncommittedMessages,
+      this.droppedJobs,
     ];
   }
 

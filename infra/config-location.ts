@@ -1,6 +1,7 @@
 /**
- * Where the dispatch function reads the mailbox list at run time. An S3 object has no size limit and is
- * the choice for long lists; an SSM parameter holds at most 4 KB (standard tier) or 8 KB (advanced tier).
+ * Where the dispatch and poll functions read the mailbox list at run time (each is bound to it). An S3
+ * object has no size limit and is the choice for long lists; an SSM parameter holds at most 4 KB
+ * (standard tier) or 8 KB (advanced tier).
  */
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -11,7 +12,7 @@ export const SSM_STANDARD_TIER_MAX_BYTES = 4 * 1024;
 export const SSM_ADVANCED_TIER_MAX_BYTES = 8 * 1024;
 
 export interface BoundConfigLocation {
-  /** The environment the dispatch function reads (see lib/lambda/config-source.ts). */
+  /** The environment a function reads it from (see lib/lambda/config-source.ts). */
   readonly environment: Readonly<Record<string, string>>;
 }
 

@@ -44,12 +44,23 @@ export const DEFAULTS = {
 
   logRetention: logs.RetentionDays.THREE_MONTHS,
 
+  /**
+   * Versioning on: a stored message is never overwritten by the poller (If-None-Match, enforced by the
+   * bucket policy), and versioning keeps every version should anything else write over one.
+   */
+  versioned: true,
+
   /** Multipart leftovers of an interrupted upload are useless after a day. */
   incompleteUploadExpiry: Duration.days(1),
 
   /** PollFailures (all mailboxes, all reasons) in one alarm period that raise the alarm. */
   pollFailureAlarmThreshold: 5,
   pollFailureAlarmPeriod: Duration.minutes(15),
+  /**
+   * Consecutive alarm periods (each at least one schedule period) with uncommitted messages that raise the
+   * alarm: one retry or the next slot usually commits them; a message still uncommitted after three is stuck.
+   */
+  uncommittedAlarmPeriods: 3,
 } as const;
 
 export const RUNTIME = lambda.Runtime.NODEJS_22_X;

@@ -6,7 +6,9 @@
  *                                                                       │ batch size 1
  *                                        bucket ◀── PutObject ── poll λ ┘── SendMessage ──▶ notification queue
  *
- * Secure defaults live in defaults.ts, grants in grants.ts, alarms in alarms.ts, cdk-nag reasons in
+ * A job names a mailbox and the config version; both functions read the mailbox settings from the
+ * config location. Secure defaults live in defaults.ts, grants in grants.ts, the job queue's and the
+ * bucket's resource policies in resource-policies.ts, alarms in alarms.ts, cdk-nag reasons in
  * nag-suppressions.ts.
  */
 import * as path from 'node:path';
@@ -44,6 +46,7 @@ import {
   acknowledgeWildcardResource,
 } from './nag-suppressions.ts';
 import { checkProps, type MailboxIngestionProps } from './props.ts';
+import { allowOnlySender, denyOverwrites } from './resource-policies.ts';
 import { bucketPropsWithDefaults, queueEncryption } from './resources.ts';
 import { InvokeFunctionOnly, schedulerRole } from './schedule-target.ts';
 import { functionAssetHash } from './source-hash.ts';
@@ -62,7 +65,7 @@ export class MailboxIngestion extends Construct {
   readonly alarms: IngestionAlarms;
   /** The secrets the poll function may read. */
   readonly secretArns: readonly string[];
-  /** Where the dispatch function reads the config (the SSM parameter this construct wrote, for inline mailboxes). */
+  /** Where both functions read the config (the SSM parameter this construct wrote, for inline mailboxes). */
   readonly configLocation: ConfigLocation;
 
   constructor(scope: Construct, id: string, props: MailboxIngestionProps) {
@@ -147,10 +150,9 @@ export class MailboxIngestion extends Construct {
         POWERTOOLS_SERVICE_NAME: serviceName,
       },
     });
-    for (const [name, value] of Object.entries(this.configLocation.bind(this.dispatchFunction).environment)) {
-      this.dispatchFunction.addEnvironment(name, value);
-    }
+    this.#readConfig(this.dispatchFunction);
     grantSend(this.dispatchFunction, this.jobQueue);
+    allowOnlySender(this.jobQueue, this.dispatchFunction.role!);
 
     this.pollFunction = this.#function('Poll', 'poll.ts', logRetention, {
       memorySize: props.pollMemorySize ?? DEFAULTS.pollMemorySize,
@@ -166,7 +168,10 @@ export class MailboxIngestion extends Construct {
         POWERTOOLS_SERVICE_NAME: serviceName,
       },
     });
+    // The poll function takes every mailbox setting from the deployed config, never from the job.
+    this.#readConfig(this.pollFunction);
     grantMessageStore(this.pollFunction, this.bucket, this.keyPrefix);
+    denyOverwrites(this.bucket, this.pollFunction.role!, this.keyPrefix);
     grantSend(this.pollFunction, this.notificationQueue);
     grantSecretsRead(this.pollFunction, this.secretArns);
     this.pollFunction.addEventSource(
@@ -202,10 +207,18 @@ export class MailboxIngestion extends Construct {
       oldestJobAgeThreshold: props.oldestJobAgeAlarmThreshold ?? defaultOldestJobAgeThreshold(schedulePeriod),
       pollFailureThreshold: props.pollFailureAlarmThreshold ?? DEFAULTS.pollFailureAlarmThreshold,
       pollFailurePeriod: DEFAULTS.pollFailureAlarmPeriod,
+      uncommittedPeriods: DEFAULTS.uncommittedAlarmPeriods,
       alarmAction: props.alarmAction,
     });
 
     this.#acknowledgeAcceptedFindings(props);
+  }
+
+  /** Grants read on the config location and points the function at it (the same variables for both). */
+  #readConfig(reader: nodejs.NodejsFunction): void {
+    for (const [name, value] of Object.entries(this.configLocation.bind(reader).environment)) {
+      reader.addEnvironment(name, value);
+    }
   }
 
   /** The cdk-nag findings this design accepts, each with its reason (see nag-suppressions.ts). */

@@ -60,8 +60,10 @@ export interface MailboxIngestionProps {
    */
   readonly bucketProps?: s3.BucketProps;
   /**
-   * Keep every version of every object in the new bucket.
-   * @default false (keys are content-addressed and written with If-None-Match, so nothing is overwritten)
+   * Keep every version of every object in the new bucket. The poll role cannot overwrite a stored message
+   * either way (the bucket policy denies it any write onto a final key without If-None-Match); versioning
+   * also keeps what anyone else might write over one. Pass false to keep one version per key only.
+   * @default true
    */
   readonly versioned?: boolean;
   /**

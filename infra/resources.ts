@@ -21,6 +21,7 @@ export function queueEncryption(
  */
 export function bucketPropsWithDefaults(props: MailboxIngestionProps, keyPrefix: string): s3.BucketProps {
   const overrides = props.bucketProps ?? {};
+  const versioned = overrides.versioned ?? props.versioned ?? DEFAULTS.versioned;
   const cleanup: s3.LifecycleRule[] = [
     { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: DEFAULTS.incompleteUploadExpiry },
     {
@@ -28,7 +29,7 @@ export function bucketPropsWithDefaults(props: MailboxIngestionProps, keyPrefix:
       prefix: incomingObjectsPattern(keyPrefix).slice(0, -1),
       expiration: DEFAULTS.incompleteUploadExpiry,
       // With versioning, a deleted temporary object stays as a noncurrent version: expire those too.
-      ...(props.versioned ? { noncurrentVersionExpiration: DEFAULTS.incompleteUploadExpiry } : {}),
+      ...(versioned ? { noncurrentVersionExpiration: DEFAULTS.incompleteUploadExpiry } : {}),
     },
   ];
   const archive: s3.LifecycleRule[] = props.archive
@@ -45,7 +46,7 @@ export function bucketPropsWithDefaults(props: MailboxIngestionProps, keyPrefix:
     : { encryption: s3.BucketEncryption.S3_MANAGED };
   return {
     ...encryption,
-    versioned: props.versioned ?? false,
+    versioned,
     ...overrides,
     lifecycleRules: [...cleanup, ...archive, ...(overrides.lifecycleRules ?? [])],
     ...ENFORCED_BUCKET_PROPS,

@@ -14,7 +14,7 @@ describe('MailboxIngestion: what it creates', () => {
     template.resourceCountIs('AWS::SSM::Parameter', 1);
     template.resourceCountIs('AWS::Logs::LogGroup', 2);
     template.resourceCountIs('AWS::IAM::Role', 3);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
   });
 
   it('makes the bucket private, encrypted and TLS-only, and cleans up interrupted uploads', () => {
@@ -31,7 +31,7 @@ describe('MailboxIngestion: what it creates', () => {
           RestrictPublicBuckets: true,
         },
         OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
-        VersioningConfiguration: Match.absent(),
+        VersioningConfiguration: { Status: 'Enabled' },
         LifecycleConfiguration: {
           Rules: [
             {
@@ -43,6 +43,7 @@ describe('MailboxIngestion: what it creates', () => {
               Id: 'expire-temporary-objects',
               Prefix: 'mail/.incoming/',
               ExpirationInDays: 1,
+              NoncurrentVersionExpiration: { NoncurrentDays: 1 },
               Status: 'Enabled',
             },
           ],
@@ -68,9 +69,9 @@ describe('MailboxIngestion: what it creates', () => {
     template.resourceCountIs('AWS::SQS::QueuePolicy', 4);
     template.allResourcesProperties('AWS::SQS::QueuePolicy', {
       PolicyDocument: {
-        Statement: [
+        Statement: Match.arrayWith([
           Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-        ],
+        ]),
       },
     });
   });
@@ -149,7 +150,7 @@ describe('MailboxIngestion: what it creates', () => {
     });
   });
 
-  it('raises alarms on both DLQs, auth failures, poll failures, job age and dispatch errors', () => {
+  it('raises alarms on both DLQs, auth failures, poll failures, job age, dispatch errors, uncommitted messages and dropped jobs', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
       (a) => a['Properties'],
     );
@@ -163,6 +164,8 @@ describe('MailboxIngestion: what it creates', () => {
     expect(byMetric('PollFailures')[0]).toMatchObject({ Threshold: 5, Period: 900 });
     expect(byMetric('ApproximateAgeOfOldestMessage')[0]).toMatchObject({ Threshold: 900 });
     expect(byMetric('Errors')).toHaveLength(1);
+    expect(byMetric('UncommittedMessages')).toHaveLength(1);
+    expect(byMetric('DroppedJobs')).toHaveLength(1);
     for (const alarm of alarms) expect(alarm.AlarmActions).toBeUndefined();
   });
 });
@@ -174,6 +177,16 @@ describe('MailboxIngestion: least privilege', () => {
   it('lets the poll function write below the key prefix, touch only its temporary folder, send, and read its secrets', () => {
     expect(statementsOf(template, stack, ingestion.pollFunction.role)).toEqual([
       { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: expect.anything() },
+      {
+        Action: [
+          'ssm:DescribeParameters',
+          'ssm:GetParameters',
+          'ssm:GetParameter',
+          'ssm:GetParameterHistory',
+        ],
+        Effect: 'Allow',
+        Resource: expect.anything(),
+      },
       { Action: 's3:PutObject', Effect: 'Allow', Resource: { 'Fn::Join': ['', [bucketArn, '/mail/*']] } },
       {
         Action: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:DeleteObject'],

@@ -51,8 +51,8 @@ describe('cdk-nag AwsSolutions', () => {
     ['the defaults', () => ({})],
     ['a customer-managed key', (s) => ({ kmsKey: new kms.Key(s, 'Key', { enableKeyRotation: true }) })],
     [
-      'FIFO notifications, versioning and archiving',
-      () => ({ notificationQueueProps: { fifo: true }, versioned: true }),
+      'FIFO notifications and versioning off',
+      () => ({ notificationQueueProps: { fifo: true }, versioned: false }),
     ],
     ['a custom key prefix', () => ({ keyPrefix: 'inbound/mail/' })],
     [
