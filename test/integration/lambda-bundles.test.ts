@@ -2,22 +2,30 @@
  * The bytes that are deployed: the handlers as bundled by scripts/build.mjs, imported from the built
  * files and invoked the way Lambda invokes them (a Scheduler event for dispatch; an SQS event of batch
  * size 1 for poll, taken from the FIFO job queue as the event source mapping does), against a real Dovecot
- * over implicit TLS, S3 and SQS (fauxqs) and a Secrets Manager stand-in, all through the bundled SDK.
+ * over implicit TLS, S3 and SQS (fauxqs) and a Secrets Manager stand-in, all through the bundled SDK. Both
+ * functions read the deployed config (an S3 object, or an SSM parameter through a stand-in endpoint); a job
+ * only names a mailbox, and forged jobs are sent straight to the queue to show they are dropped unpolled.
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { DeleteMessageCommand, type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from 'vitest';
+import { configVersionOf } from '../../lib/lambda/config-source.ts';
 import { POLL_SAFETY_MARGIN_MS } from '../../lib/lambda/env.ts';
 import type { ReceivedNotification } from '../../lib/notification/types.ts';
 import { describeWithCorpus, loadCorpus, toCrlf } from '../support/corpus.ts';
@@ -146,7 +154,9 @@ function captureOutput() {
 
 /** A stand-in SSM endpoint answering GetParameter, so the dispatch bundle's SSM client is exercised too. */
 async function startSsmEndpoint(parameters: Record<string, string>) {
+  let requests = 0;
   const server = createServer((request, response) => {
+    requests++;
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
@@ -166,6 +176,28 @@ async function startSsmEndpoint(parameters: Record<string, string>) {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    get requests() {
+      return requests;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A TCP listener that records every connection made to it: a forged job must never reach it. */
+async function startConnectionRecorder() {
+  const connections: string[] = [];
+  const server = createNetServer((socket) => {
+    connections.push(`${socket.remoteAddress}:${socket.remotePort}`);
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    connections,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
@@ -376,7 +408,8 @@ describeWithCorpus('the built Lambda bundles', () => {
     await writeConfig(mailboxes);
     const first = await dispatchAt('2025-03-04T10:07:30Z');
     const again = await dispatchAt('2025-03-04T10:07:30Z');
-    expect(first).toEqual({ slot: '2025-03-04T10:05:00.000Z', jobsSent: 3, batches: 1 });
+    const configVersion = configVersionOf(JSON.stringify({ mailboxes }));
+    expect(first).toEqual({ slot: '2025-03-04T10:05:00.000Z', jobsSent: 3, batches: 1, configVersion });
     expect(again).toEqual(first);
 
     const jobs = await aws.receiveAll(jobQueueUrl);
@@ -385,10 +418,12 @@ describeWithCorpus('the built Lambda bundles', () => {
     expect([...byGroup.keys()].sort()).toEqual(['archive', 'invoices', 'support']);
     for (const [id, job] of byGroup) {
       expect(job.Attributes?.MessageDeduplicationId).toBe(`${id}@2025-03-04T10:05:00.000Z`);
-      expect(JSON.parse(job.Body!)).toMatchObject({
-        version: 1,
+      // The job identifies the work and carries no setting: no host, no CA, no secret reference.
+      expect(JSON.parse(job.Body!)).toEqual({
+        version: 2,
+        mailboxId: id,
         slot: '2025-03-04T10:05:00.000Z',
-        mailbox: { id, ca: dovecot.caPem, password: { secretId: `mailbox-poller/${id}` } },
+        configVersion,
       });
     }
     // Even after the jobs were taken and deleted, the same slot is not queued again.
@@ -396,10 +431,11 @@ describeWithCorpus('the built Lambda bundles', () => {
     expect(await aws.receiveAll(jobQueueUrl)).toEqual([]);
   });
 
-  test('a dispatch reads a config kept in an SSM parameter', async () => {
-    const ssm = await startSsmEndpoint({
-      '/mailbox-poller/config': JSON.stringify({ mailboxes: [mailbox('from-ssm', 'fine')] }),
-    });
+  test('a config kept in an SSM parameter is read by dispatch and by poll, which drains the mailbox', async () => {
+    await dovecot.seed('fine', [Buffer.from('Subject: via ssm\r\n\r\nhello\r\n')]);
+    secrets.putSecret('mailbox-poller/from-ssm', USERS.fine);
+    const text = JSON.stringify({ mailboxes: [mailbox('from-ssm', 'fine')] });
+    const ssm = await startSsmEndpoint({ '/mailbox-poller/config': text });
     const saved = { bucket: process.env['CONFIG_BUCKET'], key: process.env['CONFIG_KEY'] };
     try {
       delete process.env['CONFIG_BUCKET'];
@@ -408,14 +444,121 @@ describeWithCorpus('the built Lambda bundles', () => {
         CONFIG_PARAMETER: '/mailbox-poller/config',
         AWS_ENDPOINT_URL_SSM: ssm.endpoint,
       });
-      expect(await dispatchAt('2025-03-04T11:00:00Z')).toMatchObject({ jobsSent: 1 });
+      expect(await dispatchAt('2025-03-04T11:00:00Z')).toMatchObject({
+        jobsSent: 1,
+        configVersion: configVersionOf(text),
+      });
+      const jobs = await receiveJobs();
+      expect(jobs.map((job) => job.Attributes?.MessageGroupId)).toEqual(['from-ssm']);
+      expect((await pollJob(jobs[0]!)).response).toEqual({ batchItemFailures: [] });
+      expect(ssm.requests).toBe(2);
     } finally {
       delete process.env['CONFIG_PARAMETER'];
       Object.assign(process.env, { CONFIG_BUCKET: saved.bucket, CONFIG_KEY: saved.key });
       await ssm.close();
     }
-    const jobs = await aws.receiveAll(jobQueueUrl);
-    expect(jobs.map((job) => job.Attributes?.MessageGroupId)).toEqual(['from-ssm']);
+    expect(await dovecot.messageCount('fine')).toBe(0);
+    expect(output.logs().find((entry) => entry['message'] === 'poll finished')).toMatchObject({
+      mailboxId: 'from-ssm',
+      counts: { stored: 1, deleted: 1 },
+    });
+  });
+
+  test('forged jobs are dropped unpolled: no connection, no secret read, a warning and a metric each', async () => {
+    const recorder = await startConnectionRecorder();
+    try {
+      await writeConfig([mailbox('deployed', 'fine')]);
+      const slot = '2025-03-04T12:00:00.000Z';
+      // A version as a dispatcher would send it, so that only the forged parts differ.
+      const configVersion = configVersionOf(JSON.stringify({ mailboxes: [mailbox('deployed', 'fine')] }));
+      const foreign = { host: '127.0.0.1', port: recorder.port, tls: 'none', allowInsecureAuth: true };
+      const forged: [string, 'bad-job' | 'unknown-mailbox', object][] = [
+        [
+          // Format 1, as the issue describes it: the function's own AWS secret key as the password.
+          'env-ref password',
+          'bad-job',
+          {
+            version: 1,
+            slot,
+            mailbox: {
+              id: 'deployed',
+              username: 'x',
+              password: { env: 'AWS_SECRET_ACCESS_KEY' },
+              auth: 'user',
+              ...foreign,
+            },
+          },
+        ],
+        [
+          'literal password',
+          'bad-job',
+          {
+            version: 2,
+            mailboxId: 'deployed',
+            slot,
+            configVersion,
+            password: { literal: 'guess' },
+            ...foreign,
+          },
+        ],
+        ['unknown id', 'unknown-mailbox', { version: 2, mailboxId: 'intruder', slot, configVersion }],
+        [
+          'foreign host and port',
+          'bad-job',
+          { version: 2, mailboxId: 'deployed', slot, configVersion, host: '127.0.0.1', port: recorder.port },
+        ],
+      ];
+      // The recorder does see a connection: one of our own, made and forgotten before the forged jobs.
+      await new Promise<void>((resolve, reject) =>
+        connect(recorder.port, '127.0.0.1')
+          .once('close', () => resolve())
+          .once('error', reject),
+      );
+      expect(recorder.connections).toHaveLength(1);
+      recorder.connections.length = 0;
+      const secretReads = secrets.requestedIds.length;
+      for (const [name, reason, body] of forged) {
+        await aws.sqs.send(
+          new SendMessageCommand({
+            QueueUrl: jobQueueUrl,
+            MessageBody: JSON.stringify(body),
+            MessageGroupId: `forged-${reason}`,
+            MessageDeduplicationId: name.replaceAll(' ', '-'),
+          }),
+        );
+        const [job, ...more] = await receiveJobs();
+        expect(more).toEqual([]);
+        const before = output.lines.length;
+        const { response } = await pollJob(job!);
+        const lines = output.lines.slice(before);
+
+        expect(response, name).toEqual({ batchItemFailures: [] });
+        const logged = lines.filter((line) => line.includes('"job dropped"')).map((line) => JSON.parse(line));
+        expect(logged, name).toEqual([
+          expect.objectContaining({
+            level: 'WARN',
+            reason,
+            jobMessageId: job!.MessageId,
+            disposition: { action: 'delete', consumedBecause: reason },
+          }),
+        ]);
+        const metrics = lines
+          .filter((line) => line.includes('"DroppedJobs"'))
+          .map((line) => JSON.parse(line));
+        expect(metrics, name).toEqual([expect.objectContaining({ DroppedJobs: 1, Reason: reason })]);
+        expect(
+          lines.some((line) => line.includes('poll started')),
+          name,
+        ).toBe(false);
+      }
+      // Deleted, not handed back: nothing is left to be received again.
+      expect(await receiveJobs()).toEqual([]);
+      expect(recorder.connections).toEqual([]);
+      expect(secrets.requestedIds.length).toBe(secretReads);
+      expect(output.lines.join('\n')).not.toContain('AWS_SECRET_ACCESS_KEY');
+    } finally {
+      await recorder.close();
+    }
   });
 
   test('a refused password consumes the job, shows in no log line, and is read afresh next time', async () => {
