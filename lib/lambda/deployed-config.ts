@@ -1,7 +1,8 @@
 /**
  * Validation of the config a deployment runs with: the JSON Schema (parseConfig) plus one deployment rule,
- * every password is a Secrets Manager reference, so no secret ever sits in S3, SSM, a job or a template.
- * Used by the dispatch function at run time and by the CDK construct at synth time.
+ * every password is a Secrets Manager reference, so no secret ever sits in S3, SSM or a template, and no
+ * config can point a function at its own environment. Used by both functions at run time (the dispatch
+ * function before it queues jobs, the poll function before it polls one) and by the CDK construct at synth.
  */
 import { ConfigError, parseConfig } from '../config/load-config.ts';
 import type { PollerConfig } from '../config/types.ts';

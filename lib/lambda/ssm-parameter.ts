@@ -1,6 +1,6 @@
 /**
- * Reads the config from an SSM parameter (GetParameter, SecureString decrypted), for the dispatch
- * function when the config lives in SSM rather than S3.
+ * Reads the config from an SSM parameter (GetParameter, SecureString decrypted), for both functions when
+ * the config lives in SSM rather than S3.
  */
 import {
   GetParameterCommand,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type ConfigLocation, configVersionOf } from '../../lib/lambda/config-source.ts';
+import { type ConfigLocation, ConfigLocationError, configVersionOf } from '../../lib/lambda/config-source.ts';
 import { DeployedConfigError } from '../../lib/lambda/deployed-config.ts';
 import { DeployedConfigCache } from '../../lib/lambda/deployed-mailboxes.ts';
 
@@ -87,6 +87,17 @@ describe('the poll function’s cache of the deployed config', () => {
     const text = configText('pop.example.com', password);
     const cache = new DeployedConfigCache(readers({ s3: text }).readers);
     await expect(cache.mailboxesFor(S3, configVersionOf(text))).rejects.toThrow(DeployedConfigError);
+  });
+
+  it('reports a config that is not JSON by line and column, quoting none of it', async () => {
+    const text = '{"mailboxes": [{"id": "support", "password": {"literal": hunter2}}]}';
+    const cache = new DeployedConfigCache(readers({ s3: text }).readers);
+    const error = await cache.mailboxesFor(S3, configVersionOf(text)).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConfigLocationError);
+    expect((error as Error).message).toMatch(
+      /^config at s3:\/\/config\/mailboxes.json is not valid JSON: line 1, column \d+: /,
+    );
+    expect((error as Error).message).not.toContain('hunter2');
   });
 
   it('keeps the cached config when a re-read fails, and fails that lookup', async () => {
