@@ -62,7 +62,9 @@ export interface MailboxIngestionProps {
   /**
    * Keep every version of every object in the new bucket. The poll role cannot overwrite a stored message
    * either way (the bucket policy denies it any write onto a final key without If-None-Match); versioning
-   * also keeps what anyone else might write over one. Pass false to keep one version per key only.
+   * also keeps what anyone else might write over one. Pass false to keep one version per key only. S3
+   * cannot turn versioning off once it was on (only suspend it): an existing deployment that wants to stay
+   * unversioned must pass false before it deploys this default.
    * @default true
    */
   readonly versioned?: boolean;
