@@ -135,6 +135,23 @@ describe('mailbox-poller configuration errors', () => {
     expect(stderr).not.toContain('hunter2');
   });
 
+  it('a password variable that is not set exits 2 naming the mailbox and the variable, before connecting', async () => {
+    const maildrop = await startMaildrop();
+    const file = await writeConfig({
+      mailboxes: [supportMailbox(maildrop.host, maildrop.port, { env: 'SUPPORT_PASSWORD' })],
+    });
+    const { status, stdout, stderr } = await cli(
+      ['poll', '--config', file, '--out', path.join(workDir, 'out')],
+      {
+        SUPPORT_PASSWORD: '',
+      },
+    );
+    expect(status).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/mailbox "support": .*environment variable SUPPORT_PASSWORD, which is not set/);
+    expect(maildrop.commands()).toEqual([]);
+  });
+
   it('a missing config file exits 2 naming it', async () => {
     const missing = path.join(workDir, 'nowhere.json');
     const { status, stderr } = await cli(['poll', '--config', missing]);
@@ -230,7 +247,31 @@ describe('mailbox-poller poll, local default destination', () => {
     });
   });
 
-  it('--dry-run stores but leaves the mailbox full and writes no notification', async () => {
+  it('--dry-run changes nothing and lists what a real run would do, message by message', async () => {
+    const maildrop = await startMaildrop();
+    const file = await writeConfig({ mailboxes: [supportMailbox(maildrop.host, maildrop.port)] });
+    const outDir = path.join(workDir, 'out');
+
+    const { status, stdout, stderr } = await cli(['poll', '--config', file, '--out', outDir, '--dry-run']);
+
+    expect(status, stderr).toBe(0);
+    expect(stdout).toMatch(
+      /^support: ok \(dry-run\) — 3 found, 0 retrieved .* 0 stored, 0 notified, 0 deleted/m,
+    );
+    expect(stdout).toMatch(/^ {4}dry run: a real run would retrieve 3 of 3 messages; nothing was changed/m);
+    expect(stdout).toMatch(
+      /^ {4}1 {2}1\.\S+ {2}\d+ B {2}would retrieve {2}From: a@example\.com {2}Subject: first$/m,
+    );
+    expect(stdout).toMatch(
+      /^ {4}2 {2}2\.\S+ {2}\d+ B {2}would retrieve {2}From: b@example\.com {2}Subject: Grüße$/m,
+    );
+    expect(stdout).toMatch(/^ {4}3 {2}3\.\S+ {2}\d+ B {2}would retrieve {2}Subject: binary$/m);
+    expect(maildrop.messages('alice')).toEqual(MESSAGES);
+    expect(existsSync(outDir)).toBe(false);
+    expect(maildrop.commands().filter((line) => /^(RETR|DELE|QUIT)\b/.test(line))).toEqual([]);
+  });
+
+  it('--dry-run --json gives the same list as JSON', async () => {
     const maildrop = await startMaildrop();
     const file = await writeConfig({ mailboxes: [supportMailbox(maildrop.host, maildrop.port)] });
     const outDir = path.join(workDir, 'out');
@@ -238,9 +279,16 @@ describe('mailbox-poller poll, local default destination', () => {
     const { status, stdout } = await cli(['poll', '--config', file, '--out', outDir, '--dry-run', '--json']);
 
     expect(status).toBe(0);
-    expect(JSON.parse(stdout)[0].counts).toMatchObject({ stored: 3, notified: 0, deleted: 0, left: 3 });
+    const [outcome] = JSON.parse(stdout);
+    expect(outcome).toMatchObject({ status: 'ok', reason: 'dry-run' });
+    expect(outcome.counts).toMatchObject({ stored: 0, notified: 0, deleted: 0, left: 3 });
+    expect(outcome.dryRun).toEqual(
+      MESSAGES.map((bytes, index) =>
+        expect.objectContaining({ msg: index + 1, size: bytes.length, action: 'retrieve' }),
+      ),
+    );
+    expect(outcome.dryRun[1]).toMatchObject({ from: 'b@example.com', subject: 'Grüße' });
     expect(maildrop.messages('alice')).toEqual(MESSAGES);
-    expect(existsSync(path.join(outDir, 'notifications.jsonl'))).toBe(false);
   });
 
   it('a wrong password exits 1, says the credentials were refused, and prints no password', async () => {
@@ -265,10 +313,18 @@ describe('mailbox-poller poll, local default destination', () => {
   it('an unreachable server exits 1 with a message naming the mailbox and the address', async () => {
     const closedPort = await findFreePort();
     const file = await writeConfig({ mailboxes: [supportMailbox('127.0.0.1', closedPort)] });
-    const { status, stdout } = await cli(['poll', '--config', file, '--out', path.join(workDir, 'out')]);
+    const { status, stdout, stderr } = await cli([
+      'poll',
+      '--config',
+      file,
+      '--out',
+      path.join(workDir, 'out'),
+    ]);
     expect(status).toBe(1);
-    expect(stdout).toMatch(/^support: retry-later/m);
-    expect(stdout).toContain(`127.0.0.1:${closedPort}`);
+    expect(stdout).toMatch(/^support: retry-later \(network\) — /m);
+    expect(stdout).not.toContain(`127.0.0.1:${closedPort}`);
+    expect(stderr).toMatch(/^mailbox-poller: support: retry-later \(network\): /m);
+    expect(stderr).toContain(`127.0.0.1:${closedPort}`);
   });
 
   it('one failing mailbox does not stop the others, and the run exits 1', async () => {
