@@ -20,6 +20,9 @@ import type { DryRunEntry, DryRunLeftReason, MailboxOutcome } from './outcome.ts
 import type { PlannedMessage, RetrievalPlan } from './retrieval-plan.ts';
 import type { RunRecord } from './run-record.ts';
 
+/** TOP commands in flight at once: as many as the client pipelines (PollOptions.maxInFlightMessages). */
+const TOP_WINDOW = 64;
+
 /** Reports the plan message by message, with From and Subject where the server offers TOP. */
 export async function previewRun(
   client: Pop3Client,
@@ -33,7 +36,7 @@ export async function previewRun(
   ].sort((a, b) => a.msg - b.msg);
 
   const useTop = client.capabilities.top && entries.length > 0;
-  const described = useTop ? await Promise.all(entries.map((entry) => withHeaders(client, entry))) : entries;
+  const described = useTop ? await withHeadersAll(client, entries) : entries;
   if (useTop) {
     client.abort(
       new Pop3ConnectionError('dry run closed without QUIT so that no server counts TOP as a retrieval'),
@@ -50,6 +53,19 @@ function entryOf(
 ): DryRunEntry {
   const entry = { msg: planned.msg, uidl: planned.uidl, size: planned.listedSize, action };
   return leftBecause === undefined ? entry : { ...entry, leftBecause };
+}
+
+/**
+ * TOP for every message, pipelined a window at a time: one round trip per window, and at most a window
+ * of header sections held at once however large the mailbox.
+ */
+async function withHeadersAll(client: Pop3Client, entries: readonly DryRunEntry[]): Promise<DryRunEntry[]> {
+  const described: DryRunEntry[] = [];
+  for (let start = 0; start < entries.length; start += TOP_WINDOW) {
+    const window = entries.slice(start, start + TOP_WINDOW);
+    described.push(...(await Promise.all(window.map((entry) => withHeaders(client, entry)))));
+  }
+  return described;
 }
 
 /** `TOP n 0`: the header section only. A -ERR for one message leaves its From/Subject out. */
