@@ -84,13 +84,13 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
  * found before any connection: one line per mailbox, naming it and the variable.
  */
 function unsetPasswordVariables(mailboxes: readonly MailboxConfig[], env: NodeJS.ProcessEnv): string[] {
-  return mailboxes.flatMap(({ id, password }) =>
-    'env' in password && (env[password.env] ?? '') === ''
-      ? [
-          `  mailbox "${id}": its password comes from the environment variable ${password.env}, which is not set`,
-        ]
-      : [],
-  );
+  return mailboxes.flatMap(({ id, password, credentialKind }) => {
+    if (!('env' in password) || (env[password.env] ?? '') !== '') return [];
+    const what = credentialKind === 'oauth2' ? 'access token' : 'password';
+    return [
+      `  mailbox "${id}": its ${what} comes from the environment variable ${password.env}, which is not set`,
+    ];
+  });
 }
 
 function portsFor(command: PollCommand, env: NodeJS.ProcessEnv): { ports: PollPorts; destination: string } {

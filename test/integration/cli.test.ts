@@ -4,7 +4,6 @@
  * `bin/mailbox-poller.js` as well.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -245,50 +244,6 @@ describe('mailbox-poller poll, local default destination', () => {
       status: 'ok',
       counts: { found: 3, retrieved: 3, stored: 3, notified: 3, deleted: 3, skipped: 0, left: 0 },
     });
-  });
-
-  it('--dry-run changes nothing and lists what a real run would do, message by message', async () => {
-    const maildrop = await startMaildrop();
-    const file = await writeConfig({ mailboxes: [supportMailbox(maildrop.host, maildrop.port)] });
-    const outDir = path.join(workDir, 'out');
-
-    const { status, stdout, stderr } = await cli(['poll', '--config', file, '--out', outDir, '--dry-run']);
-
-    expect(status, stderr).toBe(0);
-    expect(stdout).toMatch(
-      /^support: ok \(dry-run\) — 3 found, 0 retrieved .* 0 stored, 0 notified, 0 deleted/m,
-    );
-    expect(stdout).toMatch(/^ {4}dry run: a real run would retrieve 3 of 3 messages; nothing was changed/m);
-    expect(stdout).toMatch(
-      /^ {4}1 {2}1\.\S+ {2}\d+ B {2}would retrieve {2}From: a@example\.com {2}Subject: first$/m,
-    );
-    expect(stdout).toMatch(
-      /^ {4}2 {2}2\.\S+ {2}\d+ B {2}would retrieve {2}From: b@example\.com {2}Subject: Grüße$/m,
-    );
-    expect(stdout).toMatch(/^ {4}3 {2}3\.\S+ {2}\d+ B {2}would retrieve {2}Subject: binary$/m);
-    expect(maildrop.messages('alice')).toEqual(MESSAGES);
-    expect(existsSync(outDir)).toBe(false);
-    expect(maildrop.commands().filter((line) => /^(RETR|DELE|QUIT)\b/.test(line))).toEqual([]);
-  });
-
-  it('--dry-run --json gives the same list as JSON', async () => {
-    const maildrop = await startMaildrop();
-    const file = await writeConfig({ mailboxes: [supportMailbox(maildrop.host, maildrop.port)] });
-    const outDir = path.join(workDir, 'out');
-
-    const { status, stdout } = await cli(['poll', '--config', file, '--out', outDir, '--dry-run', '--json']);
-
-    expect(status).toBe(0);
-    const [outcome] = JSON.parse(stdout);
-    expect(outcome).toMatchObject({ status: 'ok', reason: 'dry-run' });
-    expect(outcome.counts).toMatchObject({ stored: 0, notified: 0, deleted: 0, left: 3 });
-    expect(outcome.dryRun).toEqual(
-      MESSAGES.map((bytes, index) =>
-        expect.objectContaining({ msg: index + 1, size: bytes.length, action: 'retrieve' }),
-      ),
-    );
-    expect(outcome.dryRun[1]).toMatchObject({ from: 'b@example.com', subject: 'Grüße' });
-    expect(maildrop.messages('alice')).toEqual(MESSAGES);
   });
 
   it('a wrong password exits 1, says the credentials were refused, and prints no password', async () => {

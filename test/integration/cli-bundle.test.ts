@@ -1,10 +1,13 @@
 /**
- * No failure reported as success, checked on the CLI as shipped: the bundle scripts/build.mjs builds,
- * run in its own `node` process against the in-memory maildrop and fauxqs (S3 + SQS). A wrong queue URL,
- * a missing bucket or an `--out` that is a file exit 1 with the reason on stderr, identical errors
- * grouped; stdout carries only the summary (only JSON with --json); every name printed is readable.
+ * The CLI as shipped: the bundle scripts/build.mjs builds, run in its own `node` process against the
+ * in-memory maildrop and fauxqs (S3 + SQS).
+ *
+ * No failure reported as success: a wrong queue URL, a missing bucket or an `--out` that is a file exit 1
+ * with the reason on stderr, identical errors grouped; stdout carries only the summary (only JSON with
+ * --json); every name printed is readable. And `--dry-run` changes nothing and lists every message.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,6 +23,9 @@ const exec = promisify(execFile);
 const PASSWORD = 'correct-horse-battery';
 const MESSAGES = Array.from({ length: 14 }, (_, i) =>
   Buffer.from(`From: a@example.com\r\nSubject: message ${i + 1}\r\n\r\nbody ${i + 1}\r\n`),
+);
+MESSAGES[1] = Buffer.from(
+  'From: =?UTF-8?B?SsO8cmdlbg==?= <j@example.com>\r\nSubject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\n\r\nx\r\n',
 );
 
 let buildDir: string;
@@ -49,9 +55,10 @@ afterEach(async () => {
   await server?.close();
 });
 
-async function maildrop(): Promise<void> {
+async function maildrop(features: { expireZero?: boolean } = {}): Promise<void> {
   server = await startMemoryPop3Server({
     users: [{ name: 'alice', password: PASSWORD, messages: MESSAGES }],
+    ...features,
   });
   configFile = path.join(buildDir, 'mailboxes.json');
   const mailbox = {
@@ -208,5 +215,59 @@ describe('the bundled CLI does not report a failure as success', () => {
     expectSummaryOnly(stdout, /^support: retry-later \(network\) — /);
     expect(stderr).toMatch(/^mailbox-poller: support: retry-later \(network\): .*127\.0\.0\.1/m);
     expectReadableNames(ownLines(stderr).join('\n'));
+  });
+});
+
+describe('the bundled CLI --dry-run', () => {
+  it('on an EXPIRE 0 server: lists every message, sends no RETR, DELE or QUIT, writes nothing', {
+    timeout: 60_000,
+  }, async () => {
+    await maildrop({ expireZero: true });
+    const outDir = path.join(buildDir, 'dry-run-out');
+
+    const { status, stdout, stderr } = await cli(['--out', outDir, '--dry-run']);
+
+    expect(status, stderr).toBe(0);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(
+      /^support: ok \(dry-run\) — 14 found, 0 retrieved .* 0 stored, 0 notified, 0 deleted/,
+    );
+    expect(lines[1]).toMatch(
+      /^ {4}dry run: a real run would retrieve 14 of 14 messages; nothing was changed; closed without QUIT/,
+    );
+    expect(lines[2]).toMatch(
+      /^ {4}1 {2}1\.\S+ {2}\d+ B {2}would retrieve {2}From: a@example\.com {2}Subject: message 1$/,
+    );
+    expect(lines[3]).toMatch(
+      /^ {4}2 {2}2\.\S+ {2}\d+ B {2}would retrieve {2}From: Jürgen <j@example\.com> {2}Subject: Grüße$/,
+    );
+    expect(lines).toHaveLength(2 + 14 + 1);
+    expect(server.commands().filter((line) => /^(RETR|DELE|QUIT)\b/.test(line))).toEqual([]);
+    expect(server.messages('alice')).toEqual(MESSAGES);
+    expect(existsSync(outDir)).toBe(false);
+  });
+
+  it('--json gives the same list as JSON, and nothing else on stdout', { timeout: 60_000 }, async () => {
+    await maildrop({ expireZero: true });
+
+    const { status, stdout } = await cli([
+      '--out',
+      path.join(buildDir, 'dry-run-out'),
+      '--dry-run',
+      '--json',
+    ]);
+
+    expect(status).toBe(0);
+    const [outcome, ...others] = JSON.parse(stdout);
+    expect(others).toEqual([]);
+    expect(outcome).toMatchObject({ status: 'ok', reason: 'dry-run' });
+    expect(outcome.counts).toMatchObject({ found: 14, stored: 0, notified: 0, deleted: 0, left: 14 });
+    expect(outcome.dryRun).toEqual(
+      MESSAGES.map((bytes, index) =>
+        expect.objectContaining({ msg: index + 1, size: bytes.length, action: 'retrieve' }),
+      ),
+    );
+    expect(outcome.dryRun[1]).toMatchObject({ from: 'Jürgen <j@example.com>', subject: 'Grüße' });
+    expect(server.messages('alice')).toEqual(MESSAGES);
   });
 });
