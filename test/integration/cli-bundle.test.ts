@@ -8,7 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Fauxqs, startFauxqs } from '../support/fauxqs.ts';
 import { type MemoryPop3Server, startMemoryPop3Server } from '../support/memory-pop3-server.ts';
+import { startScriptServer } from '../support/script-server.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const exec = promisify(execFile);
@@ -214,6 +215,28 @@ describe('the bundled CLI does not report a failure as success', () => {
     expect(status).toBe(1);
     expectSummaryOnly(stdout, /^support: retry-later \(network\) — /);
     expect(stderr).toMatch(/^mailbox-poller: support: retry-later \(network\): .*127\.0\.0\.1/m);
+    expectReadableNames(ownLines(stderr).join('\n'));
+  });
+});
+
+describe('the bundled CLI names what went wrong readably', () => {
+  it('a server that breaks the protocol: failed (protocol), not a shortened class name', {
+    timeout: 60_000,
+  }, async () => {
+    await maildrop();
+    // The same configuration, pointed at a server that answers the greeting with something that is not POP3.
+    const broken = await startScriptServer([{ send: 'HELLO this is not POP3\r\n' }, { close: true }]);
+    await writeFile(
+      configFile,
+      (await readFile(configFile, 'utf8')).replace(`"port":${server.port}`, `"port":${broken.port}`),
+    );
+
+    const { status, stdout, stderr } = await cli(['--out', path.join(buildDir, 'out')]);
+    await broken.close();
+
+    expect(status).toBe(1);
+    expectSummaryOnly(stdout, /^support: failed \(protocol\) — /);
+    expect(stderr).toMatch(/^mailbox-poller: support: failed \(protocol\): \S/m);
     expectReadableNames(ownLines(stderr).join('\n'));
   });
 });
