@@ -11,13 +11,16 @@ Options:
   --bucket NAME       store in this S3 bucket (or env BUCKET_NAME)
   --queue-url URL     notify to this SQS queue (or env QUEUE_URL)
   --key-prefix P      S3 key prefix (or env KEY_PREFIX; default none)
-  --dry-run           retrieve and store, but do not notify and do not delete
+  --dry-run           change nothing: list each message (UIDL, size, From, Subject) and what a
+                      real run would do with it; no RETR, no object, no notification, no DELE
   --json              print the per-mailbox results as JSON
   --concurrency N     mailboxes polled at once (default: the config's, else 4)
   --timeout SECONDS   overall deadline for the whole run (default: none)
   -h, --help          this text
 
-Exit status: 0 every mailbox succeeded, 1 any mailbox failed, 2 usage or configuration error.`;
+Summary on stdout (only JSON with --json); failures and warnings on stderr.
+Exit status: 0 every message found was committed or left by rule (size or per-run limit),
+1 any mailbox ended otherwise (failed, retry-later, partial), 2 usage or configuration error.`;
 
 export interface PollCommand {
   readonly configPath: string;

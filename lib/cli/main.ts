@@ -10,12 +10,12 @@ import { createS3Client, S3MessageStore } from '../adapters/s3-message-store.ts'
 import { SecretsManagerSource } from '../adapters/secrets-manager-source.ts';
 import { createSqsClient, SqsNotifier } from '../adapters/sqs-notifier.ts';
 import { ConfigError, loadConfigFile } from '../config/load-config.ts';
-import type { PollerConfig } from '../config/types.ts';
+import type { MailboxConfig, PollerConfig } from '../config/types.ts';
 import { Deadline } from '../deadline.ts';
 import { type PollPorts, pollMailboxes } from '../pipeline/poll-mailbox.ts';
 import { systemClock } from '../ports.ts';
 import { type PollCommand, parseCommandLine, USAGE, UsageError } from './args.ts';
-import { formatSummary, type Output, ProgressLine } from './report.ts';
+import { formatProblems, formatSummary, type Output, ProgressLine } from './report.ts';
 
 export interface CliIo {
   readonly stdout: Output;
@@ -29,7 +29,11 @@ const processIo: CliIo = {
   env: process.env,
 };
 
-/** Runs the CLI; resolves with the exit status (0 ok, 1 a mailbox failed, 2 usage or configuration). */
+/**
+ * Runs the CLI; resolves with the exit status: 0 when every message found was committed or left by rule
+ * (size limit, per-run limits), 1 when any mailbox did not end 'ok', 2 for a usage or configuration error.
+ * stdout carries the summary only (with --json, only JSON); every failure and warning goes to stderr.
+ */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   let command: PollCommand;
   let config: PollerConfig;
@@ -41,6 +45,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     }
     command = parsed.poll;
     config = await loadConfigFile(command.configPath);
+    const unset = unsetPasswordVariables(config.mailboxes, io.env);
+    if (unset.length > 0) {
+      io.stderr.write(`mailbox-poller: configuration error in ${command.configPath}:\n${unset.join('\n')}\n`);
+      return 2;
+    }
   } catch (error) {
     if (error instanceof UsageError) {
       io.stderr.write(`mailbox-poller: ${error.message}\n\n${USAGE}\n`);
@@ -64,9 +73,24 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     onProgress: (p) => progress.update(p),
   });
   progress.clear();
+  io.stderr.write(formatProblems(outcomes));
   if (command.json) io.stdout.write(`${JSON.stringify(outcomes, null, 2)}\n`);
   else io.stdout.write(formatSummary(outcomes, destination));
   return outcomes.every((outcome) => outcome.status === 'ok') ? 0 : 1;
+}
+
+/**
+ * A password taken from an environment variable that is not set is a mistake in how the CLI was started,
+ * found before any connection: one line per mailbox, naming it and the variable.
+ */
+function unsetPasswordVariables(mailboxes: readonly MailboxConfig[], env: NodeJS.ProcessEnv): string[] {
+  return mailboxes.flatMap(({ id, password, credentialKind }) => {
+    if (!('env' in password) || (env[password.env] ?? '') !== '') return [];
+    const what = credentialKind === 'oauth2' ? 'access token' : 'password';
+    return [
+      `  mailbox "${id}": its ${what} comes from the environment variable ${password.env}, which is not set`,
+    ];
+  });
 }
 
 function portsFor(command: PollCommand, env: NodeJS.ProcessEnv): { ports: PollPorts; destination: string } {

@@ -1,5 +1,8 @@
-/** What the CLI shows a person: a live progress line on a TTY, and a summary at the end. */
-import type { MailboxOutcome } from '../pipeline/outcome.ts';
+/**
+ * What the CLI shows a person: a live progress line on a TTY, a summary at the end on stdout, and every
+ * failure or warning on stderr, identical ones grouped ("14 × notify-failed: …") rather than repeated.
+ */
+import type { DryRunEntry, MailboxOutcome, SkippedMessage } from '../pipeline/outcome.ts';
 import type { Progress } from '../pipeline/run-record.ts';
 
 export interface Output {
@@ -41,20 +44,91 @@ export class ProgressLine {
   }
 }
 
+/** stdout: one line per mailbox (status, reason, counts), and for a dry run what a real run would do. */
 export function formatSummary(outcomes: readonly MailboxOutcome[], destination: string): string {
   const lines = outcomes.map((outcome) => {
     const c = outcome.counts;
-    const head = `${outcome.mailboxId}: ${outcome.status}`;
+    const head = `${outcome.mailboxId}: ${outcome.status}${outcome.reason ? ` (${outcome.reason})` : ''}`;
     const counts =
       `${c.found} found, ${c.retrieved} retrieved (${formatBytes(c.bytesRetrieved)}), ${c.stored} stored, ` +
-      `${c.notified} notified, ${c.deleted} deleted, ${c.skipped} skipped, ${c.left} left on the server`;
-    const why = outcome.message ? `\n    ${outcome.reason ?? ''}: ${outcome.message}` : '';
-    const skips = outcome.skipped
-      .map((s) => `\n    skipped message ${s.msg} (${s.reason}): ${s.detail}`)
-      .join('');
-    return `${head} — ${counts} in ${(outcome.durationMs / 1000).toFixed(2)} s${why}${skips}`;
+      `${c.notified} notified, ${c.deleted} deleted, ${c.skipped} skipped, ${c.left} left on the server` +
+      (c.uncommitted > 0 ? `, ${c.uncommitted} uncommitted` : '');
+    const line = `${head} — ${counts} in ${(outcome.durationMs / 1000).toFixed(2)} s`;
+    if (!outcome.dryRun) return line;
+    return [line, `    ${outcome.message ?? ''}`, ...outcome.dryRun.map(formatDryRunEntry)].join('\n');
   });
   return `${lines.join('\n')}\nDestination: ${destination}\n`;
+}
+
+function formatDryRunEntry(entry: DryRunEntry): string {
+  const action = entry.action === 'retrieve' ? 'would retrieve' : `would leave (${entry.leftBecause})`;
+  const header = [
+    entry.from === undefined ? '' : `  From: ${entry.from}`,
+    entry.subject === undefined ? '' : `  Subject: ${entry.subject}`,
+  ].join('');
+  return `    ${entry.msg}  ${entry.uidl ?? '(no UIDL)'}  ${formatBytes(entry.size)}  ${action}${header}`;
+}
+
+/**
+ * stderr: each mailbox that did not end ok, with its reason and message, then its skipped messages
+ * grouped by reason and detail. Empty when there is nothing to warn about.
+ */
+export function formatProblems(outcomes: readonly MailboxOutcome[]): string {
+  const lines: string[] = [];
+  for (const outcome of outcomes) {
+    if (outcome.status !== 'ok') {
+      const why = outcome.message ? `: ${outcome.message}` : '';
+      lines.push(
+        `mailbox-poller: ${outcome.mailboxId}: ${outcome.status} (${outcome.reason ?? 'error'})${why}`,
+      );
+    }
+    for (const group of groupSkips(outcome.skipped)) {
+      lines.push(
+        `mailbox-poller: ${outcome.mailboxId}: ${group.msgs.length} × ${group.reason}: ${group.detail} ` +
+          `(${describeMessages(group.msgs)})`,
+      );
+    }
+  }
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
+interface SkipGroup {
+  readonly reason: SkippedMessage['reason'];
+  readonly detail: string;
+  readonly msgs: number[];
+}
+
+function groupSkips(skipped: readonly SkippedMessage[]): SkipGroup[] {
+  const groups = new Map<string, SkipGroup>();
+  for (const skip of skipped) {
+    const detail = withoutMessagePath(skip.detail, skip.uidl);
+    const key = `${skip.reason}\u0000${detail}`;
+    const group = groups.get(key) ?? { reason: skip.reason, detail, msgs: [] };
+    group.msgs.push(skip.msg);
+    groups.set(key, group);
+  }
+  return [...groups.values()];
+}
+
+/**
+ * The same error for every message still names each message's own object key or folder. For grouping
+ * (and only there; --json keeps every detail), a path is cut at its first segment that belongs to the
+ * message, one holding its UIDL or a hash: "s3://bucket/support/uidl/…: PutObject failed: NoSuchBucket".
+ */
+export function withoutMessagePath(detail: string, uidl: string | undefined): string {
+  const uidls = uidl && uidl.length >= 3 ? [uidl, encodeURIComponent(uidl)] : [];
+  const own = ['[0-9a-f]{16}', ...uidls.map((text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))].join('|');
+  const segment = new RegExp(`/[^/\\s']*(?:${own})[^\\s']*?(?=[:']?(?:\\s|$))`, 'g');
+  return detail.replace(segment, '/…');
+}
+
+/** "message 3", or "messages 1, 2, 5 … 14" for a long list. */
+function describeMessages(msgs: readonly number[]): string {
+  const sorted = [...msgs].sort((a, b) => a - b);
+  if (sorted.length === 1) return `message ${sorted[0]}`;
+  const shown =
+    sorted.length <= 8 ? sorted.join(', ') : `${sorted.slice(0, 6).join(', ')} … ${sorted.at(-1)}`;
+  return `messages ${shown}`;
 }
 
 export function formatBytes(bytes: number): string {

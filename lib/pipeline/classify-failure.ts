@@ -10,10 +10,11 @@ import {
   Pop3TimeoutError,
 } from '../pop3/errors.ts';
 import type { OutcomeStatus } from './outcome.ts';
+import type { OutcomeReason } from './reasons.ts';
 
 export interface Classified {
-  readonly status: Exclude<OutcomeStatus, 'ok'>;
-  readonly reason: string;
+  readonly status: Exclude<OutcomeStatus, 'ok' | 'partial'>;
+  readonly reason: OutcomeReason;
   readonly message: string;
 }
 
@@ -27,18 +28,20 @@ export function classifyFailure(error: unknown): Classified {
     if (transient) return { status: 'retry-later', reason: transient, message };
     if (error instanceof Pop3AuthenticationError) {
       // [SYS/PERM] on login is the server's own permanent trouble, not bad credentials.
-      if (error.hasCode('SYS'))
-        return { status: 'failed', reason: error.responseCode?.raw ?? 'SYS', message };
+      if (error.hasCode('SYS')) return { status: 'failed', reason: 'SYS/PERM', message };
       return { status: 'auth-failed', reason: 'auth', message };
     }
-    return { status: 'failed', reason: error.responseCode?.raw ?? 'server-error', message };
+    // The server's own response code, if any, stays in the message; the reason is one of a closed set.
+    if (error.hasCode('SYS/PERM')) return { status: 'failed', reason: 'SYS/PERM', message };
+    return { status: 'failed', reason: 'server-error', message };
   }
   if (error instanceof Pop3TimeoutError) {
     return { status: 'retry-later', reason: error.phase === 'deadline' ? 'deadline' : 'timeout', message };
   }
   if (error instanceof Pop3ConnectionError) return { status: 'retry-later', reason: 'network', message };
   if (error instanceof StoreUnavailableError) return { status: 'retry-later', reason: 'store', message };
-  if (error instanceof Pop3Error) return { status: 'failed', reason: error.name, message };
+  // Never the error's class name as a reason: bundles may shorten it, and the set of reasons is closed.
+  if (error instanceof Pop3Error) return { status: 'failed', reason: 'protocol', message };
   // The credentials port's adapters name their errors so (lib/adapters/credentials.ts): a missing env
   // variable or secret is a configuration problem of this mailbox.
   if (error instanceof Error && error.name === 'CredentialsError') {

@@ -1,6 +1,7 @@
 /**
- * Notifications go out in batches (up to the notifier's batch size, 10 for SQS), and a message is marked
- * for deletion only once its own entry was accepted: per-entry success, never all-or-nothing.
+ * Notifications go out in batches (up to the notifier's batch size, 10 for SQS), and a message may be
+ * marked for deletion only once its own entry was accepted: per-entry success, never all-or-nothing.
+ * The batch only sends; what follows (DELE, counting) is the caller's, in lib/pipeline/poll-mailbox.ts.
  */
 import type { Notifier, OutgoingNotification } from '../ports.ts';
 
@@ -10,53 +11,52 @@ export interface StoredAndDescribed {
   readonly notification: OutgoingNotification;
 }
 
-export interface CommitHandlers {
-  /** The notification was accepted: the message may now be deleted. */
-  notified(item: StoredAndDescribed): Promise<void>;
-  notifyFailed(item: StoredAndDescribed, reason: string): void;
+/** What one send did: the accepted entries may now be deleted; the failed ones stay on the server. */
+export interface SentBatch {
+  readonly accepted: readonly StoredAndDescribed[];
+  readonly failed: readonly { readonly item: StoredAndDescribed; readonly reason: string }[];
 }
+
+const NOTHING_SENT: SentBatch = { accepted: [], failed: [] };
 
 export class CommitBatch {
   #pending: StoredAndDescribed[] = [];
   readonly #notifier: Notifier;
-  readonly #handlers: CommitHandlers;
 
-  constructor(notifier: Notifier, handlers: CommitHandlers) {
+  constructor(notifier: Notifier) {
     this.#notifier = notifier;
-    this.#handlers = handlers;
   }
 
   get size(): number {
     return this.#pending.length;
   }
 
-  /** Adds a stored message; sends the batch once it is full. */
-  async add(item: StoredAndDescribed): Promise<void> {
+  /** Adds a stored message; sends the batch once it is full (otherwise nothing was sent yet). */
+  async add(item: StoredAndDescribed): Promise<SentBatch> {
     this.#pending.push(item);
-    if (this.#pending.length >= this.#notifier.maxBatchSize) await this.flush();
+    return this.#pending.length >= this.#notifier.maxBatchSize ? this.flush() : NOTHING_SENT;
   }
 
-  /** Sends what is pending now (also a partial batch), then marks the accepted ones for deletion. */
-  async flush(): Promise<void> {
+  /** Sends what is pending now (also a partial batch). */
+  async flush(): Promise<SentBatch> {
     const batch = this.#pending;
     this.#pending = [];
-    if (batch.length === 0) return;
+    if (batch.length === 0) return NOTHING_SENT;
     let results: Awaited<ReturnType<Notifier['send']>>;
     try {
       results = await this.#notifier.send(batch.map((item) => item.notification));
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      for (const item of batch) this.#handlers.notifyFailed(item, reason);
-      return;
+      return { accepted: [], failed: batch.map((item) => ({ item, reason })) };
     }
     const byEntry = new Map(results.map((result) => [result.entryId, result]));
     const accepted: StoredAndDescribed[] = [];
+    const failed: { item: StoredAndDescribed; reason: string }[] = [];
     for (const item of batch) {
       const result = byEntry.get(item.notification.entryId);
       if (result?.ok) accepted.push(item);
-      else
-        this.#handlers.notifyFailed(item, result && !result.ok ? result.reason : 'no result for this entry');
+      else failed.push({ item, reason: result && !result.ok ? result.reason : 'no result for this entry' });
     }
-    await Promise.all(accepted.map((item) => this.#handlers.notified(item)));
+    return { accepted, failed };
   }
 }

@@ -1,4 +1,7 @@
 /** The typed result of polling one mailbox: what the CLI prints and the Lambda maps to retries/metrics. */
+import type { DryRunLeftReason, OutcomeReason, SkipReason } from './reasons.ts';
+
+export type { DryRunLeftReason, OutcomeReason, SkipReason } from './reasons.ts';
 
 export type OutcomeStatus =
   /** Everything eligible was stored, notified and deleted (or left by rule: limits, oversized). */
@@ -27,22 +30,40 @@ export interface OutcomeCounts {
   skipped: number;
   /** Messages still on the server after this run (limits, deadline, skips). */
   left: number;
-  /** Retrieved messages whose store or notification failed: left on the server, not committed. */
+  /**
+   * Messages this run took on but could not commit because something failed (RETR refused, store or
+   * notification failed, DELE refused): left on the server for the next run. Oversized messages and
+   * messages left by the per-run limits are not counted here: they are left by rule.
+   */
   uncommitted: number;
 }
 
 export interface SkippedMessage {
   readonly msg: number;
   readonly uidl: string | undefined;
-  readonly reason: 'oversized' | 'retr-refused' | 'store-failed' | 'notify-failed';
+  readonly reason: SkipReason;
   readonly detail: string;
+}
+
+/** What a real run would do with one message; a dry run reports one per message found. */
+export interface DryRunEntry {
+  readonly msg: number;
+  readonly uidl: string | undefined;
+  /** Size from LIST. */
+  readonly size: number;
+  readonly action: 'retrieve' | 'leave';
+  /** Why a real run would leave it on the server (only when `action` is 'leave'). */
+  readonly leftBecause?: DryRunLeftReason;
+  /** Read with `TOP n 0` where the server offers TOP; encoded words decoded. */
+  readonly from?: string;
+  readonly subject?: string;
 }
 
 export interface MailboxOutcome {
   readonly mailboxId: string;
   readonly status: OutcomeStatus;
-  /** Short machine-readable reason, e.g. 'IN-USE', 'LOGIN-DELAY', 'SYS/TEMP', 'network', 'deadline', 'auth'. */
-  readonly reason?: string;
+  /** Short machine-readable reason from a closed set (lib/pipeline/reasons.ts, docs/outcomes.md). */
+  readonly reason?: OutcomeReason;
   /** A sentence a person can act on; never contains a secret. */
   readonly message?: string;
   readonly counts: OutcomeCounts;
@@ -50,6 +71,8 @@ export interface MailboxOutcome {
   /** Whether the server confirmed the UPDATE state (+OK to QUIT). */
   readonly quitConfirmed: boolean;
   readonly durationMs: number;
+  /** Only for a dry run: what a real run would do, message by message. */
+  readonly dryRun?: readonly DryRunEntry[];
 }
 
 /** Counts of a run that has not retrieved anything (yet). */

@@ -9,18 +9,20 @@
  */
 import type { MailboxConfig } from '../config/types.ts';
 import type { Deadline } from '../deadline.ts';
-import { buildNotification } from '../notification/index.ts';
 import { Pop3ConnectionError, Pop3ServerError } from '../pop3/errors.ts';
-import { Pop3Client, type QuitResult } from '../pop3-client/client.ts';
+import { Pop3Client } from '../pop3-client/client.ts';
 import type { Pop3Timeouts } from '../pop3-client/options.ts';
 import type { Clock, CredentialsProvider, MessageStore, Notifier } from '../ports.ts';
 import { StoreUnavailableError } from './classify-failure.ts';
-import { CommitBatch, type StoredAndDescribed } from './commit-batch.ts';
+import { CommitBatch } from './commit-batch.ts';
+import { describe, leaveUnnotified, markForDeletion, recordSent } from './commit-steps.ts';
+import { previewRun } from './dry-run.ts';
 import { InFlightBudget } from './in-flight-budget.ts';
 import type { MailboxOutcome } from './outcome.ts';
+import { isOutcomeReason } from './reasons.ts';
 import { type PlannedMessage, planRetrievals, type RetrievalPlan } from './retrieval-plan.ts';
 import { type RetrievedMessage, retrieveAndStore } from './retrieve-and-store.ts';
-import { type Progress, RunRecord } from './run-record.ts';
+import { type Progress, RunRecord, type Stop } from './run-record.ts';
 
 export interface PollPorts {
   readonly store: MessageStore;
@@ -36,7 +38,10 @@ export interface PollLogger {
 }
 
 export interface PollOptions {
-  /** Retrieve and store, but neither notify nor DELE: the mailbox is left as it was. @default false */
+  /**
+   * Change nothing: list the messages and report what a real run would do with each (lib/pipeline/
+   * dry-run.ts). No RETR, no store, no notification, no DELE. @default false
+   */
   readonly dryRun?: boolean;
   readonly logger?: PollLogger;
   readonly onProgress?: (progress: Progress) => void;
@@ -70,42 +75,38 @@ export async function pollMailbox(
     client = await Pop3Client.connect(clientOptions(mailbox, deadline, options));
     await client.login(credentials, mailbox.auth);
     const plan = await listMessages(client, mailbox, run);
-    const session = client;
-    const failures = { consecutive: 0 };
+    if (options.dryRun) return await previewRun(client, plan, run);
 
-    const commits = new CommitBatch(ports.notifier, {
-      notified: async (item) => {
-        run.counts.notified++;
-        if (!options.dryRun) await markForDeletion(session, item, run); // 3. DELE
-      },
-      notifyFailed: (item, reason) => {
-        run.retrievedButNotCommitted = true;
-        run.skip({ msg: item.msg, uidl: item.uidl, reason: 'notify-failed', detail: reason });
-      },
-    });
+    const session = client;
+    const notifications = new CommitBatch(ports.notifier);
     const stoppedEarly = await forEachMessage(
       plan,
       deadline,
       options,
-      (planned) => retrieveAndStore({ client: session, mailbox, run, failures, ...ports }, planned), // 1. store
+      // 1. RETR straight into the store, which verifies the checksum. A stopped run starts nothing new.
+      async (planned) =>
+        run.stopped ? undefined : retrieveAndStore({ client: session, mailbox, run, ...ports }, planned),
       async (retrieved) => {
-        if (!options.dryRun) await commits.add(describe(retrieved, mailbox)); // 2. notify, then 3. DELE
+        const stopped = run.stopped;
+        if (stopped) return leaveUnnotified(retrieved, run, stopped.message);
+        // 2. Notify, a batch at a time; only the entries the notifier accepted go on.
+        const accepted = recordSent(await notifications.add(describe(retrieved, mailbox)), run);
+        // 3. DELE marks them; nothing is deleted before QUIT.
+        await markForDeletion(session, accepted, run);
       },
     );
-    await commits.flush();
+    // 2 and 3 for the last, partial batch.
+    await markForDeletion(session, recordSent(await notifications.flush(), run), run);
 
     // 4. QUIT commits the DELEs. With EXPIRE 0 (Gmail) the server also removes every message we RETR'd,
     //    deleted or not, so a session that retrieved something it could not commit must end without QUIT.
-    const quit: QuitResult | undefined =
-      run.retrievedButNotCommitted && client.capabilities.expire === 0
-        ? closeWithoutQuit(client)
-        : await client.quit();
-    return run.finish(quit, stoppedEarly);
+    const quit = run.mustNotQuit(client.capabilities.expire) ? closeWithoutQuit(client) : await client.quit();
+    return run.finish(quit, stoppedEarly && asStop(stoppedEarly));
   } catch (error) {
     client?.abort(
       new Pop3ConnectionError('run stopped; closing without QUIT so nothing is deleted', { cause: error }),
     );
-    options.logger?.error('mailbox run failed', { mailboxId: mailbox.id, error: String(error) });
+    options.logger?.error('mailbox run failed', { mailboxId: mailbox.id, error });
     return run.fail(error);
   }
 }
@@ -124,8 +125,8 @@ async function listMessages(
     client.list(),
   ]);
   const plan = planRetrievals(listing, uidls, mailbox.limits);
-  run.counts.found = listing.length;
-  for (const skipped of plan.oversized) run.skip(skipped);
+  run.found(listing.length);
+  for (const skipped of plan.oversized) run.leftOversized(skipped, skipped.detail);
   return plan;
 }
 
@@ -186,37 +187,9 @@ async function forEachMessage(
   return stopped;
 }
 
-async function markForDeletion(client: Pop3Client, item: StoredAndDescribed, run: RunRecord): Promise<void> {
-  try {
-    await client.dele(item.msg);
-    run.markedForDeletion++;
-  } catch (error) {
-    // DELE -ERR: stored and notified, but stays on the server; the next run re-stores the same key.
-    if (!(error instanceof Pop3ServerError)) throw error;
-  }
-}
-
-function describe(retrieved: RetrievedMessage, mailbox: MailboxConfig): StoredAndDescribed {
-  const { planned, stored } = retrieved;
-  const { body } = buildNotification({
-    mailboxId: mailbox.id,
-    host: mailbox.host,
-    username: mailbox.username,
-    uidl: planned.uidl,
-    size: stored.size,
-    sha256: stored.sha256,
-    retrievedAt: retrieved.retrievedAt,
-    processingTimeMillis: retrieved.processingTimeMillis,
-    bucketName: stored.location,
-    objectKey: stored.key,
-    headerBytes: retrieved.headerBytes,
-    headerSectionTruncated: retrieved.headerSectionTruncated,
-  });
-  return {
-    msg: planned.msg,
-    uidl: planned.uidl,
-    notification: { entryId: `m${planned.msg}`, body, mailboxId: mailbox.id, deduplicationKey: stored.key },
-  };
+/** forEachMessage says why it stopped in its own words; the outcome only carries reasons from the closed set. */
+function asStop(stopped: { reason: string; message: string }): Stop {
+  return { reason: isOutcomeReason(stopped.reason) ? stopped.reason : 'error', message: stopped.message };
 }
 
 function closeWithoutQuit(client: Pop3Client): undefined {

@@ -15,8 +15,12 @@ export interface PlannedMessage {
 export interface RetrievalPlan {
   readonly retrieve: readonly PlannedMessage[];
   readonly oversized: readonly SkippedMessage[];
-  /** Left for a later run by the per-run limits (not an error). */
+  /** The same messages, with their LIST size. */
+  readonly oversizedMessages: readonly PlannedMessage[];
+  /** Left for a later run by the per-run limits (not an error): how many. */
   readonly deferred: number;
+  /** The same messages, in order. */
+  readonly deferredMessages: readonly PlannedMessage[];
 }
 
 export function planRetrievals(
@@ -27,7 +31,8 @@ export function planRetrievals(
   const uidlOf = new Map(uidls?.map((entry) => [entry.msg, entry.uidl]));
   const retrieve: PlannedMessage[] = [];
   const oversized: SkippedMessage[] = [];
-  let deferred = 0;
+  const oversizedMessages: PlannedMessage[] = [];
+  const deferredMessages: PlannedMessage[] = [];
   let plannedBytes = 0;
   for (const { msg, octets } of listing) {
     const uidl = uidlOf.get(msg);
@@ -38,17 +43,18 @@ export function planRetrievals(
         reason: 'oversized',
         detail: `${octets} octets is over the limit of ${limits.maxMessageBytes}; left on the server`,
       });
+      oversizedMessages.push({ msg, uidl, listedSize: octets });
       continue;
     }
     const overCount = retrieve.length >= limits.maxMessagesPerRun;
     // The byte limit never stops the first message: one large message must not block a mailbox forever.
     const overBytes = retrieve.length > 0 && plannedBytes + octets > limits.maxBytesPerRun;
     if (overCount || overBytes) {
-      deferred++;
+      deferredMessages.push({ msg, uidl, listedSize: octets });
       continue;
     }
     retrieve.push({ msg, uidl, listedSize: octets });
     plannedBytes += octets;
   }
-  return { retrieve, oversized, deferred };
+  return { retrieve, oversized, oversizedMessages, deferred: deferredMessages.length, deferredMessages };
 }

@@ -32,8 +32,6 @@ export interface RetrieveContext {
   readonly store: MessageStore;
   readonly clock: Clock;
   readonly run: RunRecord;
-  /** Shared across one run: consecutive store failures. */
-  readonly failures: { consecutive: number };
 }
 
 /** Resolves with the stored message, or undefined when this message was skipped (and recorded as such). */
@@ -65,9 +63,8 @@ export async function retrieveAndStore(
         `store reported ${stored.size} octets for message ${planned.msg}, but ${tap.bytes} were retrieved`,
       );
     }
-    context.failures.consecutive = 0;
     run.retrieved(tap.bytes);
-    run.counts.stored++;
+    run.stored();
     return {
       planned,
       stored,
@@ -89,23 +86,19 @@ function recordFailure(context: RetrieveContext, planned: PlannedMessage, failur
   const detail = failure instanceof Error ? failure.message : String(failure);
   if (failure instanceof Pop3ServerError) {
     // The server would not give it (RETR -ERR): nothing was retrieved, skip it and go on.
-    run.skip({ msg, uidl, reason: 'retr-refused', detail });
+    run.retrievalRefused({ msg, uidl }, detail);
     return undefined;
   }
   if (failure instanceof Pop3MessageTooLargeError) {
-    run.retrievedButNotCommitted = true;
-    run.skip({ msg, uidl, reason: 'oversized', detail });
+    run.retrievalCutOff({ msg, uidl }, detail);
     return undefined;
   }
   if (isConnectionLevel(failure)) throw failure;
-  run.retrievedButNotCommitted = true;
-  run.skip({ msg, uidl, reason: 'store-failed', detail });
-  context.failures.consecutive++;
-  if (context.failures.consecutive >= CONSECUTIVE_STORE_FAILURES_BEFORE_STOP) {
-    throw new StoreUnavailableError(
-      `${context.failures.consecutive} stores failed in a row (last: ${detail}); stopping this run`,
-      { cause: failure },
-    );
+  const inARow = run.storeFailed({ msg, uidl }, detail);
+  if (inARow >= CONSECUTIVE_STORE_FAILURES_BEFORE_STOP) {
+    throw new StoreUnavailableError(`${inARow} stores failed in a row (last: ${detail}); stopping this run`, {
+      cause: failure,
+    });
   }
   return undefined;
 }

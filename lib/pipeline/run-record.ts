@@ -1,7 +1,18 @@
-/** Counts and skips of one mailbox run, turned into its MailboxOutcome at the end. */
+/**
+ * Counts and skips of one mailbox run, turned into its MailboxOutcome at the end. Every counter lives
+ * here and changes only through the methods below, each named for what happened to a message, so the
+ * outcome's numbers cannot drift from what the run did.
+ */
 import type { QuitResult } from '../pop3-client/client.ts';
 import { classifyFailure } from './classify-failure.ts';
-import { emptyCounts, type MailboxOutcome, type OutcomeCounts, type SkippedMessage } from './outcome.ts';
+import {
+  type DryRunEntry,
+  emptyCounts,
+  type MailboxOutcome,
+  type OutcomeCounts,
+  type SkippedMessage,
+} from './outcome.ts';
+import type { OutcomeReason } from './reasons.ts';
 
 export interface Progress {
   readonly mailboxId: string;
@@ -10,13 +21,24 @@ export interface Progress {
   readonly deleted: number;
 }
 
+/** Why a run stopped before it went through its plan. */
+export interface Stop {
+  readonly reason: OutcomeReason;
+  readonly message: string;
+}
+
+type Message = Pick<SkippedMessage, 'msg' | 'uidl'>;
+
 export class RunRecord {
-  readonly counts: OutcomeCounts = emptyCounts();
-  readonly skipped: SkippedMessage[] = [];
+  readonly #counts: OutcomeCounts = emptyCounts();
+  readonly #skipped: SkippedMessage[] = [];
   /** Messages marked with DELE and acknowledged; committed only by a confirmed QUIT. */
-  markedForDeletion = 0;
-  /** A message was retrieved but not committed: with EXPIRE 0 the session must not end with QUIT. */
-  retrievedButNotCommitted = false;
+  #markedForDeletion = 0;
+  /** A message was (partly) retrieved but not committed: with EXPIRE 0 the session must not end with QUIT. */
+  #retrievedButNotCommitted = false;
+  #consecutiveStoreFailures = 0;
+  #consecutiveNotifyFailures = 0;
+  #stop: Stop | undefined;
   readonly #mailboxId: string;
   readonly #startedAt = performance.now();
   readonly #onProgress: ((progress: Progress) => void) | undefined;
@@ -26,30 +48,95 @@ export class RunRecord {
     this.#onProgress = onProgress;
   }
 
-  skip(entry: SkippedMessage): void {
-    this.skipped.push(entry);
-    this.counts.skipped++;
+  /** Messages on the server at login. */
+  found(count: number): void {
+    this.#counts.found = count;
+  }
+
+  /** Left on the server by rule (oversized by LIST): not a failure. */
+  leftOversized(entry: Message, detail: string): void {
+    this.#skip({ ...entry, reason: 'oversized', detail });
+  }
+
+  /** RETR was cut off at the size limit (the LIST size was wrong): left by rule, but partly retrieved. */
+  retrievalCutOff(entry: Message, detail: string): void {
+    this.#retrievedButNotCommitted = true;
+    this.#skip({ ...entry, reason: 'oversized', detail });
+  }
+
+  /** RETR -ERR: nothing was retrieved; the message stays for the next run. */
+  retrievalRefused(entry: Message, detail: string): void {
+    this.#uncommitted({ ...entry, reason: 'retr-refused', detail });
   }
 
   retrieved(bytes: number): void {
-    this.counts.retrieved++;
-    this.counts.bytesRetrieved += bytes;
+    this.#counts.retrieved++;
+    this.#counts.bytesRetrieved += bytes;
     this.#onProgress?.({
       mailboxId: this.#mailboxId,
-      retrieved: this.counts.retrieved,
-      bytesRetrieved: this.counts.bytesRetrieved,
-      deleted: this.markedForDeletion,
+      retrieved: this.#counts.retrieved,
+      bytesRetrieved: this.#counts.bytesRetrieved,
+      deleted: this.#markedForDeletion,
     });
   }
 
-  finish(
-    quit: QuitResult | undefined,
-    stoppedEarly: { reason: string; message: string } | undefined,
-  ): MailboxOutcome {
+  /** 1. Durably stored, checksum verified. */
+  stored(): void {
+    this.#counts.stored++;
+    this.#consecutiveStoreFailures = 0;
+  }
+
+  /** Resolves with how many stores have now failed in a row. */
+  storeFailed(entry: Message, detail: string): number {
+    this.#retrievedButNotCommitted = true;
+    this.#uncommitted({ ...entry, reason: 'store-failed', detail });
+    return ++this.#consecutiveStoreFailures;
+  }
+
+  /** 2. Its notification was accepted. */
+  notified(): void {
+    this.#counts.notified++;
+    this.#consecutiveNotifyFailures = 0;
+  }
+
+  /** Stored, but not notified. Resolves with how many notifications have now failed in a row. */
+  notifyFailed(entry: Message, detail: string): number {
+    this.#retrievedButNotCommitted = true;
+    this.#uncommitted({ ...entry, reason: 'notify-failed', detail });
+    return ++this.#consecutiveNotifyFailures;
+  }
+
+  /** 3. DELE acknowledged; committed only by a confirmed QUIT. */
+  markedForDeletion(): void {
+    this.#markedForDeletion++;
+  }
+
+  /** DELE -ERR: stored and notified, but stays on the server; the next run stores the same key again. */
+  deletionRefused(entry: Message, detail: string): void {
+    this.#uncommitted({ ...entry, reason: 'dele-refused', detail });
+  }
+
+  /** Stops the run: start nothing new, commit what is done. The first stop wins. */
+  stop(stop: Stop): void {
+    this.#stop ??= stop;
+  }
+
+  get stopped(): Stop | undefined {
+    return this.#stop;
+  }
+
+  /** With EXPIRE 0 the server removes every message RETR'd in a session ended by QUIT, committed or not. */
+  mustNotQuit(expire: number | 'NEVER' | undefined): boolean {
+    return this.#retrievedButNotCommitted && expire === 0;
+  }
+
+  /** 4. The session ended: with the QUIT result, or undefined when it was closed without QUIT. */
+  finish(quit: QuitResult | undefined, stoppedEarly: Stop | undefined): MailboxOutcome {
     const confirmed = quit?.confirmed ?? false;
-    this.counts.deleted = confirmed ? this.markedForDeletion : 0;
-    this.counts.left = this.counts.found - this.counts.deleted;
-    if (stoppedEarly) return this.#outcome('retry-later', confirmed, stoppedEarly);
+    this.#counts.deleted = confirmed ? this.#markedForDeletion : 0;
+    this.#counts.left = this.#counts.found - this.#counts.deleted;
+    const stop = this.#stop ?? stoppedEarly;
+    if (stop) return this.#outcome('retry-later', confirmed, stop);
     if (!quit) {
       return this.#outcome('retry-later', false, {
         reason: 'not-committed',
@@ -58,33 +145,58 @@ export class RunRecord {
           'committed; nothing was deleted, the next run retries',
       });
     }
-    if (!confirmed && this.markedForDeletion > 0) {
+    if (!confirmed && this.#markedForDeletion > 0) {
       return this.#outcome('retry-later', false, {
         reason: 'quit-not-confirmed',
         message: `the server did not confirm QUIT${quit.text ? ` (${quit.text})` : ''}; deletions were not committed`,
       });
     }
+    if (this.#counts.uncommitted > 0) {
+      const n = this.#counts.uncommitted;
+      return this.#outcome('partial', confirmed, {
+        reason: 'uncommitted',
+        message: `${n} message${n === 1 ? '' : 's'} could not be committed and stay${n === 1 ? 's' : ''} on the server for the next run`,
+      });
+    }
     return this.#outcome('ok', confirmed, undefined);
   }
 
+  /** A dry run: nothing retrieved, stored, notified or deleted; what a real run would do, per message. */
+  finishDryRun(entries: readonly DryRunEntry[], quit: QuitResult | undefined, note: string): MailboxOutcome {
+    this.#counts.deleted = 0;
+    this.#counts.left = this.#counts.found;
+    const retrieve = entries.filter((entry) => entry.action === 'retrieve').length;
+    const message = `dry run: a real run would retrieve ${retrieve} of ${entries.length} messages; nothing was changed${note}`;
+    return {
+      ...this.#outcome('ok', quit?.confirmed ?? false, { reason: 'dry-run', message }),
+      dryRun: entries,
+    };
+  }
+
   fail(error: unknown): MailboxOutcome {
-    this.counts.deleted = 0;
-    this.counts.left = this.counts.found;
+    this.#counts.deleted = 0;
+    this.#counts.left = this.#counts.found;
     const { status, reason, message } = classifyFailure(error);
     return this.#outcome(status, false, { reason, message });
   }
 
-  #outcome(
-    status: MailboxOutcome['status'],
-    quitConfirmed: boolean,
-    why: { reason: string; message: string } | undefined,
-  ): MailboxOutcome {
+  #skip(entry: SkippedMessage): void {
+    this.#skipped.push(entry);
+    this.#counts.skipped++;
+  }
+
+  #uncommitted(entry: SkippedMessage): void {
+    this.#skip(entry);
+    this.#counts.uncommitted++;
+  }
+
+  #outcome(status: MailboxOutcome['status'], quitConfirmed: boolean, why: Stop | undefined): MailboxOutcome {
     return {
       mailboxId: this.#mailboxId,
       status,
       ...(why ?? {}),
-      counts: { ...this.counts },
-      skipped: [...this.skipped],
+      counts: { ...this.#counts },
+      skipped: [...this.#skipped],
       quitConfirmed,
       durationMs: Math.round(performance.now() - this.#startedAt),
     };

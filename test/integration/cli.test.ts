@@ -4,7 +4,6 @@
  * `bin/mailbox-poller.js` as well.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -135,6 +134,23 @@ describe('mailbox-poller configuration errors', () => {
     expect(stderr).not.toContain('hunter2');
   });
 
+  it('a password variable that is not set exits 2 naming the mailbox and the variable, before connecting', async () => {
+    const maildrop = await startMaildrop();
+    const file = await writeConfig({
+      mailboxes: [supportMailbox(maildrop.host, maildrop.port, { env: 'SUPPORT_PASSWORD' })],
+    });
+    const { status, stdout, stderr } = await cli(
+      ['poll', '--config', file, '--out', path.join(workDir, 'out')],
+      {
+        SUPPORT_PASSWORD: '',
+      },
+    );
+    expect(status).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/mailbox "support": .*environment variable SUPPORT_PASSWORD, which is not set/);
+    expect(maildrop.commands()).toEqual([]);
+  });
+
   it('a missing config file exits 2 naming it', async () => {
     const missing = path.join(workDir, 'nowhere.json');
     const { status, stderr } = await cli(['poll', '--config', missing]);
@@ -230,19 +246,6 @@ describe('mailbox-poller poll, local default destination', () => {
     });
   });
 
-  it('--dry-run stores but leaves the mailbox full and writes no notification', async () => {
-    const maildrop = await startMaildrop();
-    const file = await writeConfig({ mailboxes: [supportMailbox(maildrop.host, maildrop.port)] });
-    const outDir = path.join(workDir, 'out');
-
-    const { status, stdout } = await cli(['poll', '--config', file, '--out', outDir, '--dry-run', '--json']);
-
-    expect(status).toBe(0);
-    expect(JSON.parse(stdout)[0].counts).toMatchObject({ stored: 3, notified: 0, deleted: 0, left: 3 });
-    expect(maildrop.messages('alice')).toEqual(MESSAGES);
-    expect(existsSync(path.join(outDir, 'notifications.jsonl'))).toBe(false);
-  });
-
   it('a wrong password exits 1, says the credentials were refused, and prints no password', async () => {
     const maildrop = await startMaildrop();
     const file = await writeConfig({
@@ -265,10 +268,18 @@ describe('mailbox-poller poll, local default destination', () => {
   it('an unreachable server exits 1 with a message naming the mailbox and the address', async () => {
     const closedPort = await findFreePort();
     const file = await writeConfig({ mailboxes: [supportMailbox('127.0.0.1', closedPort)] });
-    const { status, stdout } = await cli(['poll', '--config', file, '--out', path.join(workDir, 'out')]);
+    const { status, stdout, stderr } = await cli([
+      'poll',
+      '--config',
+      file,
+      '--out',
+      path.join(workDir, 'out'),
+    ]);
     expect(status).toBe(1);
-    expect(stdout).toMatch(/^support: retry-later/m);
-    expect(stdout).toContain(`127.0.0.1:${closedPort}`);
+    expect(stdout).toMatch(/^support: retry-later \(network\) — /m);
+    expect(stdout).not.toContain(`127.0.0.1:${closedPort}`);
+    expect(stderr).toMatch(/^mailbox-poller: support: retry-later \(network\): /m);
+    expect(stderr).toContain(`127.0.0.1:${closedPort}`);
   });
 
   it('one failing mailbox does not stop the others, and the run exits 1', async () => {

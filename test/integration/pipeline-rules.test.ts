@@ -44,7 +44,7 @@ const LOGIN = [
 const stuffed = (bytes: Buffer) => Buffer.concat([bytes, Buffer.from('.\r\n')]);
 
 describe('pollMailbox rules', () => {
-  test('a message the server will not give (RETR -ERR) is skipped and the run goes on', async () => {
+  test('a message the server will not give (RETR -ERR) is skipped, the run goes on, and ends partial', async () => {
     const second = message('second');
     const server = await startScriptServer([
       ...LOGIN,
@@ -65,7 +65,7 @@ describe('pollMailbox rules', () => {
     const local = ports();
     const outcome = await pollMailbox(testMailbox({ port: server.port }), local, Deadline.after(20_000));
     await server.done;
-    expect(outcome).toMatchObject({ status: 'ok', quitConfirmed: true });
+    expect(outcome).toMatchObject({ status: 'partial', reason: 'uncommitted', quitConfirmed: true });
     expect(outcome.counts).toMatchObject({
       found: 2,
       retrieved: 1,
@@ -73,6 +73,7 @@ describe('pollMailbox rules', () => {
       notified: 1,
       deleted: 1,
       left: 1,
+      uncommitted: 1,
     });
     expect(outcome.skipped).toEqual([
       expect.objectContaining({ msg: 1, uidl: 'uid-one', reason: 'retr-refused' }),
@@ -195,7 +196,7 @@ describe('pollMailbox rules', () => {
     expect(server.messages('alice')).toEqual(messages);
   });
 
-  test('the same failure without EXPIRE 0 still QUITs, committing the messages that were stored', async () => {
+  test('the same failure without EXPIRE 0 still QUITs, committing what was stored, and ends partial', async () => {
     const messages = [message('a'), message('b'), message('c')];
     const server = await startMemoryPop3Server({ users: [{ name: 'alice', password: 'secret', messages }] });
     cleanups.push(() => server.close());
@@ -206,7 +207,12 @@ describe('pollMailbox rules', () => {
       { ...local, store },
       Deadline.after(20_000),
     );
-    expect(outcome).toMatchObject({ status: 'ok', quitConfirmed: true, counts: { deleted: 2, skipped: 1 } });
+    expect(outcome).toMatchObject({
+      status: 'partial',
+      reason: 'uncommitted',
+      quitConfirmed: true,
+      counts: { deleted: 2, skipped: 1, uncommitted: 1 },
+    });
     expect(outcome.skipped[0]).toMatchObject({ msg: 2, reason: 'store-failed' });
     expect(server.messages('alice')).toEqual([messages[1]]);
   });
@@ -276,20 +282,6 @@ describe('pollMailbox rules', () => {
     const outcome = await pollMailbox(mailbox, ports(), Deadline.after(20_000));
     expect(outcome).toMatchObject({ status: 'failed', reason: 'credentials' });
     expect(outcome.message).toContain('MAILBOX_POLLER_TEST_UNSET');
-  });
-
-  test('dry run stores but neither notifies nor deletes', async () => {
-    const messages = [message('a'), message('b')];
-    const server = await startMemoryPop3Server({ users: [{ name: 'alice', password: 'secret', messages }] });
-    cleanups.push(() => server.close());
-    const local = ports();
-    const outcome = await pollMailbox(testMailbox({ port: server.port }), local, Deadline.after(20_000), {
-      dryRun: true,
-    });
-    expect(outcome).toMatchObject({ status: 'ok', counts: { stored: 2, notified: 0, deleted: 0, left: 2 } });
-    expect(local.objects().size).toBe(2);
-    expect(local.notifications()).toEqual([]);
-    expect(server.messages('alice')).toEqual(messages);
   });
 });
 

@@ -2,8 +2,8 @@
  * A small RFC 1939 maildrop held in memory, over plain TCP: what the CLI tests and `npm run demo` poll
  * when there is no real mail server. It behaves like a careful production server:
  *
- *   - CAPA (RFC 2449) lists USER, TOP, RESP-CODES, AUTH-RESP-CODE, and on request UIDL, PIPELINING and
- *     `EXPIRE 0`. Without `uidl` the UIDL command answers -ERR, like a server that has none.
+ *   - CAPA (RFC 2449) lists USER, RESP-CODES, AUTH-RESP-CODE, and on request TOP, UIDL, PIPELINING and
+ *     `EXPIRE 0` (TOP and UIDL by default). `commands()` is the log of every command line received. Without `uidl` the UIDL command answers -ERR, like a server that has none.
  *   - USER/PASS log in; a wrong password gets `-ERR [AUTH]`, a maildrop another session holds gets
  *     `-ERR [IN-USE]` (RFC 2449 §8.1.2): one session per maildrop at a time.
  *   - Message numbers are fixed for the session; DELE only marks. QUIT commits the marks (the UPDATE
@@ -41,6 +41,8 @@ export interface MemoryPop3ServerOptions {
   readonly uidl?: boolean;
   /** Advertise `EXPIRE 0` and remove retrieved messages on QUIT. @default false */
   readonly expireZero?: boolean;
+  /** Offer TOP (advertised in CAPA; without it TOP answers -ERR). @default true */
+  readonly top?: boolean;
 }
 
 export interface MemoryPop3Server {
@@ -48,6 +50,8 @@ export interface MemoryPop3Server {
   readonly port: number;
   /** The messages still in `user`'s maildrop (deletions committed by QUIT are gone), as given. */
   messages(user: string): Buffer[];
+  /** Every command line received so far, over all sessions, in order (PASS arguments masked). */
+  commands(): string[];
   /** Drops every open session (nothing they marked is deleted) and stops listening. */
   close(): Promise<void>;
 }
@@ -91,6 +95,8 @@ export async function startMemoryPop3Server(options: MemoryPop3ServerOptions): P
     pipelining: options.pipelining ?? true,
     uidl: options.uidl ?? true,
     expireZero: options.expireZero ?? false,
+    top: options.top ?? true,
+    received: [],
   };
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
@@ -112,6 +118,7 @@ export async function startMemoryPop3Server(options: MemoryPop3ServerOptions): P
       if (maildrop === undefined) throw new Error(`no such user: ${user}`);
       return maildrop.messages.map((message) => message.original);
     },
+    commands: () => [...features.received],
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
@@ -124,6 +131,9 @@ interface Features {
   readonly pipelining: boolean;
   readonly uidl: boolean;
   readonly expireZero: boolean;
+  readonly top: boolean;
+  /** The command log behind `commands()`. */
+  readonly received: string[];
 }
 
 function storedMessage(original: Buffer, index: number): StoredMessage {
@@ -211,6 +221,7 @@ class Pop3Session {
     }
     const [keyword = '', ...args] = line.split(' ');
     const command = keyword.toUpperCase();
+    this.#features.received.push(command === 'PASS' ? 'PASS ***' : line);
     if (command === 'QUIT') {
       const text = this.#maildrop ? this.#commit() : 'bye';
       await this.#send(`+OK ${text}\r\n`);
@@ -277,6 +288,7 @@ class Pop3Session {
           return { status: `+OK ${wire.length} octets`, body: dotStuffed(wire) };
         });
       case 'TOP':
+        if (!this.#features.top) return '-ERR TOP not supported';
         return this.#withMessage(args, 2, (n) => {
           const lines = args[1]!;
           if (!/^\d+$/.test(lines)) return '-ERR TOP needs a number of lines';
@@ -301,7 +313,8 @@ class Pop3Session {
   }
 
   #capabilities(): Reply {
-    const names = ['USER', 'TOP', 'RESP-CODES', 'AUTH-RESP-CODE', 'IMPLEMENTATION memory-pop3'];
+    const names = ['USER', 'RESP-CODES', 'AUTH-RESP-CODE', 'IMPLEMENTATION memory-pop3'];
+    if (this.#features.top) names.push('TOP');
     if (this.#features.uidl) names.push('UIDL');
     if (this.#features.pipelining) names.push('PIPELINING');
     if (this.#features.expireZero) names.push('EXPIRE 0');

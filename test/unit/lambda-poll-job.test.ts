@@ -5,7 +5,7 @@ import { Deadline } from '../../lib/deadline.ts';
 import { encodeJob } from '../../lib/lambda/job.ts';
 import type { EmfDocument } from '../../lib/lambda/metrics.ts';
 import { type PollJobDeps, processJobRecords } from '../../lib/lambda/poll-job.ts';
-import type { MailboxOutcome, OutcomeStatus } from '../../lib/pipeline/outcome.ts';
+import type { MailboxOutcome, OutcomeReason, OutcomeStatus } from '../../lib/pipeline/outcome.ts';
 
 const slot = new Date('2025-03-04T10:05:00Z');
 const CONFIG_VERSION = 'c'.repeat(64);
@@ -19,7 +19,7 @@ function record(messageId: string, mailboxId: string, receiveCount = 1, body?: s
   } as unknown as SQSRecord;
 }
 
-function outcome(mailboxId: string, status: OutcomeStatus, reason?: string): MailboxOutcome {
+function outcome(mailboxId: string, status: OutcomeStatus, reason?: OutcomeReason): MailboxOutcome {
   return {
     mailboxId,
     status,
