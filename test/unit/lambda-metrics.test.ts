@@ -114,10 +114,10 @@ describe('EMF for one polled mailbox', () => {
     expect(docs[0]?.['UncommittedMessages']).toBe(2);
     expect(docs[1]).toMatchObject({ PollFailures: 1, Reason: 'partial', MailboxId: 'support' });
     const withReason = outcomeMetrics(
-      outcome({ status: 'partial', reason: 'store-failed', counts }),
+      outcome({ status: 'partial', reason: 'uncommitted', counts }),
       context,
     );
-    expect(withReason[1]?.['Reason']).toBe('store-failed');
+    expect(withReason[1]?.['Reason']).toBe('uncommitted');
   });
 
   it('counts a dropped job per service and reason only: its mailbox id is not trusted', () => {
