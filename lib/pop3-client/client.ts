@@ -75,6 +75,7 @@ export class Pop3Client {
       deadline,
       window: options.pipelineWindow,
       maxListingOctets: options.maxListingOctets,
+      pace: { replyMs: timeouts.replyMs, minBytesPerSecond: timeouts.minBytesPerSecond },
     });
     try {
       const greeting = parseGreeting(await conversation.greeting(deadline.cap(timeouts.greetingMs)));

@@ -22,6 +22,7 @@ import {
 import { DEFAULT_MAX_LISTING_OCTETS } from '../pop3/limits.ts';
 import { ReplyDecoder, type ReplyEvent, type StatusLine } from '../pop3/reply-decoder.ts';
 import { FlowControl, type MessageStream } from './message-stream.ts';
+import { ReplyClock, type ReplyPace } from './reply-clock.ts';
 import type { Transport } from './transport.ts';
 
 export interface Reply<T> {
@@ -43,6 +44,8 @@ export interface ConversationOptions {
   readonly deadline: Deadline;
   readonly window: number;
   readonly maxListingOctets?: number;
+  /** Minimum pace of a reply (see ReplyClock). @default no limit */
+  readonly pace?: ReplyPace;
 }
 
 const AUTH_KEYWORDS = new Set(['USER', 'PASS', 'APOP', 'AUTH', '*SASL']);
@@ -62,15 +65,21 @@ export class Conversation {
   readonly #unwritten: Buffer[] = [];
   #writeScheduled = false;
   #failure: Error | undefined;
+  readonly #clock: ReplyClock | undefined;
 
   constructor(transport: Transport, options: ConversationOptions) {
     this.#transport = transport;
     this.server = transport.label;
     this.#options = options;
+    this.#clock = options.pace ? new ReplyClock(options.pace) : undefined;
     this.flow = new FlowControl(
-      () => transport.pause(),
+      () => {
+        transport.pause();
+        this.#clock?.paused();
+      },
       () => {
         transport.resume();
+        this.#clock?.resumed();
         this.#idleTimer.refresh();
       },
     );
@@ -192,6 +201,7 @@ export class Conversation {
       const next = this.#waiting[0]!;
       if (!this.#maySend(next.command)) break;
       this.#waiting.shift();
+      if (this.#inFlight.length === 0) this.#clock?.restart();
       const { command } = next;
       this.#decoder.expect(
         command.shape,
@@ -236,10 +246,27 @@ export class Conversation {
       this.fail(this.#annotate(error));
       return;
     }
+    this.#clock?.received(chunk.length);
     for (const event of events) {
       if (this.#failure) return;
       this.#route(event);
     }
+    if (this.#inFlight.length > 0) this.#checkPace();
+  }
+
+  /** A server that keeps sending, but too slowly to ever finish, fails like a silent one. */
+  #checkPace(): void {
+    const late = this.#clock?.overdue();
+    if (!late || !this.#options.pace) return;
+    const { replyMs, minBytesPerSecond } = this.#options.pace;
+    const waitingFor = this.#inFlight[0]!.command;
+    this.fail(
+      new Pop3TimeoutError(
+        `${this.server} took ${late.elapsedMs} ms to send ${late.received} octets of the reply to ` +
+          `${waitingFor.display}; a reply may take ${replyMs} ms plus 1 s per ${minBytesPerSecond} octets`,
+        { phase: 'slow', server: this.server, command: waitingFor.keyword },
+      ),
+    );
   }
 
   #route(event: ReplyEvent): void {
@@ -261,6 +288,7 @@ export class Conversation {
       }
     } else {
       this.#inFlight.shift();
+      this.#clock?.restart();
       this.#complete(exchange);
       this.#pump();
     }
