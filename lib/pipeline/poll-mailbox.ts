@@ -11,6 +11,7 @@ import type { MailboxConfig } from '../config/types.ts';
 import type { Deadline } from '../deadline.ts';
 import { buildNotification } from '../notification/index.ts';
 import { Pop3ConnectionError, Pop3ServerError } from '../pop3/errors.ts';
+import { maxListingEntriesFor } from '../pop3/limits.ts';
 import { Pop3Client, type QuitResult } from '../pop3-client/client.ts';
 import type { Pop3Timeouts } from '../pop3-client/options.ts';
 import type { Clock, CredentialsProvider, MessageStore, Notifier } from '../ports.ts';
@@ -235,6 +236,7 @@ function clientOptions(mailbox: MailboxConfig, deadline: Deadline, options: Poll
     pipelining: mailbox.pipelining,
     deadline,
     maxMessageBytes: mailbox.limits.maxMessageBytes,
+    maxListingEntries: maxListingEntriesFor(mailbox.limits.maxMessagesPerRun),
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),
   };
 }

@@ -9,6 +9,7 @@
  */
 
 import type { Deadline } from '../deadline.ts';
+import type { BodyReader } from '../pop3/body-lines.ts';
 import type { Pop3Command } from '../pop3/commands.ts';
 import {
   Pop3AuthenticationError,
@@ -19,7 +20,7 @@ import {
   Pop3TimeoutError,
   Pop3UsageError,
 } from '../pop3/errors.ts';
-import { DEFAULT_MAX_LISTING_OCTETS } from '../pop3/limits.ts';
+import { DEFAULT_MAX_LISTING_ENTRIES, DEFAULT_MAX_LISTING_OCTETS } from '../pop3/limits.ts';
 import { ReplyDecoder, type ReplyEvent, type StatusLine } from '../pop3/reply-decoder.ts';
 import { FlowControl, type MessageStream } from './message-stream.ts';
 import { ReplyClock, type ReplyPace } from './reply-clock.ts';
@@ -36,7 +37,10 @@ interface Exchange {
   readonly resolve: (reply: Reply<unknown>) => void;
   readonly reject: (error: Error) => void;
   status: StatusLine | undefined;
-  body: Buffer[];
+  /** Reads a collected body line by line as it arrives; nothing of it is buffered whole. */
+  reader: BodyReader<unknown> | undefined;
+  /** The first bad line of a collected body: the rest is still consumed, then the command fails. */
+  bodyError: unknown;
 }
 
 export interface ConversationOptions {
@@ -44,6 +48,8 @@ export interface ConversationOptions {
   readonly deadline: Deadline;
   readonly window: number;
   readonly maxListingOctets?: number;
+  /** Entries a LIST or UIDL listing keeps. @default DEFAULT_MAX_LISTING_ENTRIES */
+  readonly maxListingEntries?: number;
   /** Minimum pace of a reply (see ReplyClock). @default no limit */
   readonly pace?: ReplyPace;
 }
@@ -159,7 +165,8 @@ export class Conversation {
         resolve: resolve as (reply: Reply<unknown>) => void,
         reject,
         status: undefined,
-        body: [],
+        reader: undefined,
+        bodyError: undefined,
       });
       this.#pump();
     });
@@ -208,10 +215,16 @@ export class Conversation {
         command.bodyMode === 'collect'
           ? {
               ...command.expectOptions,
-              maxBodyOctets: this.#options.maxListingOctets ?? DEFAULT_MAX_LISTING_OCTETS,
+              maxBodyOctets: Math.min(
+                command.expectOptions.maxBodyOctets ?? Number.POSITIVE_INFINITY,
+                this.#options.maxListingOctets ?? DEFAULT_MAX_LISTING_OCTETS,
+              ),
             }
           : command.expectOptions,
       );
+      next.reader = command.readBody?.({
+        maxListingEntries: this.#options.maxListingEntries ?? DEFAULT_MAX_LISTING_ENTRIES,
+      });
       this.#inFlight.push(next);
       if (next.command.line.length > 0) lines.push(next.command.line);
     }
@@ -282,9 +295,12 @@ export class Conversation {
     } else if (event.type === 'data') {
       if (exchange.stream) {
         exchange.stream.deliver(event.chunk);
-      } else {
-        // The decoder caps collected bodies (maxBodyOctets). Copy: the chunk is a view into a socket buffer that would otherwise be kept alive.
-        exchange.body.push(Buffer.from(event.chunk));
+      } else if (exchange.reader && exchange.bodyError === undefined) {
+        try {
+          exchange.reader.push(event.chunk);
+        } catch (error) {
+          exchange.bodyError = error;
+        }
       }
     } else {
       this.#inFlight.shift();
@@ -305,8 +321,8 @@ export class Conversation {
       return;
     }
     try {
-      const body = command.bodyMode === 'collect' ? Buffer.concat(exchange.body) : undefined;
-      const value = command.parse(status, body);
+      if (exchange.bodyError !== undefined) throw exchange.bodyError;
+      const value = exchange.reader ? exchange.reader.end() : command.parse(status, undefined);
       exchange.stream?.finish();
       exchange.resolve({ status, value });
     } catch (error) {

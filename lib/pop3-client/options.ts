@@ -2,7 +2,7 @@
 
 import type { TlsMode } from '../config/types.ts';
 import { Deadline } from '../deadline.ts';
-import { DEFAULT_MAX_LISTING_OCTETS } from '../pop3/limits.ts';
+import { DEFAULT_MAX_LISTING_ENTRIES, DEFAULT_MAX_LISTING_OCTETS } from '../pop3/limits.ts';
 
 export interface Pop3Timeouts {
   /** TCP connect. @default 10_000 */
@@ -49,6 +49,12 @@ export interface Pop3ClientOptions {
   readonly maxMessageBytes?: number;
   /** Cap on a LIST/UIDL/CAPA body. @default DEFAULT_MAX_LISTING_OCTETS */
   readonly maxListingOctets?: number;
+  /**
+   * Entries kept from a LIST or UIDL listing; the lines past them are checked and dropped, and counted in
+   * the listing's `omitted`. The pipeline sizes it from the per-run message limit (maxListingEntriesFor).
+   * @default DEFAULT_MAX_LISTING_ENTRIES
+   */
+  readonly maxListingEntries?: number;
 }
 
 export interface ResolvedClientOptions {
@@ -64,6 +70,7 @@ export interface ResolvedClientOptions {
   readonly deadline: Deadline;
   readonly maxMessageBytes: number;
   readonly maxListingOctets: number;
+  readonly maxListingEntries: number;
 }
 
 export function resolveClientOptions(options: Pop3ClientOptions): ResolvedClientOptions {
@@ -88,5 +95,6 @@ export function resolveClientOptions(options: Pop3ClientOptions): ResolvedClient
     deadline: options.deadline ?? Deadline.never(),
     maxMessageBytes: options.maxMessageBytes ?? Number.POSITIVE_INFINITY,
     maxListingOctets: options.maxListingOctets ?? DEFAULT_MAX_LISTING_OCTETS,
+    maxListingEntries: Math.max(1, options.maxListingEntries ?? DEFAULT_MAX_LISTING_ENTRIES),
   };
 }
