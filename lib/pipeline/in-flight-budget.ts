@@ -1,14 +1,29 @@
 /**
- * Bounds what is retrieved but not yet stored: at most `maxMessages` messages and `maxBytes` octets (by
- * LIST size) in flight. A message larger than the whole byte budget still runs, alone, so nothing is
- * starved; memory is then bounded by the store's own streaming (multipart) instead.
+ * Bounds what is retrieved but not yet stored: at most `maxMessages` messages and `maxBytes` octets.
+ *
+ * Octets are charged as they ARRIVE, not as the server announced them: a message is admitted on its LIST
+ * size (a reservation, so an honest listing never over-commits), and every octet received beyond that
+ * size is charged too. The LIST size is the server's word; a server that lists messages of several MiB
+ * as 1 octet each would otherwise have the whole window pipelined into memory at once.
+ *
+ * When the budget is spent, a message's byte stream waits (`charge` returns a promise) and its backpressure
+ * reaches the socket, so the server's TCP window fills instead of our memory, until earlier messages are
+ * stored and released. The OLDEST message in flight never waits: everything older is gone, so nothing it
+ * could wait for would ever come. One message larger than the whole budget therefore still flows, alone,
+ * through to the store, which streams it (multipart) instead of holding it.
+ *
+ * What this bounds: octets past the tap, i.e. held by the store until its put resolves, plus each
+ * stream's own buffers (the RETR stream's 256 KiB high-water mark and the tap's). With the defaults
+ * (64 MiB) a run holds at most ~64 MiB of message data in flight, plus one message larger than that.
  */
 export class InFlightBudget {
   readonly #maxMessages: number;
   readonly #maxBytes: number;
-  #messages = 0;
   #bytes = 0;
-  #waiters: { bytes: number; wake: () => void }[] = [];
+  /** Admitted and not yet released, oldest first (a Set keeps insertion order). */
+  readonly #open = new Set<InFlightCharge>();
+  #admissions: { listedSize: number; admit: (charge: InFlightCharge) => void }[] = [];
+  #stalled: { charge: InFlightCharge; wake: () => void }[] = [];
 
   constructor(maxMessages: number, maxBytes: number) {
     this.#maxMessages = Math.max(1, maxMessages);
@@ -16,35 +31,101 @@ export class InFlightBudget {
   }
 
   get messages(): number {
-    return this.#messages;
+    return this.#open.size;
   }
 
-  async acquire(bytes: number): Promise<void> {
-    if (this.#fits(bytes)) {
-      this.#take(bytes);
-      return;
+  /** Octets charged now: reserved by LIST size or received, whichever is more, for each open message. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Waits until a message listed at `listedSize` octets may start (FIFO), then reserves that much. */
+  async admit(listedSize: number): Promise<InFlightCharge> {
+    if (this.#admissions.length === 0 && this.#admits(listedSize)) return this.#openCharge(listedSize);
+    return new Promise((admit) => this.#admissions.push({ listedSize, admit }));
+  }
+
+  /** @internal InFlightCharge only. */
+  add(octets: number): void {
+    this.#bytes += octets;
+  }
+
+  /** @internal InFlightCharge only: whether this message must stop reading until others release. */
+  mustWait(charge: InFlightCharge): boolean {
+    return this.#bytes > this.#maxBytes && this.#oldest() !== charge;
+  }
+
+  /** @internal InFlightCharge only. */
+  stall(charge: InFlightCharge): Promise<void> {
+    return new Promise((wake) => this.#stalled.push({ charge, wake }));
+  }
+
+  /** @internal InFlightCharge only. */
+  close(charge: InFlightCharge, charged: number): void {
+    if (!this.#open.delete(charge)) return;
+    this.#bytes -= charged;
+    // Messages already receiving go first: they hold octets; the ones waiting to start hold none.
+    this.#stalled = this.#stalled.filter(({ charge: stalled, wake }) => {
+      if (this.mustWait(stalled) && this.#open.has(stalled)) return true;
+      wake();
+      return false;
+    });
+    while (this.#admissions.length > 0 && this.#admits(this.#admissions[0]!.listedSize)) {
+      const next = this.#admissions.shift()!;
+      next.admit(this.#openCharge(next.listedSize));
     }
-    await new Promise<void>((wake) => this.#waiters.push({ bytes, wake }));
   }
 
-  release(bytes: number): void {
-    this.#messages--;
-    this.#bytes -= bytes;
-    // FIFO: messages start in LIST order.
-    while (this.#waiters.length > 0 && this.#fits(this.#waiters[0]!.bytes)) {
-      const next = this.#waiters.shift()!;
-      this.#take(next.bytes);
-      next.wake();
-    }
+  #admits(listedSize: number): boolean {
+    if (this.#open.size === 0) return true;
+    return this.#open.size < this.#maxMessages && this.#bytes + listedSize <= this.#maxBytes;
   }
 
-  #fits(bytes: number): boolean {
-    if (this.#messages === 0) return true;
-    return this.#messages < this.#maxMessages && this.#bytes + bytes <= this.#maxBytes;
+  #openCharge(listedSize: number): InFlightCharge {
+    const charge = new InFlightCharge(this, listedSize);
+    this.#open.add(charge);
+    this.#bytes += listedSize;
+    return charge;
   }
 
-  #take(bytes: number): void {
-    this.#messages++;
-    this.#bytes += bytes;
+  #oldest(): InFlightCharge | undefined {
+    return this.#open.values().next().value;
+  }
+}
+
+/** One admitted message's share of the budget: its LIST size reserved, then the octets that arrive. */
+export class InFlightCharge {
+  readonly #budget: InFlightBudget;
+  readonly #reserved: number;
+  #received = 0;
+  #released = false;
+
+  constructor(budget: InFlightBudget, reserved: number) {
+    this.#budget = budget;
+    this.#reserved = reserved;
+  }
+
+  /** Reserved or received, whichever is more. */
+  get charged(): number {
+    return Math.max(this.#reserved, this.#received);
+  }
+
+  /**
+   * Counts `octets` more received. Returns a promise when the budget is spent and this message must stop
+   * reading until earlier ones are released; undefined when it may go on at once.
+   */
+  received(octets: number): Promise<void> | undefined {
+    if (this.#released) return undefined;
+    const before = this.charged;
+    this.#received += octets;
+    this.#budget.add(this.charged - before);
+    return this.#budget.mustWait(this) ? this.#budget.stall(this) : undefined;
+  }
+
+  /** The message is stored (or given up): its octets no longer count. Idempotent. */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#budget.close(this, this.charged);
   }
 }

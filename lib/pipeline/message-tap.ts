@@ -1,13 +1,21 @@
 /**
  * Sits between the RETR stream and the store: passes every byte through untouched, counts them, and keeps
- * the header section for the notification, so the message is read from the server exactly once.
+ * the header section for the notification, so the message is read from the server exactly once. It also
+ * charges the in-flight budget with each chunk as it arrives; when the budget says wait, the chunk is held
+ * and backpressure stops the RETR stream, and through it the socket, until earlier messages are stored.
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { HeaderCollector } from '../notification/index.ts';
 
 export class MessageTap extends Transform {
   readonly header = new HeaderCollector();
+  readonly #charge: ((octets: number) => Promise<void> | undefined) | undefined;
   #bytes = 0;
+
+  constructor(charge?: (octets: number) => Promise<void> | undefined) {
+    super();
+    this.#charge = charge;
+  }
 
   get bytes(): number {
     return this.#bytes;
@@ -16,6 +24,8 @@ export class MessageTap extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.#bytes += chunk.length;
     this.header.write(chunk);
-    done(null, chunk);
+    const wait = this.#charge?.(chunk.length);
+    if (wait === undefined) done(null, chunk);
+    else void wait.then(() => done(null, chunk));
   }
 }

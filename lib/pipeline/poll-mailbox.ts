@@ -15,11 +15,10 @@ import { maxListingEntriesFor } from '../pop3/limits.ts';
 import { Pop3Client, type QuitResult } from '../pop3-client/client.ts';
 import type { Pop3Timeouts } from '../pop3-client/options.ts';
 import type { Clock, CredentialsProvider, MessageStore, Notifier } from '../ports.ts';
-import { StoreUnavailableError } from './classify-failure.ts';
 import { CommitBatch, type StoredAndDescribed } from './commit-batch.ts';
-import { InFlightBudget } from './in-flight-budget.ts';
 import type { MailboxOutcome } from './outcome.ts';
-import { type PlannedMessage, planRetrievals, type RetrievalPlan } from './retrieval-plan.ts';
+import { planRetrievals, type RetrievalPlan } from './retrieval-plan.ts';
+import { forEachMessage } from './retrieve-ahead.ts';
 import { type RetrievedMessage, retrieveAndStore } from './retrieve-and-store.ts';
 import { type Progress, RunRecord } from './run-record.ts';
 
@@ -49,7 +48,7 @@ export interface PollOptions {
    * @default 64
    */
   readonly maxInFlightMessages?: number;
-  /** Octets (by LIST size) retrieved but not yet stored, at most. @default 64 MiB */
+  /** Octets received but not yet stored, at most (LIST sizes reserve, received octets charge). @default 64 MiB */
   readonly maxInFlightBytes?: number;
   readonly timeouts?: Pop3Timeouts;
 }
@@ -88,7 +87,8 @@ export async function pollMailbox(
       plan,
       deadline,
       options,
-      (planned) => retrieveAndStore({ client: session, mailbox, run, failures, ...ports }, planned), // 1. store
+      (planned, charge) =>
+        retrieveAndStore({ client: session, mailbox, run, failures, ...ports }, planned, charge), // 1. store
       async (retrieved) => {
         if (!options.dryRun) await commits.add(describe(retrieved, mailbox)); // 2. notify, then 3. DELE
       },
@@ -128,63 +128,6 @@ async function listMessages(
   run.counts.found = listing.length;
   for (const skipped of plan.oversized) run.skip(skipped);
   return plan;
-}
-
-/**
- * Retrieves (and stores) each planned message with several in flight: RETRs are pipelined ahead while
- * earlier messages upload, within the in-flight budget, which bounds memory and so is released as soon
- * as a message is stored; its commit (notify, DELE) goes on outside the budget. Stops starting new
- * messages when the deadline's reserve is reached, and reports that as the reason the run stopped early.
- */
-async function forEachMessage(
-  plan: RetrievalPlan,
-  deadline: Deadline,
-  options: PollOptions,
-  retrieve: (planned: PlannedMessage) => Promise<RetrievedMessage | undefined>,
-  commit: (retrieved: RetrievedMessage) => Promise<void>,
-): Promise<{ reason: string; message: string } | undefined> {
-  const budget = new InFlightBudget(
-    options.maxInFlightMessages ?? 64,
-    options.maxInFlightBytes ?? 64 * 1024 * 1024,
-  );
-  const reserveMs = options.finishReserveMs ?? Math.min(10_000, deadline.remainingMs() * 0.25);
-  // What is in flight when we stop must still finish: keep twice the slowest message seen so far on top.
-  let slowestMs = 0;
-  const running = new Set<Promise<void>>();
-  let fatal: { error: unknown } | undefined;
-  let stopped: { reason: string; message: string } | undefined;
-  for (const planned of plan.retrieve) {
-    await budget.acquire(planned.listedSize);
-    if (fatal) {
-      budget.release(planned.listedSize);
-      break;
-    }
-    if (deadline.remainingMs() < reserveMs + 2 * slowestMs) {
-      budget.release(planned.listedSize);
-      stopped = {
-        reason: 'deadline',
-        message: 'stopped starting new messages to finish before the deadline',
-      };
-      break;
-    }
-    const started = performance.now();
-    const task: Promise<void> = retrieve(planned)
-      .finally(() => {
-        budget.release(planned.listedSize);
-        slowestMs = Math.max(slowestMs, performance.now() - started);
-      })
-      .then((retrieved) => (retrieved ? commit(retrieved) : undefined))
-      .catch((error: unknown) => {
-        fatal ??= { error };
-      })
-      .finally(() => running.delete(task));
-    running.add(task);
-  }
-  await Promise.all(running);
-  // A store that is down stops the run, but what was already stored and notified still gets committed.
-  if (fatal?.error instanceof StoreUnavailableError) return { reason: 'store', message: fatal.error.message };
-  if (fatal) throw fatal.error;
-  return stopped;
 }
 
 async function markForDeletion(client: Pop3Client, item: StoredAndDescribed, run: RunRecord): Promise<void> {

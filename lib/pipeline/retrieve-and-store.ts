@@ -11,6 +11,7 @@ import type { Clock, MessageStore, StoredMessage } from '../ports.ts';
 import { StoreUnavailableError } from './classify-failure.ts';
 import { MessageTap } from './message-tap.ts';
 import type { PlannedMessage } from './retrieval-plan.ts';
+import type { ChargeReceived } from './retrieve-ahead.ts';
 import type { RunRecord } from './run-record.ts';
 
 /** Stores failing this many times in a row mean the store is down: stop instead of draining the mailbox into errors. */
@@ -40,12 +41,13 @@ export interface RetrieveContext {
 export async function retrieveAndStore(
   context: RetrieveContext,
   planned: PlannedMessage,
+  charge?: ChargeReceived,
 ): Promise<RetrievedMessage | undefined> {
   const { client, mailbox, store, run } = context;
   const started = performance.now();
   const retrievedAt = context.clock.now();
   const retr = client.retr(planned.msg, { maxBytes: mailbox.limits.maxMessageBytes });
-  const tap = new MessageTap();
+  const tap = new MessageTap(charge); // charges the in-flight budget as octets arrive
   let retrFailure: unknown;
   retr.once('error', (error) => {
     retrFailure = error;
