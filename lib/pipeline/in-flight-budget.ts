@@ -13,8 +13,12 @@
  * through to the store, which streams it (multipart) instead of holding it.
  *
  * What this bounds: octets past the tap, i.e. held by the store until its put resolves, plus each
- * stream's own buffers (the RETR stream's 256 KiB high-water mark and the tap's). With the defaults
- * (64 MiB) a run holds at most ~64 MiB of message data in flight, plus one message larger than that.
+ * stream's own buffers (the RETR stream's 256 KiB high-water mark and the tap's). The memory budget of
+ * one mailbox run is therefore: peak RSS growth <= maxInFlightBytes + the largest single message (the
+ * oldest may exceed the budget, alone) + ~96 MiB for the runtime (garbage not yet collected, heap growth,
+ * socket buffers). With the defaults: 64 MiB + largest message + 96 MiB. Checked by
+ * test/integration/pipeline-memory-bound.test.ts: 64 messages of 6 MiB listed as 1 octet each, 16 MiB
+ * budget, held at most 16.0 MiB and grew RSS by ~74 MiB (charged by LIST size it held 240 MiB).
  */
 export class InFlightBudget {
   readonly #maxMessages: number;
