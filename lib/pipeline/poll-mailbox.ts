@@ -125,7 +125,7 @@ async function listMessages(
     client.list(),
   ]);
   const plan = planRetrievals(listing, uidls, mailbox.limits);
-  run.counts.found = listing.length;
+  run.counts.found = listing.length + listing.omitted; // lines past the listing cap were counted, not kept
   for (const skipped of plan.oversized) run.skip(skipped);
   return plan;
 }

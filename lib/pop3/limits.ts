@@ -35,12 +35,13 @@ export const MAX_SASL_CHALLENGE_OCTETS = 64 * 1024;
 export const MAX_LISTING_LINE_OCTETS = 1024;
 
 /**
- * Cap on a whole LIST or UIDL body, so a server that never sends the terminating dot fails instead of
- * holding the run. Listings are read line by line and only `maxListingEntries` entries are kept, so this
- * bounds traffic and time, not memory. Our own bound: a UIDL listing of one million messages is ~80 MB
- * at the RFC maximum unique-id length but ~30 MB for typical ids; 64 MiB covers every realistic maildrop.
+ * Cap on a whole LIST or UIDL body. Listings are read line by line and only `maxListingEntries` entries
+ * are kept, so their size costs traffic and time, not memory, and the cap must not stop a big maildrop:
+ * LIST and UIDL without argument are the only way to learn the message set. 1 GiB is ~13 million
+ * unique-id lines at the RFC maximum length (~80 octets each). A server that never ends its listing is
+ * stopped by this, by the reply pace (Pop3Timeouts.minBytesPerSecond) or by the run's deadline.
  */
-export const DEFAULT_MAX_LISTING_OCTETS = 64 * 1024 * 1024;
+export const DEFAULT_MAX_LISTING_OCTETS = 1024 * 1024 * 1024;
 
 /**
  * Cap on a CAPA body, which is collected whole. RFC 2449 §5 sets none; real ones are under 1 KiB (a dozen
