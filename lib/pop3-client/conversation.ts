@@ -39,8 +39,6 @@ interface Exchange {
   status: StatusLine | undefined;
   /** Reads a collected body line by line as it arrives; nothing of it is buffered whole. */
   reader: BodyReader<unknown> | undefined;
-  /** The first bad line of a collected body: the rest is still consumed, then the command fails. */
-  bodyError: unknown;
 }
 
 export interface ConversationOptions {
@@ -166,7 +164,6 @@ export class Conversation {
         reject,
         status: undefined,
         reader: undefined,
-        bodyError: undefined,
       });
       this.#pump();
     });
@@ -295,11 +292,12 @@ export class Conversation {
     } else if (event.type === 'data') {
       if (exchange.stream) {
         exchange.stream.deliver(event.chunk);
-      } else if (exchange.reader && exchange.bodyError === undefined) {
+      } else if (exchange.reader) {
         try {
           exchange.reader.push(event.chunk);
         } catch (error) {
-          exchange.bodyError = error;
+          // A bad line (too long, malformed): the rest of this reply may never end, so do not wait for it.
+          this.fail(this.#annotate(error, exchange.command));
         }
       }
     } else {
@@ -321,7 +319,6 @@ export class Conversation {
       return;
     }
     try {
-      if (exchange.bodyError !== undefined) throw exchange.bodyError;
       const value = exchange.reader ? exchange.reader.end() : command.parse(status, undefined);
       exchange.stream?.finish();
       exchange.resolve({ status, value });

@@ -35,6 +35,11 @@ async function trickle(conn: ScriptConnection, text: string, everyMs: number): P
   }
 }
 
+/** "1 abc1\r\n2 abc2\r\n...": a valid listing of `count` messages. */
+function numbered(count: number, prefix: string): string {
+  return Array.from({ length: count }, (_, i) => `${i + 1} ${prefix}${i + 1}\r\n`).join('');
+}
+
 const slowPace = { replyMs: 300, minBytesPerSecond: 100, idleMs: 5_000 };
 
 describe('a trickling server', () => {
@@ -42,7 +47,7 @@ describe('a trickling server', () => {
     const server = await startServer(async (conn) => {
       await play(conn, ALICE_LOGIN);
       await play(conn, transcript('C: UIDL'));
-      await trickle(conn, `+OK\r\n${'1 abc\r\n'.repeat(1000)}.\r\n`, 20);
+      await trickle(conn, `+OK\r\n${numbered(1000, 'abc')}.\r\n`, 20);
     });
     const client = await connectAsAlice(server, { timeouts: slowPace });
     const error = await rejectionOf(client.uidl());
@@ -81,7 +86,7 @@ describe('a trickling server', () => {
     const server = await startServer(async (conn) => {
       await play(conn, ALICE_LOGIN);
       await play(conn, transcript('C: UIDL'));
-      await trickle(conn, `+OK\r\n${'1 abc\r\n'.repeat(1000)}.\r\n`, 50);
+      await trickle(conn, `+OK\r\n${numbered(1000, 'abc')}.\r\n`, 50);
       received = conn.received.toString('latin1');
     });
     const local = localPorts();
