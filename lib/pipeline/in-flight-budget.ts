@@ -20,6 +20,19 @@
  * test/integration/pipeline-memory-bound.test.ts: 64 messages of 6 MiB listed as 1 octet each, 16 MiB
  * budget, held at most 16.0 MiB and grew RSS by ~74 MiB (charged by LIST size it held 240 MiB).
  */
+/** One admitted message's share of the budget: its LIST size reserved, then the octets that arrive. */
+export interface InFlightCharge {
+  /** Reserved or received, whichever is more. */
+  readonly charged: number;
+  /**
+   * Counts `octets` more received. Returns a promise when the budget is spent and this message must stop
+   * reading until earlier ones are released; undefined when it may go on at once.
+   */
+  received(octets: number): Promise<void> | undefined;
+  /** The message is stored (or given up): its octets no longer count. Idempotent. */
+  release(): void;
+}
+
 export class InFlightBudget {
   readonly #maxMessages: number;
   readonly #maxBytes: number;
@@ -49,28 +62,48 @@ export class InFlightBudget {
     return new Promise((admit) => this.#admissions.push({ listedSize, admit }));
   }
 
-  /** @internal InFlightCharge only. */
-  add(octets: number): void {
-    this.#bytes += octets;
+  #admits(listedSize: number): boolean {
+    if (this.#open.size === 0) return true;
+    return this.#open.size < this.#maxMessages && this.#bytes + listedSize <= this.#maxBytes;
   }
 
-  /** @internal InFlightCharge only: whether this message must stop reading until others release. */
-  mustWait(charge: InFlightCharge): boolean {
-    return this.#bytes > this.#maxBytes && this.#oldest() !== charge;
+  #openCharge(reserved: number): InFlightCharge {
+    let received = 0;
+    let released = false;
+    const charge: InFlightCharge = {
+      get charged() {
+        return Math.max(reserved, received);
+      },
+      received: (octets) => {
+        if (released) return undefined;
+        const before = charge.charged;
+        received += octets;
+        this.#bytes += charge.charged - before;
+        if (!this.#mustWait(charge)) return undefined;
+        return new Promise((wake) => this.#stalled.push({ charge, wake }));
+      },
+      release: () => {
+        if (released) return;
+        released = true;
+        this.#close(charge);
+      },
+    };
+    this.#open.add(charge);
+    this.#bytes += reserved;
+    return charge;
   }
 
-  /** @internal InFlightCharge only. */
-  stall(charge: InFlightCharge): Promise<void> {
-    return new Promise((wake) => this.#stalled.push({ charge, wake }));
+  /** Over budget, every message but the oldest stops reading; the oldest has nothing left to wait for. */
+  #mustWait(charge: InFlightCharge): boolean {
+    return this.#bytes > this.#maxBytes && this.#open.values().next().value !== charge;
   }
 
-  /** @internal InFlightCharge only. */
-  close(charge: InFlightCharge, charged: number): void {
-    if (!this.#open.delete(charge)) return;
-    this.#bytes -= charged;
+  #close(charge: InFlightCharge): void {
+    this.#open.delete(charge);
+    this.#bytes -= charge.charged;
     // Messages already receiving go first: they hold octets; the ones waiting to start hold none.
     this.#stalled = this.#stalled.filter(({ charge: stalled, wake }) => {
-      if (this.mustWait(stalled) && this.#open.has(stalled)) return true;
+      if (this.#open.has(stalled) && this.#mustWait(stalled)) return true;
       wake();
       return false;
     });
@@ -78,58 +111,5 @@ export class InFlightBudget {
       const next = this.#admissions.shift()!;
       next.admit(this.#openCharge(next.listedSize));
     }
-  }
-
-  #admits(listedSize: number): boolean {
-    if (this.#open.size === 0) return true;
-    return this.#open.size < this.#maxMessages && this.#bytes + listedSize <= this.#maxBytes;
-  }
-
-  #openCharge(listedSize: number): InFlightCharge {
-    const charge = new InFlightCharge(this, listedSize);
-    this.#open.add(charge);
-    this.#bytes += listedSize;
-    return charge;
-  }
-
-  #oldest(): InFlightCharge | undefined {
-    return this.#open.values().next().value;
-  }
-}
-
-/** One admitted message's share of the budget: its LIST size reserved, then the octets that arrive. */
-export class InFlightCharge {
-  readonly #budget: InFlightBudget;
-  readonly #reserved: number;
-  #received = 0;
-  #released = false;
-
-  constructor(budget: InFlightBudget, reserved: number) {
-    this.#budget = budget;
-    this.#reserved = reserved;
-  }
-
-  /** Reserved or received, whichever is more. */
-  get charged(): number {
-    return Math.max(this.#reserved, this.#received);
-  }
-
-  /**
-   * Counts `octets` more received. Returns a promise when the budget is spent and this message must stop
-   * reading until earlier ones are released; undefined when it may go on at once.
-   */
-  received(octets: number): Promise<void> | undefined {
-    if (this.#released) return undefined;
-    const before = this.charged;
-    this.#received += octets;
-    this.#budget.add(this.charged - before);
-    return this.#budget.mustWait(this) ? this.#budget.stall(this) : undefined;
-  }
-
-  /** The message is stored (or given up): its octets no longer count. Idempotent. */
-  release(): void {
-    if (this.#released) return;
-    this.#released = true;
-    this.#budget.close(this, this.charged);
   }
 }
