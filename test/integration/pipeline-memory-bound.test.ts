@@ -12,7 +12,11 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Deadline } from '../../lib/deadline.ts';
+import { pollMailbox } from '../../lib/pipeline/poll-mailbox.ts';
 import { type LyingMailbox, type LyingServer, startLyingServer } from '../support/lying-pop3-server.ts';
+import { testMailbox } from '../support/mailbox.ts';
+import { localPorts } from '../support/pipeline-ports.ts';
 import type { ProbeInput, ProbeResult } from '../support/poll-rss-probe.ts';
 
 const MiB = 1024 * 1024;
@@ -60,5 +64,24 @@ describe('memory stays bounded whatever the server claims', () => {
     expect(result).toMatchObject({ status: 'ok', stored: maxMessagesPerRun, deleted: maxMessagesPerRun });
     expect(result.found).toBe(600_000); // counted, though only maxListingEntriesFor(50) entries were kept
     expect(result.peakGrowthBytes).toBeLessThan(RUNTIME_ALLOWANCE_BYTES);
+  });
+
+  it('messages each larger than the whole budget still flow, one after another, to a streaming store', async () => {
+    const messageBytes = 2 * MiB;
+    const server = await startLyingServer({ count: 8, listedSize: () => 1, bodySize: () => messageBytes });
+    servers.push(server);
+    const local = localPorts();
+    try {
+      const outcome = await pollMailbox(testMailbox({ port: server.port }), local, Deadline.after(60_000), {
+        maxInFlightBytes: 256 * 1024,
+      });
+      expect(outcome).toMatchObject({ status: 'ok', counts: { stored: 8, deleted: 8 } });
+      const sizes = [...local.objects().values()].map((body) => body.length);
+      expect(sizes).toHaveLength(8);
+      for (const size of sizes) expect(size).toBeGreaterThan(messageBytes);
+      expect(server.deleted.size).toBe(8);
+    } finally {
+      local.remove();
+    }
   });
 });
