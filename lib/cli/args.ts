@@ -97,8 +97,9 @@ function parse(argv: readonly string[]) {
 
 /**
  * Overall deadline when --timeout is not given: 15 minutes. A server that trickles or stalls must not
- * hold a cron job or a shell forever; 15 minutes drains ~10,000 ordinary messages with room to spare, and
- * what is left waits for the next run (nothing is lost: only QUIT commits deletions).
+ * hold a cron job or a shell forever. 15 minutes is also the longest a Lambda poll can run, so the CLI and
+ * the Lambda give up on a server at the same point; what is left waits for the next run (nothing is lost:
+ * only QUIT commits deletions, and the run stops starting messages early enough to QUIT in time).
  */
 export const DEFAULT_TIMEOUT_SECONDS = 15 * 60;
 

@@ -7,12 +7,18 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { HeaderCollector } from '../notification/index.ts';
 
+/**
+ * Counts octets as they arrive against the in-flight budget; returns a promise when the reader must wait
+ * for earlier messages to be stored first.
+ */
+export type ChargeReceived = (octets: number) => Promise<void> | undefined;
+
 export class MessageTap extends Transform {
   readonly header = new HeaderCollector();
-  readonly #charge: ((octets: number) => Promise<void> | undefined) | undefined;
+  readonly #charge: ChargeReceived | undefined;
   #bytes = 0;
 
-  constructor(charge?: (octets: number) => Promise<void> | undefined) {
+  constructor(charge?: ChargeReceived) {
     super();
     this.#charge = charge;
   }

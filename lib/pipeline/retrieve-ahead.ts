@@ -8,6 +8,7 @@
 import type { Deadline } from '../deadline.ts';
 import { StoreUnavailableError } from './classify-failure.ts';
 import { InFlightBudget } from './in-flight-budget.ts';
+import type { ChargeReceived } from './message-tap.ts';
 import type { PlannedMessage, RetrievalPlan } from './retrieval-plan.ts';
 import type { RetrievedMessage } from './retrieve-and-store.ts';
 
@@ -24,12 +25,6 @@ export interface RetrieveAheadOptions {
 export const DEFAULT_MAX_IN_FLIGHT_MESSAGES = 64;
 /** 64 MiB: eight S3 single-PUT bodies (8 MiB threshold) in flight; well within a 512 MiB Lambda. */
 export const DEFAULT_MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
-
-/**
- * Counts octets as they arrive; returns a promise when the reader must wait for earlier messages to be
- * stored first (the stream's backpressure then stops reading the socket).
- */
-export type ChargeReceived = (octets: number) => Promise<void> | undefined;
 
 export async function forEachMessage(
   plan: RetrievalPlan,

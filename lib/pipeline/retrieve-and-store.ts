@@ -9,9 +9,8 @@ import { Pop3Error, Pop3MessageTooLargeError, Pop3ServerError } from '../pop3/er
 import type { Pop3Client } from '../pop3-client/client.ts';
 import type { Clock, MessageStore, StoredMessage } from '../ports.ts';
 import { StoreUnavailableError } from './classify-failure.ts';
-import { MessageTap } from './message-tap.ts';
+import { type ChargeReceived, MessageTap } from './message-tap.ts';
 import type { PlannedMessage } from './retrieval-plan.ts';
-import type { ChargeReceived } from './retrieve-ahead.ts';
 import type { RunRecord } from './run-record.ts';
 
 /** Stores failing this many times in a row mean the store is down: stop instead of draining the mailbox into errors. */
