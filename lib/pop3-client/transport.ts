@@ -164,7 +164,7 @@ const extraCaByFile = new Map<string, readonly string[]>();
  * itself reads it. A file Node could not read is ignored with a warning at startup; so do we: the
  * connection then trusts what it would have trusted without `ca`, plus `ca`.
  */
-export function extraCaCertificates(file: string | undefined): readonly string[] {
+function extraCaCertificates(file: string | undefined): readonly string[] {
   if (file === undefined || file === '') return [];
   let certificates = extraCaByFile.get(file);
   if (certificates === undefined) {
