@@ -15,7 +15,7 @@ Options:
                       real run would do with it; no RETR, no object, no notification, no DELE
   --json              print the per-mailbox results as JSON
   --concurrency N     mailboxes polled at once (default: the config's, else 4)
-  --timeout SECONDS   overall deadline for the whole run (default: none)
+  --timeout SECONDS   overall deadline for the whole run; 0 for none (default: 900, 15 minutes)
   -h, --help          this text
 
 Summary on stdout (only JSON with --json); failures and warnings on stderr.
@@ -73,7 +73,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       dryRun: values['dry-run'] ?? false,
       json: values.json ?? false,
       concurrency: positiveInteger(values.concurrency, '--concurrency'),
-      timeoutMs: mapDefined(positiveInteger(values.timeout, '--timeout'), (seconds) => seconds * 1000),
+      timeoutMs: timeoutMs(values.timeout),
     },
   };
 }
@@ -98,6 +98,20 @@ function parse(argv: readonly string[]) {
   });
 }
 
+/**
+ * Overall deadline when --timeout is not given: 15 minutes. A server that trickles or stalls must not
+ * hold a cron job or a shell forever. 15 minutes is also the longest a Lambda poll can run, so the CLI and
+ * the Lambda give up on a server at the same point; what is left waits for the next run (nothing is lost:
+ * only QUIT commits deletions, and the run stops starting messages early enough to QUIT in time).
+ */
+export const DEFAULT_TIMEOUT_SECONDS = 15 * 60;
+
+/** `--timeout 0` means no deadline. */
+function timeoutMs(text: string | undefined): number | undefined {
+  if (text === '0') return undefined;
+  return (positiveInteger(text, '--timeout') ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
+}
+
 function positiveInteger(text: string | undefined, flag: string): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
@@ -108,8 +122,4 @@ function positiveInteger(text: string | undefined, flag: string): number | undef
 
 function nonEmpty(text: string | undefined): string | undefined {
   return text === undefined || text === '' ? undefined : text;
-}
-
-function mapDefined<T, U>(value: T | undefined, map: (value: T) => U): U | undefined {
-  return value === undefined ? undefined : map(value);
 }

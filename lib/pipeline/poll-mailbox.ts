@@ -10,18 +10,18 @@
 import type { MailboxConfig } from '../config/types.ts';
 import type { Deadline } from '../deadline.ts';
 import { Pop3ConnectionError, Pop3ServerError } from '../pop3/errors.ts';
+import { maxListingEntriesFor } from '../pop3/limits.ts';
 import { Pop3Client } from '../pop3-client/client.ts';
 import type { Pop3Timeouts } from '../pop3-client/options.ts';
 import type { Clock, CredentialsProvider, MessageStore, Notifier } from '../ports.ts';
-import { StoreUnavailableError } from './classify-failure.ts';
 import { CommitBatch } from './commit-batch.ts';
 import { describe, leaveUnnotified, markForDeletion, recordSent } from './commit-steps.ts';
 import { previewRun } from './dry-run.ts';
-import { InFlightBudget } from './in-flight-budget.ts';
 import type { MailboxOutcome } from './outcome.ts';
 import { isOutcomeReason } from './reasons.ts';
-import { type PlannedMessage, planRetrievals, type RetrievalPlan } from './retrieval-plan.ts';
-import { type RetrievedMessage, retrieveAndStore } from './retrieve-and-store.ts';
+import { planRetrievals, type RetrievalPlan } from './retrieval-plan.ts';
+import { forEachMessage } from './retrieve-ahead.ts';
+import { retrieveAndStore } from './retrieve-and-store.ts';
 import { type Progress, RunRecord, type Stop } from './run-record.ts';
 
 export interface PollPorts {
@@ -53,7 +53,7 @@ export interface PollOptions {
    * @default 64
    */
   readonly maxInFlightMessages?: number;
-  /** Octets (by LIST size) retrieved but not yet stored, at most. @default 64 MiB */
+  /** Octets received but not yet stored, at most (LIST sizes reserve, received octets charge). @default 64 MiB */
   readonly maxInFlightBytes?: number;
   readonly timeouts?: Pop3Timeouts;
 }
@@ -84,8 +84,10 @@ export async function pollMailbox(
       deadline,
       options,
       // 1. RETR straight into the store, which verifies the checksum. A stopped run starts nothing new.
-      async (planned) =>
-        run.stopped ? undefined : retrieveAndStore({ client: session, mailbox, run, ...ports }, planned),
+      async (planned, charge) =>
+        run.stopped
+          ? undefined
+          : retrieveAndStore({ client: session, mailbox, run, ...ports }, planned, charge),
       async (retrieved) => {
         const stopped = run.stopped;
         if (stopped) return leaveUnnotified(retrieved, run, stopped.message);
@@ -125,66 +127,9 @@ async function listMessages(
     client.list(),
   ]);
   const plan = planRetrievals(listing, uidls, mailbox.limits);
-  run.found(listing.length);
+  run.found(listing.length + listing.omitted); // lines past the listing cap were counted, not kept
   for (const skipped of plan.oversized) run.leftOversized(skipped, skipped.detail);
   return plan;
-}
-
-/**
- * Retrieves (and stores) each planned message with several in flight: RETRs are pipelined ahead while
- * earlier messages upload, within the in-flight budget, which bounds memory and so is released as soon
- * as a message is stored; its commit (notify, DELE) goes on outside the budget. Stops starting new
- * messages when the deadline's reserve is reached, and reports that as the reason the run stopped early.
- */
-async function forEachMessage(
-  plan: RetrievalPlan,
-  deadline: Deadline,
-  options: PollOptions,
-  retrieve: (planned: PlannedMessage) => Promise<RetrievedMessage | undefined>,
-  commit: (retrieved: RetrievedMessage) => Promise<void>,
-): Promise<{ reason: string; message: string } | undefined> {
-  const budget = new InFlightBudget(
-    options.maxInFlightMessages ?? 64,
-    options.maxInFlightBytes ?? 64 * 1024 * 1024,
-  );
-  const reserveMs = options.finishReserveMs ?? Math.min(10_000, deadline.remainingMs() * 0.25);
-  // What is in flight when we stop must still finish: keep twice the slowest message seen so far on top.
-  let slowestMs = 0;
-  const running = new Set<Promise<void>>();
-  let fatal: { error: unknown } | undefined;
-  let stopped: { reason: string; message: string } | undefined;
-  for (const planned of plan.retrieve) {
-    await budget.acquire(planned.listedSize);
-    if (fatal) {
-      budget.release(planned.listedSize);
-      break;
-    }
-    if (deadline.remainingMs() < reserveMs + 2 * slowestMs) {
-      budget.release(planned.listedSize);
-      stopped = {
-        reason: 'deadline',
-        message: 'stopped starting new messages to finish before the deadline',
-      };
-      break;
-    }
-    const started = performance.now();
-    const task: Promise<void> = retrieve(planned)
-      .finally(() => {
-        budget.release(planned.listedSize);
-        slowestMs = Math.max(slowestMs, performance.now() - started);
-      })
-      .then((retrieved) => (retrieved ? commit(retrieved) : undefined))
-      .catch((error: unknown) => {
-        fatal ??= { error };
-      })
-      .finally(() => running.delete(task));
-    running.add(task);
-  }
-  await Promise.all(running);
-  // A store that is down stops the run, but what was already stored and notified still gets committed.
-  if (fatal?.error instanceof StoreUnavailableError) return { reason: 'store', message: fatal.error.message };
-  if (fatal) throw fatal.error;
-  return stopped;
 }
 
 /** forEachMessage says why it stopped in its own words; the outcome only carries reasons from the closed set. */
@@ -208,6 +153,7 @@ function clientOptions(mailbox: MailboxConfig, deadline: Deadline, options: Poll
     pipelining: mailbox.pipelining,
     deadline,
     maxMessageBytes: mailbox.limits.maxMessageBytes,
+    maxListingEntries: maxListingEntriesFor(mailbox.limits.maxMessagesPerRun),
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),
   };
 }

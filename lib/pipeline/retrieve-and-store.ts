@@ -9,7 +9,7 @@ import { Pop3Error, Pop3MessageTooLargeError, Pop3ServerError } from '../pop3/er
 import type { Pop3Client } from '../pop3-client/client.ts';
 import type { Clock, MessageStore, StoredMessage } from '../ports.ts';
 import { StoreUnavailableError } from './classify-failure.ts';
-import { MessageTap } from './message-tap.ts';
+import { type ChargeReceived, MessageTap } from './message-tap.ts';
 import type { PlannedMessage } from './retrieval-plan.ts';
 import type { RunRecord } from './run-record.ts';
 
@@ -38,12 +38,13 @@ export interface RetrieveContext {
 export async function retrieveAndStore(
   context: RetrieveContext,
   planned: PlannedMessage,
+  charge?: ChargeReceived,
 ): Promise<RetrievedMessage | undefined> {
   const { client, mailbox, store, run } = context;
   const started = performance.now();
   const retrievedAt = context.clock.now();
   const retr = client.retr(planned.msg, { maxBytes: mailbox.limits.maxMessageBytes });
-  const tap = new MessageTap();
+  const tap = new MessageTap(charge); // charges the in-flight budget as octets arrive
   let retrFailure: unknown;
   retr.once('error', (error) => {
     retrFailure = error;

@@ -11,6 +11,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { AuthMethod } from '../config/types.ts';
+import type { Listing } from '../pop3/body-lines.ts';
 import { type Pop3Command, Pop3Commands } from '../pop3/commands.ts';
 import { Pop3ConnectionError, Pop3SecurityError, Pop3ServerError, Pop3UsageError } from '../pop3/errors.ts';
 import {
@@ -75,6 +76,8 @@ export class Pop3Client {
       deadline,
       window: options.pipelineWindow,
       maxListingOctets: options.maxListingOctets,
+      maxListingEntries: options.maxListingEntries,
+      pace: { replyMs: timeouts.replyMs, minBytesPerSecond: timeouts.minBytesPerSecond },
     });
     try {
       const greeting = parseGreeting(await conversation.greeting(deadline.cap(timeouts.greetingMs)));
@@ -148,15 +151,17 @@ export class Pop3Client {
     return this.#value(Pop3Commands.stat());
   }
 
-  list(): Promise<ListEntry[]>;
+  /** The scan listing; at most `maxListingEntries` entries, `omitted` says how many more the server listed. */
+  list(): Promise<Listing<ListEntry>>;
   list(msg: number): Promise<ListEntry>;
-  list(msg?: number): Promise<ListEntry[] | ListEntry> {
+  list(msg?: number): Promise<Listing<ListEntry> | ListEntry> {
     return msg === undefined ? this.#value(Pop3Commands.list()) : this.#value(Pop3Commands.list(msg));
   }
 
-  uidl(): Promise<UidlEntry[]>;
+  /** The unique-id listing; at most `maxListingEntries` entries, `omitted` says how many more were listed. */
+  uidl(): Promise<Listing<UidlEntry>>;
   uidl(msg: number): Promise<UidlEntry>;
-  uidl(msg?: number): Promise<UidlEntry[] | UidlEntry> {
+  uidl(msg?: number): Promise<Listing<UidlEntry> | UidlEntry> {
     return msg === undefined ? this.#value(Pop3Commands.uidl()) : this.#value(Pop3Commands.uidl(msg));
   }
 

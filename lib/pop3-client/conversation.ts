@@ -9,6 +9,7 @@
  */
 
 import type { Deadline } from '../deadline.ts';
+import type { BodyReader } from '../pop3/body-lines.ts';
 import type { Pop3Command } from '../pop3/commands.ts';
 import {
   Pop3AuthenticationError,
@@ -19,9 +20,10 @@ import {
   Pop3TimeoutError,
   Pop3UsageError,
 } from '../pop3/errors.ts';
-import { DEFAULT_MAX_LISTING_OCTETS } from '../pop3/limits.ts';
+import { DEFAULT_MAX_LISTING_ENTRIES, DEFAULT_MAX_LISTING_OCTETS } from '../pop3/limits.ts';
 import { ReplyDecoder, type ReplyEvent, type StatusLine } from '../pop3/reply-decoder.ts';
 import { FlowControl, type MessageStream } from './message-stream.ts';
+import { ReplyClock, type ReplyPace } from './reply-clock.ts';
 import type { Transport } from './transport.ts';
 
 export interface Reply<T> {
@@ -35,7 +37,8 @@ interface Exchange {
   readonly resolve: (reply: Reply<unknown>) => void;
   readonly reject: (error: Error) => void;
   status: StatusLine | undefined;
-  body: Buffer[];
+  /** Reads a collected body line by line as it arrives; nothing of it is buffered whole. */
+  reader: BodyReader<unknown> | undefined;
 }
 
 export interface ConversationOptions {
@@ -43,6 +46,10 @@ export interface ConversationOptions {
   readonly deadline: Deadline;
   readonly window: number;
   readonly maxListingOctets?: number;
+  /** Entries a LIST or UIDL listing keeps. @default DEFAULT_MAX_LISTING_ENTRIES */
+  readonly maxListingEntries?: number;
+  /** Minimum pace of a reply (see ReplyClock). @default no limit */
+  readonly pace?: ReplyPace;
 }
 
 const AUTH_KEYWORDS = new Set(['USER', 'PASS', 'APOP', 'AUTH', '*SASL']);
@@ -62,15 +69,21 @@ export class Conversation {
   readonly #unwritten: Buffer[] = [];
   #writeScheduled = false;
   #failure: Error | undefined;
+  readonly #clock: ReplyClock | undefined;
 
   constructor(transport: Transport, options: ConversationOptions) {
     this.#transport = transport;
     this.server = transport.label;
     this.#options = options;
+    this.#clock = options.pace ? new ReplyClock(options.pace) : undefined;
     this.flow = new FlowControl(
-      () => transport.pause(),
+      () => {
+        transport.pause();
+        this.#clock?.paused();
+      },
       () => {
         transport.resume();
+        this.#clock?.resumed();
         this.#idleTimer.refresh();
       },
     );
@@ -150,7 +163,7 @@ export class Conversation {
         resolve: resolve as (reply: Reply<unknown>) => void,
         reject,
         status: undefined,
-        body: [],
+        reader: undefined,
       });
       this.#pump();
     });
@@ -192,16 +205,23 @@ export class Conversation {
       const next = this.#waiting[0]!;
       if (!this.#maySend(next.command)) break;
       this.#waiting.shift();
+      if (this.#inFlight.length === 0) this.#clock?.restart();
       const { command } = next;
       this.#decoder.expect(
         command.shape,
         command.bodyMode === 'collect'
           ? {
               ...command.expectOptions,
-              maxBodyOctets: this.#options.maxListingOctets ?? DEFAULT_MAX_LISTING_OCTETS,
+              maxBodyOctets: Math.min(
+                command.expectOptions.maxBodyOctets ?? Number.POSITIVE_INFINITY,
+                this.#options.maxListingOctets ?? DEFAULT_MAX_LISTING_OCTETS,
+              ),
             }
           : command.expectOptions,
       );
+      next.reader = command.readBody?.({
+        maxListingEntries: this.#options.maxListingEntries ?? DEFAULT_MAX_LISTING_ENTRIES,
+      });
       this.#inFlight.push(next);
       if (next.command.line.length > 0) lines.push(next.command.line);
     }
@@ -236,10 +256,27 @@ export class Conversation {
       this.fail(this.#annotate(error));
       return;
     }
+    this.#clock?.received(chunk.length);
     for (const event of events) {
       if (this.#failure) return;
       this.#route(event);
     }
+    if (this.#inFlight.length > 0) this.#checkPace();
+  }
+
+  /** A server that keeps sending, but too slowly to ever finish, fails like a silent one. */
+  #checkPace(): void {
+    const late = this.#clock?.overdue();
+    if (!late || !this.#options.pace) return;
+    const { replyMs, minBytesPerSecond } = this.#options.pace;
+    const waitingFor = this.#inFlight[0]!.command;
+    this.fail(
+      new Pop3TimeoutError(
+        `${this.server} took ${late.elapsedMs} ms to send ${late.received} octets of the reply to ` +
+          `${waitingFor.display}; a reply may take ${replyMs} ms plus 1 s per ${minBytesPerSecond} octets`,
+        { phase: 'slow', server: this.server, command: waitingFor.keyword },
+      ),
+    );
   }
 
   #route(event: ReplyEvent): void {
@@ -255,12 +292,17 @@ export class Conversation {
     } else if (event.type === 'data') {
       if (exchange.stream) {
         exchange.stream.deliver(event.chunk);
-      } else {
-        // The decoder caps collected bodies (maxBodyOctets). Copy: the chunk is a view into a socket buffer that would otherwise be kept alive.
-        exchange.body.push(Buffer.from(event.chunk));
+      } else if (exchange.reader) {
+        try {
+          exchange.reader.push(event.chunk);
+        } catch (error) {
+          // A bad line (too long, malformed): the rest of this reply may never end, so do not wait for it.
+          this.fail(this.#annotate(error, exchange.command));
+        }
       }
     } else {
       this.#inFlight.shift();
+      this.#clock?.restart();
       this.#complete(exchange);
       this.#pump();
     }
@@ -277,8 +319,7 @@ export class Conversation {
       return;
     }
     try {
-      const body = command.bodyMode === 'collect' ? Buffer.concat(exchange.body) : undefined;
-      const value = command.parse(status, body);
+      const value = exchange.reader ? exchange.reader.end() : command.parse(status, undefined);
       exchange.stream?.finish();
       exchange.resolve({ status, value });
     } catch (error) {

@@ -2,7 +2,7 @@
 
 import type { TlsMode } from '../config/types.ts';
 import { Deadline } from '../deadline.ts';
-import { DEFAULT_MAX_LISTING_OCTETS } from '../pop3/limits.ts';
+import { DEFAULT_MAX_LISTING_ENTRIES, DEFAULT_MAX_LISTING_OCTETS } from '../pop3/limits.ts';
 
 export interface Pop3Timeouts {
   /** TCP connect. @default 10_000 */
@@ -13,6 +13,17 @@ export interface Pop3Timeouts {
   readonly greetingMs?: number;
   /** Silence while a reply is awaited and we are not the ones holding back. @default 30_000 */
   readonly idleMs?: number;
+  /**
+   * Time one reply may take on top of what its size earns at `minBytesPerSecond`; time we spend holding
+   * the server back (backpressure) does not count. Silence is the idle timeout's job; this one stops a
+   * server that sends a byte now and then, which the idle timeout never sees. @default 60_000
+   */
+  readonly replyMs?: number;
+  /**
+   * Slowest average rate a reply may arrive at once `replyMs` is used up: 1 KiB/s, ~8 kbit/s, below any
+   * real link, so only a trickling server (hostile or broken) falls under it. @default 1024
+   */
+  readonly minBytesPerSecond?: number;
 }
 
 export interface Pop3ClientOptions {
@@ -38,6 +49,12 @@ export interface Pop3ClientOptions {
   readonly maxMessageBytes?: number;
   /** Cap on a LIST/UIDL/CAPA body. @default DEFAULT_MAX_LISTING_OCTETS */
   readonly maxListingOctets?: number;
+  /**
+   * Entries kept from a LIST or UIDL listing; the lines past them are checked and dropped, and counted in
+   * the listing's `omitted`. The pipeline sizes it from the per-run message limit (maxListingEntriesFor).
+   * @default DEFAULT_MAX_LISTING_ENTRIES
+   */
+  readonly maxListingEntries?: number;
 }
 
 export interface ResolvedClientOptions {
@@ -53,6 +70,7 @@ export interface ResolvedClientOptions {
   readonly deadline: Deadline;
   readonly maxMessageBytes: number;
   readonly maxListingOctets: number;
+  readonly maxListingEntries: number;
 }
 
 export function resolveClientOptions(options: Pop3ClientOptions): ResolvedClientOptions {
@@ -71,9 +89,12 @@ export function resolveClientOptions(options: Pop3ClientOptions): ResolvedClient
       tlsMs: options.timeouts?.tlsMs ?? 10_000,
       greetingMs: options.timeouts?.greetingMs ?? 15_000,
       idleMs: options.timeouts?.idleMs ?? 30_000,
+      replyMs: options.timeouts?.replyMs ?? 60_000,
+      minBytesPerSecond: options.timeouts?.minBytesPerSecond ?? 1024,
     },
     deadline: options.deadline ?? Deadline.never(),
     maxMessageBytes: options.maxMessageBytes ?? Number.POSITIVE_INFINITY,
     maxListingOctets: options.maxListingOctets ?? DEFAULT_MAX_LISTING_OCTETS,
+    maxListingEntries: Math.max(1, options.maxListingEntries ?? DEFAULT_MAX_LISTING_ENTRIES),
   };
 }

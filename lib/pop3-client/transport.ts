@@ -3,12 +3,16 @@
  * upgrades a plain connection to TLS in place (STLS), moves bytes, and exposes pause/resume so the client
  * can apply backpressure from a slow consumer all the way to the server's TCP window.
  */
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { Pop3ConnectionError, Pop3SecurityError, Pop3TimeoutError } from '../pop3/errors.ts';
 
 export interface TlsSettings {
-  /** Extra trusted CA certificates (PEM). `NODE_EXTRA_CA_CERTS` keeps working: Node adds those to the defaults. */
+  /**
+   * Extra trusted CA certificates (PEM), added to Node's roots AND to the certificates named by
+   * `NODE_EXTRA_CA_CERTS`: a mailbox `ca` never takes away a CA the operator trusts process-wide.
+   */
   readonly ca?: string | undefined;
   /** Name to verify the certificate against (SNI too); defaults to the host. */
   readonly servername?: string | undefined;
@@ -142,9 +146,36 @@ function tlsOptions(settings: TlsSettings, host: string): tls.ConnectionOptions 
     rejectUnauthorized: true,
     servername: net.isIP(servername) ? undefined : servername,
     checkServerIdentity: (_name, cert) => tls.checkServerIdentity(servername, cert),
-    ...(settings.ca === undefined ? {} : { ca: [...tls.rootCertificates, settings.ca] }),
+    // Without `ca` Node uses its roots plus NODE_EXTRA_CA_CERTS; a `ca` option replaces both, so both go back in.
+    ...(settings.ca === undefined
+      ? {}
+      : {
+          ca: [...tls.rootCertificates, ...extraCaCertificates(process.env.NODE_EXTRA_CA_CERTS), settings.ca],
+        }),
     minVersion: 'TLSv1.2',
   };
+}
+
+const extraCaByFile = new Map<string, readonly string[]>();
+
+/**
+ * The certificates in the file named by NODE_EXTRA_CA_CERTS, read once per file name. Node 20 has no API
+ * that returns them (tls.getCACertificates('extra') came in Node 22.15), so the file is read here, as Node
+ * itself reads it. A file Node could not read is ignored with a warning at startup; so do we: the
+ * connection then trusts what it would have trusted without `ca`, plus `ca`.
+ */
+function extraCaCertificates(file: string | undefined): readonly string[] {
+  if (file === undefined || file === '') return [];
+  let certificates = extraCaByFile.get(file);
+  if (certificates === undefined) {
+    try {
+      certificates = [readFileSync(file, 'latin1')];
+    } catch {
+      certificates = [];
+    }
+    extraCaByFile.set(file, certificates);
+  }
+  return certificates;
 }
 
 function connectSocket(options: ConnectOptions, label: string): Promise<net.Socket> {

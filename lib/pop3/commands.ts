@@ -12,18 +12,26 @@
  *     included, is.
  * Arguments are sent as UTF-8. Error messages name the argument, never its value.
  */
+
+import type { BodyReader, Listing } from './body-lines.ts';
 import { Pop3ProtocolError, Pop3UsageError, quoteForMessage } from './errors.ts';
-import { APOP_DIGEST_HEX_LENGTH, DEFAULT_MAX_LISTING_OCTETS, MAX_COMMAND_OCTETS } from './limits.ts';
+import {
+  APOP_DIGEST_HEX_LENGTH,
+  DEFAULT_MAX_LISTING_ENTRIES,
+  DEFAULT_MAX_LISTING_OCTETS,
+  MAX_CAPA_OCTETS,
+  MAX_COMMAND_OCTETS,
+} from './limits.ts';
 import {
   type Capabilities,
+  capabilitiesReader,
   type ListEntry,
-  parseCapabilities,
-  parseListing,
+  listingReader,
   parseListLine,
   parseStat,
   parseUidlLine,
-  parseUidlListing,
   type UidlEntry,
+  uidlListingReader,
 } from './parsers.ts';
 import type { ExpectOptions, ReplyShape, StatusLine } from './reply-decoder.ts';
 import type { SessionState } from './session-state.ts';
@@ -40,15 +48,27 @@ export interface Pop3Command<T = unknown> {
   /** False for STLS, AUTH and its continuation lines, QUIT, USER, PASS, APOP. */
   readonly pipelinable: boolean;
   /**
-   * What happens to a multi-line +OK body: 'collect' it and pass it to `parse` (LIST, UIDL, CAPA),
-   * 'stream' it to the caller and pass `undefined` to `parse` (RETR, TOP), or 'none' (single line).
+   * What happens to a multi-line +OK body: 'collect' it through `readBody`, line by line as it arrives
+   * (LIST, UIDL, CAPA), 'stream' it to the caller (RETR, TOP), or 'none' (single line).
    */
   readonly bodyMode: 'none' | 'collect' | 'stream';
   /** What to pass to `ReplyDecoder.expect` with `shape`: a label and, for collected bodies, a cap. */
   readonly expectOptions: ExpectOptions;
-  /** Turns the completed +OK reply (status and, for 'collect', the whole body) into the result. */
+  /** For 'collect': a fresh reader for one body; its `end()` is the result. */
+  readonly readBody?: (limits: BodyLimits) => BodyReader<T>;
+  /**
+   * Turns the completed +OK reply into the result: from the status line, or for 'collect' from the whole
+   * body (read through `readBody` with the default limits; the client feeds `readBody` instead).
+   */
   parse(status: StatusLine, body: Buffer | undefined): T;
 }
+
+export interface BodyLimits {
+  /** Entries a LIST or UIDL listing keeps; lines past them are checked and dropped. */
+  readonly maxListingEntries: number;
+}
+
+const DEFAULT_BODY_LIMITS: BodyLimits = { maxListingEntries: DEFAULT_MAX_LISTING_ENTRIES };
 
 const AUTHORIZATION: readonly SessionState[] = ['AUTHORIZATION'];
 const TRANSACTION: readonly SessionState[] = ['TRANSACTION'];
@@ -69,7 +89,10 @@ interface CommandSpec<T> {
   readonly bodyMode?: 'none' | 'collect' | 'stream';
   /** False only for AUTH client responses (RFC 5034 §4). */
   readonly lengthLimited?: boolean;
-  readonly parse?: (status: StatusLine, body: Buffer | undefined) => T;
+  /** For 'collect': the most octets its body may have. */
+  readonly maxBodyOctets?: number;
+  readonly readBody?: (limits: BodyLimits) => BodyReader<T>;
+  readonly parse?: (status: StatusLine) => T;
 }
 
 function command<T = void>(spec: CommandSpec<T>): Pop3Command<T> {
@@ -85,6 +108,12 @@ function command<T = void>(spec: CommandSpec<T>): Pop3Command<T> {
     );
   }
   const bodyMode = spec.bodyMode ?? 'none';
+  const { readBody } = spec;
+  const parseBody = (body: Buffer | undefined): T => {
+    const reader = readBody!(DEFAULT_BODY_LIMITS);
+    if (body) reader.push(body);
+    return reader.end();
+  };
   return {
     keyword: spec.keyword,
     line,
@@ -95,9 +124,10 @@ function command<T = void>(spec: CommandSpec<T>): Pop3Command<T> {
     bodyMode,
     expectOptions:
       bodyMode === 'collect'
-        ? { label: spec.keyword, maxBodyOctets: DEFAULT_MAX_LISTING_OCTETS }
+        ? { label: spec.keyword, maxBodyOctets: spec.maxBodyOctets ?? DEFAULT_MAX_LISTING_OCTETS }
         : { label: spec.keyword },
-    parse: spec.parse ?? ((): T => undefined as T),
+    ...(readBody ? { readBody } : {}),
+    parse: readBody ? (_status, body) => parseBody(body) : (spec.parse ?? ((): T => undefined as T)),
   };
 }
 
@@ -222,16 +252,16 @@ function saslResponse(data: Buffer | '*'): Pop3Command<void> {
   return { ...built, line: Buffer.from(`${line}\r\n`, 'latin1') };
 }
 
-function list(): Pop3Command<ListEntry[]>;
+function list(): Pop3Command<Listing<ListEntry>>;
 function list(msg: number): Pop3Command<ListEntry>;
-function list(msg?: number): Pop3Command<ListEntry[]> | Pop3Command<ListEntry> {
+function list(msg?: number): Pop3Command<Listing<ListEntry>> | Pop3Command<ListEntry> {
   if (msg === undefined) {
     return command({
       keyword: 'LIST',
       shape: 'multiline',
       bodyMode: 'collect',
       allowedIn: TRANSACTION,
-      parse: (_status, body) => parseListing(body ?? Buffer.alloc(0)),
+      readBody: (limits) => listingReader(limits.maxListingEntries),
     });
   }
   return command({
@@ -242,16 +272,16 @@ function list(msg?: number): Pop3Command<ListEntry[]> | Pop3Command<ListEntry> {
   });
 }
 
-function uidl(): Pop3Command<UidlEntry[]>;
+function uidl(): Pop3Command<Listing<UidlEntry>>;
 function uidl(msg: number): Pop3Command<UidlEntry>;
-function uidl(msg?: number): Pop3Command<UidlEntry[]> | Pop3Command<UidlEntry> {
+function uidl(msg?: number): Pop3Command<Listing<UidlEntry>> | Pop3Command<UidlEntry> {
   if (msg === undefined) {
     return command({
       keyword: 'UIDL',
       shape: 'multiline',
       bodyMode: 'collect',
       allowedIn: TRANSACTION,
-      parse: (_status, body) => parseUidlListing(body ?? Buffer.alloc(0)),
+      readBody: (limits) => uidlListingReader(limits.maxListingEntries),
     });
   }
   return command({
@@ -301,7 +331,8 @@ export const Pop3Commands = {
       shape: 'multiline',
       bodyMode: 'collect',
       allowedIn: AUTHORIZATION_OR_TRANSACTION,
-      parse: (_status, body) => parseCapabilities(body ?? Buffer.alloc(0)),
+      maxBodyOctets: MAX_CAPA_OCTETS,
+      readBody: () => capabilitiesReader(),
     }),
   stat: (): Pop3Command<{ count: number; octets: number }> =>
     command({ keyword: 'STAT', allowedIn: TRANSACTION, parse: (status) => parseStat(status.text) }),

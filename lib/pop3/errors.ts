@@ -16,7 +16,8 @@ export interface Pop3ErrorOptions {
   readonly command?: string;
 }
 
-export type TimeoutPhase = 'connect' | 'tls' | 'greeting' | 'idle' | 'deadline';
+/** 'slow': a reply kept coming, but slower than the client's minimum rate (a trickling server). */
+export type TimeoutPhase = 'connect' | 'tls' | 'greeting' | 'idle' | 'slow' | 'deadline';
 
 /** Base of everything the library throws. */
 export class Pop3Error extends Error {

@@ -1,5 +1,6 @@
 /** The sans-I/O POP3 protocol core: limits, errors, reply decoding, commands, parsers, SASL and APOP. */
 export * from './apop.ts';
+export * from './body-lines.ts';
 export * from './commands.ts';
 export * from './dot-unstuffer.ts';
 export * from './errors.ts';

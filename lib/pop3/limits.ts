@@ -35,11 +35,41 @@ export const MAX_SASL_CHALLENGE_OCTETS = 64 * 1024;
 export const MAX_LISTING_LINE_OCTETS = 1024;
 
 /**
- * Cap on a whole LIST/UIDL/CAPA body, so a server that never sends the terminating dot fails instead of
- * filling memory. Our own bound: a UIDL listing of one million messages is ~80 MB at the RFC maximum
- * unique-id length but ~30 MB for typical ids; 64 MiB covers every realistic maildrop.
+ * Cap on a whole LIST or UIDL body. Listings are read line by line and only `maxListingEntries` entries
+ * are kept, so their size costs traffic and time, not memory, and the cap must not stop a big maildrop:
+ * LIST and UIDL without argument are the only way to learn the message set. 1 GiB is ~13 million
+ * unique-id lines at the RFC maximum length (~80 octets each). A server that never ends its listing is
+ * stopped by this, by the reply pace (Pop3Timeouts.minBytesPerSecond) or by the run's deadline.
  */
-export const DEFAULT_MAX_LISTING_OCTETS = 64 * 1024 * 1024;
+export const DEFAULT_MAX_LISTING_OCTETS = 1024 * 1024 * 1024;
+
+/**
+ * Cap on a CAPA body, which is collected whole. RFC 2449 §5 sets none; real ones are under 1 KiB (a dozen
+ * capabilities, each within the 512-octet response line), so 64 KiB is lenient and still small.
+ */
+export const MAX_CAPA_OCTETS = 64 * 1024;
+
+/**
+ * Entries of one LIST or UIDL listing kept, for every message a run may retrieve
+ * (`limits.maxMessagesPerRun`). LIST and UIDL without argument are the only way to learn the message
+ * set, and they list the whole maildrop; a run never retrieves more than its per-run limit, so the lines
+ * past the cap are read, checked and dropped (the run takes the first messages; the rest are left for
+ * later runs, as with the per-run limit itself). Twice the limit leaves room for as many messages passed
+ * over (oversized, over the byte limit) as retrieved. A kept entry costs ~150 octets, so the default
+ * 10,000 messages per run keep ~3 MB of listing, whatever the mailbox's size.
+ */
+export const LISTING_ENTRIES_PER_RUN_MESSAGE = 2;
+
+/** Entries kept from a LIST or UIDL listing for a per-run message limit (see LISTING_ENTRIES_PER_RUN_MESSAGE). */
+export function maxListingEntriesFor(maxMessagesPerRun: number): number {
+  return Math.max(1, maxMessagesPerRun) * LISTING_ENTRIES_PER_RUN_MESSAGE;
+}
+
+/**
+ * Entries kept from a LIST or UIDL listing when the client is not told a per-run limit: 100,000, ~15 MB.
+ * Our own bound, ten times the pipeline's default per-run limit.
+ */
+export const DEFAULT_MAX_LISTING_ENTRIES = 100_000;
 
 /** A SASL mechanism name is 1 to 20 characters of A-Z, 0-9, '-' and '_' (RFC 4422 §3.1). */
 export const MAX_SASL_MECHANISM_OCTETS = 20;

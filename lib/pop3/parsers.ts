@@ -3,8 +3,9 @@
  * not allow with a Pop3ProtocolError that names the reply and the line, rather than guessing: a wrong
  * message number or unique-id here could delete the wrong message or store one twice.
  */
+import { type BodyReader, LinesReader, type Listing, ListingReader } from './body-lines.ts';
 import { Pop3ProtocolError, quoteForMessage } from './errors.ts';
-import { MAX_LISTING_LINE_OCTETS, MAX_UIDL_OCTETS } from './limits.ts';
+import { MAX_UIDL_OCTETS } from './limits.ts';
 import type { StatusLine } from './reply-decoder.ts';
 
 export interface Greeting {
@@ -94,9 +95,14 @@ export function parseListLine(line: string, where = 'the LIST reply'): ListEntry
   };
 }
 
-/** The body of LIST without argument. */
-export function parseListing(body: Buffer): ListEntry[] {
-  return parseLines(body, 'LIST', parseListLine);
+/** Reads the body of LIST without argument as it arrives, keeping at most `maxEntries` entries. */
+export function listingReader(maxEntries?: number): ListingReader<ListEntry> {
+  return new ListingReader('LIST', parseListLine, maxEntries);
+}
+
+/** The whole body of LIST without argument. */
+export function parseListing(body: Buffer): Listing<ListEntry> {
+  return readWhole(listingReader(), body);
 }
 
 /** One unique-id listing, "msg unique-id", from UIDL n's status text or a UIDL body line. */
@@ -113,15 +119,35 @@ export function parseUidlLine(line: string, where = 'the UIDL reply'): UidlEntry
   return { msg: toMessageNumber(match[1]!, 'UIDL', where), uidl };
 }
 
-/** The body of UIDL without argument. */
-export function parseUidlListing(body: Buffer): UidlEntry[] {
-  return parseLines(body, 'UIDL', parseUidlLine);
+/** Reads the body of UIDL without argument as it arrives, keeping at most `maxEntries` entries. */
+export function uidlListingReader(maxEntries?: number): ListingReader<UidlEntry> {
+  return new ListingReader('UIDL', parseUidlLine, maxEntries);
+}
+
+/** The whole body of UIDL without argument. */
+export function parseUidlListing(body: Buffer): Listing<UidlEntry> {
+  return readWhole(uidlListingReader(), body);
+}
+
+/** Reads a CAPA body as it arrives; `end()` gives the capabilities. */
+export function capabilitiesReader(): BodyReader<Capabilities> {
+  const lines = new LinesReader('CAPA', 'utf8');
+  return { push: (chunk) => lines.push(chunk), end: () => capabilitiesOf(lines.end()) };
 }
 
 /** The body of a CAPA reply (RFC 2449 §5): one capability per line, keyword first. */
 export function parseCapabilities(body: Buffer): Capabilities {
+  return readWhole(capabilitiesReader(), body);
+}
+
+function readWhole<T>(reader: BodyReader<T>, body: Buffer): T {
+  reader.push(body);
+  return reader.end();
+}
+
+function capabilitiesOf(lines: readonly string[]): Capabilities {
   const raw = new Map<string, string[]>();
-  splitBodyLines(body, 'CAPA', 'utf8').forEach((line) => {
+  lines.forEach((line) => {
     const words = line.trim().split(/[ \t]+/);
     const keyword = words[0]?.toUpperCase() ?? '';
     if (keyword === '') return; // a blank line carries no capability; nothing to misread
@@ -160,52 +186,6 @@ function capabilitiesFrom(raw: ReadonlyMap<string, readonly string[]>): Capabili
     loginDelay: /^\d+$/.test(loginDelayArg ?? '') ? Number(loginDelayArg) : undefined,
     implementation: raw.has('IMPLEMENTATION') ? raw.get('IMPLEMENTATION')!.join(' ') : undefined,
   });
-}
-
-function parseLines<T extends { readonly msg: number }>(
-  body: Buffer,
-  keyword: string,
-  parseLine: (line: string, where: string) => T,
-): T[] {
-  const entries: T[] = [];
-  const lineOfMessage = new Map<number, number>();
-  splitBodyLines(body, keyword, 'latin1').forEach((line, index) => {
-    const where = `line ${index + 1} of the ${keyword} reply`;
-    const entry = parseLine(line, where);
-    const earlier = lineOfMessage.get(entry.msg);
-    if (earlier !== undefined) {
-      throw new Pop3ProtocolError(
-        `server listed message ${entry.msg} twice in the ${keyword} reply (lines ${earlier} and ${index + 1})`,
-      );
-    }
-    lineOfMessage.set(entry.msg, index + 1);
-    entries.push(entry);
-  });
-  return entries;
-}
-
-/**
- * Lines of an unstuffed body, line ends removed. CRLF is the rule; a bare LF is also taken as a line end
- * here (lenient: listings are plain text, so it cannot be misread). Enforces MAX_LISTING_LINE_OCTETS.
- */
-function splitBodyLines(body: Buffer, keyword: string, encoding: 'latin1' | 'utf8'): string[] {
-  if (body.length === 0) return [];
-  const lines: string[] = [];
-  let start = 0;
-  while (start < body.length) {
-    const lf = body.indexOf(0x0a, start);
-    const stop = lf === -1 ? body.length : lf + 1;
-    if (stop - start > MAX_LISTING_LINE_OCTETS) {
-      throw new Pop3ProtocolError(
-        `line ${lines.length + 1} of the ${keyword} reply is longer than ${MAX_LISTING_LINE_OCTETS} octets`,
-      );
-    }
-    let contentEnd = lf === -1 ? body.length : lf;
-    if (contentEnd > start && body[contentEnd - 1] === 0x0d) contentEnd -= 1;
-    lines.push(body.toString(encoding, start, contentEnd));
-    start = stop;
-  }
-  return lines;
 }
 
 function toNumber(digits: string, keyword: string, what: string): number {

@@ -42,14 +42,15 @@ function afterLogin(after: string | ScriptStep[]): Promise<ScriptServer> {
   return startServer([...ALICE_LOGIN.steps, ...steps]);
 }
 
-/** Writes `chunk` again and again until the client goes away. Returns how many octets got out. */
-async function sendForever(conn: ScriptConnection, chunk: string): Promise<number> {
+/** Writes `chunk` (or the next one) again and again until the client goes away. Returns how many octets got out. */
+async function sendForever(conn: ScriptConnection, next: string | (() => string)): Promise<number> {
   let gone = false;
   void conn.closed.then(() => {
     gone = true;
   });
   let sent = 0;
   while (!gone) {
+    const chunk = typeof next === 'string' ? next : next();
     try {
       await conn.write(chunk);
     } catch {
@@ -76,7 +77,9 @@ describe('endless replies', () => {
     const server = await startServer(async (conn) => {
       await play(conn, ALICE_LOGIN);
       await play(conn, transcript('C: LIST\n S: +OK'));
-      sent = await sendForever(conn, '1 100\r\n'.repeat(1000));
+      let msg = 0;
+      // Valid, distinct scan listings: only the size of the whole reply is wrong.
+      sent = await sendForever(conn, () => Array.from({ length: 1000 }, () => `${++msg} 100\r\n`).join(''));
     });
     const client = await connectAsAlice(server, { maxListingOctets });
     const error = await rejectionOf(client.list());

@@ -1,6 +1,5 @@
 /** Which messages a run takes: per-run message and byte limits, oversized messages left on the server. */
 import { describe, expect, test } from 'vitest';
-import { InFlightBudget } from '../../lib/pipeline/in-flight-budget.ts';
 import { planRetrievals } from '../../lib/pipeline/retrieval-plan.ts';
 
 const limits = { maxMessagesPerRun: 3, maxBytesPerRun: 1000, maxMessageBytes: 600 };
@@ -36,39 +35,5 @@ describe('planRetrievals', () => {
       { msg: 3, uidl: 'c', listedSize: 100 },
     ]);
     expect(plan.oversized).toEqual([expect.objectContaining({ msg: 2, uidl: 'b', reason: 'oversized' })]);
-  });
-});
-
-describe('InFlightBudget', () => {
-  test('waits while the message or byte budget is spent, and lets waiters in LIST order as it frees', async () => {
-    const budget = new InFlightBudget(2, 100);
-    await budget.acquire(60);
-    await budget.acquire(30);
-    const order: string[] = [];
-    const third = budget.acquire(20).then(() => order.push('third'));
-    const fourth = budget.acquire(10).then(() => order.push('fourth'));
-    await Promise.resolve();
-    expect(order).toEqual([]);
-    budget.release(60);
-    await third;
-    expect(order).toEqual(['third']);
-    budget.release(30);
-    await fourth;
-    expect(order).toEqual(['third', 'fourth']);
-  });
-
-  test('a message larger than the whole byte budget still runs, alone', async () => {
-    const budget = new InFlightBudget(4, 100);
-    await budget.acquire(500);
-    expect(budget.messages).toBe(1);
-    let second = false;
-    const waiting = budget.acquire(1).then(() => {
-      second = true;
-    });
-    await Promise.resolve();
-    expect(second).toBe(false);
-    budget.release(500);
-    await waiting;
-    expect(second).toBe(true);
   });
 });
