@@ -146,12 +146,27 @@ function notificationOf(input: NotificationInput, mail: SesMail): ReceivedNotifi
 }
 
 /**
- * SQS accepts #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF. JSON.stringify already escapes
- * control characters and lone surrogates; U+FFFE and U+FFFF (valid UTF-8, so they can come from a header)
- * are replaced. The replacement has the same UTF-8 length, so sizes measured before stay right.
+ * The body is pure ASCII JSON: every character outside printable ASCII is written as a `\uXXXX` escape
+ * (a character outside the BMP as its two surrogate escapes), so the parsed document is unchanged and every
+ * queue takes it. SQS accepts only #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF and refuses
+ * U+FFFE and U+FFFF (valid in UTF-8, so they can come from a header); some SQS implementations also refuse
+ * characters outside the BMP. JSON.stringify already escapes control characters and lone surrogates.
+ * Escaping makes the body longer (up to 6 bytes per UTF-16 unit), so every size below is measured on this
+ * escaped form.
  */
+export function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(NOT_PRINTABLE_ASCII, escapeUnit);
+}
+
+// JSON.stringify leaves no raw C0 control characters; DEL (U+007F) is ASCII but a control character too.
+const NOT_PRINTABLE_ASCII = /[\u007f-\uffff]/g;
+
+function escapeUnit(unit: string): string {
+  return `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
+
 function serialize(notification: ReceivedNotification): string {
-  return JSON.stringify(notification).replace(/[\uFFFE\uFFFF]/g, '\uFFFD');
+  return asciiJson(notification);
 }
 
 const byteLength = (text: string) => Buffer.byteLength(text, 'utf8');
@@ -188,7 +203,7 @@ function leadingFieldsThatFit(fields: readonly HeaderField[], budget: number): n
   let used = 0;
   let kept = 0;
   for (const field of fields) {
-    const cost = byteLength(JSON.stringify(field)) + (kept === 0 ? 0 : 1);
+    const cost = byteLength(asciiJson(field)) + (kept === 0 ? 0 : 1);
     if (used + cost > budget) break;
     used += cost;
     kept++;
