@@ -26,9 +26,15 @@ export interface NotificationInput {
   /** receipt.action {type:'S3', bucketName, objectKey} */
   bucketName: string;
   objectKey: string;
-  /** The raw header section of the message (up to the first empty line; may be incomplete if huge). */
+  /**
+   * The raw header section of the message (up to the first empty line), or, when it was too long to keep,
+   * what HeaderCollector kept of it: whole fields, ending with a line break.
+   */
   headerBytes: Buffer;
-  /** True when `headerBytes` was cut before the end of the header section (HeaderCollector.truncated). */
+  /**
+   * True when `headerBytes` is not the whole header section (HeaderCollector.truncated). A last line
+   * without a line break is then taken to be a cut field, and left out.
+   */
   headerSectionTruncated?: boolean;
 }
 
@@ -224,7 +230,8 @@ export function buildNotification(
 ): BuiltNotification {
   const maxBytes = opts.maxBytes ?? NOTIFICATION_MAX_BYTES;
   const incomplete = input.headerSectionTruncated === true;
-  const fields = parseHeaderFields(input.headerBytes, { incomplete });
+  const cutMidLine = incomplete && input.headerBytes.at(-1) !== 0x0a;
+  const fields = parseHeaderFields(input.headerBytes, { incomplete: cutMidLine });
   const full = serialize(notificationOf(input, mailOf(input, fields, incomplete)));
   if (byteLength(full) <= maxBytes) return { body: full, headersTruncated: incomplete };
 

@@ -79,7 +79,7 @@ describe('object keys of unusual UIDLs, through a whole run', () => {
     ];
     const objects = local.objects();
     expect([...objects.keys()].sort()).toEqual([...expectedKeys].sort());
-    expectedKeys.forEach((key, index) => expect(objects.get(key)).toEqual(bodies[index]));
+    for (const [index, key] of expectedKeys.entries()) expect(objects.get(key)).toEqual(bodies[index]);
     const notified = local.notifications();
     expect(notified.map((n) => n.receipt.action.objectKey).sort()).toEqual([...expectedKeys].sort());
     expect(notified.map((n) => n.pop3.uidl).sort()).toEqual([...uidls].sort());

@@ -46,7 +46,9 @@ describe('object keys', () => {
     ['with an 8-bit character', 'caf\u00e9'],
   ])('keys a UIDL %s (outside RFC 1939 §7) by its SHA-256', (_what, uidl) => {
     const uidlHash = createHash('sha256').update(uidl).digest('hex');
-    expect(objectKeyFor('mail/', 'support', uidl, HASH)).toBe(`mail/support/uidl-sha256/${uidlHash}/${HASH}.eml`);
+    expect(objectKeyFor('mail/', 'support', uidl, HASH)).toBe(
+      `mail/support/uidl-sha256/${uidlHash}/${HASH}.eml`,
+    );
   });
 
   it('round-trips any UIDL through the encoding, and the result is one path segment', () => {

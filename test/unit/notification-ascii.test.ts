@@ -50,7 +50,8 @@ describe('asciiJson', () => {
 
 describe('buildNotification bodies are ASCII', () => {
   it('keeps an emoji subject, a U+FFFE subject and 8-bit addresses exactly in the parsed document', () => {
-    const header = 'Subject: Party 🎉 \ufffe tonight\r\nFrom: Jürgen <j@example.com>\r\nTo: ü@example.com\r\n\r\n';
+    const header =
+      'Subject: Party 🎉 \ufffe tonight\r\nFrom: Jürgen <j@example.com>\r\nTo: ü@example.com\r\n\r\n';
     const { body } = buildNotification(input(header));
     expect(body).toMatch(PRINTABLE_ASCII);
     const document = JSON.parse(body) as ReceivedNotification;
