@@ -14,6 +14,8 @@ export interface CommitHandlers {
   /** The notification was accepted: the message may now be deleted. */
   notified(item: StoredAndDescribed): Promise<void>;
   notifyFailed(item: StoredAndDescribed, reason: string): void;
+  /** The run's deadline: a send still in flight when it aborts is abandoned and its entries fail. */
+  readonly signal?: AbortSignal;
 }
 
 export class CommitBatch {
@@ -43,7 +45,11 @@ export class CommitBatch {
     if (batch.length === 0) return;
     let results: Awaited<ReturnType<Notifier['send']>>;
     try {
-      results = await this.#notifier.send(batch.map((item) => item.notification));
+      const signal = this.#handlers.signal;
+      results = await this.#notifier.send(
+        batch.map((item) => item.notification),
+        { signal },
+      );
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       for (const item of batch) this.#handlers.notifyFailed(item, reason);

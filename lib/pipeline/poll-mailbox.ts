@@ -74,6 +74,7 @@ export async function pollMailbox(
     const failures = { consecutive: 0 };
 
     const commits = new CommitBatch(ports.notifier, {
+      signal: deadline.signal(),
       notified: async (item) => {
         run.counts.notified++;
         if (!options.dryRun) await markForDeletion(session, item, run); // 3. DELE
@@ -87,7 +88,7 @@ export async function pollMailbox(
       plan,
       deadline,
       options,
-      (planned) => retrieveAndStore({ client: session, mailbox, run, failures, ...ports }, planned), // 1. store
+      (planned) => retrieveAndStore({ client: session, mailbox, run, failures, deadline, ...ports }, planned), // 1. store
       async (retrieved) => {
         if (!options.dryRun) await commits.add(describe(retrieved, mailbox)); // 2. notify, then 3. DELE
       },

@@ -5,6 +5,7 @@
  */
 import { pipeline } from 'node:stream';
 import type { MailboxConfig } from '../config/types.ts';
+import type { Deadline } from '../deadline.ts';
 import { Pop3Error, Pop3MessageTooLargeError, Pop3ServerError } from '../pop3/errors.ts';
 import type { Pop3Client } from '../pop3-client/client.ts';
 import type { Clock, MessageStore, StoredMessage } from '../ports.ts';
@@ -34,6 +35,7 @@ export interface RetrieveContext {
   readonly run: RunRecord;
   /** Shared across one run: consecutive store failures. */
   readonly failures: { consecutive: number };
+  readonly deadline?: Deadline;
 }
 
 /** Resolves with the stored message, or undefined when this message was skipped (and recorded as such). */
@@ -58,6 +60,7 @@ export async function retrieveAndStore(
       listedSize: planned.listedSize,
       body: tap,
       retrievedAt,
+      signal: context.deadline?.signal(),
     });
     if (retrFailure) throw retrFailure;
     if (stored.size !== tap.bytes) {

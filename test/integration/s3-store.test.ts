@@ -11,6 +11,7 @@ import {
   DEFAULT_MULTIPART_THRESHOLD_BYTES,
   S3MessageStore,
   S3MessageStoreError,
+  S3ObjectMismatchError,
 } from '../../lib/adapters/s3-message-store.ts';
 import type { MessageToStore } from '../../lib/ports.ts';
 import { type Fauxqs, startFauxqs } from '../support/fauxqs.ts';
@@ -33,7 +34,7 @@ afterEach(() => {
 });
 
 /** A fresh bucket and a store whose client comes from the environment, as the Lambda builds it. */
-async function freshStore(options: { multipartThresholdBytes?: number } = {}) {
+async function freshStore(options: { multipartThresholdBytes?: number; partSize?: number } = {}) {
   const bucket = `${BUCKET}-${++bucketNumber}`;
   await fauxqs.createBucket(bucket);
   for (const [name, value] of Object.entries(fauxqs.env)) vi.stubEnv(name, value);
@@ -89,19 +90,43 @@ function recordHeaders(client: S3Client): Record<string, string>[] {
   return sent;
 }
 
-/** Sets the SHA-256 that CopyObject reports, as S3 does and the emulator does not. */
-function reportCopyChecksum(client: S3Client, checksumOf: (reported: 'actual') => string): void {
+/**
+ * Sets the SHA-256 checksums that S3 reports and the emulator does not: `upload` for the temporary
+ * object (PutObject or CompleteMultipartUpload under `.incoming/`), `copy` for CopyObject.
+ */
+function reportChecksums(client: S3Client, checksums: { upload?: () => string; copy?: () => string }): void {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const result = await next(args);
-      if (context.commandName === 'CopyObjectCommand') {
-        const output = result.output as { CopyObjectResult?: { ChecksumSHA256?: string } };
-        output.CopyObjectResult = { ...output.CopyObjectResult, ChecksumSHA256: checksumOf('actual') };
+      const input = args.input as { Key?: string };
+      const output = result.output as {
+        ChecksumSHA256?: string;
+        CopyObjectResult?: { ChecksumSHA256?: string };
+      };
+      const isUpload =
+        context.commandName === 'CompleteMultipartUploadCommand' ||
+        (context.commandName === 'PutObjectCommand' && input.Key?.includes('.incoming/'));
+      if (isUpload && checksums.upload) output.ChecksumSHA256 = checksums.upload();
+      if (context.commandName === 'CopyObjectCommand' && checksums.copy) {
+        output.CopyObjectResult = { ...output.CopyObjectResult, ChecksumSHA256: checksums.copy() };
       }
       return result;
     },
-    { step: 'initialize', name: 'reportCopyChecksum' },
+    { step: 'initialize', name: 'reportChecksums' },
   );
+}
+
+/** The keys of every DeleteObject sent. */
+function recordDeletes(client: S3Client): string[] {
+  const keys: string[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'DeleteObjectCommand') keys.push((args.input as { Key: string }).Key);
+      return next(args);
+    },
+    { step: 'initialize', name: 'recordDeletes' },
+  );
+  return keys;
 }
 
 /** A body that delivers `good` and then fails, like a connection dropped in the middle of RETR. */
@@ -141,9 +166,9 @@ describe('S3MessageStore, small messages (one PutObject with a SHA-256 checksum)
     const { bucket, client, commands, store } = await freshStore();
     const bytes = Buffer.from('From: a@example.com\r\nSubject: hi\r\n\r\nbody\r\n');
 
-    const stored = await store.put(message(bytes, { uidl: 'UID 1/ä' }));
+    const stored = await store.put(message(bytes, { uidl: 'UID:1/a%' }));
 
-    const key = objectKeyFor(PREFIX, 'support', 'UID 1/ä', sha256(bytes));
+    const key = objectKeyFor(PREFIX, 'support', 'UID:1/a%', sha256(bytes));
     expect(stored).toEqual({
       key,
       location: bucket,
@@ -151,13 +176,13 @@ describe('S3MessageStore, small messages (one PutObject with a SHA-256 checksum)
       size: bytes.length,
       created: true,
     });
-    expect(key).toBe(`mail/support/uidl/UID%201%2F%C3%A4/${sha256(bytes)}.eml`);
+    expect(key).toBe(`mail/support/uidl/UID%3A1%2Fa%25/${sha256(bytes)}.eml`);
     expect(await fauxqs.getObject(bucket, key)).toEqual(bytes);
     const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     expect(head.ContentType).toBe('message/rfc822');
     expect(head.Metadata).toEqual({
       'mailbox-id': 'support',
-      uidl: 'UID%201%2F%C3%A4',
+      uidl: 'UID:1/a%',
       sha256: sha256(bytes),
     });
     expect(commands).toEqual(['PutObjectCommand', 'HeadObjectCommand']);
@@ -289,21 +314,64 @@ describe('S3MessageStore, large messages (multipart upload to a temporary key, t
     expect(await fauxqs.listKeys(bucket)).toEqual([stored.key]);
   });
 
-  it('accepts the copy when the SHA-256 that S3 computed matches ours', async () => {
+  it('accepts the upload and the copy when the SHA-256 S3 reports for each matches ours', async () => {
     const { bucket, client, commands, store } = await freshStore({ multipartThresholdBytes: 1024 });
     const bytes = randomBytes(5000);
-    reportCopyChecksum(client, () => createHash('sha256').update(bytes).digest('base64'));
+    const digest = createHash('sha256').update(bytes).digest('base64');
+    reportChecksums(client, { upload: () => digest, copy: () => digest });
     const stored = await store.put(message(bytes));
     expect(stored.created).toBe(true);
     expect(commands).not.toContain('HeadObjectCommand');
     expect(await fauxqs.listKeys(bucket)).toEqual([stored.key]);
   });
 
-  it('fails and removes both objects when the SHA-256 that S3 computed differs', async () => {
-    const { bucket, client, store } = await freshStore({ multipartThresholdBytes: 1024 });
-    reportCopyChecksum(client, () => createHash('sha256').update('other bytes').digest('base64'));
-    await expect(store.put(message(randomBytes(5000)))).rejects.toThrow(/S3 computed SHA-256 .*, expected/);
+  it('refuses an upload whose SHA-256 differs before anything exists under the final key', async () => {
+    const { bucket, client, commands, store } = await freshStore({ multipartThresholdBytes: 1024 });
+    reportChecksums(client, { upload: () => createHash('sha256').update('other').digest('base64') });
+    await expect(store.put(message(randomBytes(5000)))).rejects.toThrow(/reported for the upload .* differs/);
+    expect(commands).not.toContain('CopyObjectCommand');
     expect(await fauxqs.listKeys(bucket)).toEqual([]);
+  });
+
+  it('checks the composite checksum of a multipart upload against our own part digests', async () => {
+    const partSize = 5 * MiB;
+    const bytes = randomBytes(12 * MiB);
+    const parts = [0, 1, 2].map((i) =>
+      createHash('sha256')
+        .update(bytes.subarray(i * partSize, (i + 1) * partSize))
+        .digest(),
+    );
+    const composite = `${createHash('sha256').update(Buffer.concat(parts)).digest('base64')}-3`;
+    const good = await freshStore({ multipartThresholdBytes: MiB, partSize });
+    reportChecksums(good.client, { upload: () => composite });
+    const stored = await good.store.put(message(chunked(bytes, 64 * 1024)));
+    expect(good.commands.filter((name) => name === 'UploadPartCommand')).toHaveLength(3);
+    expect(good.commands).not.toContain('HeadObjectCommand');
+    expect((await fauxqs.getObject(good.bucket, stored.key)).equals(bytes)).toBe(true);
+
+    const bad = await freshStore({ multipartThresholdBytes: MiB, partSize });
+    const swapped = `${createHash('sha256')
+      .update(Buffer.concat([parts[1]!, parts[0]!, parts[2]!]))
+      .digest('base64')}-3`;
+    reportChecksums(bad.client, { upload: () => swapped });
+    await expect(bad.store.put(message(chunked(bytes, 64 * 1024)))).rejects.toThrow(/differs from ours/);
+    expect(await fauxqs.listKeys(bad.bucket)).toEqual([]);
+  });
+
+  it('fails loudly when the copy differs, and never deletes under the final key', async () => {
+    const { bucket, client, store } = await freshStore({ multipartThresholdBytes: 1024 });
+    const bytes = randomBytes(5000);
+    const deleted = recordDeletes(client);
+    reportChecksums(client, {
+      upload: () => createHash('sha256').update(bytes).digest('base64'),
+      copy: () => createHash('sha256').update('other bytes').digest('base64'),
+    });
+    const failure = await store.put(message(bytes)).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(S3ObjectMismatchError);
+    expect((failure as Error).message).toMatch(/is not this message .* stays on the server/);
+    expect(deleted).toHaveLength(1);
+    expect(deleted[0]).toMatch(/^mail\/\.incoming\/support\//);
+    expect(await fauxqs.listKeys(bucket)).toEqual([objectKeyFor(PREFIX, 'support', 'UID-1', sha256(bytes))]);
   });
 
   it('reports an existing identical object as not created and removes the temporary one', async () => {
