@@ -302,6 +302,17 @@ describe('SqsNotifier with notification bodies built from real headers', () => {
     for (const message of received) expect(message.Body).toMatch(/^[\x20-\x7e]*$/);
   });
 
+  it('would be refused as raw UTF-8 JSON: the emulator, like some SQS implementations, rejects both', async () => {
+    const { notifier } = await freshNotifier();
+    const raw = ['Party \u{1F389} tonight', 'odd \uFFFE here'].map((subject, n) =>
+      notification(n, { body: JSON.stringify({ subject }) }),
+    );
+    const results = await notifier.send(raw);
+    for (const result of results) {
+      expect(result.ok === false && result.reason).toMatch(/Invalid characters found/);
+    }
+  });
+
   it('has the subject of a message whose 300 KB of Received lines come before it', async () => {
     const { queueUrl, notifier } = await freshNotifier();
     let header = '';
