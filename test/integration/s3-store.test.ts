@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { objectKeyFor } from '../../lib/adapters/object-key.ts';
 import {
@@ -13,8 +13,10 @@ import {
   S3MessageStoreError,
   S3ObjectMismatchError,
 } from '../../lib/adapters/s3-message-store.ts';
+import { Deadline } from '../../lib/deadline.ts';
 import type { MessageToStore } from '../../lib/ports.ts';
 import { type Fauxqs, startFauxqs } from '../support/fauxqs.ts';
+import { startStalledServer } from '../support/stalled-server.ts';
 
 const BUCKET = 'mail-archive';
 const PREFIX = 'mail/';
@@ -390,6 +392,107 @@ describe('S3MessageStore, large messages (multipart upload to a temporary key, t
     const body = failingBody(randomBytes(DEFAULT_MULTIPART_THRESHOLD_BYTES + MiB), dropped);
     await expect(store.put(message(body))).rejects.toBe(dropped);
     expect(await fauxqs.listKeys(bucket)).toEqual([]);
+  });
+});
+
+/** Makes HeadObject of a final key report a stored SHA-256 (ChecksumMode ENABLED), as S3 does and the emulator does not. */
+function reportStoredChecksum(client: S3Client, checksum: string, type: 'FULL_OBJECT' | 'COMPOSITE'): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      const isFinalKey = !(args.input as { Key?: string }).Key?.includes('.incoming/');
+      if (context.commandName === 'HeadObjectCommand' && isFinalKey) {
+        Object.assign(result.output as object, { ChecksumSHA256: checksum, ChecksumType: type });
+      }
+      return result;
+    },
+    { step: 'initialize', name: 'reportStoredChecksum' },
+  );
+}
+
+describe('S3MessageStore when the key is taken (412): the existing object must be this message', () => {
+  it('counts it as stored when its stored SHA-256 matches, without reading it back', async () => {
+    const { client, commands, store } = await freshStore();
+    fauxqs.emulateConditionalWrites(client);
+    const bytes = Buffer.from('stored once already');
+    const first = await store.put(message(bytes));
+    reportStoredChecksum(client, createHash('sha256').update(bytes).digest('base64'), 'FULL_OBJECT');
+    commands.length = 0;
+    const second = await store.put(message(bytes));
+    expect(second).toEqual({ ...first, created: false });
+    expect(commands).toEqual(['PutObjectCommand', 'HeadObjectCommand']);
+  });
+
+  it('reads the object back when S3 holds no SHA-256 for it (the emulator, other tools)', async () => {
+    const { client, commands, store } = await freshStore();
+    fauxqs.emulateConditionalWrites(client);
+    const bytes = Buffer.from('stored by an older tool');
+    await store.put(message(bytes));
+    commands.length = 0;
+    const again = await store.put(message(bytes));
+    expect(again.created).toBe(false);
+    expect(commands).toEqual(['PutObjectCommand', 'HeadObjectCommand', 'GetObjectCommand']);
+  });
+
+  it('reads the object back when its SHA-256 is a composite of unknown parts, and refuses different bytes', async () => {
+    const { bucket, client, store } = await freshStore();
+    fauxqs.emulateConditionalWrites(client);
+    const bytes = Buffer.from('the message');
+    const key = objectKeyFor(PREFIX, 'support', 'UID-1', sha256(bytes));
+    await fauxqs.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from('other') }));
+    reportStoredChecksum(client, `${createHash('sha256').update('x').digest('base64')}-2`, 'COMPOSITE');
+    const failure = await store.put(message(bytes)).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(S3ObjectMismatchError);
+    expect((failure as Error).message).toMatch(/its 5 bytes hash to [0-9a-f]{64}/);
+    expect(await fauxqs.getObject(bucket, key)).toEqual(Buffer.from('other'));
+  });
+
+  it('refuses, with S3ObjectMismatchError, an object whose stored SHA-256 differs, and leaves it', async () => {
+    const { bucket, client, store } = await freshStore({ multipartThresholdBytes: 1024 });
+    fauxqs.emulateConditionalWrites(client);
+    const bytes = randomBytes(5000);
+    const key = objectKeyFor(PREFIX, 'support', 'UID-1', sha256(bytes));
+    await fauxqs.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from('altered') }));
+    reportStoredChecksum(client, createHash('sha256').update('altered').digest('base64'), 'FULL_OBJECT');
+    const failure = await store.put(message(bytes)).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(S3ObjectMismatchError);
+    expect((failure as S3ObjectMismatchError).key).toBe(key);
+    expect(await fauxqs.listKeys(bucket)).toEqual([key]);
+    expect(await fauxqs.getObject(bucket, key)).toEqual(Buffer.from('altered'));
+  });
+});
+
+describe('S3MessageStore and the run deadline', () => {
+  it.each([
+    ['one PutObject', 64 * 1024],
+    ['a multipart upload (lib-storage aborts it)', 1024],
+  ])('abandons %s to an endpoint that never answers when the signal aborts', async (_what, threshold) => {
+    const stalled = await startStalledServer();
+    try {
+      const client = new S3Client({
+        endpoint: stalled.url,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+        forcePathStyle: true,
+      });
+      const store = new S3MessageStore({ client, bucket: 'b', multipartThresholdBytes: threshold });
+      const signal = Deadline.after(300).signal();
+      const failure = await store
+        .put({ ...message(randomBytes(8000)), signal })
+        .catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(S3MessageStoreError);
+      expect((failure as Error).message).toMatch(/abandoned: the run's deadline passed/);
+      expect(stalled.requests()).toBeGreaterThan(0);
+    } finally {
+      await stalled.close();
+    }
+  });
+
+  it('starts nothing once the deadline has passed', async () => {
+    const { commands, store } = await freshStore();
+    const signal = Deadline.after(0).signal();
+    await expect(store.put({ ...message(Buffer.from('late')), signal })).rejects.toThrow(/deadline passed/);
+    expect(commands).toEqual([]);
   });
 });
 
