@@ -23,14 +23,11 @@
  * Every request takes the run's deadline (`MessageToStore.signal`) as its abort signal, so a slow S3 near
  * the end cannot push a run past its timeout; an abandoned put rejects and the message is not committed.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  type HeadObjectCommandOutput,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
@@ -53,6 +50,12 @@ import {
   PartDigests,
   parseReportedChecksum,
 } from './s3-checksums.ts';
+import {
+  ExistingObjects,
+  S3MessageStoreError,
+  S3ObjectMismatchError,
+  storeError,
+} from './s3-existing-objects.ts';
 
 const MiB = 1024 * 1024;
 export const DEFAULT_MULTIPART_THRESHOLD_BYTES = 8 * MiB;
@@ -84,36 +87,7 @@ export interface S3MessageStoreOptions {
   readonly onWarning?: (message: string, cause?: unknown) => void;
 }
 
-/** An S3 request failed; the message names the bucket and key, `cause` holds the SDK error. */
-export class S3MessageStoreError extends Error {
-  override readonly name: string = 'S3MessageStoreError';
-  constructor(
-    message: string,
-    readonly bucket: string,
-    readonly key: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
-
-/**
- * The object under this message's key is not this message: its SHA-256 differs from the one the key
- * names. Nothing was overwritten or deleted, and the message was not committed (no DELE): it stays on the
- * server. Something else wrote or changed the object; inspect it and move it away (or restore it), and
- * the next run stores the message. Until then every run fails this message the same way.
- */
-export class S3ObjectMismatchError extends S3MessageStoreError {
-  override readonly name: string = 'S3ObjectMismatchError';
-  constructor(bucket: string, key: string, found: string) {
-    super(
-      `s3://${bucket}/${key} already exists but is not this message (${found}); it was left as it is and ` +
-        'the message stays on the server: inspect the object and move it away, then the next run stores it',
-      bucket,
-      key,
-    );
-  }
-}
+export { S3MessageStoreError, S3ObjectMismatchError };
 
 export class S3MessageStore implements MessageStore {
   readonly #client: S3Client;
@@ -123,10 +97,12 @@ export class S3MessageStore implements MessageStore {
   readonly #partSize: number;
   readonly #queueSize: number;
   readonly #warn: (message: string, cause?: unknown) => void;
+  readonly #objects: ExistingObjects;
 
   constructor(options: S3MessageStoreOptions) {
     this.#client = options.client;
     this.#bucket = options.bucket;
+    this.#objects = new ExistingObjects(options.client, options.bucket);
     this.#prefix = options.keyPrefix ?? '';
     this.#threshold = options.multipartThresholdBytes ?? DEFAULT_MULTIPART_THRESHOLD_BYTES;
     this.#partSize = options.partSize ?? DEFAULT_PART_SIZE_BYTES;
@@ -176,7 +152,7 @@ export class S3MessageStore implements MessageStore {
       this.#client.send(command, { abortSignal: signal }),
     );
     if (outcome === 'exists') {
-      await this.#verifyExisting(key, { sha256 }, bytes.length, signal);
+      await this.#objects.verifyExisting(key, { sha256 }, bytes.length, signal);
       return this.#stored(key, sha256, bytes.length, false);
     }
     if (outcome.ChecksumSHA256 !== undefined && outcome.ChecksumSHA256 !== checksum) {
@@ -238,7 +214,7 @@ export class S3MessageStore implements MessageStore {
     let reported = parseReportedChecksum(uploaded.ChecksumSHA256, uploaded.ChecksumType);
     let storedSize: number | undefined;
     if (reported === undefined) {
-      const head = await this.#head(tempKey, signal);
+      const head = await this.#objects.head(tempKey, signal);
       reported = parseReportedChecksum(head.ChecksumSHA256, head.ChecksumType);
       storedSize = head.ContentLength;
     }
@@ -280,7 +256,7 @@ export class S3MessageStore implements MessageStore {
     );
     if (outcome === 'exists') {
       // 412 also answers a failed CopySourceIfMatch; then the final key holds nothing and this fails.
-      await this.#verifyExisting(key, expected, size, signal);
+      await this.#objects.verifyExisting(key, expected, size, signal);
       return this.#stored(key, sha256, size, false);
     }
     const result = outcome.CopyObjectResult;
@@ -291,56 +267,6 @@ export class S3MessageStore implements MessageStore {
       throw new S3ObjectMismatchError(this.#bucket, key, `the copy's SHA-256 is ${reported.digest}`);
     }
     return this.#stored(key, sha256, size, true);
-  }
-
-  /**
-   * The key is taken (412): it counts as stored only if the object there is this message. Its stored
-   * SHA-256 decides; without a comparable one, its bytes are read back and hashed.
-   */
-  async #verifyExisting(
-    key: string,
-    expected: ExpectedChecksum,
-    size: number,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    const head = await this.#head(key, signal);
-    const reported = parseReportedChecksum(head.ChecksumSHA256, head.ChecksumType);
-    const verdict = reported === undefined ? 'unknown' : compareChecksum(reported, expected);
-    if (verdict === 'match') return;
-    if (verdict === 'mismatch') {
-      throw new S3ObjectMismatchError(this.#bucket, key, `its stored SHA-256 is ${reported?.digest}`);
-    }
-    const actual = await this.#hashObject(key, signal);
-    if (actual.sha256 !== expected.sha256 || actual.size !== size) {
-      const found = `its ${actual.size} bytes hash to ${actual.sha256}`;
-      throw new S3ObjectMismatchError(this.#bucket, key, found);
-    }
-  }
-
-  async #head(key: string, signal: AbortSignal | undefined): Promise<HeadObjectCommandOutput> {
-    try {
-      const command = new HeadObjectCommand({ Bucket: this.#bucket, Key: key, ChecksumMode: 'ENABLED' });
-      return await this.#client.send(command, { abortSignal: signal });
-    } catch (error) {
-      throw this.#error(key, `HeadObject failed: ${describeAwsError(error)}`, error);
-    }
-  }
-
-  /** SHA-256 and size of an object's bytes, read back as a stream (memory stays bounded). */
-  async #hashObject(key: string, signal: AbortSignal | undefined): Promise<{ sha256: string; size: number }> {
-    try {
-      const command = new GetObjectCommand({ Bucket: this.#bucket, Key: key });
-      const reply = await this.#client.send(command, { abortSignal: signal });
-      const hash = createHash('sha256');
-      let size = 0;
-      for await (const chunk of reply.Body as AsyncIterable<Uint8Array>) {
-        hash.update(chunk);
-        size += chunk.length;
-      }
-      return { sha256: hash.digest('hex'), size };
-    } catch (error) {
-      throw this.#error(key, `GetObject failed: ${describeAwsError(error)}`, error);
-    }
   }
 
   /** Runs a conditional write; 'exists' when the key is already taken (HTTP 412). */
@@ -388,8 +314,7 @@ export class S3MessageStore implements MessageStore {
   }
 
   #error(key: string, problem: string, cause?: unknown): S3MessageStoreError {
-    const options = cause === undefined ? undefined : { cause };
-    return new S3MessageStoreError(`s3://${this.#bucket}/${key}: ${problem}`, this.#bucket, key, options);
+    return storeError(this.#bucket, key, problem, cause);
   }
 }
 
