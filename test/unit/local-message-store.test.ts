@@ -138,13 +138,16 @@ describe('LocalMessageStore', () => {
     expect(await readdir(path.join(outDir, 'support', 'uidl', 'u1'))).toEqual([`${sha256(bytes)}.eml`]);
   });
 
-  it('does not overwrite an existing file of that name', async () => {
+  it('neither overwrites nor accepts an existing file of that name that is another message', async () => {
     const store = new LocalMessageStore({ outDir });
     const bytes = Buffer.from('original');
     const stored = await store.put(message([bytes], 'u1'));
     await writeFile(path.join(outDir, stored.key), 'already there');
-    expect((await store.put(message([bytes], 'u1'))).created).toBe(false);
+    await expect(store.put(message([bytes], 'u1'))).rejects.toThrow(
+      /already exists but is not this message .* stays on the server/,
+    );
     expect(await readFile(path.join(outDir, stored.key), 'utf8')).toBe('already there');
+    expect(await readdir(path.join(outDir, 'support', 'uidl', 'u1'))).toEqual([`${sha256(bytes)}.eml`]);
   });
 
   it('rethrows the error of a failing body unchanged and leaves no file', async () => {
