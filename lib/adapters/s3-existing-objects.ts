@@ -10,7 +10,7 @@ import {
   type HeadObjectCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { describeAwsError } from './aws-common.ts';
+import { describeAwsError, httpStatusOf } from './aws-common.ts';
 import { compareChecksum, type ExpectedChecksum, parseReportedChecksum } from './s3-checksums.ts';
 
 /** An S3 request failed; the message names the bucket and key, `cause` holds the SDK error. */
@@ -95,7 +95,11 @@ export class ExistingObjects {
       const command = new HeadObjectCommand({ Bucket: this.#bucket, Key: key, ChecksumMode: 'ENABLED' });
       return await this.#client.send(command, { abortSignal: signal });
     } catch (error) {
-      throw storeError(this.#bucket, key, `HeadObject failed: ${describeAwsError(error)}`, error);
+      const hint =
+        httpStatusOf(error) === 403
+          ? '; checking an object needs s3:GetObject on the message keys (HeadObject), grant it to this role'
+          : '';
+      throw storeError(this.#bucket, key, `HeadObject failed: ${describeAwsError(error)}${hint}`, error);
     }
   }
 
