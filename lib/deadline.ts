@@ -54,9 +54,9 @@ export class Deadline {
   /**
    * Aborts when the deadline passes, with a DeadlineExceededError: hand it to calls that take an
    * AbortSignal (AWS SDK `abortSignal`), so a slow S3 or SQS call near the end is abandoned instead of
-   * running past the invocation. One signal per deadline; its timer never keeps the process alive. The
-   * timer runs on the system clock for the time left when the signal is first asked for. A deadline
-   * further away than setTimeout can wait (about 24.8 days), or never, gives a signal that never aborts.
+   * running past the invocation. One signal per deadline; its timer never keeps the process alive and
+   * checks this deadline's clock before it aborts. A deadline further away than setTimeout can wait
+   * (about 24.8 days), or never, gives a signal that never aborts.
    */
   signal(): AbortSignal {
     if (this.#signal !== undefined) return this.#signal;
@@ -66,7 +66,13 @@ export class Deadline {
       this.#signal = AbortSignal.abort(reason());
     } else {
       const controller = new AbortController();
-      if (remaining <= MAX_TIMER_MS) setTimeout(() => controller.abort(reason()), remaining).unref();
+      // A timer may fire a little early by this clock: wait out the rest, so `expired` agrees with the signal.
+      const abortWhenExpired = () => {
+        const left = this.remainingMs();
+        if (left <= 0) controller.abort(reason());
+        else setTimeout(abortWhenExpired, Math.ceil(left)).unref();
+      };
+      if (remaining <= MAX_TIMER_MS) setTimeout(abortWhenExpired, Math.ceil(remaining)).unref();
       this.#signal = controller.signal;
     }
     return this.#signal;
