@@ -11,14 +11,14 @@
  * different key, so it can never overwrite an earlier one.
  */
 import { createHash } from 'node:crypto';
+import { MAX_UIDL_OCTETS } from '../pop3/limits.ts';
 
 /** S3 limit on the UTF-8 length of an object key. */
 export const MAX_OBJECT_KEY_BYTES = 1024;
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const UNRESERVED_OCTET = /^[A-Za-z0-9._-]$/;
-/** RFC 1939 section 7: a unique-id is 1 to 70 characters in the range 0x21 to 0x7E. */
-const RFC1939_UIDL = /^[\x21-\x7e]{1,70}$/;
+const UIDL_CHARACTERS = /^[\x21-\x7e]+$/;
 
 /**
  * Percent-encodes every octet of the UTF-8 form outside `[A-Za-z0-9._-]` as `%XX` (upper-case hex).
@@ -39,7 +39,7 @@ export function encodeKeySegment(value: string): string {
 
 /** True for a unique-id as RFC 1939 section 7 defines it: 1 to 70 characters in 0x21-0x7E. */
 export function isRfc1939Uidl(uidl: string): boolean {
-  return RFC1939_UIDL.test(uidl);
+  return uidl.length <= MAX_UIDL_OCTETS && UIDL_CHARACTERS.test(uidl);
 }
 
 /** Reverses `encodeKeySegment`. */
