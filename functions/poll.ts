@@ -36,7 +36,12 @@ let ports: PollPorts | undefined;
 
 function portsFor(env: ReturnType<typeof readPollEnv>): PollPorts {
   ports ??= {
-    store: new S3MessageStore({ client: s3, bucket: env.bucket, keyPrefix: env.keyPrefix }),
+    store: new S3MessageStore({
+      client: s3,
+      bucket: env.bucket,
+      keyPrefix: env.keyPrefix,
+      onWarning: (message, error) => logger.warn(message, { error }),
+    }),
     notifier: new SqsNotifier({ client: sqs, queueUrl: env.notificationQueueUrl }),
     credentials,
     clock: systemClock,

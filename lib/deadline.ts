@@ -10,9 +10,18 @@ export interface MonotonicClock {
 
 export const systemMonotonicClock: MonotonicClock = { monotonicMs: () => performance.now() };
 
+/** Longest delay setTimeout honours (2^31 - 1 ms, about 24.8 days); a longer one would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The reason a deadline's signal aborts with: the call was abandoned because the run's time is up. */
+export class DeadlineExceededError extends Error {
+  override readonly name = 'DeadlineExceededError';
+}
+
 export class Deadline {
   readonly #endsAt: number;
   readonly #clock: MonotonicClock;
+  #signal: AbortSignal | undefined;
 
   private constructor(endsAt: number, clock: MonotonicClock) {
     this.#endsAt = endsAt;
@@ -40,6 +49,33 @@ export class Deadline {
   /** The smaller of `ms` and what is left: the budget for one step that must not outlive the deadline. */
   cap(ms: number): number {
     return Math.min(ms, this.remainingMs());
+  }
+
+  /**
+   * Aborts when the deadline passes, with a DeadlineExceededError: hand it to calls that take an
+   * AbortSignal (AWS SDK `abortSignal`), so a slow S3 or SQS call near the end is abandoned instead of
+   * running past the invocation. One signal per deadline; its timer never keeps the process alive and
+   * checks this deadline's clock before it aborts. A deadline further away than setTimeout can wait
+   * (about 24.8 days), or never, gives a signal that never aborts.
+   */
+  signal(): AbortSignal {
+    if (this.#signal !== undefined) return this.#signal;
+    const remaining = this.remainingMs();
+    const reason = () => new DeadlineExceededError("the run's deadline passed; the call was abandoned");
+    if (remaining <= 0) {
+      this.#signal = AbortSignal.abort(reason());
+    } else {
+      const controller = new AbortController();
+      // A timer may fire a little early by this clock: wait out the rest, so `expired` agrees with the signal.
+      const abortWhenExpired = () => {
+        const left = this.remainingMs();
+        if (left <= 0) controller.abort(reason());
+        else setTimeout(abortWhenExpired, Math.ceil(left)).unref();
+      };
+      if (remaining <= MAX_TIMER_MS) setTimeout(abortWhenExpired, Math.ceil(remaining)).unref();
+      this.#signal = controller.signal;
+    }
+    return this.#signal;
   }
 
   /** A deadline `reserveMs` earlier than this one: "stop starting new work while this much is left". */

@@ -14,6 +14,11 @@ export interface MessageToStore {
   /** The exact unstuffed RETR bytes. */
   readonly body: Readable;
   readonly retrievedAt: Date;
+  /**
+   * The run's deadline (Deadline.signal()): the store abandons its requests when it aborts and the put
+   * rejects, so the message is not committed (no DELE) and the next run stores it again.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface StoredMessage {
@@ -50,8 +55,15 @@ export type NotificationResult =
 export interface Notifier {
   /** Largest batch `send` accepts (10 for SQS). */
   readonly maxBatchSize: number;
-  /** Sends a batch; resolves with one result per entry (per-entry success, never all-or-nothing). */
-  send(batch: readonly OutgoingNotification[]): Promise<NotificationResult[]>;
+  /**
+   * Sends a batch; resolves with one result per entry (per-entry success, never all-or-nothing). When
+   * `signal` (the run's deadline) aborts, requests in flight are abandoned and their entries fail.
+   */
+  send(batch: readonly OutgoingNotification[], options?: NotifyOptions): Promise<NotificationResult[]>;
+}
+
+export interface NotifyOptions {
+  readonly signal?: AbortSignal;
 }
 
 export type Credentials =

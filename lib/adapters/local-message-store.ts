@@ -4,10 +4,12 @@
  *
  * The bytes go to a temporary file in the destination folder, are fsynced, and only then renamed to their
  * final name, so a file under a final name is always complete. The name holds the content hash, so an
- * existing file is this very message from an earlier run: `created: false`, and it is left alone.
+ * existing file should be this very message from an earlier run: it is hashed to make sure, then
+ * `created: false`, and it is left alone. A file that is another message (edited, replaced) fails the
+ * put and is left as it is: the message is not committed.
  */
-import { randomUUID } from 'node:crypto';
-import { constants } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { constants, createReadStream } from 'node:fs';
 import { access, mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { MessageStore, MessageToStore, StoredMessage } from '../ports.ts';
@@ -43,6 +45,13 @@ export class LocalMessageStore implements MessageStore {
       const stored = { key, location: this.#outDir, sha256, size: reader.size };
       if (await exists(finalPath)) {
         await rm(tempPath, { force: true });
+        const found = await sha256Of(finalPath);
+        if (found !== sha256) {
+          throw new Error(
+            `${finalPath} already exists but is not this message (its bytes hash to ${found}); it was left ` +
+              'as it is and the message stays on the server: move the file away, then the next run stores it',
+          );
+        }
         return { ...stored, created: false };
       }
       // Two runs racing here would both rename identical bytes onto the same name: harmless.
@@ -77,6 +86,12 @@ async function writeDurably(filePath: string, reader: HashingReader): Promise<vo
   } finally {
     await file.close();
   }
+}
+
+async function sha256Of(filePath: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(filePath)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 async function exists(filePath: string): Promise<boolean> {

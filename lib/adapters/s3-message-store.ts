@@ -3,17 +3,31 @@
  *
  * Small bodies (below the multipart threshold) go up in ONE PutObject carrying `x-amz-checksum-sha256`, so
  * S3 rejects the write unless the bytes it received hash to our digest. Larger bodies stream through a
- * multipart upload to a temporary key (memory bounded by the threshold plus the part buffers), then
- * CopyObject with `ChecksumAlgorithm: SHA256` makes S3 hash the whole object, which we compare with ours.
- * Both writes are conditional (`If-None-Match: *`): the key holds the content hash, so an existing object
- * under it already has these exact bytes and a re-poll reports `created: false` instead of rewriting it.
+ * multipart upload with SHA-256 part checksums to a temporary key under `.incoming/` (memory bounded by the
+ * threshold plus the part buffers). S3 answers CompleteMultipartUpload with a composite checksum (SHA-256
+ * of the part digests, `-N`), which we recompute from our own part digests: the temporary object is
+ * verified BEFORE anything is visible under the final key. Then CopyObject, pinned to the verified upload
+ * (`CopySourceIfMatch` its ETag), with `ChecksumAlgorithm: SHA256`, so S3 hashes the whole copy and reports
+ * the full-object SHA-256, which must equal ours. A final key is never deleted: the construct's policy only
+ * lets the store delete under `.incoming/`.
+ *
+ * Both final writes are conditional (`If-None-Match: *`). The key holds the content hash, so an existing
+ * object under it should hold these exact bytes, but "should" is not "does": on 412 the store asks S3 for
+ * the object's stored SHA-256 (HeadObject, ChecksumMode ENABLED). Objects this store wrote carry a
+ * full-object SHA-256 (PutObject with the checksum, or CopyObject with SHA256). A composite one (a multipart
+ * object written by something else) can only be checked with its part boundaries, and an object without a
+ * SHA-256 (another tool, S3's default CRC64NVME) not at all: then the store reads the object back and
+ * hashes it (GetObject, streamed). Only a match counts as stored (`created: false`); a mismatch throws
+ * S3ObjectMismatchError: the message is not committed and stays on the server.
+ *
+ * Every request takes the run's deadline (`MessageToStore.signal`) as its abort signal, so a slow S3 near
+ * the end cannot push a run past its timeout; an abandoned put rejects and the message is not committed.
  */
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
-  HeadObjectCommand,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
@@ -28,7 +42,20 @@ import {
   regionFromEnv,
 } from './aws-common.ts';
 import { HashingReader, prefixThenRest } from './hashing-reader.ts';
-import { encodeKeySegment, objectKeyFor } from './object-key.ts';
+import { encodeKeySegment, isRfc1939Uidl, objectKeyFor } from './object-key.ts';
+import {
+  compareChecksum,
+  type ExpectedChecksum,
+  hexToBase64,
+  PartDigests,
+  parseReportedChecksum,
+} from './s3-checksums.ts';
+import {
+  ExistingObjects,
+  S3MessageStoreError,
+  S3ObjectMismatchError,
+  storeError,
+} from './s3-existing-objects.ts';
 
 const MiB = 1024 * 1024;
 export const DEFAULT_MULTIPART_THRESHOLD_BYTES = 8 * MiB;
@@ -40,8 +67,8 @@ export const MESSAGE_CONTENT_TYPE = 'message/rfc822';
 /** Temporary objects of multipart uploads live under `<prefix>.incoming/<mailboxId>/`. */
 export const INCOMING_FOLDER = '.incoming/';
 
-/** RFC 1939 section 7: a unique-id is 1 to 70 characters in the range 0x21 to 0x7E. */
-const ASCII_SAFE_UIDL = /^[\x21-\x7e]+$/;
+/** Longest `x-amz-meta-uidl` written: S3 allows 2 KB of user metadata in all. */
+const MAX_UIDL_METADATA_BYTES = 1024;
 
 export interface S3MessageStoreOptions {
   readonly client: S3Client;
@@ -53,22 +80,14 @@ export interface S3MessageStoreOptions {
   readonly partSize?: number;
   /** Parts uploaded in parallel; each holds one part buffer in memory (default 2). */
   readonly queueSize?: number;
-  /** Told about problems that do not fail the put, such as a temporary object that could not be deleted. */
-  readonly onWarning?: (message: string) => void;
+  /**
+   * Told about problems that do not fail the put, such as a temporary object that could not be deleted
+   * (`cause`: the SDK error). The CLI and the Lambda handler pass it to their logger.
+   */
+  readonly onWarning?: (message: string, cause?: unknown) => void;
 }
 
-/** An S3 request failed; the message names the bucket and key, `cause` holds the SDK error. */
-export class S3MessageStoreError extends Error {
-  override readonly name = 'S3MessageStoreError';
-  constructor(
-    message: string,
-    readonly bucket: string,
-    readonly key: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
+export { S3MessageStoreError, S3ObjectMismatchError };
 
 export class S3MessageStore implements MessageStore {
   readonly #client: S3Client;
@@ -77,11 +96,13 @@ export class S3MessageStore implements MessageStore {
   readonly #threshold: number;
   readonly #partSize: number;
   readonly #queueSize: number;
-  readonly #warn: (message: string) => void;
+  readonly #warn: (message: string, cause?: unknown) => void;
+  readonly #objects: ExistingObjects;
 
   constructor(options: S3MessageStoreOptions) {
     this.#client = options.client;
     this.#bucket = options.bucket;
+    this.#objects = new ExistingObjects(options.client, options.bucket);
     this.#prefix = options.keyPrefix ?? '';
     this.#threshold = options.multipartThresholdBytes ?? DEFAULT_MULTIPART_THRESHOLD_BYTES;
     this.#partSize = options.partSize ?? DEFAULT_PART_SIZE_BYTES;
@@ -95,6 +116,7 @@ export class S3MessageStore implements MessageStore {
   async put(message: MessageToStore): Promise<StoredMessage> {
     const reader = new HashingReader(message.body);
     try {
+      message.signal?.throwIfAborted();
       const prefix: Buffer[] = [];
       while (reader.size < this.#threshold) {
         const chunk = await reader.next();
@@ -108,7 +130,7 @@ export class S3MessageStore implements MessageStore {
     } catch (error) {
       reader.abandon();
       // A failing body (connection lost, message over the size limit) keeps its own error class.
-      throw reader.failure ?? error;
+      throw reader.failure ?? this.#abandoned(message, error);
     }
   }
 
@@ -125,8 +147,14 @@ export class S3MessageStore implements MessageStore {
       IfNoneMatch: '*',
       Metadata: metadataFor(message, sha256),
     });
-    const outcome = await this.#conditionally(key, 'PutObject', () => this.#client.send(command));
-    if (outcome === 'exists') return this.#stored(key, sha256, bytes.length, false);
+    const signal = message.signal;
+    const outcome = await this.#conditionally(key, 'PutObject', () =>
+      this.#client.send(command, { abortSignal: signal }),
+    );
+    if (outcome === 'exists') {
+      await this.#objects.verifyExisting(key, { sha256 }, bytes.length, signal);
+      return this.#stored(key, sha256, bytes.length, false);
+    }
     if (outcome.ChecksumSHA256 !== undefined && outcome.ChecksumSHA256 !== checksum) {
       throw this.#error(key, `S3 reported SHA-256 ${outcome.ChecksumSHA256}, expected ${checksum}`);
     }
@@ -139,73 +167,106 @@ export class S3MessageStore implements MessageStore {
     reader: HashingReader,
   ): Promise<StoredMessage> {
     const tempKey = `${this.#prefix}${INCOMING_FOLDER}${message.mailboxId}/${randomUUID()}`;
+    const parts = new PartDigests(this.#partSize);
     const upload = new Upload({
       client: this.#client,
       params: {
         Bucket: this.#bucket,
         Key: tempKey,
-        Body: Readable.from(prefixThenRest(prefix, reader)),
+        Body: Readable.from(hashedParts(prefixThenRest(prefix, reader), parts)),
         ContentType: MESSAGE_CONTENT_TYPE,
+        ChecksumAlgorithm: 'SHA256',
       },
       partSize: this.#partSize,
       queueSize: this.#queueSize,
       leavePartsOnError: false,
     });
+    // lib-storage has its own abort: done() rejects at once; parts in flight are dropped, the upload aborted.
+    const abortUpload = () => void upload.abort();
+    message.signal?.addEventListener('abort', abortUpload, { once: true });
+    let uploaded: { ETag?: string; ChecksumSHA256?: string; ChecksumType?: string };
     try {
-      await upload.done();
+      uploaded = await upload.done();
     } catch (error) {
       if (reader.failure !== undefined) throw reader.failure;
       throw this.#error(tempKey, `upload failed: ${describeAwsError(error)}`, error);
+    } finally {
+      message.signal?.removeEventListener('abort', abortUpload);
     }
     try {
       if (!reader.ended) throw this.#error(tempKey, 'upload finished before the end of the message body');
-      return await this.#moveIntoPlace(message, tempKey, reader.sha256Hex(), reader.size);
+      const expected = { sha256: reader.sha256Hex(), partDigests: parts.finish() };
+      await this.#verifyUpload(tempKey, uploaded, expected, reader.size, message.signal);
+      return await this.#moveIntoPlace(message, tempKey, uploaded.ETag, expected, reader.size);
     } finally {
-      await this.#deleteQuietly(tempKey);
+      await this.#deleteQuietly(tempKey, message.signal);
     }
   }
 
-  /** Copies the temporary object to its final key, making S3 hash it on the way. */
+  /** Checks the temporary object against our digests before anything is copied to the final key. */
+  async #verifyUpload(
+    tempKey: string,
+    uploaded: { ChecksumSHA256?: string; ChecksumType?: string },
+    expected: ExpectedChecksum,
+    size: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    let reported = parseReportedChecksum(uploaded.ChecksumSHA256, uploaded.ChecksumType);
+    let storedSize: number | undefined;
+    if (reported === undefined) {
+      const head = await this.#objects.head(tempKey, signal);
+      reported = parseReportedChecksum(head.ChecksumSHA256, head.ChecksumType);
+      storedSize = head.ContentLength;
+    }
+    if (reported !== undefined) {
+      const verdict = compareChecksum(reported, expected);
+      if (verdict === 'match') return;
+      const what = verdict === 'mismatch' ? 'differs from ours' : 'cannot be compared with ours';
+      throw this.#error(tempKey, `the SHA-256 S3 reported for the upload (${reported.digest}) ${what}`);
+    }
+    // Only stores that compute no checksums (local emulators) get here: check what we can.
+    if (storedSize !== size) throw this.#error(tempKey, `uploaded ${storedSize} bytes, expected ${size}`);
+  }
+
+  /** Copies the verified temporary object to its final key, making S3 hash the whole copy on the way. */
   async #moveIntoPlace(
     message: MessageToStore,
     tempKey: string,
-    sha256: string,
+    etag: string | undefined,
+    expected: ExpectedChecksum,
     size: number,
   ): Promise<StoredMessage> {
+    const { sha256 } = expected;
     const key = objectKeyFor(this.#prefix, message.mailboxId, message.uidl, sha256);
     const command = new CopyObjectCommand({
       Bucket: this.#bucket,
       Key: key,
       CopySource: copySourceFor(this.#bucket, tempKey),
+      // Exactly the upload we verified, even if something replaced the temporary object since.
+      ...(etag === undefined ? {} : { CopySourceIfMatch: etag }),
       ChecksumAlgorithm: 'SHA256',
       IfNoneMatch: '*',
       MetadataDirective: 'REPLACE',
       ContentType: MESSAGE_CONTENT_TYPE,
       Metadata: metadataFor(message, sha256),
     });
-    const outcome = await this.#conditionally(key, 'CopyObject', () => this.#client.send(command));
-    if (outcome === 'exists') return this.#stored(key, sha256, size, false);
+    const signal = message.signal;
+    const outcome = await this.#conditionally(key, 'CopyObject', () =>
+      this.#client.send(command, { abortSignal: signal }),
+    );
+    if (outcome === 'exists') {
+      // 412 also answers a failed CopySourceIfMatch; then the final key holds nothing and this fails.
+      await this.#objects.verifyExisting(key, expected, size, signal);
+      return this.#stored(key, sha256, size, false);
+    }
     const result = outcome.CopyObjectResult;
-    const isWholeObjectChecksum = result?.ChecksumSHA256 !== undefined && result.ChecksumType !== 'COMPOSITE';
-    const problem = isWholeObjectChecksum
-      ? checksumProblem(result?.ChecksumSHA256, hexToBase64(sha256))
-      : // Only stores that do not compute copy checksums (local emulators) get here: check what we can.
-        await this.#sizeProblem(key, size);
-    if (problem !== undefined) {
-      await this.#deleteQuietly(key);
-      throw this.#error(key, problem);
+    const reported = parseReportedChecksum(result?.ChecksumSHA256, result?.ChecksumType);
+    // The source was verified, so a differing copy means S3 itself changed the bytes. The final object
+    // stays (the policy forbids deleting it); the next run's 412 check refuses it again.
+    if (reported !== undefined && compareChecksum(reported, expected) === 'mismatch') {
+      throw new S3ObjectMismatchError(this.#bucket, key, `the copy's SHA-256 is ${reported.digest}`);
     }
     return this.#stored(key, sha256, size, true);
-  }
-
-  async #sizeProblem(key: string, size: number): Promise<string | undefined> {
-    try {
-      const head = await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }));
-      if (head.ContentLength === size) return undefined;
-      return `stored object has ${head.ContentLength} bytes, expected ${size}`;
-    } catch (error) {
-      throw this.#error(key, `HeadObject failed: ${describeAwsError(error)}`, error);
-    }
   }
 
   /** Runs a conditional write; 'exists' when the key is already taken (HTTP 412). */
@@ -224,12 +285,28 @@ export class S3MessageStore implements MessageStore {
     }
   }
 
-  async #deleteQuietly(key: string): Promise<void> {
-    try {
-      await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key }));
-    } catch (error) {
-      this.#warn(`could not delete s3://${this.#bucket}/${key}: ${describeAwsError(error)}`);
+  /** Removes a temporary object; a failure only warns (the bucket's lifecycle rule expires it). */
+  async #deleteQuietly(key: string, signal: AbortSignal | undefined): Promise<void> {
+    const where = `s3://${this.#bucket}/${key}`;
+    if (signal?.aborted) {
+      this.#warn(`left ${where} for the lifecycle rule: the run's deadline passed`);
+      return;
     }
+    try {
+      const command = new DeleteObjectCommand({ Bucket: this.#bucket, Key: key });
+      await this.#client.send(command, { abortSignal: signal });
+    } catch (error) {
+      this.#warn(`could not delete ${where}: ${describeAwsError(error)}`, error);
+    }
+  }
+
+  /** A failure after the run's deadline aborted: say so, whatever the SDK called it. */
+  #abandoned(message: MessageToStore, error: unknown): unknown {
+    const signal = message.signal;
+    if (!signal?.aborted || error instanceof S3ObjectMismatchError) return error;
+    const key = error instanceof S3MessageStoreError ? error.key : `${this.#prefix}${message.mailboxId}/`;
+    const problem = "abandoned: the run's deadline passed; the message stays on the server for the next run";
+    return this.#error(key, problem, error);
   }
 
   #stored(key: string, sha256: string, size: number, created: boolean): StoredMessage {
@@ -237,8 +314,15 @@ export class S3MessageStore implements MessageStore {
   }
 
   #error(key: string, problem: string, cause?: unknown): S3MessageStoreError {
-    const options = cause === undefined ? undefined : { cause };
-    return new S3MessageStoreError(`s3://${this.#bucket}/${key}: ${problem}`, this.#bucket, key, options);
+    return storeError(this.#bucket, key, problem, cause);
+  }
+}
+
+/** Feeds every chunk to the part digests on its way to the uploader. */
+async function* hashedParts(chunks: AsyncIterable<Buffer>, parts: PartDigests): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) {
+    parts.update(chunk);
+    yield chunk;
   }
 }
 
@@ -261,17 +345,11 @@ function metadataFor(message: MessageToStore, sha256: string): Record<string, st
   const metadata: Record<string, string> = { 'mailbox-id': message.mailboxId, sha256 };
   if (message.uidl !== undefined) {
     // Metadata travels as HTTP headers, which carry ASCII only.
-    metadata.uidl = ASCII_SAFE_UIDL.test(message.uidl) ? message.uidl : encodeKeySegment(message.uidl);
+    // S3 limits user metadata to 2 KB; a UIDL that long is outside RFC 1939 and named by the key's hash.
+    const uidl = isRfc1939Uidl(message.uidl) ? message.uidl : encodeKeySegment(message.uidl);
+    if (uidl.length <= MAX_UIDL_METADATA_BYTES) metadata.uidl = uidl;
   }
   return metadata;
-}
-
-function checksumProblem(reported: string | undefined, expected: string): string | undefined {
-  return reported === expected ? undefined : `S3 computed SHA-256 ${reported}, expected ${expected}`;
-}
-
-function hexToBase64(hex: string): string {
-  return Buffer.from(hex, 'hex').toString('base64');
 }
 
 /** `x-amz-copy-source` is `<bucket>/<key>` with the key URL-encoded segment by segment. */

@@ -3,7 +3,8 @@
  * of ours (throttling, internal errors) are retried a couple of times; entries it rejects as malformed are
  * reported at once. A FIFO queue (URL ends in `.fifo`) gets one message group per mailbox, keeping each
  * mailbox's notifications in order, and a deduplication id derived from the object key, so a notification
- * re-sent after an interrupted run within the 5-minute deduplication window is delivered once.
+ * re-sent after an interrupted run within the 5-minute deduplication window is delivered once. Requests
+ * take the run's deadline as abort signal: an abandoned one fails its entries (no DELE for them).
  */
 import { createHash } from 'node:crypto';
 import {
@@ -14,7 +15,7 @@ import {
   type SQSClientConfig,
 } from '@aws-sdk/client-sqs';
 import { SQS_MAX_BATCH_ENTRIES, SQS_MAX_PAYLOAD_BYTES } from '../aws-limits.ts';
-import type { NotificationResult, Notifier, OutgoingNotification } from '../ports.ts';
+import type { NotificationResult, Notifier, NotifyOptions, OutgoingNotification } from '../ports.ts';
 import { AWS_HTTP_OPTIONS, describeAwsError, endpointFromEnv, regionFromEnv } from './aws-common.ts';
 
 export const DEFAULT_RETRIES = 2;
@@ -50,7 +51,10 @@ export class SqsNotifier implements Notifier {
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
-  async send(batch: readonly OutgoingNotification[]): Promise<NotificationResult[]> {
+  async send(
+    batch: readonly OutgoingNotification[],
+    options: NotifyOptions = {},
+  ): Promise<NotificationResult[]> {
     const results = new Map<OutgoingNotification, NotificationResult>();
     const sendable: OutgoingNotification[] = [];
     const seenIds = new Set<string>();
@@ -67,7 +71,7 @@ export class SqsNotifier implements Notifier {
       seenIds.add(notification.entryId);
     }
     for (const request of packRequests(sendable)) {
-      for (const [notification, result] of await this.#sendWithRetries(request)) {
+      for (const [notification, result] of await this.#sendWithRetries(request, options.signal)) {
         results.set(notification, result);
       }
     }
@@ -76,12 +80,18 @@ export class SqsNotifier implements Notifier {
 
   async #sendWithRetries(
     request: readonly OutgoingNotification[],
+    signal: AbortSignal | undefined,
   ): Promise<Map<OutgoingNotification, NotificationResult>> {
     const results = new Map<OutgoingNotification, NotificationResult>();
     let outstanding = request;
     for (let attempt = 0; outstanding.length > 0; attempt++) {
       if (attempt > 0) await this.#sleep(this.#retryDelayMs * 2 ** (attempt - 1));
-      outstanding = await this.#attempt(outstanding, attempt >= this.#retries, results);
+      if (signal?.aborted) {
+        const reason = `not sent to ${this.#queueUrl}: the run's deadline passed`;
+        for (const notification of outstanding) results.set(notification, failure(notification, reason));
+        break;
+      }
+      outstanding = await this.#attempt(outstanding, attempt >= this.#retries, results, signal);
     }
     return results;
   }
@@ -91,6 +101,7 @@ export class SqsNotifier implements Notifier {
     outstanding: readonly OutgoingNotification[],
     isLastAttempt: boolean,
     results: Map<OutgoingNotification, NotificationResult>,
+    signal: AbortSignal | undefined,
   ): Promise<OutgoingNotification[]> {
     // Positional ids: SQS restricts the characters of batch entry ids, and ours come from the caller.
     const byId = new Map(outstanding.map((notification, index) => [`m${index}`, notification]));
@@ -99,10 +110,14 @@ export class SqsNotifier implements Notifier {
       const entries = [...byId].map(([id, notification]) => this.#entry(notification, id));
       reply = await this.#client.send(
         new SendMessageBatchCommand({ QueueUrl: this.#queueUrl, Entries: entries }),
+        { abortSignal: signal },
       );
     } catch (error) {
-      // The SDK has already retried what it could; what is left fails every entry of this request.
-      const reason = `SendMessageBatch to ${this.#queueUrl} failed: ${describeAwsError(error)}`;
+      // The SDK has already retried what it could; what is left fails every entry of this request. An
+      // abandoned request may still have been accepted: the next run re-sends (FIFO deduplicates).
+      const reason = signal?.aborted
+        ? `SendMessageBatch to ${this.#queueUrl} abandoned: the run's deadline passed`
+        : `SendMessageBatch to ${this.#queueUrl} failed: ${describeAwsError(error)}`;
       for (const notification of outstanding) results.set(notification, failure(notification, reason));
       return [];
     }

@@ -103,6 +103,7 @@ function portsFor(command: PollCommand, env: NodeJS.ProcessEnv): { ports: PollPo
           client: createS3Client(),
           bucket: command.bucket,
           keyPrefix: command.keyPrefix,
+          onWarning: (warning) => process.stderr.write(`mailbox-poller: warning: ${warning}\n`),
         }),
         notifier: new SqsNotifier({ client: createSqsClient(), queueUrl: command.queueUrl }),
         credentials,

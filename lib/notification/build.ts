@@ -26,9 +26,15 @@ export interface NotificationInput {
   /** receipt.action {type:'S3', bucketName, objectKey} */
   bucketName: string;
   objectKey: string;
-  /** The raw header section of the message (up to the first empty line; may be incomplete if huge). */
+  /**
+   * The raw header section of the message (up to the first empty line), or, when it was too long to keep,
+   * what HeaderCollector kept of it: whole fields, ending with a line break.
+   */
   headerBytes: Buffer;
-  /** True when `headerBytes` was cut before the end of the header section (HeaderCollector.truncated). */
+  /**
+   * True when `headerBytes` is not the whole header section (HeaderCollector.truncated). A last line
+   * without a line break is then taken to be a cut field, and left out.
+   */
   headerSectionTruncated?: boolean;
 }
 
@@ -146,12 +152,27 @@ function notificationOf(input: NotificationInput, mail: SesMail): ReceivedNotifi
 }
 
 /**
- * SQS accepts #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF. JSON.stringify already escapes
- * control characters and lone surrogates; U+FFFE and U+FFFF (valid UTF-8, so they can come from a header)
- * are replaced. The replacement has the same UTF-8 length, so sizes measured before stay right.
+ * The body is pure ASCII JSON: every character outside printable ASCII is written as a `\uXXXX` escape
+ * (a character outside the BMP as its two surrogate escapes), so the parsed document is unchanged and every
+ * queue takes it. SQS accepts only #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF and refuses
+ * U+FFFE and U+FFFF (valid in UTF-8, so they can come from a header); some SQS implementations also refuse
+ * characters outside the BMP. JSON.stringify already escapes control characters and lone surrogates.
+ * Escaping makes the body longer (up to 6 bytes per UTF-16 unit), so every size below is measured on this
+ * escaped form.
  */
+export function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(NOT_PRINTABLE_ASCII, escapeUnit);
+}
+
+// JSON.stringify leaves no raw C0 control characters; DEL (U+007F) is ASCII but a control character too.
+const NOT_PRINTABLE_ASCII = /[\u007f-\uffff]/g;
+
+function escapeUnit(unit: string): string {
+  return `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
+
 function serialize(notification: ReceivedNotification): string {
-  return JSON.stringify(notification).replace(/[\uFFFE\uFFFF]/g, '\uFFFD');
+  return asciiJson(notification);
 }
 
 const byteLength = (text: string) => Buffer.byteLength(text, 'utf8');
@@ -188,7 +209,7 @@ function leadingFieldsThatFit(fields: readonly HeaderField[], budget: number): n
   let used = 0;
   let kept = 0;
   for (const field of fields) {
-    const cost = byteLength(JSON.stringify(field)) + (kept === 0 ? 0 : 1);
+    const cost = byteLength(asciiJson(field)) + (kept === 0 ? 0 : 1);
     if (used + cost > budget) break;
     used += cost;
     kept++;
@@ -209,7 +230,8 @@ export function buildNotification(
 ): BuiltNotification {
   const maxBytes = opts.maxBytes ?? NOTIFICATION_MAX_BYTES;
   const incomplete = input.headerSectionTruncated === true;
-  const fields = parseHeaderFields(input.headerBytes, { incomplete });
+  const cutMidLine = incomplete && input.headerBytes.at(-1) !== 0x0a;
+  const fields = parseHeaderFields(input.headerBytes, { incomplete: cutMidLine });
   const full = serialize(notificationOf(input, mailOf(input, fields, incomplete)));
   if (byteLength(full) <= maxBytes) return { body: full, headersTruncated: incomplete };
 

@@ -6,11 +6,15 @@
  * CRLF CRLF, LF LF, or any mix of the two.
  */
 
+import { LateFieldCollector } from './late-fields.ts';
+
 /** Default cap on the header bytes kept for a notification: far more than any honest header section. */
 export const DEFAULT_MAX_HEADER_BYTES = 64 * 1024;
 
 const LF = 0x0a;
 const CR = 0x0d;
+const SP = 0x20;
+const HT = 0x09;
 
 /**
  * Looks for the empty line that ends the header section, across as many pieces of input as needed.
@@ -55,8 +59,10 @@ export function extractHeaderSection(messagePrefix: Buffer): Buffer {
 }
 
 /**
- * Keeps the header section of a message fed to it chunk by chunk, up to `maxBytes`. Feed it every chunk of
- * the message (it ignores what it no longer needs), then read `headerBytes()` and `truncated`.
+ * Keeps the header section of a message fed to it chunk by chunk, up to `maxBytes`. Past `maxBytes` it
+ * goes on scanning the section as it streams and keeps only the fields commonHeaders needs (bounded, see
+ * late-fields.ts), so a flood of Received lines cannot hide the Subject. Feed it every chunk of the message
+ * (it ignores what it no longer needs), then read `headerBytes()` and `truncated`.
  */
 export class HeaderCollector {
   readonly maxBytes: number;
@@ -65,6 +71,9 @@ export class HeaderCollector {
   #length = 0;
   #complete = false;
   #truncated = false;
+  /** After the cut: where the complete fields of the buffer end, and the wanted fields seen since. */
+  #cutAt = 0;
+  #late: LateFieldCollector | undefined;
 
   constructor(maxBytes: number = DEFAULT_MAX_HEADER_BYTES) {
     if (!Number.isInteger(maxBytes) || maxBytes < 1) {
@@ -73,7 +82,7 @@ export class HeaderCollector {
     this.maxBytes = maxBytes;
   }
 
-  /** True once the empty line that ends the header section has been seen. */
+  /** True once the empty line that ends the header section has been seen (also after a cut). */
   get complete(): boolean {
     return this.#complete;
   }
@@ -85,23 +94,47 @@ export class HeaderCollector {
 
   /** True when further chunks would be ignored. */
   get done(): boolean {
-    return this.#complete || this.#truncated;
+    return this.#complete;
   }
 
   write(chunk: Uint8Array): void {
     if (this.done || chunk.length === 0) return;
+    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    if (this.#late !== undefined) {
+      this.#late.write(bytes);
+      this.#complete = this.#late.ended;
+      return;
+    }
     const room = this.maxBytes - this.#length;
-    const view = Buffer.from(chunk.buffer, chunk.byteOffset, Math.min(chunk.length, room));
+    const view = bytes.subarray(0, room);
     const end = this.#scanner.scan(view);
     const kept = end === -1 ? view : view.subarray(0, end);
     this.#append(kept);
     if (end !== -1) this.#complete = true;
-    else if (this.#length >= this.maxBytes) this.#truncated = true;
+    else if (this.#length >= this.maxBytes) this.#cut(bytes.subarray(room));
   }
 
-  /** The header section (with its closing empty line when it was seen), at most `maxBytes` long. */
+  /**
+   * The header section (with its closing empty line when it was seen) when it fit in `maxBytes`. When it
+   * did not (`truncated`): its complete fields within `maxBytes`, then the wanted fields that came after,
+   * all as complete lines, so nothing in it is cut mid-field.
+   */
   headerBytes(): Buffer {
-    return Buffer.from(this.#buffer.subarray(0, this.#length));
+    if (this.#late === undefined) return Buffer.from(this.#buffer.subarray(0, this.#length));
+    return Buffer.concat([this.#buffer.subarray(0, this.#cutAt), this.#late.fieldBytes()]);
+  }
+
+  /**
+   * `maxBytes` reached inside the header section. The field in progress may go on past the cut (more of
+   * its line, or continuation lines), so the late scan starts at that field's first line.
+   */
+  #cut(rest: Buffer): void {
+    this.#truncated = true;
+    this.#cutAt = startOfLastField(this.#buffer.subarray(0, this.#length));
+    this.#late = new LateFieldCollector();
+    this.#late.write(this.#buffer.subarray(this.#cutAt, this.#length));
+    this.#late.write(rest);
+    this.#complete = this.#late.ended;
   }
 
   /** Copies into a buffer that grows by doubling, so many small chunks cost linear time. */
@@ -114,5 +147,18 @@ export class HeaderCollector {
     }
     bytes.copy(this.#buffer, this.#length);
     this.#length = needed;
+  }
+}
+
+/** Offset of the first line of the field that `bytes` ends in (a line not starting with a blank). */
+function startOfLastField(bytes: Buffer): number {
+  let lastByte = bytes.length - 1;
+  for (;;) {
+    const newline = lastByte <= 0 ? -1 : bytes.lastIndexOf(LF, lastByte - 1);
+    const lineStart = newline + 1;
+    const first = bytes[lineStart];
+    if (first !== SP && first !== HT) return lineStart;
+    if (newline === -1) return 0;
+    lastByte = newline;
   }
 }

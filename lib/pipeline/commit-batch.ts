@@ -22,9 +22,12 @@ const NOTHING_SENT: SentBatch = { accepted: [], failed: [] };
 export class CommitBatch {
   #pending: StoredAndDescribed[] = [];
   readonly #notifier: Notifier;
+  readonly #signal: AbortSignal | undefined;
 
-  constructor(notifier: Notifier) {
+  /** `signal`: the run's deadline; a send still in flight when it aborts is abandoned and its entries fail. */
+  constructor(notifier: Notifier, signal?: AbortSignal) {
     this.#notifier = notifier;
+    this.#signal = signal;
   }
 
   get size(): number {
@@ -44,7 +47,10 @@ export class CommitBatch {
     if (batch.length === 0) return NOTHING_SENT;
     let results: Awaited<ReturnType<Notifier['send']>>;
     try {
-      results = await this.#notifier.send(batch.map((item) => item.notification));
+      results = await this.#notifier.send(
+        batch.map((item) => item.notification),
+        { signal: this.#signal },
+      );
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       return { accepted: [], failed: batch.map((item) => ({ item, reason })) };

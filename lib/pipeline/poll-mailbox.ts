@@ -78,7 +78,7 @@ export async function pollMailbox(
     if (options.dryRun) return await previewRun(client, plan, run);
 
     const session = client;
-    const notifications = new CommitBatch(ports.notifier);
+    const notifications = new CommitBatch(ports.notifier, deadline.signal());
     const stoppedEarly = await forEachMessage(
       plan,
       deadline,
@@ -87,7 +87,7 @@ export async function pollMailbox(
       async (planned, charge) =>
         run.stopped
           ? undefined
-          : retrieveAndStore({ client: session, mailbox, run, ...ports }, planned, charge),
+          : retrieveAndStore({ client: session, mailbox, run, deadline, ...ports }, planned, charge),
       async (retrieved) => {
         const stopped = run.stopped;
         if (stopped) return leaveUnnotified(retrieved, run, stopped.message);

@@ -5,6 +5,7 @@
  */
 import { pipeline } from 'node:stream';
 import type { MailboxConfig } from '../config/types.ts';
+import type { Deadline } from '../deadline.ts';
 import { Pop3Error, Pop3MessageTooLargeError, Pop3ServerError } from '../pop3/errors.ts';
 import type { Pop3Client } from '../pop3-client/client.ts';
 import type { Clock, MessageStore, StoredMessage } from '../ports.ts';
@@ -32,6 +33,8 @@ export interface RetrieveContext {
   readonly store: MessageStore;
   readonly clock: Clock;
   readonly run: RunRecord;
+  /** The run's deadline: a store still in flight when it passes is abandoned (not committed). */
+  readonly deadline?: Deadline;
 }
 
 /** Resolves with the stored message, or undefined when this message was skipped (and recorded as such). */
@@ -57,6 +60,7 @@ export async function retrieveAndStore(
       listedSize: planned.listedSize,
       body: tap,
       retrievedAt,
+      signal: context.deadline?.signal(),
     });
     if (retrFailure) throw retrFailure;
     if (stored.size !== tap.bytes) {

@@ -5,7 +5,6 @@
  */
 import { type BodyReader, LinesReader, type Listing, ListingReader } from './body-lines.ts';
 import { Pop3ProtocolError, quoteForMessage } from './errors.ts';
-import { MAX_UIDL_OCTETS } from './limits.ts';
 import type { StatusLine } from './reply-decoder.ts';
 
 export interface Greeting {
@@ -76,7 +75,6 @@ export function parseGreeting(status: StatusLine): Greeting {
 const TWO_NUMBERS = /^[ \t]*(\d+)[ \t]+(\d+)(?:[ \t].*)?$/s;
 // "nn unique-id": exactly two tokens; extra spaces around them tolerated.
 const NUMBER_AND_UIDL = /^[ \t]*(\d+)[ \t]+(\S+)[ \t]*$/s;
-const UIDL_CHARS = /^[\x21-\x7E]+$/;
 
 /** "+OK nn mm": message count and maildrop size (RFC 1939 §5). */
 export function parseStat(text: string): { count: number; octets: number } {
@@ -105,18 +103,16 @@ export function parseListing(body: Buffer): Listing<ListEntry> {
   return readWhole(listingReader(), body);
 }
 
-/** One unique-id listing, "msg unique-id", from UIDL n's status text or a UIDL body line. */
+/**
+ * One unique-id listing, "msg unique-id", from UIDL n's status text or a UIDL body line. RFC 1939 §7 asks
+ * for 1 to 70 characters in 0x21-0x7E, but a longer or 8-bit unique-id is accepted rather than failing the
+ * whole mailbox: the object key stores such an id by its SHA-256 (lib/adapters/object-key.ts). The line
+ * limit (MAX_LISTING_LINE_OCTETS) still bounds it.
+ */
 export function parseUidlLine(line: string, where = 'the UIDL reply'): UidlEntry {
   const match = NUMBER_AND_UIDL.exec(line);
   if (match === null) throw malformed('UIDL', `${where} ${quoteForMessage(line)}`, 'msg unique-id');
-  const uidl = match[2]!;
-  if (uidl.length > MAX_UIDL_OCTETS || !UIDL_CHARS.test(uidl)) {
-    throw new Pop3ProtocolError(
-      `server sent a unique-id in ${where} that is not 1 to ${MAX_UIDL_OCTETS} characters in ` +
-        `0x21-0x7E (RFC 1939 §7): ${quoteForMessage(uidl, 80)}`,
-    );
-  }
-  return { msg: toMessageNumber(match[1]!, 'UIDL', where), uidl };
+  return { msg: toMessageNumber(match[1]!, 'UIDL', where), uidl: match[2]! };
 }
 
 /** Reads the body of UIDL without argument as it arrives, keeping at most `maxEntries` entries. */

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { objectKeyFor } from '../../lib/adapters/object-key.ts';
 import {
@@ -11,9 +11,12 @@ import {
   DEFAULT_MULTIPART_THRESHOLD_BYTES,
   S3MessageStore,
   S3MessageStoreError,
+  S3ObjectMismatchError,
 } from '../../lib/adapters/s3-message-store.ts';
+import { Deadline } from '../../lib/deadline.ts';
 import type { MessageToStore } from '../../lib/ports.ts';
 import { type Fauxqs, startFauxqs } from '../support/fauxqs.ts';
+import { startStalledServer } from '../support/stalled-server.ts';
 
 const BUCKET = 'mail-archive';
 const PREFIX = 'mail/';
@@ -33,7 +36,7 @@ afterEach(() => {
 });
 
 /** A fresh bucket and a store whose client comes from the environment, as the Lambda builds it. */
-async function freshStore(options: { multipartThresholdBytes?: number } = {}) {
+async function freshStore(options: { multipartThresholdBytes?: number; partSize?: number } = {}) {
   const bucket = `${BUCKET}-${++bucketNumber}`;
   await fauxqs.createBucket(bucket);
   for (const [name, value] of Object.entries(fauxqs.env)) vi.stubEnv(name, value);
@@ -89,19 +92,70 @@ function recordHeaders(client: S3Client): Record<string, string>[] {
   return sent;
 }
 
-/** Sets the SHA-256 that CopyObject reports, as S3 does and the emulator does not. */
-function reportCopyChecksum(client: S3Client, checksumOf: (reported: 'actual') => string): void {
+/**
+ * Sets the SHA-256 checksums that S3 reports and the emulator does not: `upload` for the temporary
+ * object (PutObject or CompleteMultipartUpload under `.incoming/`), `copy` for CopyObject.
+ */
+function reportChecksums(client: S3Client, checksums: { upload?: () => string; copy?: () => string }): void {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const result = await next(args);
-      if (context.commandName === 'CopyObjectCommand') {
-        const output = result.output as { CopyObjectResult?: { ChecksumSHA256?: string } };
-        output.CopyObjectResult = { ...output.CopyObjectResult, ChecksumSHA256: checksumOf('actual') };
+      const input = args.input as { Key?: string };
+      const output = result.output as {
+        ChecksumSHA256?: string;
+        CopyObjectResult?: { ChecksumSHA256?: string };
+      };
+      const isUpload =
+        context.commandName === 'CompleteMultipartUploadCommand' ||
+        (context.commandName === 'PutObjectCommand' && input.Key?.includes('.incoming/'));
+      if (isUpload && checksums.upload) output.ChecksumSHA256 = checksums.upload();
+      if (context.commandName === 'CopyObjectCommand' && checksums.copy) {
+        output.CopyObjectResult = { ...output.CopyObjectResult, ChecksumSHA256: checksums.copy() };
       }
       return result;
     },
-    { step: 'initialize', name: 'reportCopyChecksum' },
+    { step: 'initialize', name: 'reportChecksums' },
   );
+}
+
+/**
+ * Reports on CompleteMultipartUpload the composite SHA-256 S3 computes: the SHA-256 of the digests of the
+ * parts as they were sent, in part order, then `-<parts>`. Returns those part digests.
+ */
+function reportCompositeOfSentParts(client: S3Client): Buffer[] {
+  const digests: Buffer[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as { PartNumber?: number; Body?: Uint8Array };
+      if (context.commandName === 'UploadPartCommand' && input.Body instanceof Uint8Array) {
+        digests[(input.PartNumber ?? 0) - 1] = createHash('sha256').update(input.Body).digest();
+      }
+      const result = await next(args);
+      if (context.commandName === 'CompleteMultipartUploadCommand') {
+        const composite = createHash('sha256').update(Buffer.concat(digests)).digest('base64');
+        Object.assign(result.output as object, {
+          ChecksumSHA256: `${composite}-${digests.length}`,
+          ChecksumType: 'COMPOSITE',
+        });
+      }
+      return result;
+    },
+    { step: 'initialize', name: 'reportCompositeOfSentParts' },
+  );
+  return digests;
+}
+
+/** The keys of every DeleteObject sent. */
+function recordDeletes(client: S3Client): string[] {
+  const keys: string[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'DeleteObjectCommand') keys.push((args.input as { Key: string }).Key);
+      return next(args);
+    },
+    { step: 'initialize', name: 'recordDeletes' },
+  );
+  return keys;
 }
 
 /** A body that delivers `good` and then fails, like a connection dropped in the middle of RETR. */
@@ -141,9 +195,9 @@ describe('S3MessageStore, small messages (one PutObject with a SHA-256 checksum)
     const { bucket, client, commands, store } = await freshStore();
     const bytes = Buffer.from('From: a@example.com\r\nSubject: hi\r\n\r\nbody\r\n');
 
-    const stored = await store.put(message(bytes, { uidl: 'UID 1/ä' }));
+    const stored = await store.put(message(bytes, { uidl: 'UID:1/a%' }));
 
-    const key = objectKeyFor(PREFIX, 'support', 'UID 1/ä', sha256(bytes));
+    const key = objectKeyFor(PREFIX, 'support', 'UID:1/a%', sha256(bytes));
     expect(stored).toEqual({
       key,
       location: bucket,
@@ -151,13 +205,13 @@ describe('S3MessageStore, small messages (one PutObject with a SHA-256 checksum)
       size: bytes.length,
       created: true,
     });
-    expect(key).toBe(`mail/support/uidl/UID%201%2F%C3%A4/${sha256(bytes)}.eml`);
+    expect(key).toBe(`mail/support/uidl/UID%3A1%2Fa%25/${sha256(bytes)}.eml`);
     expect(await fauxqs.getObject(bucket, key)).toEqual(bytes);
     const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     expect(head.ContentType).toBe('message/rfc822');
     expect(head.Metadata).toEqual({
       'mailbox-id': 'support',
-      uidl: 'UID%201%2F%C3%A4',
+      uidl: 'UID:1/a%',
       sha256: sha256(bytes),
     });
     expect(commands).toEqual(['PutObjectCommand', 'HeadObjectCommand']);
@@ -289,21 +343,64 @@ describe('S3MessageStore, large messages (multipart upload to a temporary key, t
     expect(await fauxqs.listKeys(bucket)).toEqual([stored.key]);
   });
 
-  it('accepts the copy when the SHA-256 that S3 computed matches ours', async () => {
+  it('accepts the upload and the copy when the SHA-256 S3 reports for each matches ours', async () => {
     const { bucket, client, commands, store } = await freshStore({ multipartThresholdBytes: 1024 });
     const bytes = randomBytes(5000);
-    reportCopyChecksum(client, () => createHash('sha256').update(bytes).digest('base64'));
+    const digest = createHash('sha256').update(bytes).digest('base64');
+    reportChecksums(client, { upload: () => digest, copy: () => digest });
     const stored = await store.put(message(bytes));
     expect(stored.created).toBe(true);
     expect(commands).not.toContain('HeadObjectCommand');
     expect(await fauxqs.listKeys(bucket)).toEqual([stored.key]);
   });
 
-  it('fails and removes both objects when the SHA-256 that S3 computed differs', async () => {
-    const { bucket, client, store } = await freshStore({ multipartThresholdBytes: 1024 });
-    reportCopyChecksum(client, () => createHash('sha256').update('other bytes').digest('base64'));
-    await expect(store.put(message(randomBytes(5000)))).rejects.toThrow(/S3 computed SHA-256 .*, expected/);
+  it('refuses an upload whose SHA-256 differs before anything exists under the final key', async () => {
+    const { bucket, client, commands, store } = await freshStore({ multipartThresholdBytes: 1024 });
+    reportChecksums(client, { upload: () => createHash('sha256').update('other').digest('base64') });
+    await expect(store.put(message(randomBytes(5000)))).rejects.toThrow(/reported for the upload .* differs/);
+    expect(commands).not.toContain('CopyObjectCommand');
     expect(await fauxqs.listKeys(bucket)).toEqual([]);
+  });
+
+  it('checks the composite checksum of a multipart upload against our own part digests', async () => {
+    const partSize = 5 * MiB;
+    const bytes = randomBytes(12 * MiB + 1234);
+    const parts = [0, 1, 2].map((i) =>
+      createHash('sha256')
+        .update(bytes.subarray(i * partSize, (i + 1) * partSize))
+        .digest(),
+    );
+    const good = await freshStore({ multipartThresholdBytes: MiB, partSize });
+    const sent = reportCompositeOfSentParts(good.client);
+    const stored = await good.store.put(message(chunked(bytes, 64 * 1024)));
+    // What S3 would report: the composite of the parts as lib-storage actually cut and sent them.
+    expect(sent).toEqual(parts);
+    expect(good.commands).not.toContain('HeadObjectCommand');
+    expect((await fauxqs.getObject(good.bucket, stored.key)).equals(bytes)).toBe(true);
+
+    const bad = await freshStore({ multipartThresholdBytes: MiB, partSize });
+    const swapped = `${createHash('sha256')
+      .update(Buffer.concat([parts[1]!, parts[0]!, parts[2]!]))
+      .digest('base64')}-3`;
+    reportChecksums(bad.client, { upload: () => swapped });
+    await expect(bad.store.put(message(chunked(bytes, 64 * 1024)))).rejects.toThrow(/differs from ours/);
+    expect(await fauxqs.listKeys(bad.bucket)).toEqual([]);
+  });
+
+  it('fails loudly when the copy differs, and never deletes under the final key', async () => {
+    const { bucket, client, store } = await freshStore({ multipartThresholdBytes: 1024 });
+    const bytes = randomBytes(5000);
+    const deleted = recordDeletes(client);
+    reportChecksums(client, {
+      upload: () => createHash('sha256').update(bytes).digest('base64'),
+      copy: () => createHash('sha256').update('other bytes').digest('base64'),
+    });
+    const failure = await store.put(message(bytes)).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(S3ObjectMismatchError);
+    expect((failure as Error).message).toMatch(/is not this message .* stays on the server/);
+    expect(deleted).toHaveLength(1);
+    expect(deleted[0]).toMatch(/^mail\/\.incoming\/support\//);
+    expect(await fauxqs.listKeys(bucket)).toEqual([objectKeyFor(PREFIX, 'support', 'UID-1', sha256(bytes))]);
   });
 
   it('reports an existing identical object as not created and removes the temporary one', async () => {
@@ -322,6 +419,107 @@ describe('S3MessageStore, large messages (multipart upload to a temporary key, t
     const body = failingBody(randomBytes(DEFAULT_MULTIPART_THRESHOLD_BYTES + MiB), dropped);
     await expect(store.put(message(body))).rejects.toBe(dropped);
     expect(await fauxqs.listKeys(bucket)).toEqual([]);
+  });
+});
+
+/** Makes HeadObject of a final key report a stored SHA-256 (ChecksumMode ENABLED), as S3 does and the emulator does not. */
+function reportStoredChecksum(client: S3Client, checksum: string, type: 'FULL_OBJECT' | 'COMPOSITE'): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      const isFinalKey = !(args.input as { Key?: string }).Key?.includes('.incoming/');
+      if (context.commandName === 'HeadObjectCommand' && isFinalKey) {
+        Object.assign(result.output as object, { ChecksumSHA256: checksum, ChecksumType: type });
+      }
+      return result;
+    },
+    { step: 'initialize', name: 'reportStoredChecksum' },
+  );
+}
+
+describe('S3MessageStore when the key is taken (412): the existing object must be this message', () => {
+  it('counts it as stored when its stored SHA-256 matches, without reading it back', async () => {
+    const { client, commands, store } = await freshStore();
+    fauxqs.emulateConditionalWrites(client);
+    const bytes = Buffer.from('stored once already');
+    const first = await store.put(message(bytes));
+    reportStoredChecksum(client, createHash('sha256').update(bytes).digest('base64'), 'FULL_OBJECT');
+    commands.length = 0;
+    const second = await store.put(message(bytes));
+    expect(second).toEqual({ ...first, created: false });
+    expect(commands).toEqual(['PutObjectCommand', 'HeadObjectCommand']);
+  });
+
+  it('reads the object back when S3 holds no SHA-256 for it (the emulator, other tools)', async () => {
+    const { client, commands, store } = await freshStore();
+    fauxqs.emulateConditionalWrites(client);
+    const bytes = Buffer.from('stored by an older tool');
+    await store.put(message(bytes));
+    commands.length = 0;
+    const again = await store.put(message(bytes));
+    expect(again.created).toBe(false);
+    expect(commands).toEqual(['PutObjectCommand', 'HeadObjectCommand', 'GetObjectCommand']);
+  });
+
+  it('reads the object back when its SHA-256 is a composite of unknown parts, and refuses different bytes', async () => {
+    const { bucket, client, store } = await freshStore();
+    fauxqs.emulateConditionalWrites(client);
+    const bytes = Buffer.from('the message');
+    const key = objectKeyFor(PREFIX, 'support', 'UID-1', sha256(bytes));
+    await fauxqs.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from('other') }));
+    reportStoredChecksum(client, `${createHash('sha256').update('x').digest('base64')}-2`, 'COMPOSITE');
+    const failure = await store.put(message(bytes)).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(S3ObjectMismatchError);
+    expect((failure as Error).message).toMatch(/its 5 bytes hash to [0-9a-f]{64}/);
+    expect(await fauxqs.getObject(bucket, key)).toEqual(Buffer.from('other'));
+  });
+
+  it('refuses, with S3ObjectMismatchError, an object whose stored SHA-256 differs, and leaves it', async () => {
+    const { bucket, client, store } = await freshStore({ multipartThresholdBytes: 1024 });
+    fauxqs.emulateConditionalWrites(client);
+    const bytes = randomBytes(5000);
+    const key = objectKeyFor(PREFIX, 'support', 'UID-1', sha256(bytes));
+    await fauxqs.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from('altered') }));
+    reportStoredChecksum(client, createHash('sha256').update('altered').digest('base64'), 'FULL_OBJECT');
+    const failure = await store.put(message(bytes)).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(S3ObjectMismatchError);
+    expect((failure as S3ObjectMismatchError).key).toBe(key);
+    expect(await fauxqs.listKeys(bucket)).toEqual([key]);
+    expect(await fauxqs.getObject(bucket, key)).toEqual(Buffer.from('altered'));
+  });
+});
+
+describe('S3MessageStore and the run deadline', () => {
+  it.each([
+    ['one PutObject', 64 * 1024],
+    ['a multipart upload (lib-storage aborts it)', 1024],
+  ])('abandons %s to an endpoint that never answers when the signal aborts', async (_what, threshold) => {
+    const stalled = await startStalledServer();
+    try {
+      const client = new S3Client({
+        endpoint: stalled.url,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+        forcePathStyle: true,
+      });
+      const store = new S3MessageStore({ client, bucket: 'b', multipartThresholdBytes: threshold });
+      const signal = Deadline.after(300).signal();
+      const failure = await store
+        .put({ ...message(randomBytes(8000)), signal })
+        .catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(S3MessageStoreError);
+      expect((failure as Error).message).toMatch(/abandoned: the run's deadline passed/);
+      expect(stalled.requests()).toBeGreaterThan(0);
+    } finally {
+      await stalled.close();
+    }
+  });
+
+  it('starts nothing once the deadline has passed', async () => {
+    const { commands, store } = await freshStore();
+    const signal = Deadline.after(0).signal();
+    await expect(store.put({ ...message(Buffer.from('late')), signal })).rejects.toThrow(/deadline passed/);
+    expect(commands).toEqual([]);
   });
 });
 

@@ -1,10 +1,21 @@
 import { createHash } from 'node:crypto';
-import type { SendMessageBatchCommand, SendMessageBatchCommandOutput, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  type SendMessageBatchCommand,
+  type SendMessageBatchCommandOutput,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSqsClient, SqsNotifier } from '../../lib/adapters/sqs-notifier.ts';
 import { SQS_MAX_PAYLOAD_BYTES } from '../../lib/aws-limits.ts';
+import { Deadline } from '../../lib/deadline.ts';
+import {
+  buildNotification,
+  HeaderCollector,
+  type ReceivedNotification,
+} from '../../lib/notification/index.ts';
 import type { OutgoingNotification } from '../../lib/ports.ts';
 import { type Fauxqs, startFauxqs } from '../support/fauxqs.ts';
+import { startStalledServer } from '../support/stalled-server.ts';
 
 let fauxqs: Fauxqs;
 let queueNumber = 0;
@@ -244,5 +255,121 @@ describe('SqsNotifier retries', () => {
 
     expect(results.map((result) => result.ok)).toEqual([true, true]);
     expect(sent.map((ids) => ids.length)).toEqual([2, 1]);
+  });
+});
+
+describe('SqsNotifier with notification bodies built from real headers', () => {
+  function built(header: string | Buffer, truncated = false): OutgoingNotification {
+    const headerBytes = typeof header === 'string' ? Buffer.from(header, 'utf8') : header;
+    const { body } = buildNotification({
+      mailboxId: 'support',
+      host: 'pop.example.com',
+      username: 'support',
+      uidl: 'u1',
+      size: 1,
+      sha256: 'a'.repeat(64),
+      retrievedAt: new Date('2025-03-01T10:00:00.000Z'),
+      processingTimeMillis: 1,
+      bucketName: 'mail-archive',
+      objectKey: `mail/support/uidl/u1/${'a'.repeat(64)}.eml`,
+      headerBytes,
+      headerSectionTruncated: truncated,
+    });
+    return notification(1, { body });
+  }
+
+  it('delivers subjects with an emoji and with U+FFFE, and the received body parses to the same JSON', async () => {
+    const { queueUrl, notifier } = await freshNotifier();
+    const batch = [
+      { ...built('Subject: Party \u{1F389} tonight\r\n\r\n'), entryId: 'emoji' },
+      { ...built('Subject: odd \uFFFE and \uFFFF here\r\n\r\n'), entryId: 'nonchar' },
+    ];
+
+    const results = await notifier.send(batch);
+
+    expect(results).toEqual([
+      { entryId: 'emoji', ok: true },
+      { entryId: 'nonchar', ok: true },
+    ]);
+    const received = await fauxqs.receiveAll(queueUrl);
+    expect(received.map((message) => JSON.parse(message.Body ?? 'null'))).toEqual(
+      batch.map((entry) => JSON.parse(entry.body)),
+    );
+    const subjects = received.map(
+      (message) => (JSON.parse(message.Body ?? '{}') as ReceivedNotification).mail.commonHeaders.subject,
+    );
+    expect(subjects).toEqual(['Party \u{1F389} tonight', 'odd \uFFFE and \uFFFF here']);
+    for (const message of received) expect(message.Body).toMatch(/^[\x20-\x7e]*$/);
+  });
+
+  it('would be refused as raw UTF-8 JSON: the emulator, like some SQS implementations, rejects both', async () => {
+    const { notifier } = await freshNotifier();
+    const raw = ['Party \u{1F389} tonight', 'odd \uFFFE here'].map((subject, n) =>
+      notification(n, { body: JSON.stringify({ subject }) }),
+    );
+    const results = await notifier.send(raw);
+    for (const result of results) {
+      expect(result.ok === false && result.reason).toMatch(/Invalid characters found/);
+    }
+  });
+
+  it('has the subject of a message whose 300 KB of Received lines come before it', async () => {
+    const { queueUrl, notifier } = await freshNotifier();
+    let header = '';
+    for (let i = 0; header.length < 300_000; i++) {
+      header += `Received: from relay${i}.example.net by mx.example.com with ESMTP id ${i}\r\n`;
+    }
+    header += 'From: sender@example.net\r\nSubject: found after the flood\r\n\r\nbody\r\n';
+    const collector = new HeaderCollector();
+    const bytes = Buffer.from(header);
+    for (let at = 0; at < bytes.length; at += 16_384) collector.write(bytes.subarray(at, at + 16_384));
+
+    const [result] = await notifier.send([built(collector.headerBytes(), collector.truncated)]);
+
+    expect(result).toEqual({ entryId: 'entry-1', ok: true });
+    const [received] = await fauxqs.receiveAll(queueUrl);
+    const document = JSON.parse(received?.Body ?? '{}') as ReceivedNotification;
+    expect(document.mail.headersTruncated).toBe(true);
+    expect(document.mail.commonHeaders.subject).toBe('found after the flood');
+    expect(document.mail.source).toBe('sender@example.net');
+  });
+});
+
+describe('SqsNotifier and the run deadline', () => {
+  it('fails every entry, sending nothing, once the deadline has passed', async () => {
+    const { queueUrl, notifier, requests } = await freshNotifier();
+    const results = await notifier.send([notification(1), notification(2)], {
+      signal: AbortSignal.abort(new Error('deadline')),
+    });
+    expect(results).toEqual([
+      { entryId: 'entry-1', ok: false, reason: expect.stringMatching(/deadline passed/) },
+      { entryId: 'entry-2', ok: false, reason: expect.stringMatching(/deadline passed/) },
+    ]);
+    expect(requests()).toBe(0);
+    expect(await fauxqs.receiveAll(queueUrl)).toEqual([]);
+  });
+
+  it('abandons a request to an SQS endpoint that never answers when the deadline aborts', async () => {
+    const stalled = await startStalledServer();
+    try {
+      const client = new SQSClient({
+        endpoint: stalled.url,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      });
+      const notifier = new SqsNotifier({ client, queueUrl: `${stalled.url}/000000000000/notifications` });
+      const deadline = Deadline.after(300);
+      const results = await notifier.send([notification(1)], { signal: deadline.signal() });
+      expect(results).toEqual([
+        {
+          entryId: 'entry-1',
+          ok: false,
+          reason: expect.stringMatching(/abandoned: the run's deadline passed/),
+        },
+      ]);
+      expect(stalled.requests()).toBeGreaterThan(0);
+    } finally {
+      await stalled.close();
+    }
   });
 });

@@ -29,7 +29,26 @@ describe('object keys', () => {
 
   it('percent-encodes every octet outside [A-Za-z0-9._-], including "/" and "%"', () => {
     expect(encodeKeySegment('a/b%c d+é~')).toBe('a%2Fb%25c%20d%2B%C3%A9%7E');
-    expect(encodeKeySegment('..')).toBe('..');
+    expect(encodeKeySegment('a..b')).toBe('a..b');
+  });
+
+  it('encodes the dots of a "." or ".." UIDL, which path tools would read as a folder', () => {
+    expect(encodeKeySegment('.')).toBe('%2E');
+    expect(encodeKeySegment('..')).toBe('%2E%2E');
+    expect(decodeKeySegment('%2E%2E')).toBe('..');
+    expect(objectKeyFor('', 'support', '..', HASH)).toBe(`support/uidl/%2E%2E/${HASH}.eml`);
+    expect(objectKeyFor('', 'support', '.', HASH)).toBe(`support/uidl/%2E/${HASH}.eml`);
+  });
+
+  it.each([
+    ['longer than 70 characters', 'x'.repeat(71)],
+    ['with a control character', 'a\u0001b'],
+    ['with an 8-bit character', 'caf\u00e9'],
+  ])('keys a UIDL %s (outside RFC 1939 §7) by its SHA-256', (_what, uidl) => {
+    const uidlHash = createHash('sha256').update(uidl).digest('hex');
+    expect(objectKeyFor('mail/', 'support', uidl, HASH)).toBe(
+      `mail/support/uidl-sha256/${uidlHash}/${HASH}.eml`,
+    );
   });
 
   it('round-trips any UIDL through the encoding, and the result is one path segment', () => {
@@ -37,6 +56,7 @@ describe('object keys', () => {
       fc.property(fc.string({ unit: 'grapheme', maxLength: 70 }), (uidl) => {
         const segment = encodeKeySegment(uidl);
         expect(segment).toMatch(/^[A-Za-z0-9._%-]*$/);
+        expect(segment).not.toMatch(/^\.{1,2}$/);
         expect(decodeKeySegment(segment)).toBe(uidl);
       }),
     );
@@ -118,13 +138,16 @@ describe('LocalMessageStore', () => {
     expect(await readdir(path.join(outDir, 'support', 'uidl', 'u1'))).toEqual([`${sha256(bytes)}.eml`]);
   });
 
-  it('does not overwrite an existing file of that name', async () => {
+  it('neither overwrites nor accepts an existing file of that name that is another message', async () => {
     const store = new LocalMessageStore({ outDir });
     const bytes = Buffer.from('original');
     const stored = await store.put(message([bytes], 'u1'));
     await writeFile(path.join(outDir, stored.key), 'already there');
-    expect((await store.put(message([bytes], 'u1'))).created).toBe(false);
+    await expect(store.put(message([bytes], 'u1'))).rejects.toThrow(
+      /already exists but is not this message .* stays on the server/,
+    );
     expect(await readFile(path.join(outDir, stored.key), 'utf8')).toBe('already there');
+    expect(await readdir(path.join(outDir, 'support', 'uidl', 'u1'))).toEqual([`${sha256(bytes)}.eml`]);
   });
 
   it('rethrows the error of a failing body unchanged and leaves no file', async () => {

@@ -184,10 +184,11 @@ describe('buildNotification: fallbacks', () => {
     expect(document.mail.headers).toEqual([{ name: 'Subject', value: 'complete' }]);
   });
 
-  it('replaces U+FFFE and U+FFFF, which SQS refuses in a message body', () => {
+  it('writes U+FFFE and U+FFFF, which SQS refuses in a message body, as escapes that parse back to them', () => {
     const { body, document } = build('Subject: a\uFFFFb\uFFFEc\n\n');
-    expect(body).not.toMatch(/[\uFFFE\uFFFF]/);
-    expect(document.mail.commonHeaders.subject).toBe('a\uFFFDb\uFFFDc');
+    expect(body).toMatch(/^[\x20-\x7e]*$/);
+    expect(body).toContain('a\\uffffb\\ufffec');
+    expect(document.mail.commonHeaders.subject).toBe('a\uFFFFb\uFFFEc');
   });
 
   it('survives any bytes as a header section and still produces a valid document', () => {
