@@ -16,6 +16,7 @@ Options:
   --concurrency N     mailboxes polled at once (default: the config's, else 4)
   --timeout SECONDS   overall deadline for the whole run (default: none)
   -h, --help          this text
+  --version           print the version
 
 Exit status: 0 every mailbox succeeded, 1 any mailbox failed, 2 usage or configuration error.`;
 
@@ -35,7 +36,10 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-export type ParsedCommand = { readonly kind: 'help' } | { readonly kind: 'poll'; readonly poll: PollCommand };
+export type ParsedCommand =
+  | { readonly kind: 'help' }
+  | { readonly kind: 'version' }
+  | { readonly kind: 'poll'; readonly poll: PollCommand };
 
 export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedCommand {
   let parsed: ReturnType<typeof parse>;
@@ -46,6 +50,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   }
   const { values, positionals } = parsed;
   if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
   if (positionals.length !== 1 || positionals[0] !== 'poll') {
     throw new UsageError(
       positionals.length === 0 ? 'missing command: poll' : `unknown command: ${positionals.join(' ')}`,
@@ -91,6 +96,7 @@ function parse(argv: readonly string[]) {
       concurrency: { type: 'string' },
       timeout: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
     },
   });
 }
