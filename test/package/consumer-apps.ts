@@ -50,6 +50,32 @@ export function withConstruct(stackFile: string): string {
     .replace(bodyAnchor, `${bodyAnchor}\n    ${CONSTRUCT}`);
 }
 
+/** The tsconfig of `cdk init app --language typescript` before it moved to NodeNext. */
+export const OLDER_TEMPLATE_TSCONFIG = {
+  compilerOptions: {
+    target: 'ES2020',
+    module: 'commonjs',
+    lib: ['es2020', 'dom'],
+    declaration: true,
+    strict: true,
+    noImplicitAny: true,
+    strictNullChecks: true,
+    noImplicitThis: true,
+    alwaysStrict: true,
+    noImplicitReturns: true,
+    inlineSourceMap: true,
+    inlineSources: true,
+    experimentalDecorators: true,
+    strictPropertyInitialization: false,
+    typeRoots: ['../node_modules/@types'],
+    types: ['node'],
+    noEmit: true,
+    // Only module resolution is in question here; the ESM app checks the package's .d.ts files.
+    skipLibCheck: true,
+  },
+  include: ['*.ts'],
+};
+
 export const ESM_TSCONFIG = {
   compilerOptions: {
     target: 'ES2022',
@@ -59,7 +85,8 @@ export const ESM_TSCONFIG = {
     types: ['node'],
     strict: true,
     resolveJsonModule: true,
-    skipLibCheck: true,
+    // The package's .d.ts files are checked too (and aws-cdk-lib's, which they refer to).
+    skipLibCheck: false,
     noEmit: true,
   },
   include: ['bin'],

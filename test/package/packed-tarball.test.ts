@@ -34,6 +34,7 @@ import {
   IMPORT_LINE,
   MESSAGES,
   mailboxEntry,
+  OLDER_TEMPLATE_TSCONFIG,
   withConstruct,
 } from './consumer-apps.ts';
 
@@ -92,6 +93,9 @@ let tarball = '';
 let packed = '';
 let version = '';
 let dovecot: DovecotServer;
+/** A folder with what `cdk init app --language typescript` wrote, and its package.json (test runner left out). */
+let cdkInitApp = '';
+let templatePackage: { dependencies: Record<string, string>; devDependencies: Record<string, string> };
 
 beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), 'packed-tarball-'));
@@ -107,6 +111,16 @@ beforeAll(async () => {
   packed = path.join(work, 'packed');
   mkdirSync(packed);
   await sh('tar', ['-xzf', tarball, '-C', packed, '--strip-components=1'], work);
+  // The aws-cdk CLI of this repository writes its current template, offline. Only the test runner
+  // (jest and its SWC transform) is left out: it has no part in synth.
+  cdkInitApp = path.join(work, 'mail-app');
+  mkdirSync(cdkInitApp);
+  const cdk = path.join(ROOT, 'node_modules', '.bin', 'cdk');
+  await sh(cdk, ['init', 'app', '--language', 'typescript', '--generate-only'], cdkInitApp);
+  templatePackage = JSON.parse(readFileSync(path.join(cdkInitApp, 'package.json'), 'utf8'));
+  for (const testRunner of ['jest', '@swc/core', '@swc/jest'])
+    delete templatePackage.devDependencies[testRunner];
+  writeFileSync(path.join(cdkInitApp, 'package.json'), JSON.stringify(templatePackage, null, 2));
   dovecot = await startDovecot({
     users: [
       { name: 'alice', password: PASSWORD },
@@ -190,18 +204,7 @@ describe('npm pack', () => {
 
 describe('a CDK app as `cdk init app --language typescript` makes it', () => {
   it('type-checks and synthesizes with the construct from the tarball', { timeout: SLOW }, async () => {
-    const app = path.join(work, 'mail-app');
-    mkdirSync(app);
-    // The aws-cdk CLI of this repository writes its current template, offline.
-    await sh(
-      path.join(ROOT, 'node_modules', '.bin', 'cdk'),
-      ['init', 'app', '--language', 'typescript', '--generate-only'],
-      app,
-    );
-    // Only the test runner (jest and its SWC transform) is left out: it has no part in synth.
-    const manifest = JSON.parse(readFileSync(path.join(app, 'package.json'), 'utf8'));
-    for (const testRunner of ['jest', '@swc/core', '@swc/jest']) delete manifest.devDependencies[testRunner];
-    writeFileSync(path.join(app, 'package.json'), JSON.stringify(manifest, null, 2));
+    const app = cdkInitApp;
     const stackFile = path.join(app, 'lib', 'mail-app-stack.ts');
     writeFileSync(stackFile, withConstruct(readFileSync(stackFile, 'utf8')));
     expect(readFileSync(stackFile, 'utf8')).toContain(IMPORT_LINE);
@@ -210,6 +213,14 @@ describe('a CDK app as `cdk init app --language typescript` makes it', () => {
     await sh('npm', ['run', 'build'], app); // the template's build: tsc, type-check only
     await sh('npx', ['cdk', 'synth', '--no-notices', '--quiet'], app);
     expectShippedAssets(path.join(app, 'cdk.out'), 'MailAppStack');
+
+    // Apps from older templates compile as `module: commonjs`, whose resolution ignores `exports`
+    // (typesVersions in package.json serves them); TypeScript 5 still has it, 7 no longer does.
+    const older = path.join(app, 'older-template');
+    mkdirSync(older);
+    writeFileSync(path.join(older, 'tsconfig.json'), JSON.stringify(OLDER_TEMPLATE_TSCONFIG, null, 2));
+    cpSync(stackFile, path.join(older, 'stack.ts'));
+    await sh(path.join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', '.'], older);
   });
 });
 
@@ -219,17 +230,23 @@ describe('an ESM TypeScript app', () => {
   }, async () => {
     const app = path.join(work, 'esm-app');
     mkdirSync(path.join(app, 'bin'), { recursive: true });
-    writeFileSync(
-      path.join(app, 'package.json'),
-      JSON.stringify({ name: 'esm-app', private: true, type: 'module' }, null, 2),
-    );
+    // The same versions of the CDK, TypeScript and tsx as the cdk init app, which the npm cache has.
+    const { dependencies, devDependencies } = templatePackage;
+    const manifest = {
+      name: 'esm-app',
+      private: true,
+      type: 'module',
+      dependencies: { ...dependencies, 'mailbox-poller': `file:${tarball}` },
+      devDependencies: Object.fromEntries(
+        ['aws-cdk', 'typescript', 'tsx', '@types/node'].map((name) => [name, devDependencies[name]]),
+      ),
+    };
+    writeFileSync(path.join(app, 'package.json'), JSON.stringify(manifest, null, 2));
     writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify(ESM_TSCONFIG, null, 2));
     writeFileSync(path.join(app, 'cdk.json'), JSON.stringify({ app: 'npx tsx bin/app.ts' }));
     writeFileSync(path.join(app, 'bin', 'app.ts'), ESM_APP);
     writeFileSync(path.join(app, 'bin', 'library.ts'), ESM_LIBRARY);
-    const devTools = ['aws-cdk', 'typescript', 'tsx', '@types/node'];
-    await sh('npm', [...INSTALL, tarball, 'aws-cdk-lib', 'constructs'], app);
-    await sh('npm', [...INSTALL, '--save-dev', ...devTools], app);
+    await sh('npm', INSTALL, app);
 
     await sh('npx', ['tsc', '-p', '.'], app);
     await sh('npx', ['cdk', 'synth', '--no-notices', '--quiet'], app);
