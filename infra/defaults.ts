@@ -88,8 +88,8 @@ export const FUNCTION_ENVIRONMENT = { NODE_OPTIONS: '--enable-source-maps' } as 
 /**
  * esbuild settings for the functions bundled from the sources (function-code.ts), the same as
  * scripts/build.mjs uses for dist/ (ESBUILD_OPTIONS): ESM for node22, minified but keeping names, with a
- * source map, and a `require` for the few CommonJS dependencies that
- * call it; then the lazily loaded packages beside the bundle.
+ * source map, and a `require` for the few CommonJS dependencies that call it; then the lazily loaded
+ * packages beside the bundle.
  * The AWS SDK is bundled: a pinned, tree-shaken SDK starts faster than the runtime's full copy and
  * keeps the checksum features the S3 store relies on, whatever SDK version the runtime ships.
  */
