@@ -292,7 +292,7 @@ async function main(argv) {
     if (!isFunction) continue;
     for (const shipped of await shipLazyModules(target.outfile, target.target)) {
       const label = `+ ${shown(shipped.dir)}`;
-      console.log(`    ${label.padEnd(46)} ${kib(shipped.bytes).padStart(11)}  loaded on first use`);
+      console.log(`    ${label.padEnd(36)} ${kib(shipped.bytes).padStart(11)}  loaded on first use`);
     }
   }
 
