@@ -51,6 +51,7 @@ const ENV: NodeJS.ProcessEnv = {
     Object.entries(process.env).filter(([name]) => !/^(npm_|VITEST|NODE_OPTIONS$|NODE_ENV$)/i.test(name)),
   ),
   CDK_DISABLE_CLI_TELEMETRY: 'true',
+  CDK_DISABLE_VERSION_CHECK: 'true',
   AWS_EC2_METADATA_DISABLED: 'true',
 };
 
@@ -99,6 +100,8 @@ let templatePackage: { dependencies: Record<string, string>; devDependencies: Re
 
 beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), 'packed-tarball-'));
+  // A copy of the checkout as git sees it (uncommitted changes included, ignored files such as dist/ not),
+  // sharing its node_modules: `npm pack` there runs the `prepare` build as publishing does.
   const checkout = path.join(work, 'checkout');
   const files = await sh('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], ROOT);
   for (const file of files.stdout.split('\0').filter(Boolean)) {
