@@ -3,6 +3,7 @@
  * bucket and queues, TLS-only access, dead-letter queues, bounded log retention, least-privilege roles
  * (see grants.ts). Props only ever loosen or tune what is here.
  */
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
@@ -16,8 +17,19 @@ import {
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 
-/** The repository root: the functions' entries and the lock file live there. */
-export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+/**
+ * The package root, the nearest folder above this module with a package.json: the repository (this
+ * module is infra/defaults.ts) or the installed package (it is dist/esm/infra/defaults.js). The prebuilt
+ * bundles (dist/functions/) and, in a checkout, the functions' sources and the lock file are found from it.
+ */
+export const PROJECT_ROOT = packageRoot(path.dirname(fileURLToPath(import.meta.url)));
+
+function packageRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
 
 export const DEFAULTS = {
   schedule: Duration.minutes(5),
@@ -85,9 +97,10 @@ export const ENFORCED_BUCKET_PROPS = {
 export const FUNCTION_ENVIRONMENT = { NODE_OPTIONS: '--enable-source-maps' } as const;
 
 /**
- * esbuild settings for the functions, the same as scripts/build.mjs uses for dist/ (ESBUILD_OPTIONS):
- * ESM for node22, minified, with a source map, and a `require` for the few CommonJS dependencies that
- * call it; then the lazily loaded packages beside the bundle.
+ * esbuild settings for the functions bundled from the sources (function-code.ts), the same as
+ * scripts/build.mjs uses for dist/ (ESBUILD_OPTIONS): ESM for node22, minified but keeping names, with a
+ * source map, and a `require` for the few CommonJS dependencies that call it; then the lazily loaded
+ * packages beside the bundle.
  * The AWS SDK is bundled: a pinned, tree-shaken SDK starts faster than the runtime's full copy and
  * keeps the checksum features the S3 store relies on, whatever SDK version the runtime ships.
  */
@@ -114,6 +127,8 @@ export const BUNDLING: BundlingOptions = {
   bundleAwsSDK: true,
   externalModules: [],
   mainFields: ['module', 'main'],
+  // Error class names survive minification (`Pop3ServerError`, not `Kn`), as in scripts/build.mjs.
+  keepNames: true,
   banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
   commandHooks: SHIP_LAZY_MODULES,
 };

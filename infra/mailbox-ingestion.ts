@@ -14,6 +14,7 @@
 import * as path from 'node:path';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -32,6 +33,7 @@ import {
   PROJECT_ROOT,
   RUNTIME,
 } from './defaults.ts';
+import { functionCodeFor } from './function-code.ts';
 import {
   grantMessageStore,
   grantSecretsRead,
@@ -59,8 +61,8 @@ export class MailboxIngestion extends Construct {
   readonly notificationDeadLetterQueue: sqs.IQueue | undefined;
   readonly jobQueue: sqs.Queue;
   readonly jobDeadLetterQueue: sqs.Queue;
-  readonly dispatchFunction: nodejs.NodejsFunction;
-  readonly pollFunction: nodejs.NodejsFunction;
+  readonly dispatchFunction: lambda.Function;
+  readonly pollFunction: lambda.Function;
   readonly schedule: scheduler.Schedule;
   readonly alarms: IngestionAlarms;
   /** The secrets the poll function may read. */
@@ -244,36 +246,47 @@ export class MailboxIngestion extends Construct {
 
   /**
    * A function with its own role and log group: the role gets exactly the grants made here (no managed
-   * policy), and the log group has a retention instead of living forever.
+   * policy), and the log group has a retention instead of living forever. Its code is the package's
+   * prebuilt bundle, or is bundled from the sources in a checkout (function-code.ts).
    */
   #function(
     id: string,
     entry: string,
     logRetention: logs.RetentionDays,
     options: Pick<
-      nodejs.NodejsFunctionProps,
+      lambda.FunctionProps,
       'memorySize' | 'timeout' | 'description' | 'environment' | 'retryAttempts'
     >,
-  ): nodejs.NodejsFunction {
+  ): lambda.Function {
     const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention: logRetention });
     const role = new iam.Role(this, `${id}Role`, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Execution role of the ${id.toLowerCase()} function`,
     });
     logGroup.grantWrite(role);
-    const entryPath = path.join(PROJECT_ROOT, 'functions', entry);
-    return new nodejs.NodejsFunction(this, `${id}Function`, {
+    const common = {
       ...options,
-      entry: entryPath,
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
       runtime: RUNTIME,
       architecture: ARCHITECTURE,
       role,
       logGroup,
-      bundling: { ...BUNDLING, assetHash: functionAssetHash(PROJECT_ROOT, entry, BUNDLING) },
       environment: { ...FUNCTION_ENVIRONMENT, ...options.environment },
+    };
+    const code = functionCodeFor(this, path.basename(entry, '.ts'));
+    if (code.kind === 'prebuilt') {
+      return new lambda.Function(this, `${id}Function`, {
+        ...common,
+        code: lambda.Code.fromAsset(code.directory),
+        handler: code.handler,
+      });
+    }
+    return new nodejs.NodejsFunction(this, `${id}Function`, {
+      ...common,
+      entry: code.entry,
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      bundling: { ...BUNDLING, assetHash: functionAssetHash(PROJECT_ROOT, entry, BUNDLING) },
     });
   }
 }

@@ -1,4 +1,4 @@
-// Types of what scripts/build.mjs exports to other tooling (bench/bundles.ts).
+// Types of what scripts/build.mjs exports to other tooling (bench/bundles.ts, tests).
 import type { BuildOptions } from 'esbuild';
 
 export const ESBUILD_OPTIONS: Readonly<BuildOptions>;
@@ -6,3 +6,5 @@ export function buildFunctionBundles(
   outDir?: string,
 ): Promise<Array<{ name: string; outfile: string; bytes: number; lazyModules: unknown[] }>>;
 export function initMs(outfile: string, samples?: number): Promise<number>;
+export const PACKAGE_VERSION: string;
+export function emitLibrary(outDir?: string): Promise<boolean>;

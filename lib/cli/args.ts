@@ -17,6 +17,7 @@ Options:
   --concurrency N     mailboxes polled at once (default: the config's, else 4)
   --timeout SECONDS   overall deadline for the whole run; 0 for none (default: 900, 15 minutes)
   -h, --help          this text
+  --version           print the version
 
 Summary on stdout (only JSON with --json); failures and warnings on stderr.
 Exit status: 0 every message found was committed or left by rule (size or per-run limit),
@@ -38,7 +39,10 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-export type ParsedCommand = { readonly kind: 'help' } | { readonly kind: 'poll'; readonly poll: PollCommand };
+export type ParsedCommand =
+  | { readonly kind: 'help' }
+  | { readonly kind: 'version' }
+  | { readonly kind: 'poll'; readonly poll: PollCommand };
 
 export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedCommand {
   let parsed: ReturnType<typeof parse>;
@@ -49,6 +53,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   }
   const { values, positionals } = parsed;
   if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
   if (positionals.length !== 1 || positionals[0] !== 'poll') {
     throw new UsageError(
       positionals.length === 0 ? 'missing command: poll' : `unknown command: ${positionals.join(' ')}`,
@@ -94,6 +99,7 @@ function parse(argv: readonly string[]) {
       concurrency: { type: 'string' },
       timeout: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
     },
   });
 }

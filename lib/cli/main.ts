@@ -17,6 +17,10 @@ import { systemClock } from '../ports.ts';
 import { type PollCommand, parseCommandLine, USAGE, UsageError } from './args.ts';
 import { formatProblems, formatSummary, type Output, ProgressLine } from './report.ts';
 
+/** The package version, put in by scripts/build.mjs (esbuild `define`); absent when run from the sources. */
+declare const MAILBOX_POLLER_VERSION: string | undefined;
+export const VERSION = typeof MAILBOX_POLLER_VERSION === 'string' ? MAILBOX_POLLER_VERSION : 'development';
+
 export interface CliIo {
   readonly stdout: Output;
   readonly stderr: Output;
@@ -41,6 +45,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     const parsed = parseCommandLine(argv, io.env);
     if (parsed.kind === 'help') {
       io.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    if (parsed.kind === 'version') {
+      io.stdout.write(`${VERSION}\n`);
       return 0;
     }
     command = parsed.poll;

@@ -15,6 +15,8 @@ import { pathToFileURL } from 'node:url';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../infra/defaults.ts';
+import { FUNCTION_CODE_CONTEXT, functionCodeFor } from '../../infra/function-code.ts';
 import { MailboxIngestion } from '../../infra/mailbox-ingestion.ts';
 
 const MAILBOXES = [
@@ -75,6 +77,12 @@ describe('function bundles', () => {
     },
   );
 
+  it('keeps class names, so errors say what they are (Pop3ServerError, not a minified name)', () => {
+    const code = readFileSync(join(assetOf('MailPollFunction'), 'index.mjs'), 'utf8');
+    expect(code).toContain('"Pop3ServerError"');
+    expect(code).toContain('"Pop3ProtocolError"');
+  });
+
   it('ships libmime beside the poll bundle, where its lazy `require` finds it, and nothing beside dispatch', () => {
     const poll = assetOf('MailPollFunction');
     const script =
@@ -100,4 +108,36 @@ describe('function bundles', () => {
       expect(out.toString()).toBe('function');
     },
   );
+});
+
+/** test/package/packed-tarball.test.ts synthesizes with the prebuilt bundles, as an installed package does. */
+describe('where function code comes from', () => {
+  const withContext = (value?: string) =>
+    new Stack(new App({ context: value === undefined ? {} : { [FUNCTION_CODE_CONTEXT]: value } }), 'S');
+
+  it('a checkout bundles from its sources by default', () => {
+    expect(functionCodeFor(withContext(), 'poll')).toEqual({
+      kind: 'source',
+      entry: join(PROJECT_ROOT, 'functions', 'poll.ts'),
+    });
+  });
+
+  it('the context key chooses the prebuilt folder, or says how to build it', () => {
+    const prebuilt = join(PROJECT_ROOT, 'dist', 'functions', 'poll');
+    if (existsSync(join(prebuilt, 'poll.mjs'))) {
+      expect(functionCodeFor(withContext('prebuilt'), 'poll')).toEqual({
+        kind: 'prebuilt',
+        directory: prebuilt,
+        handler: 'poll.handler',
+      });
+    } else {
+      expect(() => functionCodeFor(withContext('prebuilt'), 'poll')).toThrow(/run `npm run build`/);
+    }
+  });
+
+  it('rejects any other value of the context key', () => {
+    expect(() => functionCodeFor(withContext('docker'), 'poll')).toThrow(
+      /mailbox-poller:functionCode is 'prebuilt' or 'source', not "docker"/,
+    );
+  });
 });

@@ -72,8 +72,8 @@ async function buildBundles(outDir: string): Promise<{ poll: string; dispatch: s
     },
   );
   return {
-    poll: path.join(outDir, 'functions/poll.mjs'),
-    dispatch: path.join(outDir, 'functions/dispatch.mjs'),
+    poll: path.join(outDir, 'functions/poll/poll.mjs'),
+    dispatch: path.join(outDir, 'functions/dispatch/dispatch.mjs'),
   };
 }
 
@@ -345,7 +345,7 @@ describeWithCorpus('the built Lambda bundles', () => {
   }
 
   test('the poll bundle stays within its 1 MiB budget, with libmime beside it for rare charsets', () => {
-    const functions = path.join(outDir, 'functions');
+    const functions = path.join(outDir, 'functions/poll');
     expect(statSync(path.join(functions, 'poll.mjs')).size).toBeLessThanOrEqual(MAX_FUNCTION_BYTES);
     expect(readFileSync(path.join(functions, 'node_modules/libmime/package.json'), 'utf8')).toContain(
       '"main": "index.cjs"',

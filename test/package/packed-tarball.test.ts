@@ -1,0 +1,347 @@
+/**
+ * The package as a new user gets it. `npm pack` runs on a copy of this checkout (so the build runs as it
+ * does before publishing, and the checkout's dist/ is left alone); then, in folders that never saw the
+ * repository, the tarball is installed:
+ *  - into a CDK app exactly as `cdk init app --language typescript` makes it (CommonJS, the template's
+ *    tsconfig and runner), which imports the construct with the one documented line;
+ *  - into an ESM TypeScript app that uses every public entry point and runs the library API;
+ *  - with `npm install -g` into a temporary prefix: the `mailbox-poller` command.
+ * Installs use the npm cache (--prefer-offline): the registry is asked only for what the cache lacks.
+ */
+import { execFile } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DovecotServer, startDovecot } from '../support/dovecot.ts';
+import { startScriptServer } from '../support/script-server.ts';
+import {
+  ESM_APP,
+  ESM_LIBRARY,
+  ESM_TSCONFIG,
+  IMPORT_LINE,
+  MESSAGES,
+  mailboxEntry,
+  OLDER_TEMPLATE_TSCONFIG,
+  withConstruct,
+} from './consumer-apps.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const execFileAsync = promisify(execFile);
+/** Building, installing and synthesizing take a while on a shared machine; none of it is timed. */
+const SLOW = 300_000;
+const INSTALL = ['install', '--prefer-offline', '--no-audit', '--no-fund'];
+const PASSWORD = 'pop3-password';
+
+/** The environment a user's shell has: without what npm and vitest added; the CDK CLI kept offline. */
+const ENV: NodeJS.ProcessEnv = {
+  ...Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !/^(npm_|VITEST|NODE_OPTIONS$|NODE_ENV$)/i.test(name)),
+  ),
+  CDK_DISABLE_CLI_TELEMETRY: 'true',
+  CDK_DISABLE_VERSION_CHECK: 'true',
+  AWS_EC2_METADATA_DISABLED: 'true',
+};
+
+interface Ran {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a command; resolves with its exit code and output, whatever the code. */
+async function run(command: string, args: readonly string[], cwd: string, env = ENV): Promise<Ran> {
+  try {
+    const { stdout, stderr } = await execFileAsync(command, [...args], {
+      cwd,
+      env,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: unknown; stdout?: string; stderr?: string };
+    if (typeof failed.code !== 'number') throw error;
+    return { code: failed.code, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
+}
+
+/** Runs a command that must succeed; its output is in the error when it does not. */
+async function sh(command: string, args: readonly string[], cwd: string, env = ENV): Promise<Ran> {
+  const ran = await run(command, args, cwd, env);
+  if (ran.code !== 0) {
+    throw new Error(
+      `${command} ${args.join(' ')} in ${cwd} exited ${ran.code}:\n${ran.stdout}\n${ran.stderr}`,
+    );
+  }
+  return ran;
+}
+
+let work = '';
+let tarball = '';
+/** The tarball unpacked: the files npm installs. */
+let packed = '';
+let version = '';
+let dovecot: DovecotServer;
+/** A folder with what `cdk init app --language typescript` wrote, and its package.json (test runner left out). */
+let cdkInitApp = '';
+let templatePackage: { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+
+beforeAll(async () => {
+  work = mkdtempSync(path.join(tmpdir(), 'packed-tarball-'));
+  // A copy of the checkout as git sees it (uncommitted changes included, ignored files such as dist/ not),
+  // sharing its node_modules: `npm pack` there runs the `prepare` build as publishing does.
+  const checkout = path.join(work, 'checkout');
+  const files = await sh('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], ROOT);
+  for (const file of files.stdout.split('\0').filter(Boolean)) {
+    if (existsSync(path.join(ROOT, file))) cpSync(path.join(ROOT, file), path.join(checkout, file));
+  }
+  symlinkSync(path.join(ROOT, 'node_modules'), path.join(checkout, 'node_modules'));
+  version = JSON.parse(readFileSync(path.join(checkout, 'package.json'), 'utf8')).version;
+  await sh('npm', ['pack', '--pack-destination', work], checkout);
+  tarball = path.join(work, `mailbox-poller-${version}.tgz`);
+  packed = path.join(work, 'packed');
+  mkdirSync(packed);
+  await sh('tar', ['-xzf', tarball, '-C', packed, '--strip-components=1'], work);
+  // The aws-cdk CLI of this repository writes its current template, offline. Only the test runner
+  // (jest and its SWC transform) is left out: it has no part in synth.
+  cdkInitApp = path.join(work, 'mail-app');
+  mkdirSync(cdkInitApp);
+  const cdk = path.join(ROOT, 'node_modules', '.bin', 'cdk');
+  await sh(cdk, ['init', 'app', '--language', 'typescript', '--generate-only'], cdkInitApp);
+  templatePackage = JSON.parse(readFileSync(path.join(cdkInitApp, 'package.json'), 'utf8'));
+  for (const testRunner of ['jest', '@swc/core', '@swc/jest'])
+    delete templatePackage.devDependencies[testRunner];
+  writeFileSync(path.join(cdkInitApp, 'package.json'), JSON.stringify(templatePackage, null, 2));
+  dovecot = await startDovecot({
+    users: [
+      { name: 'alice', password: PASSWORD },
+      { name: 'bob', password: PASSWORD },
+    ],
+  });
+}, SLOW);
+
+afterAll(async () => {
+  await dovecot?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+/** Every file under a folder, relative to it, sorted. */
+function filesUnder(folder: string): string[] {
+  return readdirSync(folder, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(folder, path.join(entry.parentPath, entry.name)))
+    .sort();
+}
+
+interface LambdaResource {
+  readonly Type: string;
+  readonly Properties: { readonly Handler: string; readonly Code: { readonly S3Key: string } };
+}
+
+/**
+ * The Lambda functions of a synthesized stack, each with its handler and its asset folder in cdk.out;
+ * checks that every asset is the function's prebuilt folder from the tarball, byte for byte.
+ */
+function expectShippedAssets(cdkOut: string, stackName: string): void {
+  const template = JSON.parse(readFileSync(path.join(cdkOut, `${stackName}.template.json`), 'utf8'));
+  const resources = template.Resources as Record<string, LambdaResource>;
+  const functions = Object.values(resources).filter((resource) => resource.Type === 'AWS::Lambda::Function');
+  expect(functions.map((fn) => fn.Properties.Handler).sort()).toEqual(['dispatch.handler', 'poll.handler']);
+  for (const fn of functions) {
+    const name = fn.Properties.Handler.replace(/\.handler$/, '');
+    const asset = path.join(cdkOut, `asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, '')}`);
+    const shipped = path.join(packed, 'dist', 'functions', name);
+    expect(filesUnder(asset)).toEqual(filesUnder(shipped));
+    for (const file of filesUnder(shipped)) {
+      expect(readFileSync(path.join(asset, file)).equals(readFileSync(path.join(shipped, file)))).toBe(true);
+    }
+  }
+  expect(filesUnder(path.join(packed, 'dist', 'functions', 'poll'))).toContain(
+    path.join('node_modules', 'libmime', 'index.cjs'),
+  );
+}
+
+describe('npm pack', () => {
+  it('ships the built entry points, the bundles and the schemas, and no tests, bench or fixtures', () => {
+    const files = filesUnder(packed);
+    const manifest = JSON.parse(readFileSync(path.join(packed, 'package.json'), 'utf8'));
+    const exported = Object.values(manifest.exports as Record<string, string | Record<string, string>>)
+      .flatMap((target) => (typeof target === 'string' ? [target] : Object.values(target)))
+      .filter((target) => !target.includes('*'))
+      .map((target) => path.normalize(target));
+    for (const target of exported) expect(files).toContain(target);
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'bin/mailbox-poller.js',
+        'dist/cli.mjs',
+        'dist/functions/poll/poll.mjs',
+        'dist/functions/dispatch/dispatch.mjs',
+        'schema/config.schema.json',
+        'schema/notification.schema.json',
+      ]),
+    );
+    expect(files.filter((file) => /^(test|bench|functions|lib|infra|scripts)\//.test(file))).toEqual([]);
+    expect(files.filter((file) => /\.ts$/.test(file) && !file.endsWith('.d.ts'))).toEqual([]);
+    expect(Object.keys(manifest.peerDependencies).sort()).toEqual(['aws-cdk-lib', 'constructs']);
+    expect(Object.keys(manifest.dependencies)).not.toContain('aws-cdk-lib');
+  });
+
+  it('the shipped bundles keep their class names', () => {
+    for (const bundle of ['dist/cli.mjs', 'dist/functions/poll/poll.mjs']) {
+      expect(readFileSync(path.join(packed, bundle), 'utf8')).toContain('"Pop3ServerError"');
+    }
+  });
+});
+
+describe('a CDK app as `cdk init app --language typescript` makes it', () => {
+  it('type-checks and synthesizes with the construct from the tarball', { timeout: SLOW }, async () => {
+    const app = cdkInitApp;
+    const stackFile = path.join(app, 'lib', 'mail-app-stack.ts');
+    writeFileSync(stackFile, withConstruct(readFileSync(stackFile, 'utf8')));
+    expect(readFileSync(stackFile, 'utf8')).toContain(IMPORT_LINE);
+
+    await sh('npm', [...INSTALL, tarball], app);
+    await sh('npm', ['run', 'build'], app); // the template's build: tsc, type-check only
+    await sh('npx', ['cdk', 'synth', '--no-notices', '--quiet'], app);
+    expectShippedAssets(path.join(app, 'cdk.out'), 'MailAppStack');
+
+    // Apps from older templates compile as `module: commonjs`, whose resolution ignores `exports`
+    // (typesVersions in package.json serves them); TypeScript 5 still has it, 7 no longer does.
+    const older = path.join(app, 'older-template');
+    mkdirSync(older);
+    writeFileSync(path.join(older, 'tsconfig.json'), JSON.stringify(OLDER_TEMPLATE_TSCONFIG, null, 2));
+    cpSync(stackFile, path.join(older, 'stack.ts'));
+    await sh(path.join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', '.'], older);
+  });
+});
+
+describe('an ESM TypeScript app', () => {
+  it('type-checks and synthesizes with the construct, and drains a mailbox with the library API', {
+    timeout: SLOW,
+  }, async () => {
+    const app = path.join(work, 'esm-app');
+    mkdirSync(path.join(app, 'bin'), { recursive: true });
+    // The same versions of the CDK, TypeScript and tsx as the cdk init app, which the npm cache has.
+    const { dependencies, devDependencies } = templatePackage;
+    const manifest = {
+      name: 'esm-app',
+      private: true,
+      type: 'module',
+      dependencies: { ...dependencies, 'mailbox-poller': `file:${tarball}` },
+      devDependencies: Object.fromEntries(
+        ['aws-cdk', 'typescript', 'tsx', '@types/node'].map((name) => [name, devDependencies[name]]),
+      ),
+    };
+    writeFileSync(path.join(app, 'package.json'), JSON.stringify(manifest, null, 2));
+    writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify(ESM_TSCONFIG, null, 2));
+    writeFileSync(path.join(app, 'cdk.json'), JSON.stringify({ app: 'npx tsx bin/app.ts' }));
+    writeFileSync(path.join(app, 'bin', 'app.ts'), ESM_APP);
+    writeFileSync(path.join(app, 'bin', 'library.ts'), ESM_LIBRARY);
+    await sh('npm', INSTALL, app);
+
+    await sh('npx', ['tsc', '-p', '.'], app);
+    await sh('npx', ['cdk', 'synth', '--no-notices', '--quiet'], app);
+    expectShippedAssets(path.join(app, 'cdk.out'), 'EsmMail');
+
+    await dovecot.seed('bob', MESSAGES);
+    const config = { mailboxes: [mailboxEntry(dovecot.pop3Port, 'bob')] };
+    const { stdout } = await sh('npx', ['tsx', 'bin/library.ts', JSON.stringify(config)], app, {
+      ...ENV,
+      POP3_PASSWORD: PASSWORD,
+    });
+    const result = JSON.parse(stdout);
+    expect(result.status).toBe('ok');
+    expect(result.stored.map((base64: string) => Buffer.from(base64, 'base64'))).toEqual(MESSAGES);
+    expect(result.subjects).toEqual(['first', '日本語', 'binary']);
+    expect(result.schemaTitle).toBe('mailbox-poller notification');
+    expect(result.errorName).toBe('Pop3ServerError');
+    expect(await dovecot.messageCount('bob')).toBe(0);
+  });
+});
+
+describe('npm install -g', () => {
+  let prefix = '';
+  let command = '';
+
+  beforeAll(async () => {
+    prefix = path.join(work, 'global');
+    await sh('npm', [...INSTALL, '--global', '--prefix', prefix, tarball], work);
+    command = path.join(prefix, 'bin', 'mailbox-poller');
+  }, SLOW);
+
+  it('gives a mailbox-poller command that prints its version', async () => {
+    expect(await run(command, ['--version'], work)).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+  });
+
+  it('drains a Dovecot mailbox to the local default', async () => {
+    const out = path.join(work, 'cli-out');
+    await dovecot.seed('alice', MESSAGES);
+    const config = path.join(work, 'cli-config.json');
+    writeFileSync(config, JSON.stringify({ mailboxes: [mailboxEntry(dovecot.pop3Port, 'alice')] }));
+    const ran = await run(command, ['poll', '--config', config, '--out', out], work, {
+      ...ENV,
+      POP3_PASSWORD: PASSWORD,
+    });
+    expect(ran.code, ran.stdout + ran.stderr).toBe(0);
+    expect(ran.stderr).toBe('');
+    const objects = filesUnder(out).filter((file) => file.endsWith('.eml'));
+    expect(objects.map((file) => readFileSync(path.join(out, file))).sort(Buffer.compare)).toEqual(
+      [...MESSAGES].sort(Buffer.compare),
+    );
+    const notifications = readFileSync(path.join(out, 'notifications.jsonl'), 'utf8').trim().split('\n');
+    const subjects = notifications.map((line) => JSON.parse(line).mail.commonHeaders.subject);
+    expect(subjects.sort()).toEqual(['binary', 'first', '日本語']);
+    expect(await dovecot.messageCount('alice')).toBe(0);
+  });
+
+  it('names the error class when a server breaks the protocol', async () => {
+    const server = await startScriptServer([{ send: 'HELLO there\r\n' }, { close: true }]);
+    try {
+      const config = path.join(work, 'broken-server.json');
+      writeFileSync(config, JSON.stringify({ mailboxes: [mailboxEntry(server.port, 'carol')] }));
+      const ran = await run(
+        command,
+        ['poll', '--config', config, '--out', path.join(work, 'broken-out')],
+        work,
+        {
+          ...ENV,
+          POP3_PASSWORD: PASSWORD,
+        },
+      );
+      expect(ran.code).toBe(1);
+      expect(ran.stdout).toContain('Pop3ProtocolError: ');
+      await server.done;
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('prints no AWS SDK notice about the Node.js version, even where the SDK would', async () => {
+    const config = path.join(work, 'unreachable.json');
+    writeFileSync(config, JSON.stringify({ mailboxes: [mailboxEntry(1, 'nobody')] }));
+    const argv = ['poll', '--config', config, '--bucket', 'b', '--queue-url', 'http://127.0.0.1:1/q'];
+    const env = { ...ENV, AWS_REGION: 'eu-west-1', POP3_PASSWORD: PASSWORD };
+    const ran = await run(command, argv, work, env);
+    expect(ran.code).toBe(1); // the mailbox is unreachable, but the S3 and SQS clients were made
+    expect(ran.stderr).toBe('');
+    if (Number(process.versions.node.split('.')[0]) < 22) {
+      // The same bundle run without bin/mailbox-poller.js: the SDK does print its notice on this Node.
+      const cli = path.join(prefix, 'lib', 'node_modules', 'mailbox-poller', 'dist', 'cli.mjs');
+      const script = `const { main } = await import(${JSON.stringify(cli)}); process.exitCode = await main(${JSON.stringify(argv)});`;
+      const bare = await run(process.execPath, ['--input-type=module', '-e', script], work, env);
+      expect(bare.stderr).toContain('NodeVersionSupportWarning');
+    }
+  });
+});
