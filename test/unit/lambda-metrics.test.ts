@@ -113,10 +113,7 @@ describe('EMF for one polled mailbox', () => {
     const docs = outcomeMetrics(outcome({ status: 'partial', counts }), context);
     expect(docs[0]?.['UncommittedMessages']).toBe(2);
     expect(docs[1]).toMatchObject({ PollFailures: 1, Reason: 'partial', MailboxId: 'support' });
-    const withReason = outcomeMetrics(
-      outcome({ status: 'partial', reason: 'uncommitted', counts }),
-      context,
-    );
+    const withReason = outcomeMetrics(outcome({ status: 'partial', reason: 'uncommitted', counts }), context);
     expect(withReason[1]?.['Reason']).toBe('uncommitted');
   });
 
