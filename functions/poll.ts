@@ -28,9 +28,13 @@ const sqs = createSqsClient();
 const deployedConfig = new DeployedConfigCache(awsConfigReaders(s3));
 // One provider per container: secrets are fetched once and reused by warm invocations, never logged.
 // Secrets Manager references only: this function never resolves a literal or reads its own environment.
+// OAuth2 mailboxes: access tokens are cached for the container and renewed when they would expire before
+// the invocation's deadline; rotated refresh tokens are written back with PutSecretValue.
+let invocationEndsAtMs = Date.now();
 const credentials = new ConfigCredentialsProvider({
   secretSource: new SecretsManagerSource(),
   allowed: ['secretId'],
+  tokenValidUntil: () => invocationEndsAtMs,
 });
 let ports: PollPorts | undefined;
 
@@ -52,6 +56,7 @@ function portsFor(env: ReturnType<typeof readPollEnv>): PollPorts {
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   logger.addContext(context);
   const deadline = Deadline.after(pollBudgetMs(context.getRemainingTimeInMillis()));
+  invocationEndsAtMs = Date.now() + deadline.remainingMs();
   const env = readPollEnv(process.env);
   const pollPorts = portsFor(env);
   return processJobRecords(event.Records, deadline, {

@@ -35,6 +35,8 @@ export class IngestionAlarms extends Construct {
   /** Absent when the notification queue was passed in (its DLQ is not known here). */
   readonly notificationDeadLetterQueueNotEmpty: cloudwatch.Alarm | undefined;
   readonly authFailures: cloudwatch.Alarm;
+  /** An OAuth2 grant was revoked or never consented (reason auth-revoked). */
+  readonly authRevoked: cloudwatch.Alarm;
   readonly pollFailures: cloudwatch.Alarm;
   readonly oldestJobAge: cloudwatch.Alarm;
   readonly dispatchErrors: cloudwatch.Alarm;
@@ -65,6 +67,22 @@ export class IngestionAlarms extends Construct {
       metric: new cloudwatch.Metric({
         namespace: props.metricsNamespace,
         metricName: METRIC_NAMES.authFailures,
+        dimensionsMap: service,
+        statistic: cloudwatch.Stats.SUM,
+        period: pollPeriod,
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    this.authRevoked = new cloudwatch.Alarm(this, 'AuthRevoked', {
+      alarmDescription:
+        'The OAuth2 token endpoint refused a mailbox grant for good (revoked refresh token, wrong client secret, missing consent): see docs/oauth2.md.',
+      metric: new cloudwatch.Metric({
+        namespace: props.metricsNamespace,
+        metricName: METRIC_NAMES.authRevoked,
         dimensionsMap: service,
         statistic: cloudwatch.Stats.SUM,
         period: pollPeriod,
@@ -163,6 +181,7 @@ export class IngestionAlarms extends Construct {
       this.jobDeadLetterQueueNotEmpty,
       ...(this.notificationDeadLetterQueueNotEmpty ? [this.notificationDeadLetterQueueNotEmpty] : []),
       this.authFailures,
+      this.authRevoked,
       this.pollFailures,
       this.oldestJobAge,
       this.dispatchErrors,

@@ -4,7 +4,8 @@
  *   uploads to `<prefix>.incoming/`, copies to the final key and deletes the temporary object, so the
  *   temporary folder alone also gets GetObject (copy source), DeleteObject and AbortMultipartUpload.
  *   No read, list or delete on stored messages.
- * - Secrets Manager: GetSecretValue on the named secrets only.
+ * - Secrets Manager: GetSecretValue on the named secrets only; PutSecretValue only on the secrets of
+ *   OAuth2 refresh-token mailboxes, where a rotated refresh token is written back (lib/oauth).
  */
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -52,6 +53,15 @@ export function secretArnFor(scope: Construct, secretId: string): string {
     resource: 'secret',
     resourceName: `${secretId}${SECRET_ARN_SUFFIX_WILDCARD}`,
     arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}
+
+export function grantSecretsWrite(grantee: iam.IGrantable, secretArns: readonly string[]): void {
+  if (secretArns.length === 0) return;
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['secretsmanager:PutSecretValue'],
+    resourceArns: [...secretArns],
   });
 }
 

@@ -8,6 +8,7 @@ import type { MailboxLimits } from '../lib/config/types.ts';
 import {
   DeployedConfigError,
   referencedSecretIds,
+  rotatedSecretIds,
   validateDeployedConfig,
 } from '../lib/lambda/deployed-config.ts';
 import { SSM_ADVANCED_TIER_MAX_BYTES, SSM_STANDARD_TIER_MAX_BYTES } from './config-location.ts';
@@ -17,6 +18,8 @@ export interface InlineConfig {
   readonly parameter: ssm.StringParameter;
   /** The secretIds the mailboxes refer to. */
   readonly secretIds: readonly string[];
+  /** The secretIds of refresh-token mailboxes, which the poll function writes rotated tokens back to. */
+  readonly rotatedSecretIds: readonly string[];
 }
 
 export function inlineConfig(
@@ -28,8 +31,11 @@ export function inlineConfig(
   const document =
     defaultLimits === undefined ? { mailboxes } : { mailboxes, defaults: { limits: defaultLimits } };
   let secretIds: string[];
+  let rotatedIds: string[];
   try {
-    secretIds = referencedSecretIds(validateDeployedConfig(document));
+    const config = validateDeployedConfig(document);
+    secretIds = referencedSecretIds(config);
+    rotatedIds = rotatedSecretIds(config);
   } catch (error) {
     if (error instanceof DeployedConfigError) {
       throw new Error(`MailboxIngestion: invalid mailboxes:\n  ${error.problems.join('\n  ')}`);
@@ -50,5 +56,5 @@ export function inlineConfig(
     stringValue: value,
     tier: bytes > SSM_STANDARD_TIER_MAX_BYTES ? ssm.ParameterTier.ADVANCED : ssm.ParameterTier.STANDARD,
   });
-  return { parameter, secretIds };
+  return { parameter, secretIds, rotatedSecretIds: rotatedIds };
 }

@@ -37,6 +37,7 @@ import { functionCodeFor } from './function-code.ts';
 import {
   grantMessageStore,
   grantSecretsRead,
+  grantSecretsWrite,
   incomingObjectsPattern,
   messageObjectsPattern,
   secretArnFor,
@@ -176,6 +177,10 @@ export class MailboxIngestion extends Construct {
     denyOverwrites(this.bucket, this.pollFunction.role!, this.keyPrefix);
     grantSend(this.pollFunction, this.notificationQueue);
     grantSecretsRead(this.pollFunction, this.secretArns);
+    grantSecretsWrite(
+      this.pollFunction,
+      (inline?.rotatedSecretIds ?? []).map((secretId) => secretArnFor(this, secretId)),
+    );
     this.pollFunction.addEventSource(
       new SqsEventSource(this.jobQueue, {
         batchSize: 1,

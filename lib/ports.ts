@@ -3,6 +3,7 @@
  * lib/adapters and are chosen by the edge (CLI, Lambda handlers); the pipeline never imports an SDK.
  */
 import type { Readable } from 'node:stream';
+import type { OAuth2Settings } from './oauth/settings.ts';
 
 /** What the message store needs to know about one retrieved message. */
 export interface MessageToStore {
@@ -68,7 +69,15 @@ export interface NotifyOptions {
 
 export type Credentials =
   | { readonly kind: 'password'; readonly username: string; readonly password: string }
-  | { readonly kind: 'oauth2'; readonly username: string; readonly accessToken: string };
+  | {
+      readonly kind: 'oauth2';
+      readonly username: string;
+      readonly accessToken: string;
+      /** The XOAUTH2 form the token's provider needs (lib/oauth/settings.ts); unset: by line length. */
+      readonly xoauth2Form?: 'two-step' | 'one-step';
+      /** The token's decoded claims (never the token), quoted when the server refuses it. */
+      readonly tokenDescription?: string;
+    };
 
 export interface CredentialsProvider {
   /** Resolves the secret reference of one mailbox. Errors must never contain the secret. */
@@ -79,7 +88,14 @@ export interface CredentialsProvider {
 export type SecretRef =
   | { readonly literal: string }
   | { readonly env: string }
-  | { readonly secretId: string; readonly field?: string };
+  | { readonly secretId: string; readonly field?: string }
+  /** An OAuth2 grant (docs/oauth2.md): the access token is requested, and renewed, from a token endpoint. */
+  | { readonly oauth2: OAuth2SecretRef };
+
+/** Where an OAuth2 credential document lives (Secrets Manager, or a local file for the CLI) and its settings. */
+export interface OAuth2SecretRef extends OAuth2Settings {
+  readonly secret: { readonly secretId: string } | { readonly file: string };
+}
 
 export interface Clock {
   now(): Date;

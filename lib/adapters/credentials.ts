@@ -13,23 +13,31 @@
  */
 import type { MailboxConfig } from '../config/types.ts';
 import { type MonotonicClock, systemMonotonicClock } from '../deadline.ts';
-import type { Credentials, CredentialsProvider, SecretRef } from '../ports.ts';
+import { describeLocation, type OAuth2SecretStore, OAuth2Tokens } from '../oauth/token-provider.ts';
+import type { Credentials, CredentialsProvider, OAuth2SecretRef, SecretRef } from '../ports.ts';
+import { readSecretFile, writeSecretFileAtomically } from './secret-file.ts';
 
 /** Where secrets referenced by `{ "secretId": ... }` are read from. */
 export interface SecretSource {
   getSecretString(secretId: string): Promise<string>;
+  /**
+   * The write-back port: stores a new version of a secret (a rotated OAuth2 refresh token). Sources that
+   * cannot write leave it out, and a rotation there fails the run before the new token is used.
+   */
+  putSecretString?(secretId: string, text: string): Promise<void>;
 }
 
 export type CredentialKind = MailboxConfig['credentialKind'];
 
-/** The three kinds of secret reference a config may hold. */
-export type SecretRefKind = 'literal' | 'env' | 'secretId';
+/** The kinds of secret reference a config may hold; `file` only as the home of an OAuth2 credential. */
+export type SecretRefKind = 'literal' | 'env' | 'secretId' | 'file';
 
-export const ALL_SECRET_REF_KINDS: readonly SecretRefKind[] = ['literal', 'env', 'secretId'];
+export const ALL_SECRET_REF_KINDS: readonly SecretRefKind[] = ['literal', 'env', 'secretId', 'file'];
 
 export function secretRefKindOf(ref: SecretRef): SecretRefKind {
   if ('literal' in ref) return 'literal';
   if ('env' in ref) return 'env';
+  if ('oauth2' in ref) return 'secretId' in ref.oauth2.secret ? 'secretId' : 'file';
   return 'secretId';
 }
 
@@ -48,8 +56,15 @@ export interface ConfigCredentialsProviderOptions {
   readonly env?: NodeJS.ProcessEnv;
   readonly cacheTtlMs?: number;
   readonly clock?: MonotonicClock;
-  /** The kinds of reference this provider resolves; any other is refused unread (default: all three). */
+  /** The kinds of reference this provider resolves; any other is refused unread (default: all). */
   readonly allowed?: readonly SecretRefKind[];
+  /** OAuth2 access tokens (default: a cache over this provider's secret source and local files). */
+  readonly oauth2?: OAuth2Tokens;
+  /**
+   * Until when (epoch ms) a run needs its OAuth2 token; a cached token expiring earlier is renewed before
+   * login. The edge sets it from the run's deadline. Default: now.
+   */
+  readonly tokenValidUntil?: () => number;
 }
 
 /** A secret could not be resolved; the message says which reference and why, never the value. */
@@ -69,6 +84,8 @@ export class ConfigCredentialsProvider implements CredentialsProvider {
   readonly #clock: MonotonicClock;
   readonly #allowed: ReadonlySet<SecretRefKind>;
   readonly #cache = new Map<string, CachedSecret>();
+  readonly #tokens: OAuth2Tokens;
+  readonly #validUntil: () => number;
 
   constructor(options: ConfigCredentialsProviderOptions = {}) {
     this.#source = options.secretSource;
@@ -76,10 +93,36 @@ export class ConfigCredentialsProvider implements CredentialsProvider {
     this.#ttlMs = options.cacheTtlMs ?? DEFAULT_SECRET_CACHE_TTL_MS;
     this.#clock = options.clock ?? systemMonotonicClock;
     this.#allowed = new Set(options.allowed ?? ALL_SECRET_REF_KINDS);
+    this.#tokens = options.oauth2 ?? new OAuth2Tokens({ store: this.oauth2Store() });
+    this.#validUntil = options.tokenValidUntil ?? Date.now;
+  }
+
+  /** Credential documents: read uncached (a rotation elsewhere must be seen), written back on rotation. */
+  oauth2Store(): OAuth2SecretStore {
+    return {
+      read: async (location) => {
+        this.#refuseUnlessAllowed('secretId' in location ? 'secretId' : 'file');
+        if ('file' in location) return readSecretFile(location.file);
+        const source = this.#source;
+        if (source === undefined)
+          throw new CredentialsError(`${describeLocation(location)} cannot be read: no secret source`);
+        return source.getSecretString(location.secretId).catch((error: unknown) => {
+          throw new CredentialsError(`could not read ${describeLocation(location)}: ${reasonOf(error)}`);
+        });
+      },
+      write: async (location, text) => {
+        if ('file' in location) return writeSecretFileAtomically(location.file, text);
+        if (this.#source?.putSecretString === undefined) {
+          throw new CredentialsError(`${describeLocation(location)} cannot be written here`);
+        }
+        await this.#source.putSecretString(location.secretId, text);
+      },
+    };
   }
 
   /** Credentials of the given kind (default password) from one secret reference. */
   async resolve(ref: SecretRef, username: string, kind: CredentialKind = 'password'): Promise<Credentials> {
+    if ('oauth2' in ref) return this.#oauth2(ref.oauth2, username);
     const secret = await this.#secretOf(ref, kind);
     return kind === 'oauth2'
       ? { kind: 'oauth2', username, accessToken: secret }
@@ -94,16 +137,32 @@ export class ConfigCredentialsProvider implements CredentialsProvider {
   /** Drops a cached secret, e.g. after the server refused it, so the next resolve reads it afresh. */
   forget(ref: SecretRef): void {
     if ('secretId' in ref) this.#cache.delete(ref.secretId);
+    if ('oauth2' in ref) this.#tokens.forget(ref.oauth2);
   }
 
-  async #secretOf(ref: SecretRef, kind: CredentialKind): Promise<string> {
-    const refKind = secretRefKindOf(ref);
+  async #oauth2(ref: OAuth2SecretRef, username: string): Promise<Credentials> {
+    this.#refuseUnlessAllowed('secretId' in ref.secret ? 'secretId' : 'file');
+    const token = await this.#tokens.token(ref, this.#validUntil());
+    return {
+      kind: 'oauth2',
+      username,
+      accessToken: token.accessToken,
+      ...(token.xoauth2Form === undefined ? {} : { xoauth2Form: token.xoauth2Form }),
+      tokenDescription: token.description,
+    };
+  }
+
+  #refuseUnlessAllowed(refKind: SecretRefKind): void {
     if (!this.#allowed.has(refKind)) {
       // Neither the literal nor the variable's name is echoed: the reference itself may be hostile.
       throw new CredentialsError(
         `a secret reference of kind "${refKind}" is not accepted here; use one of: ${[...this.#allowed].join(', ')}`,
       );
     }
+  }
+
+  async #secretOf(ref: Exclude<SecretRef, { oauth2: unknown }>, kind: CredentialKind): Promise<string> {
+    this.#refuseUnlessAllowed(secretRefKindOf(ref));
     if ('literal' in ref) return ref.literal;
     if ('env' in ref) {
       const value = this.#env[ref.env];
@@ -125,8 +184,7 @@ export class ConfigCredentialsProvider implements CredentialsProvider {
       return Promise.reject(new CredentialsError(`secret "${secretId}" cannot be read: no secret source`));
     }
     const text = source.getSecretString(secretId).catch((error: unknown) => {
-      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      throw new CredentialsError(`could not read secret "${secretId}": ${reason}`);
+      throw new CredentialsError(`could not read secret "${secretId}": ${reasonOf(error)}`);
     });
     const entry = { expiresAt: now + this.#ttlMs, text };
     this.#cache.set(secretId, entry);
@@ -174,4 +232,8 @@ function parseJsonObject(text: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
+}
+
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

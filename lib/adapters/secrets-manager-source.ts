@@ -1,7 +1,13 @@
-/** SecretSource on AWS Secrets Manager (GetSecretValue; a secret id is a name or an ARN). */
+/**
+ * SecretSource on AWS Secrets Manager (GetSecretValue; a secret id is a name or an ARN). PutSecretValue
+ * stores a rotated OAuth2 refresh token as the secret's new current version (the poll role may do so only
+ * on the secrets of refresh-token mailboxes, infra/grants.ts).
+ */
 import {
   GetSecretValueCommand,
   type GetSecretValueCommandOutput,
+  PutSecretValueCommand,
+  type PutSecretValueCommandOutput,
   SecretsManagerClient,
   type SecretsManagerClientConfig,
 } from '@aws-sdk/client-secrets-manager';
@@ -11,6 +17,7 @@ import type { SecretSource } from './credentials.ts';
 /** The one call this source makes, so tests can stand in for the client. */
 export interface GetSecretValueClient {
   send(command: GetSecretValueCommand): Promise<GetSecretValueCommandOutput>;
+  send(command: PutSecretValueCommand): Promise<PutSecretValueCommandOutput>;
 }
 
 export interface SecretsManagerSourceOptions {
@@ -37,6 +44,11 @@ export class SecretsManagerSource implements SecretSource {
       }
     }
     throw new Error(`secret "${secretId}" has no value`);
+  }
+
+  async putSecretString(secretId: string, text: string): Promise<void> {
+    this.#client ??= createSecretsManagerClient();
+    await this.#client.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: text }));
   }
 }
 

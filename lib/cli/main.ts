@@ -103,7 +103,13 @@ function unsetPasswordVariables(mailboxes: readonly MailboxConfig[], env: NodeJS
 
 function portsFor(command: PollCommand, env: NodeJS.ProcessEnv): { ports: PollPorts; destination: string } {
   // Secrets Manager is only contacted when a mailbox names a secretId.
-  const credentials = new ConfigCredentialsProvider({ secretSource: new SecretsManagerSource(), env });
+  // OAuth2 tokens are renewed before login when they would lapse before the run's deadline.
+  const runEndsAtMs = Date.now() + (command.timeoutMs ?? 0);
+  const credentials = new ConfigCredentialsProvider({
+    secretSource: new SecretsManagerSource(),
+    env,
+    tokenValidUntil: () => runEndsAtMs,
+  });
   if (command.bucket !== undefined && command.queueUrl !== undefined) {
     return {
       ports: {

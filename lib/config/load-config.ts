@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import ajvFormats from 'ajv-formats';
 import schema from '../../schema/config.schema.json' with { type: 'json' };
-import type { SecretRef } from '../ports.ts';
+import type { OAuth2SecretRef, SecretRef } from '../ports.ts';
 import { findJsonSyntaxProblem } from './json-syntax.ts';
 import { configPath, describeSchemaErrors, PROBLEM_KEYWORD } from './schema-errors.ts';
 import type { AuthMethod, MailboxConfig, MailboxLimits, PollerConfig, TlsMode } from './types.ts';
@@ -46,6 +46,7 @@ interface MailboxDocument {
   username: string;
   password?: SecretSpec;
   accessToken?: SecretSpec;
+  oauth2?: OAuth2SecretRef;
   auth?: AuthMethod;
   ca?: string;
   servername?: string;
@@ -111,16 +112,16 @@ export async function loadConfigFile(filePath: string): Promise<PollerConfig> {
 }
 
 function toMailboxConfig(mailbox: MailboxDocument, defaultLimits: MailboxLimits): MailboxConfig {
-  // The schema guarantees exactly one of the two.
-  const secret = (mailbox.accessToken ?? mailbox.password) as SecretSpec;
+  // The schema guarantees exactly one of the three.
+  const secret = mailbox.accessToken ?? mailbox.password;
   return {
     id: mailbox.id,
     host: mailbox.host,
     port: mailbox.port ?? (mailbox.tls === 'implicit' ? POP3S_PORT : POP3_PORT),
     tls: mailbox.tls,
     username: mailbox.username,
-    password: toSecretRef(secret),
-    credentialKind: mailbox.accessToken === undefined ? 'password' : 'oauth2',
+    password: secret === undefined ? { oauth2: mailbox.oauth2 as OAuth2SecretRef } : toSecretRef(secret),
+    credentialKind: mailbox.password === undefined ? 'oauth2' : 'password',
     auth: mailbox.auth ?? 'auto',
     ca: mailbox.ca,
     servername: mailbox.servername,

@@ -5,7 +5,15 @@
 import type { SecretRef } from '../ports.ts';
 
 export type TlsMode = 'implicit' | 'starttls' | 'none';
-export type AuthMethod = 'auto' | 'user' | 'apop' | 'plain' | 'login' | 'cram-md5' | 'xoauth2';
+export type AuthMethod =
+  | 'auto'
+  | 'user'
+  | 'apop'
+  | 'plain'
+  | 'login'
+  | 'cram-md5'
+  | 'xoauth2'
+  | 'oauthbearer';
 
 export interface MailboxLimits {
   /** Most messages retrieved in one run (the rest waits for the next run). */

@@ -35,6 +35,16 @@ export function nameMailboxInProblem(problem: string, document: unknown): string
 export function secretsAtRestProblems(config: PollerConfig): string[] {
   const problems: string[] = [];
   config.mailboxes.forEach((mailbox, index) => {
+    const ref = mailbox.password;
+    if ('oauth2' in ref) {
+      if (!('secretId' in ref.oauth2.secret)) {
+        problems.push(
+          `mailbox '${mailbox.id}' (mailboxes/${index}): oauth2.secret: is a local file; a deployed config must use ` +
+            `{ "secretId": "..." }`,
+        );
+      }
+      return;
+    }
     if (!('secretId' in mailbox.password)) {
       const field = mailbox.credentialKind === 'oauth2' ? 'accessToken' : 'password';
       const kind = 'literal' in mailbox.password ? 'a literal' : 'an environment variable';
@@ -67,6 +77,18 @@ export function referencedSecretIds(config: PollerConfig): string[] {
   const ids = new Set<string>();
   for (const mailbox of config.mailboxes) {
     if ('secretId' in mailbox.password) ids.add(mailbox.password.secretId);
+    const oauth2 = 'oauth2' in mailbox.password ? mailbox.password.oauth2 : undefined;
+    if (oauth2 !== undefined && 'secretId' in oauth2.secret) ids.add(oauth2.secret.secretId);
+  }
+  return [...ids];
+}
+
+/** The secrets the poll function writes back to: those of refresh-token mailboxes (rotation). */
+export function rotatedSecretIds(config: PollerConfig): string[] {
+  const ids = new Set<string>();
+  for (const mailbox of config.mailboxes) {
+    const oauth2 = 'oauth2' in mailbox.password ? mailbox.password.oauth2 : undefined;
+    if (oauth2?.grant === 'refresh_token' && 'secretId' in oauth2.secret) ids.add(oauth2.secret.secretId);
   }
   return [...ids];
 }

@@ -24,7 +24,12 @@ export type JobDisposition =
  * Why a job was deleted although no poll succeeded. `bad-job` and `unknown-mailbox` were never polled: a
  * job that cannot be read, or that names no deployed mailbox, would fail the same way on every receive.
  */
-export type ConsumedBecause = 'auth-failed' | 'attempts-exhausted' | 'bad-job' | 'unknown-mailbox';
+export type ConsumedBecause =
+  | 'auth-failed'
+  | 'auth-revoked'
+  | 'attempts-exhausted'
+  | 'bad-job'
+  | 'unknown-mailbox';
 
 export interface RetryPolicy {
   /** The job queue's redrive maxReceiveCount: a job failing this often moves to the job DLQ. */
@@ -43,7 +48,7 @@ export function backoffSeconds(receiveCount: number, policy: RetryPolicy): numbe
 }
 
 export function decideDisposition(
-  outcome: Pick<MailboxOutcome, 'status'>,
+  outcome: Pick<MailboxOutcome, 'status'> & Partial<Pick<MailboxOutcome, 'reason'>>,
   receiveCount: number,
   policy: RetryPolicy,
 ): JobDisposition {
@@ -52,7 +57,11 @@ export function decideDisposition(
       return { action: 'delete' };
     case 'auth-failed':
       // The same secret will be refused again; retrying only risks locking the account. Alarmed by metric.
-      return { action: 'delete', consumedBecause: 'auth-failed' };
+      // A revoked OAuth2 grant likewise: every retry would ask the token endpoint in vain (own metric).
+      return {
+        action: 'delete',
+        consumedBecause: outcome.reason === 'auth-revoked' ? 'auth-revoked' : 'auth-failed',
+      };
     case 'partial':
     // The uncommitted messages are still on the server: the next attempt takes them up (alarmed by metric).
     case 'retry-later':

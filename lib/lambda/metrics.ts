@@ -17,6 +17,8 @@ export const METRIC_NAMES = {
   messagesSkipped: 'MessagesSkipped',
   pollFailures: 'PollFailures',
   authFailures: 'AuthFailures',
+  /** OAuth2 grants refused for good (reason auth-revoked): a person must consent again or renew a secret. */
+  authRevoked: 'AuthRevoked',
   pollDuration: 'PollDuration',
   /** Retrieved messages whose store or notification failed: still on the server, to be taken next run. */
   uncommittedMessages: 'UncommittedMessages',
@@ -90,6 +92,7 @@ export function outcomeMetrics(outcome: MailboxOutcome, context: MetricContext):
       { Name: METRIC_NAMES.messagesSkipped, Unit: 'Count', value: outcome.counts.skipped },
       { Name: METRIC_NAMES.uncommittedMessages, Unit: 'Count', value: outcome.counts.uncommitted },
       { Name: METRIC_NAMES.authFailures, Unit: 'Count', value: outcome.status === 'auth-failed' ? 1 : 0 },
+      { Name: METRIC_NAMES.authRevoked, Unit: 'Count', value: outcome.reason === 'auth-revoked' ? 1 : 0 },
       { Name: METRIC_NAMES.pollDuration, Unit: 'Milliseconds', value: outcome.durationMs },
     ]),
   ];

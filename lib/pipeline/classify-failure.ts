@@ -42,6 +42,13 @@ export function classifyFailure(error: unknown): Classified {
   if (error instanceof StoreUnavailableError) return { status: 'retry-later', reason: 'store', message };
   // Never the error's class name as a reason: bundles may shorten it, and the set of reasons is closed.
   if (error instanceof Pop3Error) return { status: 'failed', reason: 'protocol', message };
+  // lib/oauth/errors.ts: the grant was refused for good, or the token endpoint is down.
+  if (error instanceof Error && error.name === 'OAuth2RevokedError') {
+    return { status: 'auth-failed', reason: 'auth-revoked', message };
+  }
+  if (error instanceof Error && error.name === 'TokenEndpointUnavailableError') {
+    return { status: 'retry-later', reason: 'token-endpoint', message };
+  }
   // The credentials port's adapters name their errors so (lib/adapters/credentials.ts): a missing env
   // variable or secret is a configuration problem of this mailbox.
   if (error instanceof Error && error.name === 'CredentialsError') {

@@ -17,10 +17,13 @@ export const OUTCOME_REASONS = {
   notify: 'retry-later',
   'not-committed': 'retry-later',
   'quit-not-confirmed': 'retry-later',
+  'token-endpoint': 'retry-later',
   // partial: the run ended, but some retrieved messages stay on the server uncommitted.
   uncommitted: 'partial',
   // auth-failed: the credentials were refused.
   auth: 'auth-failed',
+  // auth-failed, but the OAuth2 grant itself is gone: a person must consent or renew the secret.
+  'auth-revoked': 'auth-failed',
   // failed: will not go away by itself.
   'SYS/PERM': 'failed',
   'server-error': 'failed',

@@ -5,7 +5,12 @@
 import type { AuthMethod } from '../config/types.ts';
 import { apopDigest, isValidApopTimestamp } from '../pop3/apop.ts';
 import { Pop3Commands } from '../pop3/commands.ts';
-import { Pop3ProtocolError, Pop3SecurityError, Pop3UsageError } from '../pop3/errors.ts';
+import {
+  Pop3AuthenticationError,
+  Pop3ProtocolError,
+  Pop3SecurityError,
+  Pop3UsageError,
+} from '../pop3/errors.ts';
 import { MAX_COMMAND_OCTETS } from '../pop3/limits.ts';
 import { type Capabilities, type Greeting, NO_CAPABILITIES } from '../pop3/parsers.ts';
 import {
@@ -13,7 +18,9 @@ import {
   createSaslMechanism,
   decodeChallenge,
   encodeResponse,
+  mayTryOtherForm,
   type SaslMechanism,
+  xoauth2Attempts,
 } from '../pop3/sasl.ts';
 import type { Credentials } from '../ports.ts';
 import type { Conversation } from './conversation.ts';
@@ -22,7 +29,7 @@ import type { Conversation } from './conversation.ts';
 const MAX_SASL_ROUND_TRIPS = 10;
 
 /** Mechanisms that put the password or token itself on the wire (base64 is not encryption). */
-const SENDS_SECRET = new Set(['USER', 'PLAIN', 'LOGIN', 'XOAUTH2']);
+const SENDS_SECRET = new Set(['USER', 'PLAIN', 'LOGIN', 'XOAUTH2', 'OAUTHBEARER']);
 
 export interface LoginContext {
   readonly conversation: Conversation;
@@ -66,10 +73,42 @@ export async function authenticate(
     await conversation.send(
       Pop3Commands.apop(credentials.username, apopDigest(timestamp, credentials.password)),
     );
+  } else if (credentials.kind === 'oauth2') {
+    await tokenLogin(conversation, mechanism, credentials);
   } else {
     await saslExchange(conversation, mechanism, credentials);
   }
   return mechanism;
+}
+
+/**
+ * XOAUTH2 in the form the provider needs, once in the other form if the server refused the first without
+ * looking at the token (lib/pop3/sasl.ts); OAUTHBEARER as is. A refusal carries the token's decoded
+ * claims, which is what shows a wrong audience, scope or tenant.
+ */
+async function tokenLogin(
+  conversation: Conversation,
+  name: string,
+  credentials: Extract<Credentials, { kind: 'oauth2' }>,
+): Promise<void> {
+  const oneStep = createSaslMechanism(name, credentials, { initialResponse: true }).initialResponse();
+  const fits =
+    oneStep === undefined || `AUTH ${name} ${encodeResponse(oneStep)}\r\n`.length <= MAX_COMMAND_OCTETS;
+  const forms = name === 'XOAUTH2' ? xoauth2Attempts(credentials, fits) : [fits ? 'one-step' : 'two-step'];
+  for (const [attempt, form] of forms.entries()) {
+    const mechanism = createSaslMechanism(name, credentials, { initialResponse: form === 'one-step' });
+    try {
+      await runExchange(conversation, name, mechanism, !fits);
+      return;
+    } catch (error) {
+      const transient = error instanceof Pop3AuthenticationError && error.hasCode('SYS');
+      const retry = attempt + 1 < forms.length && !transient && mayTryOtherForm(mechanism);
+      if (error instanceof Pop3AuthenticationError && !retry && credentials.tokenDescription !== undefined) {
+        error.message = `${error.message}; ${credentials.tokenDescription}`;
+      }
+      if (!(error instanceof Pop3AuthenticationError) || !retry) throw error;
+    }
+  }
 }
 
 function pickMechanism(context: LoginContext, credentials: Credentials, method: AuthMethod): string {
@@ -103,8 +142,19 @@ async function saslExchange(
     mechanism = createSaslMechanism(name, credentials, { initialResponse: false });
     initial = undefined;
   }
+  await runExchange(conversation, name, mechanism, false);
+}
+
+/** AUTH and the challenge/response rounds until +OK (resolves) or -ERR (rejects). */
+async function runExchange(
+  conversation: Conversation,
+  name: string,
+  mechanism: SaslMechanism,
+  beyondLineLimit: boolean,
+): Promise<void> {
+  const initial = mechanism.initialResponse();
   const first = initial === undefined ? undefined : initial.length === 0 ? 'empty' : initial;
-  let reply = await conversation.send(Pop3Commands.auth(name, first));
+  let reply = await conversation.send(Pop3Commands.auth(name, first, { beyondLineLimit }));
   for (let round = 0; reply.status.kind === '+'; round++) {
     let response: Buffer;
     try {

@@ -217,10 +217,19 @@ export function authInitialResponseFits(mechanism: string, initialResponse: Buff
   return length <= MAX_COMMAND_OCTETS;
 }
 
-function auth(mechanism: string, initialResponse?: Buffer | 'empty'): Pop3Command<void> {
+/**
+ * `beyondLineLimit`: send the initial response even past 255 octets. Only for a server known to take it
+ * (Gmail's XOAUTH2, whose tokens never fit and which wants the one-step form).
+ */
+function auth(
+  mechanism: string,
+  initialResponse?: Buffer | 'empty',
+  options: { readonly beyondLineLimit?: boolean } = {},
+): Pop3Command<void> {
   const name = saslMechanism(mechanism);
   const args = initialResponse === undefined ? [name] : [name, encodeInitialResponse(initialResponse)];
-  if (initialResponse !== undefined && !authInitialResponseFits(name, initialResponse)) {
+  const beyond = options.beyondLineLimit === true;
+  if (initialResponse !== undefined && !beyond && !authInitialResponseFits(name, initialResponse)) {
     throw new Pop3UsageError(
       `AUTH ${name} with this initial response exceeds ${MAX_COMMAND_OCTETS} octets; send AUTH ${name} ` +
         'without it and answer the empty challenge instead (RFC 5034 §4)',
@@ -231,6 +240,7 @@ function auth(mechanism: string, initialResponse?: Buffer | 'empty'): Pop3Comman
     keyword: 'AUTH',
     args,
     display: initialResponse === undefined ? `AUTH ${name}` : `AUTH ${name} ${REDACTED}`,
+    ...(beyond ? { lengthLimited: false } : {}),
     shape: 'sasl',
     allowedIn: AUTHORIZATION,
     pipelinable: false,

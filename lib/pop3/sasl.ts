@@ -18,6 +18,11 @@ export interface SaslMechanism {
   initialResponse(): Buffer | undefined;
   /** Answer to a server challenge (already base64-decoded). Throws Pop3ProtocolError on a challenge it cannot answer. */
   respond(challenge: Buffer): Buffer;
+  /**
+   * Token mechanisms: whether the server answered the token with an error challenge, i.e. it evaluated the
+   * token and refused it (as opposed to refusing the command form before seeing a token).
+   */
+  readonly tokenRefused?: boolean;
 }
 
 export interface SaslOptions {
@@ -29,7 +34,7 @@ export interface SaslOptions {
   readonly initialResponse?: boolean;
 }
 
-export const SUPPORTED_SASL_MECHANISMS = ['PLAIN', 'LOGIN', 'CRAM-MD5', 'XOAUTH2'] as const;
+export const SUPPORTED_SASL_MECHANISMS = ['PLAIN', 'LOGIN', 'CRAM-MD5', 'XOAUTH2', 'OAUTHBEARER'] as const;
 
 type PasswordCredentials = Extract<Credentials, { kind: 'password' }>;
 type OAuth2Credentials = Extract<Credentials, { kind: 'oauth2' }>;
@@ -118,6 +123,10 @@ class XOAuth2Mechanism implements SaslMechanism {
     return this.#sendFirstWithAuth ? this.#message : undefined;
   }
 
+  get tokenRefused(): boolean {
+    return this.#errorAcknowledged;
+  }
+
   respond(_challenge: Buffer): Buffer {
     if (!this.#tokenSent) {
       // Two-step form (Microsoft 365): AUTH XOAUTH2, an empty '+ ', then the token.
@@ -128,6 +137,69 @@ class XOAuth2Mechanism implements SaslMechanism {
     this.#errorAcknowledged = true;
     return Buffer.alloc(0);
   }
+}
+
+/**
+ * OAUTHBEARER (RFC 7628 §3.1): `n,a=<user>,^Aauth=Bearer <token>^A^A`, the GS2 header naming the user as
+ * authorization identity (`,` and `=` escaped as =2C and =3D). A refused token comes back as a challenge
+ * with a JSON error; the client answers it with a lone ^A (§3.2.3) and the server then sends -ERR.
+ */
+class OAuthBearerMechanism implements SaslMechanism {
+  readonly name = 'OAUTHBEARER';
+  readonly #message: Buffer;
+  readonly #sendFirstWithAuth: boolean;
+  #tokenSent: boolean;
+  #errorAcknowledged = false;
+
+  constructor(credentials: OAuth2Credentials, sendFirstWithAuth: boolean) {
+    const user = credentials.username.replaceAll('=', '=3D').replaceAll(',', '=2C');
+    this.#message = utf8(`n,a=${user},\x01auth=Bearer ${credentials.accessToken}\x01\x01`);
+    this.#sendFirstWithAuth = sendFirstWithAuth;
+    this.#tokenSent = sendFirstWithAuth;
+  }
+
+  get tokenRefused(): boolean {
+    return this.#errorAcknowledged;
+  }
+
+  initialResponse(): Buffer | undefined {
+    return this.#sendFirstWithAuth ? this.#message : undefined;
+  }
+
+  respond(_challenge: Buffer): Buffer {
+    if (!this.#tokenSent) {
+      this.#tokenSent = true;
+      return this.#message;
+    }
+    if (this.#errorAcknowledged) throw unexpectedChallenge(this.name, 2);
+    this.#errorAcknowledged = true;
+    return Buffer.from([0x01]);
+  }
+}
+
+export type XOAuth2Form = 'two-step' | 'one-step';
+
+/**
+ * The XOAUTH2 forms to try, in order: the one the token's provider needs (credentials.xoauth2Form), else
+ * one-step when AUTH with the initial response fits the 255-octet line and two-step when not; then, once,
+ * the other form.
+ */
+export function xoauth2Attempts(
+  credentials: OAuth2Credentials,
+  oneStepFitsLine: boolean,
+): readonly XOAuth2Form[] {
+  const first: XOAuth2Form = credentials.xoauth2Form ?? (oneStepFitsLine ? 'one-step' : 'two-step');
+  return first === 'one-step' ? ['one-step', 'two-step'] : ['two-step', 'one-step'];
+}
+
+/**
+ * After a failed token login: may the other form be tried? Only when the server refused without an error
+ * challenge, i.e. it did not evaluate the token (a server that wants the other form answers -ERR at once).
+ * A token the server saw and refused is refused in every form; trying again would only count a second
+ * failed login against the account.
+ */
+export function mayTryOtherForm(mechanism: SaslMechanism): boolean {
+  return mechanism.tokenRefused === false;
 }
 
 function requirePassword(mechanism: string, credentials: Credentials): PasswordCredentials {
@@ -177,6 +249,16 @@ export function createSaslMechanism(
       forbid(mechanism, 'access token', credentials.accessToken, /[\x00-\x20\x7f]/);
       return new XOAuth2Mechanism(credentials, sendFirstWithAuth);
     }
+    case 'OAUTHBEARER': {
+      if (credentials.kind !== 'oauth2') {
+        throw new Pop3UsageError(
+          'SASL OAUTHBEARER needs an OAuth2 access token, but the credentials hold a password',
+        );
+      }
+      forbid(mechanism, 'access token', credentials.accessToken, /[\x00-\x20\x7f]/);
+      forbid(mechanism, 'user name', credentials.username, /[\x00-\x1f\x7f]/);
+      return new OAuthBearerMechanism(credentials, sendFirstWithAuth);
+    }
     default: {
       const shown = /^[A-Z0-9_-]+$/.test(mechanism)
         ? mechanism.slice(0, MAX_SASL_MECHANISM_OCTETS)
@@ -190,7 +272,8 @@ export function createSaslMechanism(
 
 /**
  * What `auto` logs in with, strongest first:
- * - OAuth2 credentials: XOAUTH2 only (a token is useless to every other mechanism).
+ * - OAuth2 credentials: XOAUTH2, else OAUTHBEARER (RFC 7628); a token is useless to every other mechanism.
+ *   XOAUTH2 first: Exchange Online and Gmail offer it, and some servers' OAUTHBEARER lags behind.
  * - Password: CRAM-MD5, then APOP, then PLAIN, LOGIN, USER. Over TLS, PLAIN is not weaker in practice
  *   than CRAM-MD5 (whose MD5 and server-side plaintext storage are dated), but CRAM-MD5 and APOP keep the
  *   password itself off the wire, which still protects it from a server impostor or a TLS-terminating
@@ -208,7 +291,10 @@ export function chooseSaslMechanism(
   server?: { readonly capaSupported: boolean; readonly userCapability: boolean },
 ): string | 'APOP' | 'USER' | undefined {
   const offered = new Set(serverMechanisms.map((mechanism) => mechanism.toUpperCase()));
-  if (credentials.kind === 'oauth2') return offered.has('XOAUTH2') ? 'XOAUTH2' : undefined;
+  if (credentials.kind === 'oauth2') {
+    if (offered.has('XOAUTH2')) return 'XOAUTH2';
+    return offered.has('OAUTHBEARER') ? 'OAUTHBEARER' : undefined;
+  }
   if (offered.has('CRAM-MD5')) return 'CRAM-MD5';
   if (canUseApop) return 'APOP';
   if (offered.has('PLAIN')) return 'PLAIN';

@@ -1,0 +1,148 @@
+/**
+ * One token request (client_credentials or refresh_token grant, RFC 6749 §4.4 / §6) through oauth4webapi,
+ * which builds the request and checks the response exactly as the RFC says. Here: which failures mean what
+ * (lib/oauth/errors.ts), and the time limits.
+ */
+import * as oauth from 'oauth4webapi';
+import {
+  OAuth2RevokedError,
+  quote,
+  REVOKED_ERRORS,
+  TokenEndpointUnavailableError,
+  TokenRequestError,
+} from './errors.ts';
+import type { OAuth2Credential } from './settings.ts';
+
+/** A token endpoint that has not answered in this long is treated as down (retry-later). */
+export const TOKEN_REQUEST_TIMEOUT_MS = 15_000;
+
+export interface IssuedToken {
+  readonly accessToken: string;
+  /** Epoch ms; from `expires_in`, or one hour when the endpoint gives none (both providers issue 1 h). */
+  readonly expiresAtMs: number;
+  /** A new refresh token, when the endpoint rotated it. */
+  readonly refreshToken: string | undefined;
+}
+
+const DEFAULT_LIFETIME_S = 3600;
+
+export function authorizationServer(
+  tokenUrl: string,
+  extra: Partial<oauth.AuthorizationServer> = {},
+): oauth.AuthorizationServer {
+  return { issuer: new URL(tokenUrl).origin, token_endpoint: tokenUrl, ...extra };
+}
+
+/**
+ * Plain http only to a loopback address (a local test or proxy): a token endpoint across a network must
+ * be https, as RFC 6749 §3.2 requires.
+ */
+export function httpOptions(
+  url: string,
+  signal?: AbortSignal,
+): oauth.HttpRequestOptions<'POST', URLSearchParams> {
+  const { protocol, hostname } = new URL(url);
+  const loopback = hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]';
+  const timeout = AbortSignal.timeout(TOKEN_REQUEST_TIMEOUT_MS);
+  return {
+    signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
+    ...(protocol === 'http:' && loopback ? { [oauth.allowInsecureRequests]: true } : {}),
+  };
+}
+
+export function clientAuthentication(credential: Pick<OAuth2Credential, 'clientSecret'>): oauth.ClientAuth {
+  return credential.clientSecret === undefined
+    ? oauth.None()
+    : oauth.ClientSecretPost(credential.clientSecret);
+}
+
+export async function requestToken(
+  credential: OAuth2Credential,
+  nowMs: number,
+  signal?: AbortSignal,
+): Promise<IssuedToken> {
+  const as = authorizationServer(credential.tokenUrl);
+  const client: oauth.Client = { client_id: credential.clientId };
+  const auth = clientAuthentication(credential);
+  const options = httpOptions(credential.tokenUrl, signal);
+  return tokenCall(credential.tokenUrl, nowMs, async () => {
+    if (credential.grant === 'client_credentials') {
+      const response = await oauth.clientCredentialsGrantRequest(
+        as,
+        client,
+        auth,
+        { scope: credential.scope },
+        options,
+      );
+      return oauth.processClientCredentialsResponse(
+        as,
+        client,
+        unavailableIfBusy(response, credential.tokenUrl),
+      );
+    }
+    const response = await oauth.refreshTokenGrantRequest(as, client, auth, credential.refreshToken ?? '', {
+      ...options,
+      additionalParameters: { scope: credential.scope },
+    });
+    return oauth.processRefreshTokenResponse(as, client, unavailableIfBusy(response, credential.tokenUrl));
+  });
+}
+
+/** Runs a token request and turns its failures into the errors of lib/oauth/errors.ts. */
+export async function tokenCall(
+  endpoint: string,
+  nowMs: number,
+  call: () => Promise<oauth.TokenEndpointResponse>,
+): Promise<IssuedToken> {
+  let result: oauth.TokenEndpointResponse;
+  try {
+    result = await call();
+  } catch (error) {
+    throw classifyTokenError(error, endpoint);
+  }
+  return {
+    accessToken: result.access_token,
+    expiresAtMs: nowMs + (result.expires_in ?? DEFAULT_LIFETIME_S) * 1000,
+    refreshToken: result.refresh_token,
+  };
+}
+
+/** 5xx and 429 are the endpoint's own trouble, whatever the body says. */
+export function unavailableIfBusy(response: Response, endpoint: string): Response {
+  if (response.status >= 500 || response.status === 429) {
+    const retryAfter = response.headers.get('retry-after');
+    throw new TokenEndpointUnavailableError(
+      `token endpoint ${endpoint} answered HTTP ${response.status}${retryAfter ? ` (Retry-After: ${quote(retryAfter)})` : ''}`,
+    );
+  }
+  return response;
+}
+
+export function classifyTokenError(error: unknown, endpoint: string): Error {
+  if (error instanceof TokenEndpointUnavailableError) return error;
+  if (error instanceof oauth.ResponseBodyError) {
+    if (REVOKED_ERRORS.has(error.error))
+      return new OAuth2RevokedError(error.error, error.error_description, endpoint);
+    return new TokenRequestError(
+      `token endpoint ${endpoint} refused the request: ${quote(error.error)}` +
+        `${error.error_description ? ` (${quote(error.error_description)})` : ''}`,
+      { cause: error },
+    );
+  }
+  const name = error instanceof Error ? error.name : '';
+  if (name === 'AbortError' || name === 'TimeoutError' || error instanceof TypeError) {
+    // fetch rejects with TypeError on network failures; the signals abort on timeout or deadline.
+    return new TokenEndpointUnavailableError(
+      `token endpoint ${endpoint} could not be reached or did not answer`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return new TokenRequestError(
+    `token endpoint ${endpoint} gave an answer that is not a valid token response`,
+    {
+      cause: error,
+    },
+  );
+}
