@@ -62,7 +62,7 @@ ssl = yes
 ssl_cert = <${dir}/server.pem
 ssl_key = <${dir}/server.key
 disable_plaintext_auth = ${yesNo(options.disablePlaintextAuth)}
-auth_mechanisms = plain login cram-md5 apop
+auth_mechanisms = plain login cram-md5 apop${options.oauth2IntrospectionUrl ? ' xoauth2 oauthbearer' : ''}
 auth_failure_delay = 0
 auth_verbose = yes
 default_internal_user = ${ids.internalUser}
@@ -78,7 +78,7 @@ passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u ${dir}/passwd
 }
-userdb {
+${options.oauth2IntrospectionUrl ? oauth2Passdb(dir) : ''}userdb {
   driver = static
   args = uid=${ids.mailUid} gid=${ids.mailGid} home=${dir}/home/%u
 }
@@ -101,5 +101,25 @@ service pop3-login {
   }
 }
 ${options.extraConfig ?? ''}
+`;
+}
+
+/** The oauth2 passdb: tokens are checked by POSTing them to the test suite's introspection endpoint. */
+function oauth2Passdb(dir: string): string {
+  return `passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = ${dir}/dovecot-oauth2.conf.ext
+}
+`;
+}
+
+/** dovecot-oauth2.conf.ext for `oauth2IntrospectionUrl` (Dovecot 2.3 syntax). */
+export function renderOAuth2Config(introspectionUrl: string): string {
+  return `introspection_mode = post
+introspection_url = ${introspectionUrl}
+username_attribute = username
+active_attribute = active
+active_value = true
 `;
 }

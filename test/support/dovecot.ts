@@ -12,7 +12,13 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { testCertificates } from './certs.ts';
-import { type Identities, identities, renderConfig, UNSECURED_HOST } from './dovecot-config.ts';
+import {
+  type Identities,
+  identities,
+  renderConfig,
+  renderOAuth2Config,
+  UNSECURED_HOST,
+} from './dovecot-config.ts';
 import {
   DIR_PREFIX,
   DOVECOT_BINARY,
@@ -42,6 +48,11 @@ export interface DovecotOptions {
   disablePlaintextAuth?: boolean;
   /** `pop3_uidl_format`; defaults to DEFAULT_UIDL_FORMAT. */
   uidlFormat?: string;
+  /**
+   * Adds `xoauth2 oauthbearer` to auth_mechanisms and an `oauth2` passdb that asks this RFC 7662
+   * introspection endpoint (POST) whether a token is active and for which user (test/support/token-endpoint.ts).
+   */
+  oauth2IntrospectionUrl?: string;
 }
 
 export interface DovecotServer {
@@ -135,6 +146,12 @@ export async function startDovecot(options: DovecotOptions = {}): Promise<Doveco
   for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
     const [pop3Port, pop3sPort] = (await findFreePorts(2)) as [number, number];
     fs.writeFileSync(path.join(dir, 'dovecot.conf'), renderConfig(dir, ids, options, pop3Port, pop3sPort));
+    if (options.oauth2IntrospectionUrl !== undefined) {
+      fs.writeFileSync(
+        path.join(dir, 'dovecot-oauth2.conf.ext'),
+        renderOAuth2Config(options.oauth2IntrospectionUrl),
+      );
+    }
     fs.rmSync(path.join(dir, 'dovecot.log'), { force: true });
     const child = launchDovecot(dir);
     try {
