@@ -1,6 +1,7 @@
 /**
- * A stand-in for AWS Secrets Manager that answers the one call the poller makes, GetSecretValue, over the
- * service's JSON protocol (POST, `X-Amz-Target: secretsmanager.GetSecretValue`, JSON 1.1 body). Pointing
+ * A stand-in for AWS Secrets Manager that answers the calls the poller makes, GetSecretValue and
+ * PutSecretValue (a rotated OAuth2 refresh token), over the service's JSON protocol (POST,
+ * `X-Amz-Target: secretsmanager.<Operation>`, JSON 1.1 body). Pointing
  * AWS_ENDPOINT_URL_SECRETS_MANAGER at it lets the real SDK client, bundled or not, read secrets in tests.
  * A secret is found by its name or its ARN, as the service does.
  */
@@ -12,6 +13,7 @@ const REGION = 'us-east-1';
 const ACCOUNT = '123456789012';
 const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
 const GET_SECRET_VALUE = 'secretsmanager.GetSecretValue';
+const PUT_SECRET_VALUE = 'secretsmanager.PutSecretValue';
 
 export interface SecretsManagerEndpoint {
   /** For AWS_ENDPOINT_URL_SECRETS_MANAGER. */
@@ -22,6 +24,12 @@ export interface SecretsManagerEndpoint {
   arnOf(name: string): string;
   /** The SecretId of every GetSecretValue request, in order, found or not. */
   readonly requestedIds: readonly string[];
+  /** The SecretId of every PutSecretValue request, in order. */
+  readonly writtenIds: readonly string[];
+  /** The current value of a stored secret. */
+  valueOf(name: string): string;
+  /** Refuse PutSecretValue (as for a role without secretsmanager:PutSecretValue). */
+  denyWrites(deny: boolean): void;
   close(): Promise<void>;
 }
 
@@ -44,6 +52,8 @@ export async function startSecretsManagerEndpoint(
 ): Promise<SecretsManagerEndpoint> {
   const secrets = new Map<string, StoredSecret>();
   const requestedIds: string[] = [];
+  const writtenIds: string[] = [];
+  let writesDenied = false;
   let versions = 0;
 
   const put = (name: string, secretString: string) => {
@@ -70,7 +80,7 @@ export async function startSecretsManagerEndpoint(
 
   function answer(request: IncomingMessage, body: string, response: ServerResponse): void {
     const target = request.headers['x-amz-target'];
-    if (request.method !== 'POST' || target !== GET_SECRET_VALUE) {
+    if (request.method !== 'POST' || (target !== GET_SECRET_VALUE && target !== PUT_SECRET_VALUE)) {
       reply(response, 400, { __type: 'UnknownOperationException', message: `not served here: ${target}` });
       return;
     }
@@ -82,14 +92,34 @@ export async function startSecretsManagerEndpoint(
       return;
     }
     let secretId: unknown;
+    let secretString: unknown;
     try {
-      secretId = (JSON.parse(body) as { SecretId?: unknown }).SecretId;
+      ({ SecretId: secretId, SecretString: secretString } = JSON.parse(body) as {
+        SecretId?: unknown;
+        SecretString?: unknown;
+      });
     } catch {
       reply(response, 400, { __type: 'SerializationException', message: 'body is not JSON' });
       return;
     }
     if (typeof secretId !== 'string') {
       reply(response, 400, { __type: 'InvalidParameterException', message: 'SecretId is required' });
+      return;
+    }
+    if (target === PUT_SECRET_VALUE) {
+      writtenIds.push(secretId);
+      const found = find(secretId);
+      if (writesDenied) {
+        reply(response, 400, { __type: 'AccessDeniedException', message: 'not authorized: PutSecretValue' });
+      } else if (found === undefined || typeof secretString !== 'string') {
+        reply(response, 400, {
+          __type: 'ResourceNotFoundException',
+          message: 'no such secret or no SecretString',
+        });
+      } else {
+        put(found[0], secretString);
+        reply(response, 200, { ARN: found[1].arn, Name: found[0], VersionId: found[1].versionId });
+      }
       return;
     }
     requestedIds.push(secretId);
@@ -127,6 +157,15 @@ export async function startSecretsManagerEndpoint(
       return secret.arn;
     },
     requestedIds,
+    writtenIds,
+    valueOf: (name) => {
+      const secret = secrets.get(name);
+      if (secret === undefined) throw new Error(`no secret named ${name}`);
+      return secret.secretString;
+    },
+    denyWrites: (deny) => {
+      writesDenied = deny;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
