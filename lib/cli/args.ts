@@ -21,7 +21,11 @@ Options:
 
 Summary on stdout (only JSON with --json); failures and warnings on stderr.
 Exit status: 0 every message found was committed or left by rule (size or per-run limit),
-1 any mailbox ended otherwise (failed, retry-later, partial), 2 usage or configuration error.`;
+1 any mailbox ended otherwise (failed, retry-later, partial), 2 usage or configuration error.
+
+Other commands (docs/oauth2.md):
+  mailbox-poller check --config FILE [--mailbox ID]   DNS, TLS, login and STAT, step by step
+  mailbox-poller oauth login --provider google|microsoft ...   one-time consent for a refresh token`;
 
 export interface PollCommand {
   readonly configPath: string;

@@ -15,6 +15,8 @@ import { Deadline } from '../deadline.ts';
 import { type PollPorts, pollMailboxes } from '../pipeline/poll-mailbox.ts';
 import { systemClock } from '../ports.ts';
 import { type PollCommand, parseCommandLine, USAGE, UsageError } from './args.ts';
+import { checkMain } from './check.ts';
+import { oauthLoginMain } from './oauth-login.ts';
 import { formatProblems, formatSummary, type Output, ProgressLine } from './report.ts';
 
 /** The package version, put in by scripts/build.mjs (esbuild `define`); absent when run from the sources. */
@@ -39,6 +41,9 @@ const processIo: CliIo = {
  * stdout carries the summary only (with --json, only JSON); every failure and warning goes to stderr.
  */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  // The OAuth2 sub-commands parse their own options (lib/cli/oauth-login.ts, lib/cli/check.ts).
+  if (argv[0] === 'oauth') return oauthLoginMain(argv.slice(1), io);
+  if (argv[0] === 'check') return checkMain(argv.slice(1), io);
   let command: PollCommand;
   let config: PollerConfig;
   try {

@@ -179,3 +179,132 @@ describe('CLI with an OAuth2 mailbox (XOAUTH2 against Dovecot)', () => {
     expect(await dovecot.messageCount(USER)).toBe(1);
   });
 });
+
+describe('mailbox-poller check', () => {
+  it('passes every step against the XOAUTH2 Dovecot, showing the claims and never the token', async () => {
+    await dovecot.seed(USER, [message(8), message(9)]);
+    const secret = await secretFile({
+      grant: 'client_credentials',
+      ...APP,
+      scope: 'pop',
+      tokenUrl: endpoint.tokenUrl,
+    });
+    const config = await configWith({ grant: 'client_credentials', secret: { file: secret } });
+    const result = await cli(['check', '--config', config]);
+    expect(result.status).toBe(0);
+    for (const stepName of ['DNS', 'TCP', 'TLS', 'greeting', 'CAPA', 'token', 'login', 'STAT']) {
+      expect(result.stdout).toMatch(new RegExp(`ok {6}${stepName}:`));
+    }
+    expect(result.stdout).toContain('SASL');
+    expect(result.stdout).toContain('XOAUTH2');
+    expect(result.stdout).toContain('roles=pop');
+    expect(result.stdout).toContain('2 messages');
+    expect(result.stdout).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}/);
+    expect(await dovecot.messageCount(USER)).toBe(2);
+  });
+
+  it('fails the login step with a hint when the token has the wrong scope', async () => {
+    const secret = await secretFile({
+      grant: 'client_credentials',
+      ...APP,
+      scope: 'calendar',
+      tokenUrl: endpoint.tokenUrl,
+    });
+    const config = await configWith({ grant: 'client_credentials', secret: { file: secret } });
+    const result = await cli(['check', '--config', config, '--mailbox', 'oauth']);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toContain('ok      token: token claims:');
+    expect(result.stdout).toContain('roles=calendar');
+    expect(result.stdout).toMatch(/FAILED {2}login: .*Authentication failed/);
+    expect(result.stdout).toMatch(/hint: .*scope or role/);
+    expect(result.stdout).not.toContain('STAT');
+  });
+});
+
+describe('mailbox-poller oauth login', () => {
+  /** Waits until the CLI has written a line matching `pattern` to stderr, and returns the match. */
+  async function waitFor(stderr: string[], pattern: RegExp): Promise<RegExpMatchArray> {
+    for (let i = 0; i < 200; i++) {
+      const match = stderr.join('').match(pattern);
+      if (match) return match;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    throw new Error(`never printed ${pattern}`);
+  }
+
+  function startLogin(argv: string[]) {
+    const stdout: string[] = [];
+    const stderr: string[] = [];
+    const io: CliIo = {
+      stdout: { write: (t) => stdout.push(t) },
+      stderr: { write: (t) => stderr.push(t) },
+      env: {},
+    };
+    return { stdout, stderr, status: main(['oauth', 'login', ...argv], io) };
+  }
+
+  it('microsoft: device code flow writes a refresh-token document a poll then uses', async () => {
+    const out = path.join(workDir, 'ms-secret.json');
+    const login = startLogin([
+      '--provider',
+      'microsoft',
+      '--client-id',
+      DESKTOP.clientId,
+      '--scope',
+      'pop offline_access',
+      '--token-url',
+      endpoint.tokenUrl,
+      '--device-authorization-url',
+      `${endpoint.url}/devicecode`,
+      '--out',
+      out,
+    ]);
+    await waitFor(login.stderr, /enter the code ABCD-EFGH/);
+    expect(await login.status).toBe(0);
+    const document = JSON.parse(await readFile(out, 'utf8')) as Record<string, string>;
+    expect(document).toMatchObject({
+      grant: 'refresh_token',
+      provider: 'microsoft',
+      clientId: DESKTOP.clientId,
+      tokenUrl: endpoint.tokenUrl,
+    });
+    expect(endpoint.isRefreshTokenValid(document['refreshToken'] ?? '')).toBe(true);
+    expect(login.stdout.join('')).toContain(`refresh token stored in ${out}`);
+    expect(login.stdout.join('')).not.toContain(document['refreshToken']);
+
+    await dovecot.seed(USER, [message(10)]);
+    const config = await configWith({ grant: 'refresh_token', secret: { file: out } });
+    const polled = await cli(['poll', '--config', config, '--out', path.join(workDir, 'out')]);
+    expect(polled.stderr).toBe('');
+    expect(await dovecot.messageCount(USER)).toBe(0);
+  });
+
+  it('google: authorization code + PKCE through a loopback redirect', async () => {
+    const out = path.join(workDir, 'google-secret.json');
+    const login = startLogin([
+      '--provider',
+      'google',
+      '--client-id',
+      DESKTOP.clientId,
+      '--scope',
+      'pop',
+      '--token-url',
+      endpoint.tokenUrl,
+      '--authorization-url',
+      `${endpoint.url}/authorize`,
+      '--out',
+      out,
+    ]);
+    const [address] = await waitFor(login.stderr, /http:\/\/127\.0\.0\.1:\d+\/authorize\?\S+/);
+    const url = new URL(address);
+    expect(url.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(url.searchParams.get('redirect_uri')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    // The person's browser: consent, then the redirect back to the CLI's loopback listener.
+    const browser = await fetch(address, { redirect: 'follow' });
+    expect(await browser.text()).toContain('sign-in received');
+    expect(await login.status).toBe(0);
+    const document = JSON.parse(await readFile(out, 'utf8')) as Record<string, string>;
+    expect(document).toMatchObject({ grant: 'refresh_token', provider: 'google', scope: 'pop' });
+    expect(endpoint.isRefreshTokenValid(document['refreshToken'] ?? '')).toBe(true);
+  });
+});

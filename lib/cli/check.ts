@@ -1,0 +1,267 @@
+/**
+ * `mailbox-poller check --config FILE [--mailbox ID]`: walks one connection step by step — DNS, TCP, TLS
+ * (chain, expiry, name), greeting, CAPA and SASL mechanisms, credentials (an OAuth2 token's decoded claims,
+ * never the token), login, STAT — and prints each step ok or failed with a hint for who must do what.
+ * It never retrieves or deletes: after STAT it sends QUIT with no message marked.
+ */
+import { lookup } from 'node:dns/promises';
+import { connect as netConnect } from 'node:net';
+import { checkServerIdentity, type PeerCertificate, connect as tlsConnect } from 'node:tls';
+import { parseArgs } from 'node:util';
+import { ConfigCredentialsProvider } from '../adapters/credentials.ts';
+import { SecretsManagerSource } from '../adapters/secrets-manager-source.ts';
+import { loadConfigFile } from '../config/load-config.ts';
+import type { MailboxConfig } from '../config/types.ts';
+import { Deadline } from '../deadline.ts';
+import { classifyFailure } from '../pipeline/classify-failure.ts';
+import { Pop3Client } from '../pop3-client/client.ts';
+import type { Credentials } from '../ports.ts';
+import type { CliIo } from './main.ts';
+
+export const CHECK_USAGE = `Usage: mailbox-poller check --config FILE [--mailbox ID]
+
+Checks each mailbox (or only ID) step by step: DNS, TCP, TLS, greeting, CAPA and SASL mechanisms,
+credentials (OAuth2: the token's decoded claims), login, STAT. Never retrieves or deletes anything.
+Exit status: 0 every step of every mailbox passed, 1 a step failed, 2 usage or configuration error.`;
+
+/** Each network step gives up after this long. */
+const STEP_TIMEOUT_MS = 20_000;
+/** A certificate expiring sooner than this is reported as a warning in the TLS step. */
+const EXPIRY_WARNING_DAYS = 14;
+
+export async function checkMain(argv: readonly string[], io: CliIo): Promise<number> {
+  let values: { config?: string; mailbox?: string };
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      options: { config: { type: 'string' }, mailbox: { type: 'string' } },
+    }));
+    if (!values.config) throw new Error('--config FILE is required');
+  } catch (error) {
+    io.stderr.write(`mailbox-poller: ${(error as Error).message}\n\n${CHECK_USAGE}\n`);
+    return 2;
+  }
+  let mailboxes: readonly MailboxConfig[];
+  try {
+    mailboxes = (await loadConfigFile(values.config)).mailboxes;
+  } catch (error) {
+    io.stderr.write(`mailbox-poller: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const chosen = values.mailbox === undefined ? mailboxes : mailboxes.filter((m) => m.id === values.mailbox);
+  if (chosen.length === 0) {
+    io.stderr.write(`mailbox-poller: no mailbox "${values.mailbox}" in ${values.config}\n`);
+    return 2;
+  }
+  const credentials = new ConfigCredentialsProvider({
+    secretSource: new SecretsManagerSource(),
+    env: io.env,
+    tokenValidUntil: () => Date.now() + STEP_TIMEOUT_MS,
+  });
+  let allPassed = true;
+  for (const mailbox of chosen) {
+    io.stdout.write(`mailbox ${mailbox.id} (${mailbox.host}:${mailbox.port}, tls ${mailbox.tls})\n`);
+    allPassed =
+      (await checkMailbox(mailbox, credentials, (line) => io.stdout.write(`  ${line}\n`))) && allPassed;
+  }
+  return allPassed ? 0 : 1;
+}
+
+type Report = (line: string) => void;
+
+async function step<T>(
+  report: Report,
+  name: string,
+  run: () => Promise<[T, string]>,
+  hint: (error: unknown) => string,
+): Promise<T | undefined> {
+  try {
+    const [value, detail] = await run();
+    report(`ok      ${name}: ${detail}`);
+    return value;
+  } catch (error) {
+    report(`FAILED  ${name}: ${error instanceof Error ? error.message : String(error)}`);
+    report(`        hint: ${hint(error)}`);
+    return undefined;
+  }
+}
+
+async function checkMailbox(
+  mailbox: MailboxConfig,
+  provider: ConfigCredentialsProvider,
+  report: Report,
+): Promise<boolean> {
+  const address = await step(
+    report,
+    'DNS',
+    async () => {
+      const found = await lookup(mailbox.host, { all: true });
+      return [found[0]?.address, found.map((a) => a.address).join(', ')];
+    },
+    () => 'check the host name in the config',
+  );
+  if (address === undefined) return false;
+
+  const tcp = await step(
+    report,
+    'TCP',
+    () => tcpConnect(mailbox.host, mailbox.port),
+    () =>
+      `nothing accepts connections on port ${mailbox.port}: check the port (995 implicit TLS, 110 starttls/none) and any firewall`,
+  );
+  if (tcp === undefined) return false;
+
+  if (mailbox.tls === 'implicit') {
+    const tls = await step(
+      report,
+      'TLS',
+      () => tlsCheck(mailbox),
+      () =>
+        'the certificate is not trusted for this name: check host/servername, or add the issuing CA in "ca"',
+    );
+    if (tls === undefined) return false;
+  } else {
+    report(`ok      TLS: ${mailbox.tls === 'starttls' ? 'checked during STLS below' : 'none (tls "none")'}`);
+  }
+
+  const deadline = Deadline.after(STEP_TIMEOUT_MS * 4);
+  const client = await step(
+    report,
+    'greeting',
+    async () => {
+      const connected = await Pop3Client.connect({
+        host: mailbox.host,
+        port: mailbox.port,
+        tls: mailbox.tls,
+        ca: mailbox.ca,
+        servername: mailbox.servername,
+        allowInsecureAuth: mailbox.allowInsecureAuth,
+        pipelining: false,
+        deadline,
+      });
+      return [connected, `${connected.server}${connected.encrypted ? ', encrypted' : ''}`];
+    },
+    () => 'the server did not greet as a POP3 server: check port and TLS mode',
+  );
+  if (client === undefined) return false;
+  try {
+    const capabilities = client.capabilities;
+    report(
+      `ok      CAPA: SASL ${capabilities.sasl.join(' ') || '(none)'}${capabilities.user ? ', USER' : ''}`,
+    );
+    const secret = await step(
+      report,
+      mailbox.credentialKind === 'oauth2' ? 'token' : 'credentials',
+      async () => {
+        const resolved: Credentials = await provider.resolve(
+          mailbox.password,
+          mailbox.username,
+          mailbox.credentialKind,
+        );
+        return [
+          resolved,
+          resolved.kind === 'oauth2'
+            ? (resolved.tokenDescription ?? 'access token resolved')
+            : 'password resolved (not shown)',
+        ];
+      },
+      credentialsHint,
+    );
+    if (secret === undefined) return false;
+    const loggedIn = await step(
+      report,
+      'login',
+      async () => {
+        await client.login(secret, mailbox.auth);
+        return [true, `as ${mailbox.username} with ${client.mechanism}`];
+      },
+      (error) => loginHint(error, secret),
+    );
+    if (loggedIn === undefined) return false;
+    const stat = await step(
+      report,
+      'STAT',
+      async () => {
+        const { count, octets } = await client.stat();
+        return [true, `${count} messages, ${octets} octets`];
+      },
+      () => 'the server refused STAT after login: read its text above',
+    );
+    return stat !== undefined;
+  } finally {
+    // No DELE was sent, so QUIT removes nothing (and nothing was retrieved, so EXPIRE 0 removes nothing).
+    await client.quit().catch(() => client.abort());
+  }
+}
+
+function credentialsHint(error: unknown): string {
+  const { reason } = classifyFailure(error);
+  if (reason === 'auth-revoked')
+    return 'a person must act: run mailbox-poller oauth login again, renew the client secret, or grant admin consent (docs/oauth2.md)';
+  if (reason === 'token-endpoint') return 'the token endpoint is down or throttling: try again later';
+  return 'fix the secret reference or the credential document (docs/configuration.md, docs/oauth2.md)';
+}
+
+function loginHint(error: unknown, credentials: Credentials): string {
+  if (credentials.kind !== 'oauth2') return 'the server refused the password: check username and secret';
+  return (
+    'the server refused a freshly issued token: compare the claims above with what it needs — the scope or ' +
+    'role (Microsoft app-only: POP.AccessAsApp with admin consent; Google: https://mail.google.com/), the ' +
+    'audience (https://outlook.office365.com), the tenant; Microsoft app-only also needs New-ServicePrincipal ' +
+    'with the Enterprise application object id and Add-MailboxPermission for this mailbox (docs/oauth2.md)' +
+    (error instanceof Error && /auth/i.test(error.message) ? '' : '')
+  );
+}
+
+function tcpConnect(host: string, port: number): Promise<[true, string]> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const socket = netConnect({ host, port, timeout: STEP_TIMEOUT_MS });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve([true, `connected in ${Math.round(performance.now() - started)} ms`]);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      reject(new Error(`no answer within ${STEP_TIMEOUT_MS / 1000} s`));
+    });
+    socket.once('error', reject);
+  });
+}
+
+function tlsCheck(mailbox: MailboxConfig): Promise<[true, string]> {
+  const servername = mailbox.servername ?? mailbox.host;
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({
+      host: mailbox.host,
+      port: mailbox.port,
+      servername: /^[\d.]+$|:/.test(servername) ? undefined : servername,
+      ...(mailbox.ca === undefined ? {} : { ca: mailbox.ca }),
+      // Verified below, to report chain and name separately.
+      rejectUnauthorized: false,
+      timeout: STEP_TIMEOUT_MS,
+    });
+    socket.once('secureConnect', () => {
+      const certificate: PeerCertificate = socket.getPeerCertificate();
+      const authorized = socket.authorized;
+      const chainError = socket.authorizationError;
+      socket.destroy();
+      const nameError = checkServerIdentity(servername, certificate);
+      const daysLeft = Math.floor((Date.parse(certificate.valid_to) - Date.now()) / 86_400_000);
+      if (!authorized) return reject(new Error(`certificate chain not trusted (${String(chainError)})`));
+      if (nameError !== undefined)
+        return reject(new Error(`certificate is not for ${servername}: ${nameError.message}`));
+      const warning = daysLeft < EXPIRY_WARNING_DAYS ? ` — WARNING: expires in ${daysLeft} days` : '';
+      resolve([
+        true,
+        `${socket.getProtocol()}, certificate for ${servername} valid until ${certificate.valid_to}${warning}`,
+      ]);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      reject(new Error(`no TLS handshake within ${STEP_TIMEOUT_MS / 1000} s`));
+    });
+    socket.once('error', reject);
+  });
+}
