@@ -180,7 +180,7 @@ describe('parseConfig: problems name the field', () => {
       'mailboxes[0].id: must be 1 to 64 of A-Z a-z 0-9 . _ -, starting with a letter or digit',
       'mailboxes[0].host: must be a host name or an IP address',
       'mailboxes[0].port: must be at most 65535',
-      'mailboxes[0].auth: must be one of "auto", "user", "apop", "plain", "login", "cram-md5", "xoauth2"',
+      'mailboxes[0].auth: must be one of "auto", "user", "apop", "plain", "login", "cram-md5", "xoauth2", "oauthbearer"',
       'mailboxes[0].ca: must be PEM text containing -----BEGIN CERTIFICATE-----',
       'mailboxes[0].servername: must be a host name',
       'mailboxes[1].username: must not be empty',
@@ -199,10 +199,10 @@ describe('parseConfig: problems name the field', () => {
       ),
     );
     expect(shapes).toEqual([
-      'mailboxes[0]: needs exactly one of "password" or "accessToken"',
-      'mailboxes[1]: needs exactly one of "password" or "accessToken"',
-      'mailboxes[2]: an "accessToken" is sent with auth "xoauth2" (or "auto")',
-      'mailboxes[3]: auth "xoauth2" needs an "accessToken", not a "password"',
+      'mailboxes[0]: needs exactly one of "password", "accessToken" or "oauth2"',
+      'mailboxes[1]: needs exactly one of "password", "accessToken" or "oauth2"',
+      'mailboxes[2]: an OAuth2 token is sent with auth "xoauth2", "oauthbearer" (or "auto")',
+      'mailboxes[3]: auth "xoauth2" and "oauthbearer" need an "accessToken" or "oauth2", not a "password"',
     ]);
   });
 

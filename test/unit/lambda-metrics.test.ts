@@ -62,6 +62,7 @@ describe('EMF for one polled mailbox', () => {
               { Name: 'MessagesSkipped', Unit: 'Count' },
               { Name: 'UncommittedMessages', Unit: 'Count' },
               { Name: 'AuthFailures', Unit: 'Count' },
+              { Name: 'AuthRevoked', Unit: 'Count' },
               { Name: 'PollDuration', Unit: 'Milliseconds' },
             ],
           },
@@ -75,6 +76,7 @@ describe('EMF for one polled mailbox', () => {
       MessagesSkipped: 1,
       UncommittedMessages: 0,
       AuthFailures: 0,
+      AuthRevoked: 0,
       PollDuration: 842,
     });
     expectValidEmf(doc as Record<string, unknown>);
