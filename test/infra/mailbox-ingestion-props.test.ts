@@ -141,7 +141,7 @@ describe('MailboxIngestion: props', () => {
     }));
     template.resourceCountIs('AWS::S3::Bucket', 0);
     template.resourceCountIs('AWS::SQS::Queue', 2);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
     expect(ingestion.notificationDeadLetterQueue).toBeUndefined();
     const resources = statementsOf(template, stack, ingestion.pollFunction.role).map(
       (s: { Resource: unknown }) => s.Resource,
