@@ -1,0 +1,107 @@
+/**
+ * The CLI as shipped (the bundle scripts/build.mjs builds, in its own `node` process) with an OAuth2
+ * mailbox: `check` passes against the XOAUTH2 Dovecot, and `poll` drains it with a refresh-token secret file
+ * whose rotated token it writes back.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DovecotServer, startDovecot } from '../support/dovecot.ts';
+import { startTokenEndpoint, type TokenEndpoint } from '../support/token-endpoint.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const exec = promisify(execFile);
+const USER = 'oauthuser';
+const DESKTOP = { clientId: 'desktop-app' };
+
+let buildDir: string;
+let runner: string;
+let dovecot: DovecotServer;
+let endpoint: TokenEndpoint;
+
+beforeAll(async () => {
+  buildDir = await mkdtemp(path.join(tmpdir(), 'oauth2-cli-bundle-'));
+  endpoint = await startTokenEndpoint({ clients: [DESKTOP] });
+  [dovecot] = await Promise.all([
+    startDovecot({
+      users: [{ name: USER, password: 'unused' }],
+      oauth2IntrospectionUrl: `${endpoint.url}/introspect`,
+    }),
+    exec(process.execPath, ['scripts/build.mjs', '--out-dir', buildDir, '--no-measure'], { cwd: ROOT }),
+  ]);
+  runner = path.join(buildDir, 'run.mjs');
+  await writeFile(
+    runner,
+    "import { main } from './cli.mjs';\nprocess.exitCode = await main(process.argv.slice(2));\n",
+  );
+}, 180_000);
+
+afterAll(async () => {
+  await dovecot?.stop();
+  await endpoint?.close();
+  if (buildDir) await rm(buildDir, { recursive: true, force: true });
+});
+
+async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [runner, ...args], {
+      env: { PATH: process.env['PATH'] },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe('the built CLI with an OAuth2 mailbox', () => {
+  it('checks, then drains with a refresh-token secret file and writes the rotated token back', async () => {
+    const first = endpoint.grantRefreshToken(USER, DESKTOP.clientId, 'pop');
+    const secret = path.join(buildDir, 'secret.json');
+    await writeFile(
+      secret,
+      JSON.stringify({
+        grant: 'refresh_token',
+        clientId: DESKTOP.clientId,
+        refreshToken: first,
+        scope: 'pop',
+        tokenUrl: endpoint.tokenUrl,
+      }),
+    );
+    const config = path.join(buildDir, 'mailboxes.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        mailboxes: [
+          {
+            id: 'oauth',
+            host: dovecot.host,
+            port: dovecot.pop3sPort,
+            tls: 'implicit',
+            ca: dovecot.caPem,
+            username: USER,
+            oauth2: { grant: 'refresh_token', secret: { file: secret } },
+          },
+        ],
+      }),
+    );
+    await dovecot.seed(USER, [Buffer.from('Subject: built\r\n\r\nbody\r\n')]);
+
+    const check = await runCli(['check', '--config', config]);
+    expect(check.stdout).toMatch(/ok {6}login: as oauthuser with XOAUTH2/);
+    expect(check.stdout).toMatch(/ok {6}STAT: 1 messages/);
+    expect(check.code).toBe(0);
+    const afterCheck = JSON.parse(await readFile(secret, 'utf8')) as { refreshToken: string };
+    expect(afterCheck.refreshToken).not.toBe(first);
+
+    const poll = await runCli(['poll', '--config', config, '--out', path.join(buildDir, 'out')]);
+    expect(poll.stderr).toBe('');
+    expect(poll.code).toBe(0);
+    expect(await dovecot.messageCount(USER)).toBe(0);
+    expect(JSON.parse(await readFile(secret, 'utf8')).refreshToken).not.toBe(afterCheck.refreshToken);
+  });
+});
