@@ -176,7 +176,7 @@ async function checkMailbox(
         await client.login(secret, mailbox.auth);
         return [true, `as ${mailbox.username} with ${client.mechanism}`];
       },
-      (error) => loginHint(error, secret),
+      () => loginHint(secret),
     );
     if (loggedIn === undefined) return false;
     const stat = await step(
@@ -203,14 +203,13 @@ function credentialsHint(error: unknown): string {
   return 'fix the secret reference or the credential document (docs/configuration.md, docs/oauth2.md)';
 }
 
-function loginHint(error: unknown, credentials: Credentials): string {
+function loginHint(credentials: Credentials): string {
   if (credentials.kind !== 'oauth2') return 'the server refused the password: check username and secret';
   return (
     'the server refused a freshly issued token: compare the claims above with what it needs — the scope or ' +
     'role (Microsoft app-only: POP.AccessAsApp with admin consent; Google: https://mail.google.com/), the ' +
     'audience (https://outlook.office365.com), the tenant; Microsoft app-only also needs New-ServicePrincipal ' +
-    'with the Enterprise application object id and Add-MailboxPermission for this mailbox (docs/oauth2.md)' +
-    (error instanceof Error && /auth/i.test(error.message) ? '' : '')
+    'with the Enterprise application object id and Add-MailboxPermission for this mailbox (docs/oauth2.md)'
   );
 }
 

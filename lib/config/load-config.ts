@@ -4,6 +4,7 @@
  * See docs/configuration.md.
  */
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import ajvFormats from 'ajv-formats';
 import schema from '../../schema/config.schema.json' with { type: 'json' };
@@ -104,7 +105,7 @@ export async function loadConfigFile(filePath: string): Promise<PollerConfig> {
     throw new ConfigError([describeSyntaxError(filePath, text)], filePath);
   }
   try {
-    return parseConfig(json);
+    return withSecretFilesBeside(parseConfig(json), path.dirname(filePath));
   } catch (error) {
     if (error instanceof ConfigError) throw new ConfigError(error.problems, filePath);
     throw error;
@@ -129,6 +130,17 @@ function toMailboxConfig(mailbox: MailboxDocument, defaultLimits: MailboxLimits)
     pipelining: mailbox.pipelining ?? true,
     limits: { ...defaultLimits, ...mailbox.limits },
   };
+}
+
+/** A relative OAuth2 secret file is relative to the config file that names it, not to the working folder. */
+function withSecretFilesBeside(config: PollerConfig, folder: string): PollerConfig {
+  const mailboxes = config.mailboxes.map((mailbox) => {
+    const ref = mailbox.password;
+    if (!('oauth2' in ref) || !('file' in ref.oauth2.secret)) return mailbox;
+    const file = path.resolve(folder, ref.oauth2.secret.file);
+    return { ...mailbox, password: { oauth2: { ...ref.oauth2, secret: { file } } } };
+  });
+  return { ...config, mailboxes };
 }
 
 function toSecretRef(secret: SecretSpec): SecretRef {

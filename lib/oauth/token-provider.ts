@@ -63,36 +63,40 @@ export class OAuth2Tokens {
 
   /** A token valid until at least `validUntilMs` (epoch), from the cache when one is. */
   async token(ref: OAuth2SecretRef, validUntilMs: number, signal?: AbortSignal): Promise<AccessToken> {
+    const lastsLongEnough = (token: AccessToken | undefined): token is AccessToken =>
+      token !== undefined &&
+      token.expiresAtMs - RENEW_BEFORE_EXPIRY_MS >= Math.max(validUntilMs, this.#now());
     const location = locationKey(ref);
-    const key = this.#keyOf.get(location);
-    const cached = key === undefined ? undefined : this.#tokens.get(key);
-    if (cached !== undefined) {
-      const token = await cached.catch(() => undefined);
-      if (
-        token !== undefined &&
-        token.expiresAtMs - RENEW_BEFORE_EXPIRY_MS >= Math.max(validUntilMs, this.#now())
-      ) {
-        return token;
-      }
-      // A concurrent caller may already be renewing it: share that request if it is newer.
-      if (key !== undefined && this.#tokens.get(key) !== cached) return this.token(ref, validUntilMs, signal);
-    }
+    const known = this.#keyOf.get(location);
+    const cached = known === undefined ? undefined : await this.#settled(known);
+    if (lastsLongEnough(cached)) return cached;
+
+    // Read afresh: another process may have rotated the refresh token since.
     const text = await this.#store.read(ref.secret);
     const where = describeLocation(ref.secret);
     const credential = parseCredential(text, ref, where);
-    const tokenKey = cacheKey(credential, location);
-    this.#keyOf.set(location, tokenKey);
-    const pending = this.#tokens.get(tokenKey);
-    if (pending !== undefined && pending !== cached) {
-      const token = await pending.catch(() => undefined);
-      if (token !== undefined && token.expiresAtMs - RENEW_BEFORE_EXPIRY_MS >= validUntilMs) return token;
+    const key = cacheKey(credential, location);
+    this.#keyOf.set(location, key);
+    // Another mailbox of the same app may be renewing it already (client credentials share one token).
+    const pending = this.#tokens.get(key);
+    if (pending !== undefined) {
+      const shared = await pending.catch(() => undefined);
+      if (lastsLongEnough(shared)) return shared;
+      // Renewed by someone else while we waited: look again. Otherwise renew below, with no await between
+      // the check and the set, so concurrent callers share one request.
+      if (this.#tokens.get(key) !== pending) return this.token(ref, validUntilMs, signal);
     }
     const issued = this.#issue(credential, ref, text, where, signal);
-    this.#tokens.set(tokenKey, issued);
+    this.#tokens.set(key, issued);
     issued.catch(() => {
-      if (this.#tokens.get(tokenKey) === issued) this.#tokens.delete(tokenKey);
+      if (this.#tokens.get(key) === issued) this.#tokens.delete(key);
     });
     return issued;
+  }
+
+  /** The cached or pending token under `key`, or undefined when there is none or its request failed. */
+  async #settled(key: string): Promise<AccessToken | undefined> {
+    return this.#tokens.get(key)?.catch(() => undefined);
   }
 
   /** Drops the cached token of a mailbox whose server refused it: the next run asks for a new one. */

@@ -93,3 +93,31 @@ describe('OAuth2 mailboxes in a deployed config', () => {
     });
   });
 });
+
+describe('a local OAuth2 secret file', () => {
+  it('is found relative to the config file that names it', async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const { loadConfigFile } = await import('../../lib/config/load-config.ts');
+    const folder = await mkdtemp(path.join(tmpdir(), 'oauth-config-'));
+    const file = path.join(folder, 'mailboxes.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        mailboxes: [
+          {
+            id: 'g',
+            host: 'pop.gmail.com',
+            tls: 'implicit',
+            username: 'u',
+            oauth2: { grant: 'refresh_token', provider: 'google', secret: { file: 'g.json' } },
+          },
+        ],
+      }),
+    );
+    const [mailbox] = (await loadConfigFile(file)).mailboxes;
+    expect(mailbox?.password).toMatchObject({ oauth2: { secret: { file: path.join(folder, 'g.json') } } });
+    await rm(folder, { recursive: true });
+  });
+});

@@ -144,3 +144,27 @@ describe('OAuth2Tokens', () => {
     });
   });
 });
+
+describe('credential documents', () => {
+  it('name the secret and the field, never a value', async () => {
+    const { parseCredential } = await import('../../lib/oauth/settings.ts');
+    const parse =
+      (document: object, grant: 'client_credentials' | 'refresh_token' = 'refresh_token') =>
+      () =>
+        parseCredential(JSON.stringify(document), { grant }, 'secret "s"');
+    expect(parse({ clientId: 'x', refresh_token: 'leaked-value', provider: 'google' })).toThrow(
+      'secret "s" has an unknown field "refresh_token"',
+    );
+    expect(parse({ clientId: 'x', provider: 'google' })).toThrow(/no "refreshToken".*oauth login/);
+    expect(parse({ clientId: 'x', provider: 'microsoft' }, 'client_credentials')).toThrow(
+      /no "clientSecret"/,
+    );
+    expect(
+      parse({ grant: 'client_credentials', clientId: 'x', clientSecret: 'y', provider: 'google' }),
+    ).toThrow(/holds a client_credentials credential, but the mailbox says refresh_token/);
+    expect(parse({ clientId: 'x', refreshToken: 'secret-value' })).toThrow(
+      /needs a "provider".*or a "tokenUrl"/,
+    );
+    expect(parse({ clientId: 'x', refreshToken: 'secret-value' })).not.toThrow(/secret-value/);
+  });
+});
