@@ -49,7 +49,7 @@ function hintFor(error: string): string {
     case 'invalid_grant':
       return 'the refresh token was revoked or expired, or consent is missing: run mailbox-poller oauth login again (Google: a consent screen in "Testing" expires refresh tokens after 7 days)';
     case 'invalid_client':
-      return 'the client id or secret is wrong or the secret expired: put a new client secret into the secret';
+      return 'the client id, client secret or certificate is wrong or expired: put a valid one into the secret';
     case 'unauthorized_client':
       return 'this client may not use this grant: check the app registration (Microsoft: allow public client flows for delegated logins)';
     default:

@@ -24,6 +24,8 @@ export interface OAuth2Credential {
   readonly tokenUrl: string;
   readonly clientId: string;
   readonly clientSecret: string | undefined;
+  /** A certificate credential (PEM certificate and its PEM private key), in place of a client secret. */
+  readonly certificate: { readonly certificatePem: string; readonly privateKeyPem: string } | undefined;
   readonly refreshToken: string | undefined;
   readonly scope: string;
   /** The tenant (Microsoft), kept for messages and the client-credentials cache key. */
@@ -81,6 +83,8 @@ const FIELDS = new Set([
   'tenant',
   'clientId',
   'clientSecret',
+  'certificate',
+  'privateKey',
   'refreshToken',
   'scope',
   'tokenUrl',
@@ -130,12 +134,26 @@ export function parseCredential(text: string, settings: OAuth2Settings, where: s
   const clientId = text_('clientId') ?? settings.clientId;
   if (clientId === undefined) throw new OAuth2SettingsError(`${where} has no "clientId"`);
   const clientSecret = text_('clientSecret');
+  const certificatePem = text_('certificate');
+  const privateKeyPem = text_('privateKey');
+  if ((certificatePem === undefined) !== (privateKeyPem === undefined)) {
+    throw new OAuth2SettingsError(`${where}: "certificate" and "privateKey" go together`);
+  }
+  if (certificatePem !== undefined && clientSecret !== undefined) {
+    throw new OAuth2SettingsError(`${where}: give "clientSecret" or "certificate", not both`);
+  }
+  const certificate =
+    certificatePem === undefined || privateKeyPem === undefined
+      ? undefined
+      : { certificatePem, privateKeyPem };
   const refreshToken = text_('refreshToken');
   if (grant === 'refresh_token' && refreshToken === undefined) {
     throw new OAuth2SettingsError(`${where} has no "refreshToken"; get one with: mailbox-poller oauth login`);
   }
-  if (grant === 'client_credentials' && clientSecret === undefined) {
-    throw new OAuth2SettingsError(`${where} has no "clientSecret", which the client_credentials grant needs`);
+  if (grant === 'client_credentials' && clientSecret === undefined && certificate === undefined) {
+    throw new OAuth2SettingsError(
+      `${where} has no "clientSecret" (or "certificate" + "privateKey"), which the client_credentials grant needs`,
+    );
   }
   const tokenUrl = text_('tokenUrl') ?? settings.tokenUrl ?? presetTokenUrl(preset, tenant, where);
   const scope = text_('scope') ?? settings.scope ?? defaultScope(preset, grant as OAuth2Grant);
@@ -147,6 +165,7 @@ export function parseCredential(text: string, settings: OAuth2Settings, where: s
     tokenUrl,
     clientId,
     clientSecret,
+    certificate,
     refreshToken,
     scope,
     tenant,

@@ -3,6 +3,7 @@
  * which builds the request and checks the response exactly as the RFC says. Here: which failures mean what
  * (lib/oauth/errors.ts), and the time limits.
  */
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import * as oauth from 'oauth4webapi';
 import {
   OAuth2RevokedError,
@@ -56,6 +57,44 @@ export function clientAuthentication(credential: Pick<OAuth2Credential, 'clientS
     : oauth.ClientSecretPost(credential.clientSecret);
 }
 
+/**
+ * A certificate credential (RFC 7523 private_key_jwt), as Microsoft Entra takes it: an assertion signed with
+ * the certificate's key, naming the certificate by thumbprint (x5t, x5t#S256) and addressed (aud) to the
+ * token endpoint itself.
+ */
+export async function certificateAuthentication(
+  certificate: NonNullable<OAuth2Credential['certificate']>,
+  tokenUrl: string,
+): Promise<oauth.ClientAuth> {
+  let der: Buffer;
+  let keyObject: ReturnType<typeof createPrivateKey>;
+  try {
+    der = new X509Certificate(certificate.certificatePem).raw;
+    keyObject = createPrivateKey(certificate.privateKeyPem);
+  } catch {
+    throw new TokenRequestError('the "certificate" or "privateKey" of the credential is not valid PEM');
+  }
+  const algorithm =
+    keyObject.asymmetricKeyType === 'ec'
+      ? { name: 'ECDSA', namedCurve: 'P-256' }
+      : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+  const key = await crypto.subtle.importKey(
+    'pkcs8',
+    keyObject.export({ type: 'pkcs8', format: 'der' }),
+    algorithm,
+    false,
+    ['sign'],
+  );
+  const thumbprint = (hash: string) => createHash(hash).update(der).digest('base64url');
+  return oauth.PrivateKeyJwt(key, {
+    [oauth.modifyAssertion]: (header, payload) => {
+      header['x5t'] = thumbprint('sha1');
+      header['x5t#S256'] = thumbprint('sha256');
+      payload.aud = tokenUrl;
+    },
+  });
+}
+
 export async function requestToken(
   credential: OAuth2Credential,
   nowMs: number,
@@ -63,7 +102,10 @@ export async function requestToken(
 ): Promise<IssuedToken> {
   const as = authorizationServer(credential.tokenUrl);
   const client: oauth.Client = { client_id: credential.clientId };
-  const auth = clientAuthentication(credential);
+  const auth =
+    credential.certificate === undefined
+      ? clientAuthentication(credential)
+      : await certificateAuthentication(credential.certificate, credential.tokenUrl);
   const options = httpOptions(credential.tokenUrl, signal);
   return tokenCall(credential.tokenUrl, nowMs, async () => {
     if (credential.grant === 'client_credentials') {

@@ -6,15 +6,17 @@
  * Knobs: token lifetime, refresh-token rotation, a refresh token that is refused (invalid_grant), a number
  * of 503 answers, and the scope Dovecot's introspection demands (a token for another scope is inactive).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, verify, X509Certificate } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LOOPBACK } from './ports.ts';
 
 export interface TokenEndpointClient {
   readonly clientId: string;
-  /** Absent: a public client (device flow, PKCE). */
+  /** Absent: a public client (device flow, PKCE), or one with a certificate. */
   readonly clientSecret?: string;
+  /** A certificate credential: the client signs a JWT assertion (RFC 7523) with its key. */
+  readonly certificatePem?: string;
   /** The user a client-credentials token acts for is the one in XOAUTH2's user=; tokens carry no user. */
 }
 
@@ -105,6 +107,16 @@ export async function startTokenEndpoint(options: TokenEndpointOptions): Promise
 
   const authenticateClient = (form: URLSearchParams, response: ServerResponse) => {
     const client = clients.get(form.get('client_id') ?? '');
+    if (client?.certificatePem !== undefined) {
+      if (!assertionValid(form, client.certificatePem, client.clientId, `${url}/token`)) {
+        json(response, 401, {
+          error: 'invalid_client',
+          error_description: 'AADSTS700027: client assertion failed',
+        });
+        return undefined;
+      }
+      return client;
+    }
     if (
       client === undefined ||
       (client.clientSecret !== undefined && client.clientSecret !== form.get('client_secret'))
@@ -130,7 +142,7 @@ export async function startTokenEndpoint(options: TokenEndpointOptions): Promise
       json(response, 200, { token_type: 'Bearer', expires_in: expiresIn, ...document });
     };
     if (type === 'client_credentials') {
-      if (client.clientSecret === undefined) {
+      if (client.clientSecret === undefined && client.certificatePem === undefined) {
         json(response, 400, { error: 'unauthorized_client' });
         return;
       }
@@ -318,6 +330,39 @@ export async function startTokenEndpoint(options: TokenEndpointOptions): Promise
         server.close(() => resolve());
       }),
   };
+}
+
+/** RFC 7523 client assertion: signed by the certificate's key, naming it by x5t#S256, for this endpoint. */
+function assertionValid(
+  form: URLSearchParams,
+  certificatePem: string,
+  clientId: string,
+  audience: string,
+): boolean {
+  if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer')
+    return false;
+  const [header, payload, signature] = (form.get('client_assertion') ?? '').split('.');
+  if (header === undefined || payload === undefined || signature === undefined) return false;
+  const certificate = new X509Certificate(certificatePem);
+  const decode = (part: string) =>
+    JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>;
+  const claims = decode(payload);
+  const thumbprint = createHash('sha256').update(certificate.raw).digest('base64url');
+  return (
+    decode(header)['x5t#S256'] === thumbprint &&
+    claims['iss'] === clientId &&
+    claims['sub'] === clientId &&
+    claims['aud'] === audience &&
+    typeof claims['exp'] === 'number' &&
+    claims['exp'] * 1000 > Date.now() &&
+    verify(
+      'sha256',
+      Buffer.from(`${header}.${payload}`),
+      // JWS signatures with EC keys are r || s (RFC 7518 §3.4), not DER.
+      { key: certificate.publicKey, dsaEncoding: 'ieee-p1363' },
+      Buffer.from(signature, 'base64url'),
+    )
+  );
 }
 
 function readForm(request: IncomingMessage): Promise<URLSearchParams> {

@@ -7,13 +7,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OAuth2SecretStore, OAuth2Tokens } from '../../lib/oauth/token-provider.ts';
 import { classifyFailure } from '../../lib/pipeline/classify-failure.ts';
 import type { OAuth2SecretRef } from '../../lib/ports.ts';
+import { testCertificates } from '../support/certs.ts';
 import { startTokenEndpoint, type TokenEndpoint } from '../support/token-endpoint.ts';
 
 const APP = { clientId: 'app', clientSecret: 'secret' };
+const certificates = testCertificates();
 let endpoint: TokenEndpoint;
 
 beforeAll(async () => {
-  endpoint = await startTokenEndpoint({ clients: [APP, { clientId: 'public' }] });
+  endpoint = await startTokenEndpoint({
+    clients: [APP, { clientId: 'public' }, { clientId: 'cert-app', certificatePem: certificates.certPem }],
+  });
 });
 afterAll(() => endpoint.close());
 
@@ -51,6 +55,26 @@ describe('OAuth2Tokens', () => {
     expect((await tokens.token(ref('a', 'client_credentials'), Date.now())).accessToken).toBe(a.accessToken);
     expect(endpoint.issued.length - before).toBe(1);
     expect(a.description).toContain('roles=pop');
+  });
+
+  it('client credentials with a certificate: a signed assertion naming the certificate by thumbprint', async () => {
+    const doc = {
+      grant: 'client_credentials',
+      clientId: 'cert-app',
+      certificate: certificates.certPem,
+      privateKey: certificates.keyPem,
+      scope: 'pop',
+      tokenUrl: endpoint.tokenUrl,
+    };
+    const { store } = memoryStore({ cert: doc, wrong: { ...doc, certificate: certificates.caPem } });
+    const token = await new OAuth2Tokens({ store }).token(ref('cert', 'client_credentials'), Date.now());
+    expect(token.description).toContain('roles=pop');
+    // The endpoint checks the signature against the registered certificate: another one is refused.
+    const error = await new OAuth2Tokens({ store })
+      .token(ref('wrong', 'client_credentials'), Date.now())
+      .catch((e: unknown) => e);
+    expect(classifyFailure(error)).toMatchObject({ reason: 'auth-revoked' });
+    expect((error as Error).message).toContain('invalid_client');
   });
 
   it('renews a cached token that would expire before the run deadline', async () => {
