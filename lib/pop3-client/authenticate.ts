@@ -101,7 +101,10 @@ async function tokenLogin(
       await runExchange(conversation, name, mechanism, !fits);
       return;
     } catch (error) {
-      const transient = error instanceof Pop3AuthenticationError && error.hasCode('SYS');
+      // The server's own trouble or a lock is not about the form: the other form would meet it too.
+      const transient =
+        error instanceof Pop3AuthenticationError &&
+        (error.hasCode('SYS') || error.hasCode('IN-USE') || error.hasCode('LOGIN-DELAY'));
       const retry = attempt + 1 < forms.length && !transient && mayTryOtherForm(mechanism);
       if (error instanceof Pop3AuthenticationError && !retry && credentials.tokenDescription !== undefined) {
         error.message = `${error.message}; ${credentials.tokenDescription}`;

@@ -135,6 +135,17 @@ describe('XOAUTH2 forms', () => {
     expect(error.message).not.toContain('tok\x01');
   });
 
+  it('does not try the other form when the server is busy ([IN-USE])', async () => {
+    const error = await refusedTranscript(
+      `${CAPA_XOAUTH2}
+      C: AUTH XOAUTH2
+      S: -ERR [IN-USE] mailbox locked
+      `,
+      oauth('tok', { xoauth2Form: 'two-step' }),
+    );
+    expect(error.hasCode('IN-USE')).toBe(true);
+  });
+
   it('falls back only once: two refusals of the form end the login', async () => {
     await refusedTranscript(
       `${CAPA_XOAUTH2}
