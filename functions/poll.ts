@@ -35,6 +35,7 @@ const credentials = new ConfigCredentialsProvider({
   secretSource: new SecretsManagerSource(),
   allowed: ['secretId'],
   tokenValidUntil: () => invocationEndsAtMs,
+  onRefreshTokenRotated: (where) => logger.info('rotated OAuth2 refresh token stored', { secret: where }),
 });
 let ports: PollPorts | undefined;
 

@@ -65,6 +65,8 @@ export interface ConfigCredentialsProviderOptions {
    * login. The edge sets it from the run's deadline. Default: now.
    */
   readonly tokenValidUntil?: () => number;
+  /** Told (with the secret's name, never its value) after a rotated refresh token was written back. */
+  readonly onRefreshTokenRotated?: (where: string) => void;
 }
 
 /** A secret could not be resolved; the message says which reference and why, never the value. */
@@ -93,7 +95,12 @@ export class ConfigCredentialsProvider implements CredentialsProvider {
     this.#ttlMs = options.cacheTtlMs ?? DEFAULT_SECRET_CACHE_TTL_MS;
     this.#clock = options.clock ?? systemMonotonicClock;
     this.#allowed = new Set(options.allowed ?? ALL_SECRET_REF_KINDS);
-    this.#tokens = options.oauth2 ?? new OAuth2Tokens({ store: this.oauth2Store() });
+    this.#tokens =
+      options.oauth2 ??
+      new OAuth2Tokens({
+        store: this.oauth2Store(),
+        ...(options.onRefreshTokenRotated ? { onRotated: options.onRefreshTokenRotated } : {}),
+      });
     this.#validUntil = options.tokenValidUntil ?? Date.now;
   }
 

@@ -245,6 +245,9 @@ describe('the built poll handler with OAuth2 mailboxes', () => {
     expect(stored.refreshToken).not.toBe(first);
     expect(stored.clientId).toBe(DESKTOP.clientId);
     expect(tokens.isRefreshTokenValid(stored.refreshToken)).toBe(true);
+    const rotated = output.json().find((entry) => entry['message'] === 'rotated OAuth2 refresh token stored');
+    expect(rotated?.['secret']).toBe('secret "oauth/delegated"');
+    expect(output.lines.join('\n')).not.toContain(stored.refreshToken);
 
     await new Promise((resolve) => setTimeout(resolve, 1100));
     await dovecot.seed(USER, [message(6)]);
