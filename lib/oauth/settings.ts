@@ -156,6 +156,11 @@ export function parseCredential(text: string, settings: OAuth2Settings, where: s
     );
   }
   const tokenUrl = text_('tokenUrl') ?? settings.tokenUrl ?? presetTokenUrl(preset, tenant, where);
+  if (!isAcceptableTokenUrl(tokenUrl)) {
+    throw new OAuth2SettingsError(
+      `${where}: tokenUrl must be an https:// URL (http only to a loopback address)`,
+    );
+  }
   const scope = text_('scope') ?? settings.scope ?? defaultScope(preset, grant as OAuth2Grant);
   if (scope === undefined)
     throw new OAuth2SettingsError(`${where} has no "scope" (and no provider to default it)`);
@@ -183,6 +188,21 @@ function presetTokenUrl(
     return microsoftEndpoint(tenant, 'token');
   }
   throw new OAuth2SettingsError(`${where} needs a "provider" (microsoft, google) or a "tokenUrl"`);
+}
+
+/**
+ * RFC 6749 §3.2: the token endpoint is reached over TLS. Plain http only to a loopback address (a local
+ * test server or proxy), where nothing crosses a network.
+ */
+export function isAcceptableTokenUrl(text: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return false;
+  }
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
 }
 
 /** The document with a new refresh token, every other field as it was. */

@@ -12,7 +12,7 @@ import {
   TokenEndpointUnavailableError,
   TokenRequestError,
 } from './errors.ts';
-import type { OAuth2Credential } from './settings.ts';
+import { isAcceptableTokenUrl, type OAuth2Credential } from './settings.ts';
 
 /** A token endpoint that has not answered in this long is treated as down (retry-later). */
 export const TOKEN_REQUEST_TIMEOUT_MS = 15_000;
@@ -42,12 +42,11 @@ export function httpOptions(
   url: string,
   signal?: AbortSignal,
 ): oauth.HttpRequestOptions<'POST', URLSearchParams> {
-  const { protocol, hostname } = new URL(url);
-  const loopback = hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]';
+  const insecure = new URL(url).protocol === 'http:' && isAcceptableTokenUrl(url);
   const timeout = AbortSignal.timeout(TOKEN_REQUEST_TIMEOUT_MS);
   return {
     signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
-    ...(protocol === 'http:' && loopback ? { [oauth.allowInsecureRequests]: true } : {}),
+    ...(insecure ? { [oauth.allowInsecureRequests]: true } : {}),
   };
 }
 

@@ -190,5 +190,8 @@ describe('credential documents', () => {
       /needs a "provider".*or a "tokenUrl"/,
     );
     expect(parse({ clientId: 'x', refreshToken: 'secret-value' })).not.toThrow(/secret-value/);
+    expect(parse({ clientId: 'x', refreshToken: 'r', tokenUrl: 'http://idp.example.com/token' })).toThrow(
+      /tokenUrl must be an https:\/\/ URL/,
+    );
   });
 });
