@@ -14,15 +14,15 @@ import type { RunLogger } from './logger.ts';
 import {
   type DropReason,
   droppedJobMetric,
-  type EmfDocument,
   type MetricContext,
+  type MetricSet,
   pollFailureMetric,
 } from './metrics.ts';
 
 export interface JobIntakeDeps {
   /** The deployed mailboxes for a job dispatched from config version `configVersion`. */
   deployedMailboxes(configVersion: string): Promise<DeployedMailboxes>;
-  emitMetrics(docs: readonly EmfDocument[]): void;
+  emitMetrics(sets: readonly MetricSet[]): void;
   metricContext(): MetricContext;
   readonly logger: RunLogger;
   readonly retryPolicy: RetryPolicy;
