@@ -16,7 +16,7 @@ import { Deadline } from '../lib/deadline.ts';
 import { awsConfigReaders } from '../lib/lambda/config-readers.ts';
 import { DeployedConfigCache } from '../lib/lambda/deployed-mailboxes.ts';
 import { pollBudgetMs, readPollEnv } from '../lib/lambda/env.ts';
-import { asRunLogger, createLogger, runLogger } from '../lib/lambda/logger.ts';
+import { asRunLogger, createLogger, logEscapingError, runLogger } from '../lib/lambda/logger.ts';
 import { createPollMetrics, publishMetricSets } from '../lib/lambda/metrics.ts';
 import { processJobRecords } from '../lib/lambda/poll-job.ts';
 import { type PollPorts, pollMailbox } from '../lib/pipeline/poll-mailbox.ts';
@@ -45,7 +45,7 @@ function portsFor(env: ReturnType<typeof readPollEnv>): PollPorts {
   return ports;
 }
 
-export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+async function pollJobs(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   logger.addContext(context);
   const deadline = Deadline.after(pollBudgetMs(context.getRemainingTimeInMillis()));
   const env = readPollEnv(process.env);
@@ -76,4 +76,9 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
     newRunId: randomUUID,
     retryPolicy: { maxReceiveCount: env.jobMaxReceiveCount },
   });
+}
+
+/** An error escaping the run is logged with its cause chain before it fails the invocation. */
+export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  return logEscapingError(logger, () => pollJobs(event, context));
 }

@@ -45,7 +45,8 @@ export async function takeJob(record: SQSRecord, deps: JobIntakeDeps): Promise<I
     job = decodeJob(record.body);
   } catch (error) {
     if (!(error instanceof JobFormatError)) throw error;
-    return drop('bad-job', { jobMessageId, problem: error.message }, deps);
+    // The error itself (name, message, stack): its message names the problem, never the body's content.
+    return drop('bad-job', { jobMessageId, error }, deps);
   }
 
   let deployed: DeployedMailboxes;

@@ -2,7 +2,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import type { MailboxConfig } from '../../lib/config/types.ts';
 import { Deadline } from '../../lib/deadline.ts';
-import { encodeJob } from '../../lib/lambda/job.ts';
+import { encodeJob, JobFormatError } from '../../lib/lambda/job.ts';
 import type { MetricSet } from '../../lib/lambda/metrics.ts';
 import { type PollJobDeps, processJobRecords } from '../../lib/lambda/poll-job.ts';
 import type { MailboxOutcome, OutcomeStatus } from '../../lib/pipeline/outcome.ts';
@@ -206,6 +206,7 @@ describe('poll handler: jobs that are not polled', () => {
         data: expect.objectContaining({
           reason: 'bad-job',
           jobMessageId: 'm1',
+          error: expect.any(JobFormatError),
           disposition: expect.anything(),
         }),
       },
