@@ -13,6 +13,7 @@
  */
 import * as path from 'node:path';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -21,8 +22,10 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { METRIC_NAMES } from '../lib/lambda/metrics.ts';
 import { IngestionAlarms } from './alarms.ts';
 import { ConfigLocation } from './config-location.ts';
+import { IngestionDashboard } from './dashboard.ts';
 import {
   ARCHITECTURE,
   BUNDLING,
@@ -34,11 +37,13 @@ import {
 } from './defaults.ts';
 import {
   grantMessageStore,
+  grantReadMessages,
   grantSecretsRead,
   incomingObjectsPattern,
   messageObjectsPattern,
   secretArnFor,
 } from './grants.ts';
+import { pollMetric, reasonDimension } from './ingestion-metrics.ts';
 import { inlineConfig } from './inline-config.ts';
 import {
   acknowledgeMissingAccessLogs,
@@ -67,6 +72,14 @@ export class MailboxIngestion extends Construct {
   readonly secretArns: readonly string[];
   /** Where both functions read the config (the SSM parameter this construct wrote, for inline mailboxes). */
   readonly configLocation: ConfigLocation;
+  /** The CloudWatch namespace of the poll metrics. */
+  readonly metricsNamespace: string;
+  /** The value of the `Service` dimension of the poll metrics (and the service key of the logs). */
+  readonly serviceName: string;
+  /** Absent unless the `dashboard` prop asks for it. */
+  readonly dashboard: cloudwatch.Dashboard | undefined;
+  /** The dashboard in the CloudWatch console; absent with the dashboard. */
+  readonly dashboardUrl: string | undefined;
 
   constructor(scope: Construct, id: string, props: MailboxIngestionProps) {
     super(scope, id);
@@ -76,6 +89,8 @@ export class MailboxIngestion extends Construct {
     const jobMaxReceiveCount = props.jobMaxReceiveCount ?? DEFAULTS.jobMaxReceiveCount;
     const serviceName = props.serviceName ?? `${Stack.of(this).stackName}-${this.node.id}`;
     const metricsNamespace = props.metricsNamespace ?? DEFAULTS.metricsNamespace;
+    this.serviceName = serviceName;
+    this.metricsNamespace = metricsNamespace;
     this.keyPrefix = props.keyPrefix ?? DEFAULTS.keyPrefix;
 
     const inline =
@@ -211,7 +226,99 @@ export class MailboxIngestion extends Construct {
       alarmAction: props.alarmAction,
     });
 
+    const options = props.dashboard === true ? {} : props.dashboard || undefined;
+    const dashboard = options
+      ? new IngestionDashboard(this, 'Dashboard', {
+          ...options,
+          metrics: this,
+          jobQueue: this.jobQueue,
+          jobDeadLetterQueue: this.jobDeadLetterQueue,
+          pollFunction: this.pollFunction,
+          pollTimeout,
+          period: pollMetricPeriod(schedulePeriod),
+        })
+      : undefined;
+    this.dashboard = dashboard?.dashboard;
+    this.dashboardUrl = dashboard?.url;
+
     this.#acknowledgeAcceptedFindings(props);
+  }
+
+  /**
+   * Lets `grantee` consume the message notifications: receive, delete, change visibility (and read the
+   * queue's attributes), plus kms:Decrypt when the queue has a customer-managed key.
+   */
+  grantConsumeNotifications(grantee: iam.IGrantable): iam.Grant {
+    return this.notificationQueue.grantConsumeMessages(grantee);
+  }
+
+  /**
+   * Lets `grantee` read the stored messages: s3:GetObject under the key prefix, plus kms:Decrypt when the
+   * bucket has a customer-managed key. No list, write or delete.
+   */
+  grantReadMessages(grantee: iam.IGrantable): iam.Grant {
+    return grantReadMessages(grantee, this.bucket, this.keyPrefix);
+  }
+
+  /**
+   * Messages retrieved from the POP3 servers (MessagesRetrieved), all mailboxes; those not committed are
+   * counted again by `metricUncommittedMessages` and taken again next run.
+   * @default - sum over 5 minutes
+   */
+  metricMessagesIngested(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return pollMetric(this, METRIC_NAMES.messagesRetrieved, 'Sum', {}, props);
+  }
+
+  /**
+   * Bytes of the messages retrieved (BytesRetrieved), all mailboxes.
+   * @default - sum over 5 minutes
+   */
+  metricBytesIngested(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return pollMetric(this, METRIC_NAMES.bytesRetrieved, 'Sum', {}, props);
+  }
+
+  /**
+   * Poll runs that left work behind (PollFailures), for one failure `reason` (e.g. 'auth', 'IN-USE',
+   * 'network', 'config-unavailable'; see docs/deploy.md) or, without one, for every reason.
+   * @default - sum over 5 minutes
+   */
+  metricPollFailures(reason?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return pollMetric(this, METRIC_NAMES.pollFailures, 'Sum', reasonDimension(reason), props);
+  }
+
+  /**
+   * Retrieved messages a run could not commit (UncommittedMessages): still on the server.
+   * @default - maximum over 5 minutes
+   */
+  metricUncommittedMessages(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return pollMetric(this, METRIC_NAMES.uncommittedMessages, 'Maximum', {}, props);
+  }
+
+  /**
+   * Poll jobs deleted unpolled (DroppedJobs): unreadable, or naming no deployed mailbox.
+   * @default - sum over 5 minutes
+   */
+  metricDroppedJobs(
+    reason?: 'bad-job' | 'unknown-mailbox',
+    props?: cloudwatch.MetricOptions,
+  ): cloudwatch.Metric {
+    return pollMetric(this, METRIC_NAMES.droppedJobs, 'Sum', reasonDimension(reason), props);
+  }
+
+  /**
+   * How long one poll run took (PollDuration, milliseconds).
+   * @default - maximum over 5 minutes
+   */
+  metricPollDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return pollMetric(this, METRIC_NAMES.pollDuration, 'Maximum', {}, props);
+  }
+
+  /**
+   * Age of the oldest poll job waiting in the job queue (ApproximateAgeOfOldestMessage, seconds).
+   * @default - maximum over 5 minutes
+   */
+  metricOldestJobAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.jobQueue.metricApproximateAgeOfOldestMessage(props);
   }
 
   /** Grants read on the config location and points the function at it (the same variables for both). */
@@ -284,5 +391,11 @@ function grantSend(grantee: iam.IGrantable, queue: sqs.IQueue): void {
   queue.encryptionMasterKey?.grant(grantee, 'kms:GenerateDataKey', 'kms:Decrypt');
 }
 
+/** Poll metrics arrive once per schedule slot: graph them no finer than that (and at least 5 minutes). */
+function pollMetricPeriod(schedule: Duration): Duration {
+  return Duration.seconds(Math.max(300, schedule.toSeconds()));
+}
+
 export { ConfigLocation } from './config-location.ts';
+export type { DashboardOptions } from './dashboard.ts';
 export type { ArchiveRule, MailboxEntry, MailboxIngestionProps } from './props.ts';
