@@ -60,6 +60,12 @@ export class MailboxPollerStack extends Stack {
     output('NotificationQueueArn', ingestion.notificationQueue.queueArn, 'ARN of the notification queue');
     output('JobDeadLetterQueueUrl', ingestion.jobDeadLetterQueue.queueUrl, 'Poll jobs that failed for good');
     output('AlarmTopicArn', this.alarmTopic.topicArn, 'SNS topic of the alarms: subscribe to it');
+    output(
+      'PollFunctionName',
+      ingestion.pollFunction.functionName,
+      'Poll function (its log group: see docs)',
+    );
+    output('DispatchFunctionName', ingestion.dispatchFunction.functionName, 'Invoke it to poll now');
     output('DashboardUrl', ingestion.dashboardUrl!, 'CloudWatch dashboard of the ingestion');
   }
 }

@@ -21,7 +21,7 @@ function logicalId(template: Template, type: string, prefix: string): string {
 describe('sample app', () => {
   const { app, stack, template } = synthSample();
 
-  it('outputs the bucket, the notification queue, the job DLQ, the alarm topic and the dashboard', () => {
+  it('outputs the bucket, the notification queue, the job DLQ, the alarm topic, the functions and the dashboard', () => {
     const bucket = logicalId(template, 'AWS::S3::Bucket', 'IngestionBucket');
     const notifications = logicalId(template, 'AWS::SQS::Queue', 'IngestionNotificationQueue');
     const jobDlq = logicalId(template, 'AWS::SQS::Queue', 'IngestionJobDeadLetterQueue');
@@ -32,6 +32,12 @@ describe('sample app', () => {
     expect(outputs['JobDeadLetterQueueUrl']?.['Value']).toEqual({ Ref: jobDlq });
     expect(outputs['AlarmTopicArn']?.['Value']).toEqual({
       Ref: logicalId(template, 'AWS::SNS::Topic', 'Alarms'),
+    });
+    expect(outputs['PollFunctionName']?.['Value']).toEqual({
+      Ref: logicalId(template, 'AWS::Lambda::Function', 'IngestionPollFunction'),
+    });
+    expect(outputs['DispatchFunctionName']?.['Value']).toEqual({
+      Ref: logicalId(template, 'AWS::Lambda::Function', 'IngestionDispatchFunction'),
     });
     for (const output of Object.values(outputs)) expect(output['Description']).toEqual(expect.any(String));
   });
