@@ -9,7 +9,8 @@
  * A job names a mailbox and the config version; both functions read the mailbox settings from the
  * config location. Secure defaults live in defaults.ts, grants in grants.ts, the job queue's and the
  * bucket's resource policies in resource-policies.ts, alarms in alarms.ts, cdk-nag reasons in
- * nag-suppressions.ts.
+ * nag-suppressions.ts; the public grant and metric members in ingestion-base.ts, the optional dashboard in
+ * dashboard.ts.
  */
 import * as path from 'node:path';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
@@ -21,8 +22,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
-import { METRIC_NAMES } from '../lib/lambda/metrics.ts';
+import type { Construct } from 'constructs';
 import { IngestionAlarms } from './alarms.ts';
 import { ConfigLocation } from './config-location.ts';
 import { IngestionDashboard } from './dashboard.ts';
@@ -37,13 +37,12 @@ import {
 } from './defaults.ts';
 import {
   grantMessageStore,
-  grantReadMessages,
   grantSecretsRead,
   incomingObjectsPattern,
   messageObjectsPattern,
   secretArnFor,
 } from './grants.ts';
-import { pollMetric, reasonDimension } from './ingestion-metrics.ts';
+import { MailboxIngestionBase } from './ingestion-base.ts';
 import { inlineConfig } from './inline-config.ts';
 import {
   acknowledgeMissingAccessLogs,
@@ -56,7 +55,7 @@ import { bucketPropsWithDefaults, queueEncryption } from './resources.ts';
 import { InvokeFunctionOnly, schedulerRole } from './schedule-target.ts';
 import { functionAssetHash } from './source-hash.ts';
 
-export class MailboxIngestion extends Construct {
+export class MailboxIngestion extends MailboxIngestionBase {
   readonly bucket: s3.IBucket;
   readonly keyPrefix: string;
   readonly notificationQueue: sqs.IQueue;
@@ -242,83 +241,6 @@ export class MailboxIngestion extends Construct {
     this.dashboardUrl = dashboard?.url;
 
     this.#acknowledgeAcceptedFindings(props);
-  }
-
-  /**
-   * Lets `grantee` consume the message notifications: receive, delete, change visibility (and read the
-   * queue's attributes), plus kms:Decrypt when the queue has a customer-managed key.
-   */
-  grantConsumeNotifications(grantee: iam.IGrantable): iam.Grant {
-    return this.notificationQueue.grantConsumeMessages(grantee);
-  }
-
-  /**
-   * Lets `grantee` read the stored messages: s3:GetObject under the key prefix, plus kms:Decrypt when the
-   * bucket has a customer-managed key. No list, write or delete.
-   */
-  grantReadMessages(grantee: iam.IGrantable): iam.Grant {
-    return grantReadMessages(grantee, this.bucket, this.keyPrefix);
-  }
-
-  /**
-   * Messages retrieved from the POP3 servers (MessagesRetrieved), all mailboxes; those not committed are
-   * counted again by `metricUncommittedMessages` and taken again next run.
-   * @default - sum over 5 minutes
-   */
-  metricMessagesIngested(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return pollMetric(this, METRIC_NAMES.messagesRetrieved, 'Sum', {}, props);
-  }
-
-  /**
-   * Bytes of the messages retrieved (BytesRetrieved), all mailboxes.
-   * @default - sum over 5 minutes
-   */
-  metricBytesIngested(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return pollMetric(this, METRIC_NAMES.bytesRetrieved, 'Sum', {}, props);
-  }
-
-  /**
-   * Poll runs that left work behind (PollFailures), for one failure `reason` (e.g. 'auth', 'IN-USE',
-   * 'network', 'config-unavailable'; see docs/deploy.md) or, without one, for every reason.
-   * @default - sum over 5 minutes
-   */
-  metricPollFailures(reason?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return pollMetric(this, METRIC_NAMES.pollFailures, 'Sum', reasonDimension(reason), props);
-  }
-
-  /**
-   * Retrieved messages a run could not commit (UncommittedMessages): still on the server.
-   * @default - maximum over 5 minutes
-   */
-  metricUncommittedMessages(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return pollMetric(this, METRIC_NAMES.uncommittedMessages, 'Maximum', {}, props);
-  }
-
-  /**
-   * Poll jobs deleted unpolled (DroppedJobs): unreadable, or naming no deployed mailbox.
-   * @default - sum over 5 minutes
-   */
-  metricDroppedJobs(
-    reason?: 'bad-job' | 'unknown-mailbox',
-    props?: cloudwatch.MetricOptions,
-  ): cloudwatch.Metric {
-    return pollMetric(this, METRIC_NAMES.droppedJobs, 'Sum', reasonDimension(reason), props);
-  }
-
-  /**
-   * How long one poll run took (PollDuration, milliseconds).
-   * @default - maximum over 5 minutes
-   */
-  metricPollDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return pollMetric(this, METRIC_NAMES.pollDuration, 'Maximum', {}, props);
-  }
-
-  /**
-   * Age of the oldest poll job waiting in the job queue (ApproximateAgeOfOldestMessage, seconds).
-   * @default - maximum over 5 minutes
-   */
-  metricOldestJobAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.jobQueue.metricApproximateAgeOfOldestMessage(props);
   }
 
   /** Grants read on the config location and points the function at it (the same variables for both). */
