@@ -63,3 +63,19 @@ export function grantSecretsRead(grantee: iam.IGrantable, secretArns: readonly s
     resourceArns: [...secretArns],
   });
 }
+
+/**
+ * s3:GetObject on the stored messages (the key prefix), plus kms:Decrypt on the bucket's key if it has
+ * one: what a consumer needs to fetch the object a notification names. No list, no write, no delete.
+ * A grantee of another account gets it in the bucket policy (a bucket created here only).
+ */
+export function grantReadMessages(grantee: iam.IGrantable, bucket: s3.IBucket, keyPrefix: string): iam.Grant {
+  const grant = iam.Grant.addToPrincipalOrResource({
+    grantee,
+    actions: ['s3:GetObject'],
+    resourceArns: [bucket.arnForObjects(messageObjectsPattern(keyPrefix))],
+    resource: bucket,
+  });
+  const keyGrant = bucket.encryptionKey?.grantDecrypt(grantee);
+  return keyGrant ? grant.combine(keyGrant) : grant;
+}

@@ -55,6 +55,7 @@ describe('cdk-nag AwsSolutions', () => {
       () => ({ notificationQueueProps: { fifo: true }, versioned: false }),
     ],
     ['a custom key prefix', () => ({ keyPrefix: 'inbound/mail/' })],
+    ['a dashboard', () => ({ dashboard: { dashboardName: 'mail' } })],
     [
       'existing bucket and queue',
       (s) => ({
