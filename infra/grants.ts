@@ -1,9 +1,11 @@
 /**
  * Least-privilege grants for the poll function, narrower than the L2 `grant*` helpers:
- * - S3: PutObject on the key prefix only. The multipart path of the store (lib/adapters/s3-message-store.ts)
- *   uploads to `<prefix>.incoming/`, copies to the final key and deletes the temporary object, so the
- *   temporary folder alone also gets GetObject (copy source), DeleteObject and AbortMultipartUpload.
- *   No read, list or delete on stored messages.
+ * - S3: PutObject and GetObject on the key prefix only. GetObject (which also covers HeadObject) lets the
+ *   store check an object that is already under a message's key (a conditional write answered 412) before
+ *   it counts the message as stored: without it every re-poll after an interrupted run would fail. The
+ *   multipart path of the store (lib/adapters/s3-message-store.ts) uploads to `<prefix>.incoming/`, copies
+ *   to the final key and deletes the temporary object, so the temporary folder alone also gets
+ *   DeleteObject and AbortMultipartUpload. No list, and no delete of stored messages.
  * - Secrets Manager: GetSecretValue on the named secrets only.
  */
 import { ArnFormat, Stack } from 'aws-cdk-lib';
@@ -27,12 +29,12 @@ export function incomingObjectsPattern(keyPrefix: string): string {
 export function grantMessageStore(grantee: iam.IGrantable, bucket: s3.IBucket, keyPrefix: string): void {
   iam.Grant.addToPrincipal({
     grantee,
-    actions: ['s3:PutObject'],
+    actions: ['s3:PutObject', 's3:GetObject'],
     resourceArns: [bucket.arnForObjects(messageObjectsPattern(keyPrefix))],
   });
   iam.Grant.addToPrincipal({
     grantee,
-    actions: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:DeleteObject'],
+    actions: ['s3:AbortMultipartUpload', 's3:DeleteObject'],
     resourceArns: [bucket.arnForObjects(incomingObjectsPattern(keyPrefix))],
   });
   // SSE-KMS: writing needs a data key; multipart completion and copy read the parts back.
