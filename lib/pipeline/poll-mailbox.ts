@@ -107,7 +107,7 @@ export async function pollMailbox(
       new Pop3ConnectionError('run stopped; closing without QUIT so nothing is deleted', { cause: error }),
     );
     options.logger?.error('mailbox run failed', { mailboxId: mailbox.id, error });
-    return run.fail(error);
+    return run.fail(error, { tls: mailbox.tls, port: mailbox.port, connected: client !== undefined });
   }
 }
 

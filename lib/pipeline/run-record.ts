@@ -5,6 +5,7 @@
  */
 import type { QuitResult } from '../pop3-client/client.ts';
 import { classifyFailure } from './classify-failure.ts';
+import type { ConnectionContext } from './connection-hints.ts';
 import {
   type DryRunEntry,
   emptyCounts,
@@ -173,10 +174,11 @@ export class RunRecord {
     };
   }
 
-  fail(error: unknown): MailboxOutcome {
+  /** `connection` lets a usual configuration mistake be named with its fix (lib/pipeline/connection-hints.ts). */
+  fail(error: unknown, connection?: ConnectionContext): MailboxOutcome {
     this.#counts.deleted = 0;
     this.#counts.left = this.#counts.found;
-    const { status, reason, message } = classifyFailure(error);
+    const { status, reason, message } = classifyFailure(error, connection);
     return this.#outcome(status, false, { reason, message });
   }
 
