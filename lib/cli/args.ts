@@ -27,7 +27,8 @@ Options:
 
 Summary on stdout (only JSON with --json); failures and warnings on stderr.
 Exit status: 0 every message found was committed or left by rule (size or per-run limit),
-1 any mailbox ended otherwise (failed, retry-later, partial), 2 usage or configuration error.`;
+1 any mailbox ended otherwise (failed, retry-later, partial), 2 usage or configuration error,
+75 only because another run was polling some mailboxes (locked).`;
 
 export interface PollCommand {
   readonly configPath: string;

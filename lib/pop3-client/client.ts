@@ -75,6 +75,7 @@ export class Pop3Client {
       deadline,
       window: options.pipelineWindow,
       maxListingOctets: options.maxListingOctets,
+      onTrace: options.onTrace,
     });
     try {
       const greeting = parseGreeting(await conversation.greeting(deadline.cap(timeouts.greetingMs)));

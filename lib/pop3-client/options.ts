@@ -38,7 +38,12 @@ export interface Pop3ClientOptions {
   readonly maxMessageBytes?: number;
   /** Cap on a LIST/UIDL/CAPA body. @default DEFAULT_MAX_LISTING_OCTETS */
   readonly maxListingOctets?: number;
+  /** Sees the conversation: each command as its redacted display, each status line, each body's size. */
+  readonly onTrace?: TraceListener;
 }
+
+/** 'C' for what we sent (secrets redacted), 'S' for what the server answered (bodies only by size). */
+export type TraceListener = (direction: 'C' | 'S', line: string) => void;
 
 export interface ResolvedClientOptions {
   readonly host: string;
@@ -53,6 +58,7 @@ export interface ResolvedClientOptions {
   readonly deadline: Deadline;
   readonly maxMessageBytes: number;
   readonly maxListingOctets: number;
+  readonly onTrace: TraceListener | undefined;
 }
 
 export function resolveClientOptions(options: Pop3ClientOptions): ResolvedClientOptions {
@@ -75,5 +81,6 @@ export function resolveClientOptions(options: Pop3ClientOptions): ResolvedClient
     deadline: options.deadline ?? Deadline.never(),
     maxMessageBytes: options.maxMessageBytes ?? Number.POSITIVE_INFINITY,
     maxListingOctets: options.maxListingOctets ?? DEFAULT_MAX_LISTING_OCTETS,
+    onTrace: options.onTrace,
   };
 }
