@@ -9,7 +9,11 @@ export function closestName(typed: string, known: Iterable<string>): string | un
   // A third of the name, at least 1 and at most 3 edits: "tsl" → "tls", but not "x" → "id".
   const reach = Math.min(3, Math.max(1, Math.floor(lower.length / 3)));
   let best: { name: string; distance: number } | undefined;
-  for (const name of known) {
+  const names = [...known];
+  // A name cut short ("maxMessages" for "maxMessagesPerRun") is as likely a mistake as a typo.
+  const completions = lower.length >= 4 ? names.filter((name) => name.toLowerCase().startsWith(lower)) : [];
+  if (completions.length === 1) return completions[0];
+  for (const name of names) {
     const distance = editDistance(lower, name.toLowerCase());
     if (distance <= reach && (best === undefined || distance < best.distance)) best = { name, distance };
   }
