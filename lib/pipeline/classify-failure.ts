@@ -31,7 +31,7 @@ export function classifyFailure(error: unknown, connection?: ConnectionContext):
   const classified = classifyError(error);
   const found = connection === undefined ? undefined : connectionHint(error, connection);
   if (found === undefined) return classified;
-  const message = `${classified.message}; ${found.hint}`;
+  const message = `${found.message ?? classified.message}; ${found.hint}`;
   return found.reason === undefined
     ? { ...classified, message }
     : { status: 'failed', reason: found.reason, message };

@@ -8,7 +8,12 @@
  * gets its own reason (lib/pipeline/reasons.ts), so that a scheduler does not retry it as transient.
  */
 import type { TlsMode } from '../config/types.ts';
-import { Pop3ProtocolError, Pop3SecurityError, Pop3TimeoutError } from '../pop3/errors.ts';
+import {
+  Pop3ConnectionError,
+  Pop3ProtocolError,
+  Pop3SecurityError,
+  Pop3TimeoutError,
+} from '../pop3/errors.ts';
 
 /** What the run knew about the connection it tried. */
 export interface ConnectionContext {
@@ -22,6 +27,8 @@ export interface ConnectionHint {
   /** Set when the mistake is one of configuration: the run fails with this reason instead of retrying. */
   readonly reason?: 'dns' | 'tls';
   readonly hint: string;
+  /** Replaces the error's own message where that misleads ("TLS connection … failed" for a DNS failure). */
+  readonly message?: string;
 }
 
 export const HINT_EXPECTS_TLS = 'the server may expect TLS: set tls: implicit (port 995)';
@@ -50,7 +57,11 @@ const UNTRUSTED_CA_CODES: ReadonlySet<string> = new Set([
 
 export function connectionHint(error: unknown, context: ConnectionContext): ConnectionHint | undefined {
   const codes = causeCodes(error);
-  if (codes.some((code) => DNS_CODES.has(code))) return { reason: 'dns', hint: HINT_DNS };
+  const dns = codes.find((code) => DNS_CODES.has(code));
+  if (dns !== undefined) {
+    const name = causeField(error, 'hostname') ?? 'the host name';
+    return { reason: 'dns', hint: HINT_DNS, message: `cannot resolve ${name} (${dns})` };
+  }
   if (codes.includes('ERR_SSL_WRONG_VERSION_NUMBER') || (context.tls !== 'none' && notTls(error))) {
     return { reason: 'tls', hint: HINT_NO_TLS };
   }
@@ -67,10 +78,13 @@ export function connectionHint(error: unknown, context: ConnectionContext): Conn
 
 /**
  * A plain client on a TLS port: the server says nothing (it waits for our ClientHello) until a timeout,
- * or sends a TLS record (0x15 alert / 0x16 handshake, then version 0x03) where the greeting belongs.
+ * or sends a TLS record (0x15 alert / 0x16 handshake, then version 0x03) where the greeting belongs, and
+ * usually closes before a line end.
  */
 function looksLikeTlsServer(error: unknown): boolean {
   if (error instanceof Pop3TimeoutError) return error.phase === 'greeting' || error.phase === 'deadline';
+  if (error instanceof Pop3ConnectionError)
+    return /in the middle of the reply to greeting/.test(error.message);
   if (error instanceof Pop3ProtocolError) {
     return /greeting/.test(error.message) && /\\u00[01][0-9a-f]|[\x7f-\xff]/.test(error.message);
   }
@@ -80,6 +94,14 @@ function looksLikeTlsServer(error: unknown): boolean {
 function notTls(error: unknown): boolean {
   for (let e: unknown = error; e instanceof Error; e = e.cause) if (NOT_TLS.test(e.message)) return true;
   return false;
+}
+
+function causeField(error: unknown, field: string): string | undefined {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    const value = (e as unknown as Record<string, unknown>)[field];
+    if (typeof value === 'string') return value;
+  }
+  return undefined;
 }
 
 /** `code` of the error and of every cause below it ("ENOTFOUND", "DEPTH_ZERO_SELF_SIGNED_CERT", …). */
