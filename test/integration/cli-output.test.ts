@@ -88,23 +88,26 @@ async function poll(user: string, fields: Record<string, unknown>, ...args: stri
 
 describe('what the CLI prints', () => {
   it('-v: one line per message on stderr with number, UIDL, size, key and what was done', async () => {
-    await dovecot.seed('verbose', SMALL);
-    const run = await poll('verbose', {}, '-v');
+    const large = Buffer.from(`Subject: large\r\n\r\n${'x'.repeat(3000)}\r\n`);
+    await dovecot.seed('verbose', [...SMALL, large]);
+    const run = await poll('verbose', { limits: { maxMessageBytes: 2000 } }, '-v');
     expect(run.status).toBe(0);
     const lines = run.stderr
       .split('\n')
       .filter((line) => line.startsWith('mailbox-poller: verbose: message '));
-    expect(lines).toHaveLength(SMALL.length);
+    expect(lines).toHaveLength(SMALL.length + 1);
     const numbers = lines.map((line) => Number(/message (\d+) /.exec(line)?.[1])).sort((a, b) => a - b);
-    expect(numbers).toEqual([1, 2, 3, 4, 5]);
-    for (const line of lines) {
+    expect(numbers).toEqual([1, 2, 3, 4, 5, 6]);
+    const left = lines.filter((line) => line.startsWith('mailbox-poller: verbose: message 6 '));
+    expect(left).toEqual([expect.stringMatching(/ {2}- {2}- {2}left on the server \(oversized: .+\)$/)]);
+    for (const line of lines.filter((l) => !left.includes(l))) {
       const [, uidl, size, key, fate] =
         /^mailbox-poller: verbose: message \d+ {2}(\S+) {2}(\d+ B) {2}(\S+) {2}(.*)$/.exec(line) ?? [];
       expect(key, line).toContain(`verbose/uidl/${encodeURIComponent(uidl ?? '?')}/`);
       expect(size, line).toMatch(/^\d+ B$/);
       expect(fate, line).toBe('stored, notified, deleted');
     }
-    expect(run.stdout).toMatch(/^verbose: ok .* 5 deleted/);
+    expect(run.stdout).toMatch(/^verbose: ok .* 5 deleted, 1 skipped, 1 left on the server/);
   });
 
   it('--trace: the conversation on stderr, PASS and AUTH PLAIN redacted, bodies by size only', async () => {
