@@ -16,7 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, unlinkSync } from 'node:fs';
-import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -65,7 +65,7 @@ export async function lockMailbox(
   account: MailboxAccount,
   waitMs: number,
 ): Promise<LockAttempt> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await ensureLockDir(dir);
   const file = lockPath(dir, account);
   const giveUpAt = Date.now() + waitMs;
   for (;;) {
@@ -84,7 +84,8 @@ export async function lockMailbox(
 async function tryCreate(file: string, mailboxId: string): Promise<boolean> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
-    handle = await open(file, 'wx', 0o600);
+    // Readable by all: it holds only a pid and a host name, and a run of another user must read it.
+    handle = await open(file, 'wx', 0o644);
   } catch (error) {
     if ((error as { code?: unknown }).code === 'EEXIST') return false;
     throw error;
@@ -103,6 +104,15 @@ async function tryCreate(file: string, mailboxId: string): Promise<boolean> {
     await handle.close();
   }
   return true;
+}
+
+/**
+ * Runs of several users on one machine share the folder, as they share /tmp: a folder we create is
+ * world-writable with the sticky bit, so each can add its locks and remove only its own.
+ */
+async function ensureLockDir(dir: string): Promise<void> {
+  const created = await mkdir(dir, { recursive: true });
+  if (created !== undefined) await chmod(dir, 0o1777).catch(() => undefined);
 }
 
 async function release(file: string): Promise<void> {

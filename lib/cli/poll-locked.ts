@@ -40,7 +40,19 @@ async function pollOne(
 ): Promise<MailboxOutcome> {
   const startedAt = performance.now();
   const waitMs = Math.min(options.waitLockMs, deadline.remainingMs());
-  const lock = await lockMailbox(options.lockDir, mailbox, waitMs);
+  let lock: Awaited<ReturnType<typeof lockMailbox>>;
+  try {
+    lock = await lockMailbox(options.lockDir, mailbox, waitMs);
+  } catch (error) {
+    // Polling without the lock could duplicate every message another run is taking: do not.
+    const why = error instanceof Error ? error.message : String(error);
+    return {
+      ...lockedOutcome(mailbox, undefined, performance.now() - startedAt),
+      status: 'failed',
+      reason: 'error',
+      message: `cannot take the lock for this mailbox in ${options.lockDir} (${why}); set MAILBOX_POLLER_LOCK_DIR to a writable folder`,
+    };
+  }
   if (!lock.acquired) return lockedOutcome(mailbox, lock.holder, performance.now() - startedAt);
   try {
     return await pollMailbox(mailbox, ports, deadline, options);

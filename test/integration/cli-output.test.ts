@@ -50,11 +50,11 @@ interface Run {
   readonly stderr: string;
 }
 
-async function cli(args: string[]): Promise<Run> {
+async function cli(args: string[], lockDir = path.join(buildDir, 'locks')): Promise<Run> {
   try {
     const { stdout, stderr } = await exec(process.execPath, [runner, ...args], {
       cwd: buildDir,
-      env: { PATH: process.env.PATH ?? '', MAILBOX_POLLER_LOCK_DIR: path.join(buildDir, 'locks') },
+      env: { PATH: process.env.PATH ?? '', MAILBOX_POLLER_LOCK_DIR: lockDir },
       maxBuffer: 64 * 1024 * 1024,
     });
     return { status: 0, stdout, stderr };
@@ -212,6 +212,20 @@ describe.runIf(corpusAvailable())('two runs on one mailbox at once', () => {
     const run = await poll('locked', {}, '-q');
     expect(run).toEqual({ status: 0, stdout: '', stderr: '' });
     expect(await dovecot.messageCount('locked')).toBe(0);
+  });
+
+  it('a lock folder that cannot be used: the mailbox is not polled without its lock (failed, exit 1)', async () => {
+    await dovecot.seed('locked', SMALL);
+    const notAFolder = path.join(buildDir, 'not-a-folder');
+    await writeFile(notAFolder, '');
+    const config = await configFor('locked', { password: PASSWORD });
+    const run = await cli(['poll', '--config', config, '--out', path.join(buildDir, 'out-x')], notAFolder);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(
+      /^mailbox-poller: locked: failed \(error\): cannot take the lock .*MAILBOX_POLLER_LOCK_DIR/m,
+    );
+    expect(await dovecot.messageCount('locked')).toBe(SMALL.length);
+    await dovecot.clear('locked');
   });
 
   it('--wait-lock waits for the other run instead of leaving the mailbox', async () => {
