@@ -4,6 +4,7 @@
  * See docs/configuration.md.
  */
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import ajvFormats from 'ajv-formats';
 import schema from '../../schema/config.schema.json' with { type: 'json' };
@@ -48,6 +49,7 @@ interface MailboxDocument {
   accessToken?: SecretSpec;
   auth?: AuthMethod;
   ca?: string;
+  caFile?: string;
   servername?: string;
   allowInsecureAuth?: boolean;
   pipelining?: boolean;
@@ -78,7 +80,7 @@ function validate(json: unknown): json is ConfigDocument {
 export function parseConfig(json: unknown): PollerConfig {
   const valid = validate(json);
   const problems = valid ? [] : describeSchemaErrors(validator?.errors ?? []);
-  problems.push(...duplicateIdProblems(json));
+  problems.push(...duplicateIdProblems(json), ...unreadCaFileProblems(json));
   if (!valid || problems.length > 0) throw new ConfigError(inDocumentOrder(problems));
   const defaultLimits = { ...DEFAULT_LIMITS, ...json.defaults?.limits };
   return {
@@ -102,12 +104,17 @@ export async function loadConfigFile(filePath: string): Promise<PollerConfig> {
   } catch {
     throw new ConfigError([describeSyntaxError(filePath, text)], filePath);
   }
+  const caFileProblems = await readCaFiles(json, path.dirname(path.resolve(filePath)));
+  let config: PollerConfig | undefined;
+  let problems = caFileProblems;
   try {
-    return parseConfig(json);
+    config = parseConfig(json);
   } catch (error) {
-    if (error instanceof ConfigError) throw new ConfigError(error.problems, filePath);
-    throw error;
+    if (!(error instanceof ConfigError)) throw error;
+    problems = inDocumentOrder([...error.problems, ...caFileProblems]);
   }
+  if (config === undefined || problems.length > 0) throw new ConfigError(problems, filePath);
+  return config;
 }
 
 function toMailboxConfig(mailbox: MailboxDocument, defaultLimits: MailboxLimits): MailboxConfig {
@@ -128,6 +135,58 @@ function toMailboxConfig(mailbox: MailboxDocument, defaultLimits: MailboxLimits)
     pipelining: mailbox.pipelining ?? true,
     limits: { ...defaultLimits, ...mailbox.limits },
   };
+}
+
+/**
+ * `caFile` is read here, once, relative to the configuration file's folder, and becomes `ca`: the rest of
+ * the code sees only PEM text. An unreadable file, or one without a certificate, is a configuration error
+ * naming the mailbox and the path. With `ca` also given the schema reports both, so the file is not read.
+ */
+async function readCaFiles(json: unknown, folder: string): Promise<string[]> {
+  const mailboxes = (json as { mailboxes?: unknown } | null)?.mailboxes;
+  if (!Array.isArray(mailboxes)) return [];
+  const problems: string[] = [];
+  await Promise.all(
+    mailboxes.map(async (mailbox: unknown, index) => {
+      if (mailbox === null || typeof mailbox !== 'object') return;
+      const entry = mailbox as Record<string, unknown>;
+      if (typeof entry.caFile !== 'string' || entry.caFile === '' || entry.ca !== undefined) return;
+      const file = path.resolve(folder, entry.caFile);
+      const where = `${configPath(`/mailboxes/${index}/caFile`)}${typeof entry.id === 'string' ? ` (mailbox "${entry.id}")` : ''}`;
+      let pem: string;
+      try {
+        pem = await readFile(file, 'utf8');
+      } catch (error) {
+        problems.push(`${where}: cannot read ${file} (${errorCode(error)})`);
+        delete entry.caFile;
+        return;
+      }
+      delete entry.caFile;
+      if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+        problems.push(`${where}: ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+        return;
+      }
+      entry.ca = pem;
+    }),
+  );
+  return problems;
+}
+
+/**
+ * A `caFile` left in the document was not read: the document did not come from a file (a deployed
+ * configuration has no folder of its own), so the certificate must be inline.
+ */
+function unreadCaFileProblems(json: unknown): string[] {
+  const mailboxes = (json as { mailboxes?: unknown } | null)?.mailboxes;
+  if (!Array.isArray(mailboxes)) return [];
+  return mailboxes.flatMap((mailbox: unknown, index) => {
+    const entry = mailbox as Record<string, unknown> | null;
+    if (entry === null || typeof entry !== 'object' || entry.caFile === undefined || entry.ca !== undefined)
+      return [];
+    return [
+      `${configPath(`/mailboxes/${index}/caFile`)}: is read only from a configuration file given to the CLI; in a deployed configuration give the PEM text as "ca"`,
+    ];
+  });
 }
 
 function toSecretRef(secret: SecretSpec): SecretRef {

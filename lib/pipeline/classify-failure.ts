@@ -9,6 +9,7 @@ import {
   Pop3ServerError,
   Pop3TimeoutError,
 } from '../pop3/errors.ts';
+import { type ConnectionContext, connectionHint } from './connection-hints.ts';
 import type { OutcomeStatus } from './outcome.ts';
 import type { OutcomeReason } from './reasons.ts';
 
@@ -21,7 +22,22 @@ export interface Classified {
 /** Codes that mean "not now" rather than "not ever" (RFC 2449 §8.1, RFC 3206 §4–5). */
 const TRANSIENT_CODES = ['IN-USE', 'LOGIN-DELAY', 'SYS/TEMP'] as const;
 
-export function classifyFailure(error: unknown): Classified {
+/**
+ * With the connection's context, a usual configuration mistake (lib/pipeline/connection-hints.ts) gets
+ * its fix added to the message, and DNS and TLS mistakes their own reason: they fail rather than being
+ * retried as if they were transient.
+ */
+export function classifyFailure(error: unknown, connection?: ConnectionContext): Classified {
+  const classified = classifyError(error);
+  const found = connection === undefined ? undefined : connectionHint(error, connection);
+  if (found === undefined) return classified;
+  const message = `${found.message ?? classified.message}; ${found.hint}`;
+  return found.reason === undefined
+    ? { ...classified, message }
+    : { status: 'failed', reason: found.reason, message };
+}
+
+function classifyError(error: unknown): Classified {
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof Pop3ServerError) {
     const transient = TRANSIENT_CODES.find((code) => error.hasCode(code));

@@ -54,7 +54,7 @@ export function recordSent(sent: SentBatch, run: RunRecord): readonly StoredAndD
       });
     }
   }
-  for (const _ of sent.accepted) run.notified();
+  for (const item of sent.accepted) run.notified(item);
   return sent.accepted;
 }
 
@@ -74,7 +74,7 @@ export async function markForDeletion(
     items.map(async (item) => {
       try {
         await client.dele(item.msg);
-        run.markedForDeletion();
+        run.markedForDeletion(item);
       } catch (error) {
         // DELE -ERR: stored and notified, but stays on the server; the next run re-stores the same key.
         if (!(error instanceof Pop3ServerError)) throw error;

@@ -22,7 +22,7 @@ import { isOutcomeReason } from './reasons.ts';
 import { planRetrievals, type RetrievalPlan } from './retrieval-plan.ts';
 import { forEachMessage } from './retrieve-ahead.ts';
 import { retrieveAndStore } from './retrieve-and-store.ts';
-import { type Progress, RunRecord, type Stop } from './run-record.ts';
+import { type MessageEvent, type Progress, RunRecord, type Stop } from './run-record.ts';
 
 export interface PollPorts {
   readonly store: MessageStore;
@@ -45,6 +45,10 @@ export interface PollOptions {
   readonly dryRun?: boolean;
   readonly logger?: PollLogger;
   readonly onProgress?: (progress: Progress) => void;
+  /** What became of each message, once settled (DELE acknowledged, or skipped): for a per-message log. */
+  readonly onMessage?: (event: MessageEvent) => void;
+  /** The POP3 conversation of each mailbox, secrets redacted, bodies by size only (lib/pop3-client). */
+  readonly onTrace?: (mailboxId: string, direction: 'C' | 'S', line: string) => void;
   /** Time kept back for store, notify, DELE and QUIT of what is in flight. @default min(10 s, 25 % of the budget) */
   readonly finishReserveMs?: number;
   /**
@@ -64,7 +68,7 @@ export async function pollMailbox(
   deadline: Deadline,
   options: PollOptions = {},
 ): Promise<MailboxOutcome> {
-  const run = new RunRecord(mailbox.id, options.onProgress);
+  const run = new RunRecord(mailbox.id, options.onProgress, options.onMessage);
   let client: Pop3Client | undefined;
   try {
     const credentials = await ports.credentials.resolve(
@@ -109,7 +113,7 @@ export async function pollMailbox(
       new Pop3ConnectionError('run stopped; closing without QUIT so nothing is deleted', { cause: error }),
     );
     options.logger?.error('mailbox run failed', { mailboxId: mailbox.id, error });
-    return run.fail(error);
+    return run.fail(error, { tls: mailbox.tls, port: mailbox.port, connected: client !== undefined });
   }
 }
 
@@ -155,6 +159,7 @@ function clientOptions(mailbox: MailboxConfig, deadline: Deadline, options: Poll
     maxMessageBytes: mailbox.limits.maxMessageBytes,
     maxListingEntries: maxListingEntriesFor(mailbox.limits.maxMessagesPerRun),
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+    ...(options.onTrace ? { onTrace: options.onTrace.bind(undefined, mailbox.id) } : {}),
   };
 }
 

@@ -17,6 +17,7 @@ export const OUTCOME_REASONS = {
   notify: 'retry-later',
   'not-committed': 'retry-later',
   'quit-not-confirmed': 'retry-later',
+  locked: 'retry-later',
   // partial: the run ended, but some retrieved messages stay on the server uncommitted.
   uncommitted: 'partial',
   // auth-failed: the credentials were refused.
@@ -26,6 +27,8 @@ export const OUTCOME_REASONS = {
   'server-error': 'failed',
   protocol: 'failed',
   credentials: 'failed',
+  dns: 'failed',
+  tls: 'failed',
   error: 'failed',
   crash: 'failed',
   // ok, but nothing was changed.

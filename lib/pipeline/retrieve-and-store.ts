@@ -69,7 +69,7 @@ export async function retrieveAndStore(
       );
     }
     run.retrieved(tap.bytes);
-    run.stored();
+    run.stored({ msg: planned.msg, uidl: planned.uidl, size: stored.size, key: stored.key });
     return {
       planned,
       stored,

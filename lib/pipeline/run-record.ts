@@ -5,6 +5,7 @@
  */
 import type { QuitResult } from '../pop3-client/client.ts';
 import { classifyFailure } from './classify-failure.ts';
+import type { ConnectionContext } from './connection-hints.ts';
 import {
   type DryRunEntry,
   emptyCounts,
@@ -19,6 +20,32 @@ export interface Progress {
   readonly retrieved: number;
   readonly bytesRetrieved: number;
   readonly deleted: number;
+}
+
+/**
+ * What became of one message in this run, once that is settled: DELE acknowledged (deleted once QUIT
+ * commits), or skipped with a reason. Messages still in flight when a run fails get no event.
+ */
+export interface MessageEvent {
+  readonly mailboxId: string;
+  readonly msg: number;
+  readonly uidl: string | undefined;
+  /** Octets stored; undefined when it was not stored. */
+  readonly size: number | undefined;
+  /** Object key; undefined when it was not stored. */
+  readonly key: string | undefined;
+  readonly stored: boolean;
+  readonly notified: boolean;
+  /** DELE acknowledged; the deletion is committed by QUIT. */
+  readonly deleted: boolean;
+  readonly skipped?: SkippedMessage['reason'];
+  readonly detail?: string;
+}
+
+interface StoredEntry {
+  readonly size: number;
+  readonly key: string;
+  notified: boolean;
 }
 
 /** Why a run stopped before it went through its plan. */
@@ -42,10 +69,18 @@ export class RunRecord {
   readonly #mailboxId: string;
   readonly #startedAt = performance.now();
   readonly #onProgress: ((progress: Progress) => void) | undefined;
+  readonly #onMessage: ((event: MessageEvent) => void) | undefined;
+  /** Stored messages whose fate is not settled yet, only kept for onMessage. */
+  readonly #storedByMsg = new Map<number, StoredEntry>();
 
-  constructor(mailboxId: string, onProgress?: (progress: Progress) => void) {
+  constructor(
+    mailboxId: string,
+    onProgress?: (progress: Progress) => void,
+    onMessage?: (event: MessageEvent) => void,
+  ) {
     this.#mailboxId = mailboxId;
     this.#onProgress = onProgress;
+    this.#onMessage = onMessage;
   }
 
   /** Messages on the server at login. */
@@ -81,7 +116,8 @@ export class RunRecord {
   }
 
   /** 1. Durably stored, checksum verified. */
-  stored(): void {
+  stored(entry?: Message & { readonly size: number; readonly key: string }): void {
+    if (entry && this.#onMessage) this.#storedByMsg.set(entry.msg, { ...entry, notified: false });
     this.#counts.stored++;
     this.#consecutiveStoreFailures = 0;
   }
@@ -94,7 +130,9 @@ export class RunRecord {
   }
 
   /** 2. Its notification was accepted. */
-  notified(): void {
+  notified(entry?: Message): void {
+    const stored = entry && this.#storedByMsg.get(entry.msg);
+    if (stored) stored.notified = true;
     this.#counts.notified++;
     this.#consecutiveNotifyFailures = 0;
   }
@@ -107,8 +145,9 @@ export class RunRecord {
   }
 
   /** 3. DELE acknowledged; committed only by a confirmed QUIT. */
-  markedForDeletion(): void {
+  markedForDeletion(entry?: Message): void {
     this.#markedForDeletion++;
+    if (entry) this.#settled(entry, { deleted: true });
   }
 
   /** DELE -ERR: stored and notified, but stays on the server; the next run stores the same key again. */
@@ -173,14 +212,33 @@ export class RunRecord {
     };
   }
 
-  fail(error: unknown): MailboxOutcome {
+  /** `connection` lets a usual configuration mistake be named with its fix (lib/pipeline/connection-hints.ts). */
+  fail(error: unknown, connection?: ConnectionContext): MailboxOutcome {
     this.#counts.deleted = 0;
     this.#counts.left = this.#counts.found;
-    const { status, reason, message } = classifyFailure(error);
+    const { status, reason, message } = classifyFailure(error, connection);
     return this.#outcome(status, false, { reason, message });
   }
 
+  #settled(entry: Message, fate: { deleted: boolean; skipped?: SkippedMessage }): void {
+    if (!this.#onMessage) return;
+    const stored = this.#storedByMsg.get(entry.msg);
+    this.#storedByMsg.delete(entry.msg);
+    this.#onMessage({
+      mailboxId: this.#mailboxId,
+      msg: entry.msg,
+      uidl: entry.uidl,
+      size: stored?.size,
+      key: stored?.key,
+      stored: stored !== undefined,
+      notified: stored?.notified ?? false,
+      deleted: fate.deleted,
+      ...(fate.skipped ? { skipped: fate.skipped.reason, detail: fate.skipped.detail } : {}),
+    });
+  }
+
   #skip(entry: SkippedMessage): void {
+    this.#settled(entry, { deleted: false, skipped: entry });
     this.#skipped.push(entry);
     this.#counts.skipped++;
   }

@@ -78,6 +78,7 @@ export class Pop3Client {
       maxListingOctets: options.maxListingOctets,
       maxListingEntries: options.maxListingEntries,
       pace: { replyMs: timeouts.replyMs, minBytesPerSecond: timeouts.minBytesPerSecond },
+      onTrace: options.onTrace,
     });
     try {
       const greeting = parseGreeting(await conversation.greeting(deadline.cap(timeouts.greetingMs)));

@@ -23,6 +23,7 @@ import {
 import { DEFAULT_MAX_LISTING_ENTRIES, DEFAULT_MAX_LISTING_OCTETS } from '../pop3/limits.ts';
 import { ReplyDecoder, type ReplyEvent, type StatusLine } from '../pop3/reply-decoder.ts';
 import { FlowControl, type MessageStream } from './message-stream.ts';
+import type { TraceListener } from './options.ts';
 import { ReplyClock, type ReplyPace } from './reply-clock.ts';
 import type { Transport } from './transport.ts';
 
@@ -50,6 +51,8 @@ export interface ConversationOptions {
   readonly maxListingEntries?: number;
   /** Minimum pace of a reply (see ReplyClock). @default no limit */
   readonly pace?: ReplyPace;
+  /** Each command's redacted display, each status line, each body by size: never a secret or message text. */
+  readonly onTrace?: TraceListener | undefined;
 }
 
 const AUTH_KEYWORDS = new Set(['USER', 'PASS', 'APOP', 'AUTH', '*SASL']);
@@ -70,6 +73,8 @@ export class Conversation {
   #writeScheduled = false;
   #failure: Error | undefined;
   readonly #clock: ReplyClock | undefined;
+  /** Octets of the body of the reply being read, for the trace. */
+  #bodyOctets = 0;
 
   constructor(transport: Transport, options: ConversationOptions) {
     this.#transport = transport;
@@ -223,7 +228,10 @@ export class Conversation {
         maxListingEntries: this.#options.maxListingEntries ?? DEFAULT_MAX_LISTING_ENTRIES,
       });
       this.#inFlight.push(next);
-      if (next.command.line.length > 0) lines.push(next.command.line);
+      if (next.command.line.length > 0) {
+        lines.push(next.command.line);
+        this.#options.onTrace?.('C', command.display);
+      }
     }
     if (lines.length > 0 && !this.#writeScheduled) {
       // Commands issued in the same turn of the event loop (a batch of DELEs) leave in one write.
@@ -289,7 +297,10 @@ export class Conversation {
     }
     if (event.type === 'status') {
       exchange.status = event.status;
+      this.#bodyOctets = 0;
+      this.#options.onTrace?.('S', traceStatus(event.status));
     } else if (event.type === 'data') {
+      this.#bodyOctets += event.chunk.length;
       if (exchange.stream) {
         exchange.stream.deliver(event.chunk);
       } else if (exchange.reader) {
@@ -301,6 +312,9 @@ export class Conversation {
         }
       }
     } else {
+      if (exchange.command.shape === 'multiline' && exchange.status?.kind === '+OK') {
+        this.#options.onTrace?.('S', `(${this.#bodyOctets} octets of ${exchange.command.keyword} body)`);
+      }
       this.#inFlight.shift();
       this.#clock?.restart();
       this.#complete(exchange);
@@ -378,4 +392,10 @@ export class Conversation {
     if (error instanceof Pop3Error && !(error instanceof Pop3ProtocolError)) return error;
     return new Pop3ProtocolError(`${this.server}: ${message}${about}`, options);
   }
+}
+
+/** A SASL challenge may carry a server's nonce or error detail: shown only by size. */
+function traceStatus(status: StatusLine): string {
+  if (status.kind === '+') return `+ (${status.text.length} octets of challenge)`;
+  return status.text === '' ? status.kind : `${status.kind} ${status.text}`;
 }

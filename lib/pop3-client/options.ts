@@ -55,7 +55,12 @@ export interface Pop3ClientOptions {
    * @default DEFAULT_MAX_LISTING_ENTRIES
    */
   readonly maxListingEntries?: number;
+  /** Sees the conversation: each command as its redacted display, each status line, each body's size. */
+  readonly onTrace?: TraceListener;
 }
+
+/** 'C' for what we sent (secrets redacted), 'S' for what the server answered (bodies only by size). */
+export type TraceListener = (direction: 'C' | 'S', line: string) => void;
 
 export interface ResolvedClientOptions {
   readonly host: string;
@@ -71,6 +76,7 @@ export interface ResolvedClientOptions {
   readonly maxMessageBytes: number;
   readonly maxListingOctets: number;
   readonly maxListingEntries: number;
+  readonly onTrace: TraceListener | undefined;
 }
 
 export function resolveClientOptions(options: Pop3ClientOptions): ResolvedClientOptions {
@@ -96,5 +102,6 @@ export function resolveClientOptions(options: Pop3ClientOptions): ResolvedClient
     maxMessageBytes: options.maxMessageBytes ?? Number.POSITIVE_INFINITY,
     maxListingOctets: options.maxListingOctets ?? DEFAULT_MAX_LISTING_OCTETS,
     maxListingEntries: Math.max(1, options.maxListingEntries ?? DEFAULT_MAX_LISTING_ENTRIES),
+    onTrace: options.onTrace,
   };
 }
