@@ -8,7 +8,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRIC_DIMENSIONS, METRIC_NAMES } from '../lib/lambda/metrics.ts';
+import { METRIC_DIMENSIONS, METRIC_NAMES } from '../lib/lambda/metric-names.ts';
 import { type PollMetricSource, pollMetric, pollMetricSearch } from './ingestion-metrics.ts';
 
 /** Options of the dashboard (MailboxIngestionProps.dashboard). */

@@ -8,7 +8,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { type DropReason, METRIC_NAMES } from '../lib/lambda/metrics.ts';
+import { type DropReason, METRIC_NAMES } from '../lib/lambda/metric-names.ts';
 import { grantReadMessages } from './grants.ts';
 import { pollMetric, reasonDimension } from './ingestion-metrics.ts';
 

@@ -8,7 +8,7 @@
  * PollFailures and DroppedJobs also per `Service` + `Reason`.
  */
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { METRIC_DIMENSIONS, type METRIC_NAMES } from '../lib/lambda/metrics.ts';
+import { METRIC_DIMENSIONS, type METRIC_NAMES } from '../lib/lambda/metric-names.ts';
 
 export type PollMetricName = (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];
 

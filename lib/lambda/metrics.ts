@@ -17,31 +17,19 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { MetricsOptions } from '@aws-lambda-powertools/metrics/types';
 import type { MailboxOutcome } from '../pipeline/outcome.ts';
+import {
+  DEFAULT_METRICS_NAMESPACE,
+  type DropReason,
+  METRIC_DIMENSIONS,
+  METRIC_NAMES,
+} from './metric-names.ts';
 
-export const METRIC_NAMES = {
-  messagesRetrieved: 'MessagesRetrieved',
-  bytesRetrieved: 'BytesRetrieved',
-  messagesLeft: 'MessagesLeft',
-  messagesSkipped: 'MessagesSkipped',
-  pollFailures: 'PollFailures',
-  authFailures: 'AuthFailures',
-  pollDuration: 'PollDuration',
-  /** Retrieved messages whose store or notification failed: still on the server, to be taken next run. */
-  uncommittedMessages: 'UncommittedMessages',
-  droppedJobs: 'DroppedJobs',
-} as const;
-
-/** The dimension names of every metric set, as the alarms and the dashboard query them. */
-export const METRIC_DIMENSIONS = {
-  service: 'Service',
-  mailboxId: 'MailboxId',
-  reason: 'Reason',
-} as const;
-
-/** Why a job was deleted without polling anything. */
-export type DropReason = 'bad-job' | 'unknown-mailbox';
-
-export const DEFAULT_METRICS_NAMESPACE = 'MailboxPoller';
+export {
+  DEFAULT_METRICS_NAMESPACE,
+  type DropReason,
+  METRIC_DIMENSIONS,
+  METRIC_NAMES,
+} from './metric-names.ts';
 
 /** The Powertools unit names used here (string values of its MetricUnit). */
 type Unit = 'Count' | 'Bytes' | 'Milliseconds';
