@@ -17,6 +17,8 @@ export const OUTCOME_REASONS = {
   notify: 'retry-later',
   'not-committed': 'retry-later',
   'quit-not-confirmed': 'retry-later',
+  'state-conflict': 'retry-later',
+  'state-store': 'retry-later',
   // partial: the run ended, but some retrieved messages stay on the server uncommitted.
   uncommitted: 'partial',
   // auth-failed: the credentials were refused.
@@ -28,6 +30,8 @@ export const OUTCOME_REASONS = {
   credentials: 'failed',
   error: 'failed',
   crash: 'failed',
+  'no-uidl': 'failed',
+  'listing-too-long': 'failed',
   // ok, but nothing was changed.
   'dry-run': 'ok',
 } as const;
