@@ -14,7 +14,7 @@
  * altered. Requests take the run's deadline as their abort signal.
  */
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   type MailboxState,
   type MailboxStateStore,
@@ -60,6 +60,9 @@ export class S3StateStore implements MailboxStateStore {
       bytes = await (response.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
     } catch (error) {
       if (httpStatusOf(error) === 404 || (error as Error).name === 'NoSuchKey') return undefined;
+      // Without s3:ListBucket S3 answers a missing key with 403, like a refused read: only a listing of
+      // the key (the construct grants ListBucket for the state prefix) tells the two apart.
+      if (httpStatusOf(error) === 403 && (await this.#absent(key, options.signal))) return undefined;
       throw this.#error(key, `GetObject failed: ${describeAwsError(error)}`, error);
     }
     if (etag === undefined) throw this.#error(key, 'GetObject answered without an ETag', undefined);
@@ -98,6 +101,19 @@ export class S3StateStore implements MailboxStateStore {
         );
       }
       throw this.#error(key, `PutObject failed: ${describeAwsError(error)}`, error);
+    }
+  }
+
+  /** True only when a listing of exactly this key succeeds and shows nothing. */
+  async #absent(key: string, signal: AbortSignal | undefined): Promise<boolean> {
+    try {
+      const listed = await this.#client.send(
+        new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: key, MaxKeys: 1 }),
+        { abortSignal: signal },
+      );
+      return (listed.KeyCount ?? listed.Contents?.length ?? 0) === 0;
+    } catch {
+      return false; // the 403 of GetObject is what gets reported
     }
   }
 
