@@ -21,6 +21,12 @@ export const METRIC_NAMES = {
   /** Retrieved messages whose store or notification failed: still on the server, to be taken next run. */
   uncommittedMessages: 'UncommittedMessages',
   droppedJobs: 'DroppedJobs',
+  /** Keep mode only: listed messages already ingested earlier, left on the server. */
+  messagesKept: 'MessagesKept',
+  /** Keep mode only: new messages ingested this run. */
+  messagesIngested: 'MessagesIngested',
+  /** Keep mode only: messages deleted by deleteAfterDays. */
+  messagesDeletedAfterDays: 'MessagesDeletedAfterDays',
 } as const;
 
 /** Why a job was deleted without polling anything. */
@@ -91,6 +97,17 @@ export function outcomeMetrics(outcome: MailboxOutcome, context: MetricContext):
       { Name: METRIC_NAMES.uncommittedMessages, Unit: 'Count', value: outcome.counts.uncommitted },
       { Name: METRIC_NAMES.authFailures, Unit: 'Count', value: outcome.status === 'auth-failed' ? 1 : 0 },
       { Name: METRIC_NAMES.pollDuration, Unit: 'Milliseconds', value: outcome.durationMs },
+      ...(outcome.keep
+        ? ([
+            { Name: METRIC_NAMES.messagesKept, Unit: 'Count', value: outcome.keep.kept },
+            { Name: METRIC_NAMES.messagesIngested, Unit: 'Count', value: outcome.keep.ingested },
+            {
+              Name: METRIC_NAMES.messagesDeletedAfterDays,
+              Unit: 'Count',
+              value: outcome.keep.deletedAfterDays,
+            },
+          ] as const)
+        : []),
     ]),
   ];
   if (outcome.status !== 'ok' && outcome.status !== 'auth-failed') {
