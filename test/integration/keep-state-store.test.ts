@@ -115,6 +115,38 @@ describe('S3StateStore against fauxqs', () => {
   });
 });
 
+describe('S3StateStore without s3:ListBucket on the whole bucket', () => {
+  test('a 403 for a missing state object is "no state yet" only when listing the key shows nothing', async () => {
+    const { S3Client } = await import('@aws-sdk/client-s3');
+    const client = new S3Client({
+      endpoint: aws.endpoint,
+      region: aws.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    cleanups.push(() => client.destroy());
+    // S3 answers GetObject with 403 where the reader may not list the bucket, whether or not the key exists.
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'GetObjectCommand') {
+          throw Object.assign(new Error('Access Denied'), {
+            name: 'AccessDenied',
+            $metadata: { httpStatusCode: 403 },
+          });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'deny' },
+    );
+    const store = new S3StateStore({ client, bucket: 'state' });
+    expect(await store.load('never-saved')).toBeUndefined();
+    await new S3StateStore({ client: aws.s3, bucket: 'state' }).save('saved', STATE, undefined);
+    await expect(store.load('saved')).rejects.toThrow(
+      /GetObject failed: AccessDenied: Access Denied \(HTTP 403\)/,
+    );
+  });
+});
+
 describe('LocalStateStore', () => {
   test('saves atomically, loads back, and refuses a save based on an old version', async () => {
     const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailbox-poller-state-'));
