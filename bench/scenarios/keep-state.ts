@@ -136,6 +136,10 @@ export function renderKeepState(results: KeepStateResults): string {
       'entries, lib/pipeline/keep-mode.ts), not the per-run cap of 2 × maxMessagesPerRun: keep mode must see ' +
       'every message to know which are new.',
     '',
+    'The size bound depends on the UIDLs: random hex carries 4 bits per character and is the worst case ' +
+      'measured. UIDLs of 70 random characters from all 94 printable ones (no server known here does that) ' +
+      'would not compress below ~5.7 MB for 100,000 messages.',
+    '',
   ].join('\n');
 }
 
@@ -144,7 +148,7 @@ export function withKeepStateSection(report: string, section: string): string {
   const start = report.indexOf(KEEP_STATE_HEADING);
   if (start !== -1) {
     const end = report.indexOf('\n## ', start + KEEP_STATE_HEADING.length);
-    return report.slice(0, start) + section + (end === -1 ? '' : report.slice(end + 1));
+    return report.slice(0, start) + section + (end === -1 ? '' : `\n${report.slice(end + 1)}`);
   }
   const notes = report.indexOf('\n## Where the poller');
   const at = notes === -1 ? report.length : notes + 1;
