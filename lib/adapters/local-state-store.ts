@@ -7,10 +7,11 @@
  * file's header: a save names the counter it loaded, and is refused (StateConflictError) when the file's
  * counter moved on, or when a file appeared where there was none. The check and the rename happen under
  * an exclusive lock file (`open(..., 'wx')`), so two CLI processes polling the same mailbox into the
- * same folder cannot both pass the check; a lock left by a killed process is reported, not broken.
+ * same folder cannot both pass the check. A save holds the lock for about a second; a lock older than
+ * STALE_LOCK_MS was left by a killed process and is removed (once) rather than blocking the mailbox forever.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import {
   type MailboxState,
@@ -30,6 +31,9 @@ export interface LocalStateStoreOptions {
 export function stateKeyFor(keyPrefix: string, mailboxId: string): string {
   return `${keyPrefix}.state/${mailboxId}.jsonl.gz`;
 }
+
+/** A lock file this old was left by a process that died while saving (a save takes about a second). */
+export const STALE_LOCK_MS = 10 * 60 * 1000;
 
 export class LocalStateStore implements MailboxStateStore {
   readonly #outDir: string;
@@ -55,12 +59,7 @@ export class LocalStateStore implements MailboxStateStore {
     const file = this.#fileOf(mailboxId);
     const folder = path.dirname(file);
     await mkdir(folder, { recursive: true });
-    const lock = await open(`${file}.lock`, 'wx').catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EEXIST') throw error;
-      throw new StateConflictError(
-        `the state of mailbox ${mailboxId} is being saved by another process (${file}.lock exists; remove it if no poller runs)`,
-      );
-    });
+    const lock = await this.#lock(mailboxId, `${file}.lock`);
     try {
       const current = await this.load(mailboxId);
       if (current?.version !== expectedVersion) {
@@ -91,6 +90,27 @@ export class LocalStateStore implements MailboxStateStore {
     } finally {
       await lock.close();
       await rm(`${file}.lock`, { force: true });
+    }
+  }
+
+  async #lock(mailboxId: string, lockFile: string): Promise<FileHandle> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await open(lockFile, 'wx');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const age = await stat(lockFile).then(
+          (found) => Date.now() - found.mtimeMs,
+          () => 0,
+        );
+        if (attempt === 1 && age > STALE_LOCK_MS) {
+          await rm(lockFile, { force: true });
+          continue;
+        }
+        throw new StateConflictError(
+          `the state of mailbox ${mailboxId} is being saved by another process (${lockFile} exists; remove it if no poller runs)`,
+        );
+      }
     }
   }
 

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { LocalStateStore, stateKeyFor } from '../../lib/adapters/local-state-store.ts';
+import { LocalStateStore, STALE_LOCK_MS, stateKeyFor } from '../../lib/adapters/local-state-store.ts';
 import { S3StateStore } from '../../lib/adapters/s3-state-store.ts';
 import { Deadline } from '../../lib/deadline.ts';
 import { pollMailbox } from '../../lib/pipeline/poll-mailbox.ts';
@@ -162,6 +162,20 @@ describe('LocalStateStore', () => {
     expect((await a.load('m'))?.state.messages).toEqual([]);
     // No temporary or lock file is left behind.
     expect(fs.readdirSync(path.join(outDir, '.state'))).toEqual(['m.jsonl.gz']);
+  });
+
+  test('a save in progress elsewhere (a fresh lock file) is a conflict; a stale lock left by a killed process is removed', async () => {
+    const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailbox-poller-state-'));
+    cleanups.push(() => fs.rmSync(outDir, { recursive: true, force: true }));
+    const store = new LocalStateStore({ outDir });
+    const lock = path.join(outDir, '.state', 'm.jsonl.gz.lock');
+    fs.mkdirSync(path.dirname(lock), { recursive: true });
+    fs.writeFileSync(lock, '');
+    await expect(store.save('m', STATE, undefined)).rejects.toThrow(/being saved by another process/);
+    const old = new Date(Date.now() - STALE_LOCK_MS - 60_000);
+    fs.utimesSync(lock, old, old);
+    expect(await store.save('m', STATE, undefined)).toBe('1');
+    expect(fs.existsSync(lock)).toBe(false);
   });
 });
 
