@@ -236,6 +236,54 @@ describe('a keep-mode run and its state', () => {
     expect([...local.objects().keys()].filter((key) => !key.startsWith('.state/'))).toHaveLength(1);
   });
 
+  test('with the S3 state store: a 412 on the state write fails the run safe, and the next run goes on', async () => {
+    const pop3 = await server([message('one'), message('two')]);
+    const local = localPorts();
+    cleanups.push(() => local.remove());
+    const { S3Client } = await import('@aws-sdk/client-s3');
+    const client = new S3Client({
+      endpoint: aws.endpoint,
+      region: aws.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    cleanups.push(() => client.destroy());
+    emulateConditions(client, aws.s3);
+    const store = new S3StateStore({ client, bucket: 'state', keyPrefix: 'run/' });
+    // A second writer (another poller) writes the state while this run is between its load and its save.
+    let raced = false;
+    const racing: MailboxStateStore = {
+      load: (id, options) => store.load(id, options),
+      async save(id, state, version, options) {
+        if (!raced) {
+          raced = true;
+          await new S3StateStore({ client, bucket: 'state', keyPrefix: 'run/' }).save(
+            id,
+            { messages: [] },
+            version,
+          );
+        }
+        return store.save(id, state, version, options);
+      },
+    };
+    const mailbox = testMailbox({
+      id: 'run-race',
+      port: pop3.port,
+      keep: { deleteAfterDays: undefined, initial: 'all' },
+    });
+    const lost = await pollMailbox(mailbox, { ...local, stateStore: racing }, Deadline.after(20_000));
+    expect(lost).toMatchObject({ status: 'retry-later', reason: 'state-conflict', counts: { deleted: 0 } });
+    expect(lost.message).toMatch(/HTTP 412/);
+    expect(pop3.commands()).not.toContain('QUIT');
+    const next = await pollMailbox(mailbox, { ...local, stateStore: racing }, Deadline.after(20_000));
+    // The winner's state was empty, so both messages are ingested again: same objects, notified again.
+    expect(next).toMatchObject({ status: 'ok', keep: { ingested: 2, kept: 0 } });
+    const again = await pollMailbox(mailbox, { ...local, stateStore: racing }, Deadline.after(20_000));
+    expect(again.keep).toMatchObject({ ingested: 0, kept: 2 });
+    expect(pop3.messages('alice')).toHaveLength(2);
+    expect([...local.objects().keys()].filter((key) => !key.startsWith('.state/'))).toHaveLength(2);
+  });
+
   test('a server without UIDL is refused in keep mode before anything is retrieved', async () => {
     const pop3 = await server([message('a')], { uidl: false });
     const local = localPorts();
