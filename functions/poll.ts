@@ -10,6 +10,7 @@ import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ConfigCredentialsProvider } from '../lib/adapters/credentials.ts';
 import { createS3Client, S3MessageStore } from '../lib/adapters/s3-message-store.ts';
+import { S3StateStore } from '../lib/adapters/s3-state-store.ts';
 import { SecretsManagerSource } from '../lib/adapters/secrets-manager-source.ts';
 import { createSqsClient, SqsNotifier } from '../lib/adapters/sqs-notifier.ts';
 import { Deadline } from '../lib/deadline.ts';
@@ -46,6 +47,7 @@ function portsFor(env: ReturnType<typeof readPollEnv>): PollPorts {
     notifier: new SqsNotifier({ client: sqs, queueUrl: env.notificationQueueUrl }),
     credentials,
     clock: systemClock,
+    stateStore: new S3StateStore({ client: s3, bucket: env.bucket, keyPrefix: env.keyPrefix }),
   };
   return ports;
 }

@@ -6,6 +6,10 @@
  *   multipart path of the store (lib/adapters/s3-message-store.ts) uploads to `<prefix>.incoming/`, copies
  *   to the final key and deletes the temporary object, so the temporary folder alone also gets
  *   DeleteObject and AbortMultipartUpload. No list, and no delete of stored messages.
+ * - S3, keep mode: the state objects under `<prefix>.state/` (lib/adapters/s3-state-store.ts) are read
+ *   and written (GetObject; PutObject is already granted on the prefix), and ListBucket is allowed for that
+ *   prefix only, so a missing state object answers 404 rather than 403 (or, where S3 still says 403, the
+ *   store lists the key to tell "none yet" from "refused").
  * - Secrets Manager: GetSecretValue on the named secrets only.
  */
 import { ArnFormat, Stack } from 'aws-cdk-lib';
@@ -26,6 +30,11 @@ export function incomingObjectsPattern(keyPrefix: string): string {
   return `${keyPrefix}${INCOMING_FOLDER}*`;
 }
 
+/** Keep mode's state objects, one per mailbox (lib/adapters/local-state-store.ts stateKeyFor). */
+export function stateObjectsPattern(keyPrefix: string): string {
+  return `${keyPrefix}.state/*`;
+}
+
 export function grantMessageStore(grantee: iam.IGrantable, bucket: s3.IBucket, keyPrefix: string): void {
   iam.Grant.addToPrincipal({
     grantee,
@@ -36,6 +45,17 @@ export function grantMessageStore(grantee: iam.IGrantable, bucket: s3.IBucket, k
     grantee,
     actions: ['s3:AbortMultipartUpload', 's3:DeleteObject'],
     resourceArns: [bucket.arnForObjects(incomingObjectsPattern(keyPrefix))],
+  });
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['s3:GetObject'],
+    resourceArns: [bucket.arnForObjects(stateObjectsPattern(keyPrefix))],
+  });
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['s3:ListBucket'],
+    resourceArns: [bucket.bucketArn],
+    conditions: { StringLike: { 's3:prefix': stateObjectsPattern(keyPrefix) } },
   });
   // SSE-KMS: writing needs a data key; multipart completion and copy read the parts back.
   bucket.encryptionKey?.grant(grantee, 'kms:GenerateDataKey', 'kms:Decrypt');

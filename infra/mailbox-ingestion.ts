@@ -43,6 +43,7 @@ import {
   incomingObjectsPattern,
   messageObjectsPattern,
   secretArnFor,
+  stateObjectsPattern,
 } from './grants.ts';
 import { MailboxIngestionBase } from './ingestion-base.ts';
 import { inlineConfig } from './inline-config.ts';
@@ -270,6 +271,12 @@ export class MailboxIngestion extends MailboxIngestionBase {
       this.bucket.arnForObjects(incomingObjectsPattern(this.keyPrefix)),
       'Multipart uploads go to random temporary keys under the .incoming/ folder of the prefix, which the ' +
         'store reads back once (copy source), then deletes; nothing outside that folder.',
+    );
+    acknowledgeWildcardResource(
+      role,
+      this.bucket.arnForObjects(stateObjectsPattern(this.keyPrefix)),
+      'Keep mode reads its per-mailbox state objects under the .state/ folder of the prefix (one per ' +
+        'mailbox id, known only from the deployed config at run time); GetObject alone, writes stay conditional.',
     );
   }
 

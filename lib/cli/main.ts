@@ -6,7 +6,9 @@ import path from 'node:path';
 import { ConfigCredentialsProvider } from '../adapters/credentials.ts';
 import { LocalMessageStore } from '../adapters/local-message-store.ts';
 import { LocalNotifier } from '../adapters/local-notifier.ts';
+import { LocalStateStore } from '../adapters/local-state-store.ts';
 import { createS3Client, S3MessageStore } from '../adapters/s3-message-store.ts';
+import { S3StateStore } from '../adapters/s3-state-store.ts';
 import { SecretsManagerSource } from '../adapters/secrets-manager-source.ts';
 import { createSqsClient, SqsNotifier } from '../adapters/sqs-notifier.ts';
 import { ConfigError, loadConfigFile } from '../config/load-config.ts';
@@ -140,10 +142,11 @@ function portsFor(command: PollCommand, env: NodeJS.ProcessEnv): { ports: PollPo
   // Secrets Manager is only contacted when a mailbox names a secretId.
   const credentials = new ConfigCredentialsProvider({ secretSource: new SecretsManagerSource(), env });
   if (command.bucket !== undefined && command.queueUrl !== undefined) {
+    const s3 = createS3Client();
     return {
       ports: {
         store: new S3MessageStore({
-          client: createS3Client(),
+          client: s3,
           bucket: command.bucket,
           keyPrefix: command.keyPrefix,
           onWarning: (warning) => process.stderr.write(`mailbox-poller: warning: ${warning}\n`),
@@ -151,6 +154,7 @@ function portsFor(command: PollCommand, env: NodeJS.ProcessEnv): { ports: PollPo
         notifier: new SqsNotifier({ client: createSqsClient(), queueUrl: command.queueUrl }),
         credentials,
         clock: systemClock,
+        stateStore: new S3StateStore({ client: s3, bucket: command.bucket, keyPrefix: command.keyPrefix }),
       },
       destination: `s3://${command.bucket}/${command.keyPrefix} + ${command.queueUrl}`,
     };
@@ -162,6 +166,7 @@ function portsFor(command: PollCommand, env: NodeJS.ProcessEnv): { ports: PollPo
       notifier: new LocalNotifier({ outDir }),
       credentials,
       clock: systemClock,
+      stateStore: new LocalStateStore({ outDir, keyPrefix: command.keyPrefix }),
     },
     destination: `${outDir} (objects) + ${path.join(outDir, 'notifications.jsonl')}`,
   };

@@ -11,7 +11,14 @@ import schema from '../../schema/config.schema.json' with { type: 'json' };
 import type { SecretRef } from '../ports.ts';
 import { findJsonSyntaxProblem } from './json-syntax.ts';
 import { configPath, describeSchemaErrors, PROBLEM_KEYWORD } from './schema-errors.ts';
-import type { AuthMethod, MailboxConfig, MailboxLimits, PollerConfig, TlsMode } from './types.ts';
+import type {
+  AuthMethod,
+  InitialIngest,
+  MailboxConfig,
+  MailboxLimits,
+  PollerConfig,
+  TlsMode,
+} from './types.ts';
 
 /** RFC 1939 section 3: POP3 listens on TCP port 110 (plain text, or upgraded with STLS). */
 export const POP3_PORT = 110;
@@ -54,6 +61,9 @@ interface MailboxDocument {
   allowInsecureAuth?: boolean;
   pipelining?: boolean;
   limits?: Partial<MailboxLimits>;
+  keep?: boolean;
+  deleteAfterDays?: number;
+  initial?: InitialIngest;
 }
 
 interface ConfigDocument {
@@ -134,6 +144,9 @@ function toMailboxConfig(mailbox: MailboxDocument, defaultLimits: MailboxLimits)
     allowInsecureAuth: mailbox.allowInsecureAuth ?? false,
     pipelining: mailbox.pipelining ?? true,
     limits: { ...defaultLimits, ...mailbox.limits },
+    ...(mailbox.keep
+      ? { keep: { deleteAfterDays: mailbox.deleteAfterDays, initial: mailbox.initial ?? 'all' } }
+      : {}),
   };
 }
 

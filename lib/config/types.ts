@@ -16,6 +16,17 @@ export interface MailboxLimits {
   readonly maxMessageBytes: number;
 }
 
+/** Which messages the first keep-mode run ingests (only when the mailbox has no state yet). */
+export type InitialIngest = 'all' | 'none' | { readonly newest: number };
+
+/** Keep mode: messages stay on the server; the UIDLs already ingested are the mailbox's state. */
+export interface KeepConfig {
+  /** DELE a message once it was ingested at least this many days ago; undefined: never. */
+  readonly deleteAfterDays: number | undefined;
+  /** @default 'all' */
+  readonly initial: InitialIngest;
+}
+
 export interface MailboxConfig {
   /** Stable id: part of every object key and of every notification. `^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$` */
   readonly id: string;
@@ -36,6 +47,8 @@ export interface MailboxConfig {
   /** Use RFC 2449 pipelining when the server advertises it. */
   readonly pipelining: boolean;
   readonly limits: MailboxLimits;
+  /** Keep mode (lib/pipeline/keep-mode.ts); undefined: drain (DELE every committed message). */
+  readonly keep?: KeepConfig;
 }
 
 export interface PollerConfig {

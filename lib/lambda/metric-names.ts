@@ -15,6 +15,12 @@ export const METRIC_NAMES = {
   /** Retrieved messages whose store or notification failed: still on the server, to be taken next run. */
   uncommittedMessages: 'UncommittedMessages',
   droppedJobs: 'DroppedJobs',
+  /** Keep mode only: listed messages already ingested earlier, left on the server. */
+  messagesKept: 'MessagesKept',
+  /** Keep mode only: new messages ingested this run. */
+  messagesIngested: 'MessagesIngested',
+  /** Keep mode only: messages deleted by deleteAfterDays. */
+  messagesDeletedAfterDays: 'MessagesDeletedAfterDays',
 } as const;
 
 /** The dimension names of every metric set, as the alarms and the dashboard query them. */

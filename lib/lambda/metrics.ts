@@ -63,6 +63,17 @@ export function outcomeMetrics(outcome: MailboxOutcome, context: MetricContext):
         { name: METRIC_NAMES.uncommittedMessages, unit: 'Count', value: outcome.counts.uncommitted },
         { name: METRIC_NAMES.authFailures, unit: 'Count', value: outcome.status === 'auth-failed' ? 1 : 0 },
         { name: METRIC_NAMES.pollDuration, unit: 'Milliseconds', value: outcome.durationMs },
+        ...(outcome.keep
+          ? ([
+              { name: METRIC_NAMES.messagesKept, unit: 'Count', value: outcome.keep.kept },
+              { name: METRIC_NAMES.messagesIngested, unit: 'Count', value: outcome.keep.ingested },
+              {
+                name: METRIC_NAMES.messagesDeletedAfterDays,
+                unit: 'Count',
+                value: outcome.keep.deletedAfterDays,
+              },
+            ] as const)
+          : []),
       ],
     },
   ];

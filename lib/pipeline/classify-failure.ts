@@ -10,8 +10,9 @@ import {
   Pop3TimeoutError,
 } from '../pop3/errors.ts';
 import { type ConnectionContext, connectionHint } from './connection-hints.ts';
+import { KeepModeError } from './keep-mode.ts';
 import type { OutcomeStatus } from './outcome.ts';
-import type { OutcomeReason } from './reasons.ts';
+import { OUTCOME_REASONS, type OutcomeReason } from './reasons.ts';
 
 export interface Classified {
   readonly status: Exclude<OutcomeStatus, 'ok' | 'partial'>;
@@ -56,6 +57,8 @@ function classifyError(error: unknown): Classified {
   }
   if (error instanceof Pop3ConnectionError) return { status: 'retry-later', reason: 'network', message };
   if (error instanceof StoreUnavailableError) return { status: 'retry-later', reason: 'store', message };
+  if (error instanceof KeepModeError)
+    return { status: OUTCOME_REASONS[error.reason], reason: error.reason, message };
   // Never the error's class name as a reason: bundles may shorten it, and the set of reasons is closed.
   if (error instanceof Pop3Error) return { status: 'failed', reason: 'protocol', message };
   // The credentials port's adapters name their errors so (lib/adapters/credentials.ts): a missing env

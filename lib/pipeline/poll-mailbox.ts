@@ -13,10 +13,11 @@ import { Pop3ConnectionError, Pop3ServerError } from '../pop3/errors.ts';
 import { maxListingEntriesFor } from '../pop3/limits.ts';
 import { Pop3Client } from '../pop3-client/client.ts';
 import type { Pop3Timeouts } from '../pop3-client/options.ts';
-import type { Clock, CredentialsProvider, MessageStore, Notifier } from '../ports.ts';
+import type { Clock, CredentialsProvider, MailboxStateStore, MessageStore, Notifier } from '../ports.ts';
 import { CommitBatch } from './commit-batch.ts';
 import { describe, leaveUnnotified, markForDeletion, recordSent } from './commit-steps.ts';
 import { previewRun } from './dry-run.ts';
+import { KEEP_MODE_MAX_LISTING_ENTRIES, type KeepRun, keepRunFor } from './keep-mode.ts';
 import type { MailboxOutcome } from './outcome.ts';
 import { isOutcomeReason } from './reasons.ts';
 import { planRetrievals, type RetrievalPlan } from './retrieval-plan.ts';
@@ -29,6 +30,8 @@ export interface PollPorts {
   readonly notifier: Notifier;
   readonly credentials: CredentialsProvider;
   readonly clock: Clock;
+  /** Where keep-mode mailboxes remember what they ingested (lib/pipeline/keep-mode.ts). */
+  readonly stateStore?: MailboxStateStore;
 }
 
 export interface PollLogger {
@@ -78,7 +81,8 @@ export async function pollMailbox(
     );
     client = await Pop3Client.connect(clientOptions(mailbox, deadline, options));
     await client.login(credentials, mailbox.auth);
-    const plan = await listMessages(client, mailbox, run);
+    const keep = keepRunFor(mailbox, ports, run, deadline); // undefined unless `keep: true`
+    const plan = await listMessages(client, mailbox, run, keep);
     if (options.dryRun) return await previewRun(client, plan, run);
 
     const session = client;
@@ -97,12 +101,14 @@ export async function pollMailbox(
         if (stopped) return leaveUnnotified(retrieved, run, stopped.message);
         // 2. Notify, a batch at a time; only the entries the notifier accepted go on.
         const accepted = recordSent(await notifications.add(describe(retrieved, mailbox)), run);
-        // 3. DELE marks them; nothing is deleted before QUIT.
-        await markForDeletion(session, accepted, run);
+        // 3. DELE marks them; nothing is deleted before QUIT. (Keep mode: they enter the state instead.)
+        await (keep ? keep.committed(accepted) : markForDeletion(session, accepted, run));
       },
     );
     // 2 and 3 for the last, partial batch.
-    await markForDeletion(session, recordSent(await notifications.flush(), run), run);
+    const last = recordSent(await notifications.flush(), run);
+    await (keep ? keep.committed(last) : markForDeletion(session, last, run));
+    await keep?.finish(session); // keep mode: DELE after days, then save the state; a failure stops QUIT
 
     // 4. QUIT commits the DELEs. With EXPIRE 0 (Gmail) the server also removes every message we RETR'd,
     //    deleted or not, so a session that retrieved something it could not commit must end without QUIT.
@@ -121,6 +127,7 @@ async function listMessages(
   client: Pop3Client,
   mailbox: MailboxConfig,
   run: RunRecord,
+  keep: KeepRun | undefined,
 ): Promise<RetrievalPlan> {
   // Both requests go out together when the server pipelines. A server without UIDL answers -ERR.
   const [uidls, listing] = await Promise.all([
@@ -130,7 +137,7 @@ async function listMessages(
     }),
     client.list(),
   ]);
-  const plan = planRetrievals(listing, uidls, mailbox.limits);
+  const plan = keep ? await keep.plan(listing, uidls) : planRetrievals(listing, uidls, mailbox.limits);
   run.found(listing.length + listing.omitted); // lines past the listing cap were counted, not kept
   for (const skipped of plan.oversized) run.leftOversized(skipped, skipped.detail);
   return plan;
@@ -157,7 +164,9 @@ function clientOptions(mailbox: MailboxConfig, deadline: Deadline, options: Poll
     pipelining: mailbox.pipelining,
     deadline,
     maxMessageBytes: mailbox.limits.maxMessageBytes,
-    maxListingEntries: maxListingEntriesFor(mailbox.limits.maxMessagesPerRun),
+    maxListingEntries: mailbox.keep
+      ? KEEP_MODE_MAX_LISTING_ENTRIES
+      : maxListingEntriesFor(mailbox.limits.maxMessagesPerRun),
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),
     ...(options.onTrace ? { onTrace: options.onTrace.bind(undefined, mailbox.id) } : {}),
   };

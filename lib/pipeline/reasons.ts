@@ -18,6 +18,8 @@ export const OUTCOME_REASONS = {
   'not-committed': 'retry-later',
   'quit-not-confirmed': 'retry-later',
   locked: 'retry-later',
+  'state-conflict': 'retry-later',
+  'state-store': 'retry-later',
   // partial: the run ended, but some retrieved messages stay on the server uncommitted.
   uncommitted: 'partial',
   // auth-failed: the credentials were refused.
@@ -31,6 +33,8 @@ export const OUTCOME_REASONS = {
   tls: 'failed',
   error: 'failed',
   crash: 'failed',
+  'no-uidl': 'failed',
+  'listing-too-long': 'failed',
   // ok, but nothing was changed.
   'dry-run': 'ok',
 } as const;

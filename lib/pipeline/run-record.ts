@@ -9,6 +9,7 @@ import type { ConnectionContext } from './connection-hints.ts';
 import {
   type DryRunEntry,
   emptyCounts,
+  type KeepCounts,
   type MailboxOutcome,
   type OutcomeCounts,
   type SkippedMessage,
@@ -61,6 +62,8 @@ export class RunRecord {
   readonly #skipped: SkippedMessage[] = [];
   /** Messages marked with DELE and acknowledged; committed only by a confirmed QUIT. */
   #markedForDeletion = 0;
+  /** Keep mode: counts of the kept messages (deletedAfterDays holds the DELEs until QUIT confirms them). */
+  #keep: KeepCounts | undefined;
   /** A message was (partly) retrieved but not committed: with EXPIRE 0 the session must not end with QUIT. */
   #retrievedButNotCommitted = false;
   #consecutiveStoreFailures = 0;
@@ -144,10 +147,39 @@ export class RunRecord {
     return ++this.#consecutiveNotifyFailures;
   }
 
-  /** 3. DELE acknowledged; committed only by a confirmed QUIT. */
-  markedForDeletion(entry?: Message): void {
+  /**
+   * 3. DELE acknowledged; committed only by a confirmed QUIT. `afterDays`: keep mode's deleteAfterDays
+   * (the message was ingested in an earlier run).
+   */
+  markedForDeletion(entry?: Message, how?: { afterDays: true }): void {
     this.#markedForDeletion++;
     if (entry) this.#settled(entry, { deleted: true });
+    if (how?.afterDays) this.#keeping().deletedAfterDays++;
+  }
+
+  /** The run is in keep mode: its outcome carries KeepCounts (also when they are all zero). */
+  keepMode(): void {
+    this.#keeping();
+  }
+
+  /** Keep mode: a listed message the state already holds stays on the server. */
+  keptOnServer(): void {
+    this.#keeping().kept++;
+  }
+
+  /** Keep mode: a new message was committed and enters the state (instead of DELE). */
+  ingestedKept(): void {
+    this.#keeping().ingested++;
+  }
+
+  /** Keep mode, first run: a message recorded in the state without being ingested (`initial`). */
+  recordedByInitial(): void {
+    this.#keeping().recordedByInitial++;
+  }
+
+  #keeping(): KeepCounts {
+    this.#keep ??= { kept: 0, ingested: 0, deletedAfterDays: 0, recordedByInitial: 0 };
+    return this.#keep;
   }
 
   /** DELE -ERR: stored and notified, but stays on the server; the next run stores the same key again. */
@@ -249,11 +281,16 @@ export class RunRecord {
   }
 
   #outcome(status: MailboxOutcome['status'], quitConfirmed: boolean, why: Stop | undefined): MailboxOutcome {
+    const keep = this.#keep && {
+      ...this.#keep,
+      deletedAfterDays: quitConfirmed ? this.#keep.deletedAfterDays : 0,
+    };
     return {
       mailboxId: this.#mailboxId,
       status,
       ...(why ?? {}),
       counts: { ...this.#counts },
+      ...(keep ? { keep } : {}),
       skipped: [...this.#skipped],
       quitConfirmed,
       durationMs: Math.round(performance.now() - this.#startedAt),

@@ -198,6 +198,18 @@ describe('MailboxIngestion: least privilege', () => {
         Effect: 'Allow',
         Resource: { 'Fn::Join': ['', [bucketArn, '/mail/.incoming/*']] },
       },
+      // Keep mode's per-mailbox state: read, and listed under its own folder only (404 for "none yet").
+      {
+        Action: 's3:GetObject',
+        Effect: 'Allow',
+        Resource: { 'Fn::Join': ['', [bucketArn, '/mail/.state/*']] },
+      },
+      {
+        Action: 's3:ListBucket',
+        Effect: 'Allow',
+        Resource: bucketArn,
+        Condition: { StringLike: { 's3:prefix': 'mail/.state/*' } },
+      },
       { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: getAtt(stack, ingestion.notificationQueue) },
       {
         Action: 'secretsmanager:GetSecretValue',
