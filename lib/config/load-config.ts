@@ -52,6 +52,7 @@ interface MailboxDocument {
   allowInsecureAuth?: boolean;
   pipelining?: boolean;
   limits?: Partial<MailboxLimits>;
+  trustedAuthservId?: string | string[];
 }
 
 interface ConfigDocument {
@@ -127,7 +128,13 @@ function toMailboxConfig(mailbox: MailboxDocument, defaultLimits: MailboxLimits)
     allowInsecureAuth: mailbox.allowInsecureAuth ?? false,
     pipelining: mailbox.pipelining ?? true,
     limits: { ...defaultLimits, ...mailbox.limits },
+    trustedAuthservId: listOf(mailbox.trustedAuthservId),
   };
+}
+
+/** A setting written as one string or a list of them, as a list (undefined when absent). */
+function listOf(value: string | string[] | undefined): string[] | undefined {
+  return value === undefined ? undefined : typeof value === 'string' ? [value] : [...value];
 }
 
 function toSecretRef(secret: SecretSpec): SecretRef {
