@@ -145,14 +145,15 @@ function dkimStatus(results: readonly AuthResult[], absent: SesVerdict): SesVerd
 
 /**
  * The sender's published policy, from what the provider wrote: `policy.published-domain-policy`
- * (Fastmail), `p=` in a comment (Gmail, OpenDMARC: `(p=REJECT sp=NONE dis=NONE)`), or Microsoft's
+ * (Fastmail), `p=` in a comment (Gmail, OpenDMARC: `(p=REJECT sp=NONE dis=NONE)`), `policy=` in a
+ * comment (rspamd: `(policy=reject)`), or Microsoft's
  * `action=` (`oreject`/`o.reject`: reject overridden; `pct.quarantine`/`pct.reject`: the policy, not
  * applied because of pct=).
  */
 export function dmarcPolicyOf(result: AuthResult): SesDmarcPolicy | undefined {
   const candidates = [
     result.properties.get('policy.published-domain-policy'),
-    ...result.comments.map((comment) => /(?:^|[\s;(])p=([a-z]+)/i.exec(comment)?.[1]),
+    ...result.comments.map((comment) => /(?:^|[\s;,])(?:p|policy)=([a-z]+)/i.exec(comment)?.[1]),
     result.properties.get('action')?.replace(/^(?:o\.?|pct\.|sp\.)(?=quarantine|reject)/i, ''),
   ];
   for (const candidate of candidates) {
