@@ -175,13 +175,36 @@ function splitAtSemicolons(tokens: readonly Token[]): Token[][] {
 }
 
 /**
+ * CFWS may stand around the `/` of `method / version` and the `.` of `ptype . property` (RFC 8601
+ * §2.2); with the comments gone, the pieces are joined back into one word.
+ */
+function joinDotsAndSlashes(tokens: readonly Token[]): Token[] {
+  const joined: Token[] = [];
+  for (const token of tokens) {
+    const previous = joined.at(-1);
+    // A value ending in a dot (`smtp.helo=mail.example.org.`) is not joined to the key after it.
+    const previousIsValue = joined.at(-2)?.kind === 'equals';
+    if (
+      isWord(previous) &&
+      isWord(token) &&
+      (/^[./]/.test(token.text) || (/[./]$/.test(previous.text) && !previousIsValue))
+    ) {
+      joined[joined.length - 1] = { kind: 'word', text: previous.text + token.text };
+    } else {
+      joined.push(token);
+    }
+  }
+  return joined;
+}
+
+/**
  * One resinfo: `method[/version] = result`, then `reason = value` and `ptype.property = pvalue` pairs.
  * Undefined when it does not start with `method=result`. A pair that cannot be read ends the resinfo
  * (what came before it is kept).
  */
 function parseResinfo(group: readonly Token[]): AuthResult | undefined {
   const comments = group.filter((token) => token.kind === 'comment').map((token) => token.text);
-  const tokens = group.filter((token) => token.kind !== 'comment');
+  const tokens = joinDotsAndSlashes(group.filter((token) => token.kind !== 'comment'));
   const [method, equals, result] = tokens;
   if (!isWord(method) || equals?.kind !== 'equals' || !isWord(result)) return undefined;
   const methodName = method.text.split('/')[0]!.toLowerCase();
