@@ -13,8 +13,9 @@
  * 4. `X-Spam-Status` (SpamAssassin, rspamd): `Yes, score=7.1 required=5.0 ...` / `No, ...`.
  * 5. `X-Spam` (rspamd): Yes / No (rspamd adds it at its "add header" action).
  * 6. `X-Spamd-Result` (rspamd): `default: True [17.4 / 15.0]; ...` is spam, `default: False` is not.
- * SpamAssassin and rspamd replace the fields of these names that a message arrives with; a field from
- * the sender survives only where no such filter runs, which is why these come after Microsoft's.
+ * SpamAssassin, and rspamd with its milter_headers removal settings, replace the fields of these names
+ * that a message arrives with; a field the sender wrote survives only where no such filter runs, which is
+ * why these come after Microsoft's (docs/notification.md says so to users).
  * A field present but unreadable gives PROCESSING_FAILED when no later one can be read.
  */
 import { firstField, type HeaderField } from './header-fields.ts';
