@@ -2,6 +2,9 @@
  * The SES verdicts filled from what the provider stamped, over header sections in each provider's and
  * filter's public format (test/support/verdict-samples.ts): the mapping table of docs/notification.md.
  */
+import { readFileSync } from 'node:fs';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import {
   fastmail,
@@ -20,8 +23,19 @@ import {
   SENDER_FIELDS,
 } from '../support/verdict-samples.ts';
 
-const row = (header: string, options: Parameters<typeof notifyHeaders>[1] = {}) =>
-  rowOf(notifyHeaders(header, options).receipt);
+const schema = JSON.parse(
+  readFileSync(new URL('../../schema/notification.schema.json', import.meta.url), 'utf8'),
+);
+const ajv = new Ajv2020({ allErrors: true });
+addFormats.default(ajv);
+const validate = ajv.compile(schema);
+
+/** The verdicts of the notification for `header`, which must be valid against the published schema. */
+function row(header: string, options: Parameters<typeof notifyHeaders>[1] = {}) {
+  const notification = notifyHeaders(header, options);
+  expect(validate(notification), JSON.stringify(validate.errors)).toBe(true);
+  return rowOf(notification.receipt);
+}
 
 describe('verdicts from provider defaults (by POP3 host)', () => {
   it.each([
