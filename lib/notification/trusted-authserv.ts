@@ -27,14 +27,32 @@ const PROVIDER_AUTHSERV_IDS: ReadonlyMap<string, readonly string[]> = new Map([
   ['pop.fastmail.com', ['mx.messagingengine.com', '*.messagingengine.com']],
 ]);
 
+/** Whose Authentication-Results a mailbox reads. */
+export interface TrustedAuthserv {
+  readonly ids: readonly string[];
+  /**
+   * Read only the topmost trusted field, not the trusted fields directly below it. True for the provider
+   * defaults: Gmail, Microsoft 365 and Fastmail write exactly one field per message, so a second field
+   * right below theirs can only be one the sender put at the top of its message (verdicts.ts, rule 3).
+   */
+  readonly oneField: boolean;
+}
+
 /** The authserv-ids a mailbox trusts: its own setting, else its provider's default, else none. */
 export function trustedAuthservIds(
   host: string,
   configured: string | readonly string[] | undefined,
-): string[] {
-  if (configured !== undefined)
-    return (typeof configured === 'string' ? [configured] : [...configured]).map(lower);
-  return [...(PROVIDER_AUTHSERV_IDS.get(host.toLowerCase().replace(/\.$/, '')) ?? [])];
+): TrustedAuthserv {
+  if (configured !== undefined) {
+    return {
+      ids: (typeof configured === 'string' ? [configured] : [...configured]).map(lower),
+      oneField: false,
+    };
+  }
+  return {
+    ids: [...(PROVIDER_AUTHSERV_IDS.get(host.toLowerCase().replace(/\.$/, '')) ?? [])],
+    oneField: true,
+  };
 }
 
 const lower = (text: string) => text.toLowerCase();

@@ -16,7 +16,9 @@
  * 2. Within the run, only fields whose authserv-id the mailbox trusts (trusted-authserv.ts) count. When
  *    the run holds none, nothing is read (the verdicts stay DISABLED): the newest stamping is not ours.
  * 3. When several trusted fields in the run report the same method, the topmost one that reports it is
- *    used, so a field below the provider's cannot override what the provider said.
+ *    used, so a field below the provider's cannot override what the provider said. With a provider
+ *    default (Gmail, Microsoft 365, Fastmail: one field per message) only the topmost trusted field is
+ *    read at all, so a sender's field directly below it cannot add a method the provider left out.
  * What this cannot catch: a provider that stamps nothing on a message (so the sender's own field is the
  * topmost) and does not remove fields with its own authserv-id, against RFC 8601 §5. Gmail, Microsoft 365
  * and Fastmail stamp every inbound message.
@@ -24,7 +26,7 @@
 import { type AuthResult, parseAuthenticationResults } from './authentication-results.ts';
 import type { HeaderField } from './header-fields.ts';
 import { spamVerdictOf } from './spam-verdict.ts';
-import { authservIdTrusted } from './trusted-authserv.ts';
+import { authservIdTrusted, type TrustedAuthserv } from './trusted-authserv.ts';
 import type { SesDmarcPolicy, SesVerdict, SesVerdictStatus } from './types.ts';
 
 export interface Verdicts {
@@ -111,18 +113,19 @@ function statusOf(table: Readonly<Record<string, SesVerdictStatus>>, result: Aut
  */
 export function trustedResults(
   fields: readonly HeaderField[],
-  trusted: readonly string[],
+  trusted: TrustedAuthserv,
 ): { results: AuthResult[]; unreadable: boolean } {
   const byMethod = new Map<string, AuthResult[]>();
   let unreadable = false;
   for (const field of topAuthenticationResults(fields)) {
     const parsed = parseAuthenticationResults(field.value);
-    if (!authservIdTrusted(parsed.authservId, trusted)) continue;
+    if (!authservIdTrusted(parsed.authservId, trusted.ids)) continue;
     unreadable ||= parsed.malformed;
     const found = new Map<string, AuthResult[]>();
     for (const result of parsed.results)
       found.set(result.method, [...(found.get(result.method) ?? []), result]);
     for (const [method, results] of found) if (!byMethod.has(method)) byMethod.set(method, results);
+    if (trusted.oneField) break;
   }
   return { results: [...byMethod.values()].flat(), unreadable };
 }
@@ -164,9 +167,9 @@ export function dmarcPolicyOf(result: AuthResult): SesDmarcPolicy | undefined {
 }
 
 /** Every verdict for a message, from its header fields (in order, topmost first). */
-export function verdictsOf(fields: readonly HeaderField[], trusted: readonly string[]): Verdicts {
+export function verdictsOf(fields: readonly HeaderField[], trusted: TrustedAuthserv): Verdicts {
   const { results, unreadable } =
-    trusted.length === 0 ? { results: [], unreadable: false } : trustedResults(fields, trusted);
+    trusted.ids.length === 0 ? { results: [], unreadable: false } : trustedResults(fields, trusted);
   // A method the trusted provider did not report was not checked, unless part of its field was unreadable.
   const absent = unreadable ? verdict('PROCESSING_FAILED') : DISABLED;
   const dmarc = results.find((result) => result.method === 'dmarc');

@@ -32,9 +32,12 @@ describe('trustedAuthservId', () => {
   it('absent: undefined in the config, the provider default in the notification', () => {
     const config = parsed({});
     expect(config.trustedAuthservId).toBeUndefined();
-    expect(trustedAuthservIds(config.host, config.trustedAuthservId)).toEqual(['mx.google.com']);
-    expect(trustedAuthservIds('OUTLOOK.OFFICE365.COM', undefined)).toEqual(['']);
-    expect(trustedAuthservIds('pop.example.com', undefined)).toEqual([]);
+    expect(trustedAuthservIds(config.host, config.trustedAuthservId)).toEqual({
+      ids: ['mx.google.com'],
+      oneField: true,
+    });
+    expect(trustedAuthservIds('OUTLOOK.OFFICE365.COM', undefined).ids).toEqual(['']);
+    expect(trustedAuthservIds('pop.example.com', undefined).ids).toEqual([]);
   });
 
   it('one id or a list, always a list; an empty list trusts nobody even on a known host', () => {
@@ -43,7 +46,9 @@ describe('trustedAuthservId', () => {
       ['mx1.example.com', '*.example.net', ''],
     );
     const none = parsed({ trustedAuthservId: [] });
-    expect(trustedAuthservIds(none.host, none.trustedAuthservId)).toEqual([]);
+    expect(trustedAuthservIds(none.host, none.trustedAuthservId).ids).toEqual([]);
+    // A setting of one's own may name several milters' fields of one hop: they are merged.
+    expect(trustedAuthservIds(none.host, ['mail.example.com']).oneField).toBe(false);
   });
 
   it.each([

@@ -46,11 +46,24 @@ describe('forged and untrusted Authentication-Results are ignored', () => {
     });
   });
 
-  it('a forged field directly below Gmail’s (sender talking to the MX itself) cannot override a method Gmail reported', () => {
+  it('a forged field directly below Gmail’s (sender talking to the MX itself) adds nothing: Gmail writes one field', () => {
     const adjacent = gmail(GMAIL_SPOOFED, `${FORGED_PASS}\n${SENDER_FIELDS}`);
-    const result = gmailRow(adjacent);
-    expect(result.spf).toBe('GRAY');
+    expect(gmailRow(adjacent)).toEqual({
+      spf: 'GRAY',
+      dkim: 'DISABLED',
+      dmarc: 'FAIL',
+      spam: 'DISABLED',
+      dmarcPolicy: 'quarantine',
+    });
+  });
+
+  it('with a trustedAuthservId of one’s own, a field directly below cannot override a method reported above', () => {
+    const forged = FORGED_PASS.replace('mx.google.com', 'mail.example.com');
+    const header = `Authentication-Results: mail.example.com; dmarc=fail (p=reject) header.from=bank.example\n${forged}\n${SENDER_FIELDS}`;
+    const result = rowOf(notifyHeaders(header, { trustedAuthservId: 'mail.example.com' }).receipt);
     expect(result.dmarc).toBe('FAIL');
+    // Merged from the field below (how OpenDKIM and OpenDMARC fields of one hop are read).
+    expect(result.spf).toBe('PASS');
   });
 
   it('a mx.google.com field below a non-trusted hop is ignored: the topmost run is that hop’s', () => {
