@@ -17,8 +17,13 @@
  * that a message arrives with; a field the sender wrote survives only where no such filter runs, which is
  * why these come after Microsoft's (docs/notification.md says so to users).
  * A field present but unreadable gives PROCESSING_FAILED when no later one can be read.
+ *
+ * A mailbox at a known provider reads only the fields that provider writes: Microsoft 365 its two; Gmail
+ * and Fastmail none of these (so spamVerdict stays DISABLED), because any such field in their mail was
+ * written by the sender or an earlier hop, not by the provider.
  */
 import { firstField, type HeaderField } from './header-fields.ts';
+import type { Provider } from './trusted-authserv.ts';
 import type { SesVerdict, SesVerdictStatus } from './types.ts';
 
 /** Microsoft: SCL 5 and above is spam; -1 means filtering was skipped for a trusted sender. */
@@ -76,10 +81,18 @@ const READERS: readonly (readonly [string, Reader])[] = [
   ['X-Spamd-Result', yesNo(/^\s*[\w-]+\s*:\s*(true|false)\b/i)],
 ];
 
+const PROVIDER_SPAM_FIELDS: Readonly<Record<Provider, readonly string[]>> = {
+  microsoft365: ['X-MS-Exchange-Organization-SCL', 'X-Forefront-Antispam-Report'],
+  gmail: [],
+  fastmail: [],
+};
+
 /** The spam verdict of a message from its header fields; DISABLED when no filter left a field. */
-export function spamVerdictOf(fields: readonly HeaderField[]): SesVerdict {
+export function spamVerdictOf(fields: readonly HeaderField[], provider?: Provider): SesVerdict {
+  const allowed = provider === undefined ? undefined : PROVIDER_SPAM_FIELDS[provider];
   let unreadable = false;
   for (const [name, read] of READERS) {
+    if (allowed !== undefined && !allowed.includes(name)) continue;
     const value = firstField(fields, name);
     if (value === undefined) continue;
     const status = read(value);

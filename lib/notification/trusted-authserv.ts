@@ -12,20 +12,34 @@
  */
 export const NO_AUTHSERV_ID = '';
 
+/** A mailbox provider whose stamping we know, recognised by its POP3 host. */
+export type Provider = 'gmail' | 'microsoft365' | 'fastmail';
+
+const PROVIDER_BY_HOST: ReadonlyMap<string, Provider> = new Map([
+  ['pop.gmail.com', 'gmail'],
+  ['outlook.office365.com', 'microsoft365'],
+  ['outlook.office.com', 'microsoft365'],
+  ['pop.office365.com', 'microsoft365'],
+  ['pop-mail.outlook.com', 'microsoft365'],
+  ['pop.fastmail.com', 'fastmail'],
+]);
+
 /**
- * Provider defaults by POP3 host (lower case). Each is what that provider stamps on inbound mail:
+ * What each provider stamps on inbound mail:
  * - Gmail and Google Workspace: `Authentication-Results: mx.google.com; dkim=...; spf=...; dmarc=...`.
  * - Microsoft 365 and Outlook.com (both on Exchange Online Protection): the id-less form above.
  * - Fastmail: `Authentication-Results: mx<N>.messagingengine.com; ...` (the number is the MX host).
  */
-const PROVIDER_AUTHSERV_IDS: ReadonlyMap<string, readonly string[]> = new Map([
-  ['pop.gmail.com', ['mx.google.com']],
-  ['outlook.office365.com', [NO_AUTHSERV_ID]],
-  ['outlook.office.com', [NO_AUTHSERV_ID]],
-  ['pop.office365.com', [NO_AUTHSERV_ID]],
-  ['pop-mail.outlook.com', [NO_AUTHSERV_ID]],
-  ['pop.fastmail.com', ['mx.messagingengine.com', '*.messagingengine.com']],
-]);
+const PROVIDER_AUTHSERV_IDS: Readonly<Record<Provider, readonly string[]>> = {
+  gmail: ['mx.google.com'],
+  microsoft365: [NO_AUTHSERV_ID],
+  fastmail: ['mx.messagingengine.com', '*.messagingengine.com'],
+};
+
+/** The provider of a POP3 host, or undefined for a host we know nothing about. */
+export function providerOf(host: string): Provider | undefined {
+  return PROVIDER_BY_HOST.get(host.toLowerCase().replace(/\.$/, ''));
+}
 
 /** Whose Authentication-Results a mailbox reads. */
 export interface TrustedAuthserv {
@@ -36,6 +50,8 @@ export interface TrustedAuthserv {
    * right below theirs can only be one the sender put at the top of its message (verdicts.ts, rule 3).
    */
   readonly oneField: boolean;
+  /** The provider of the mailbox's host (whose spam fields are read, spam-verdict.ts), if known. */
+  readonly provider: Provider | undefined;
 }
 
 /** The authserv-ids a mailbox trusts: its own setting, else its provider's default, else none. */
@@ -43,15 +59,15 @@ export function trustedAuthservIds(
   host: string,
   configured: string | readonly string[] | undefined,
 ): TrustedAuthserv {
+  const provider = providerOf(host);
   if (configured !== undefined) {
-    return {
-      ids: (typeof configured === 'string' ? [configured] : [...configured]).map(lower),
-      oneField: false,
-    };
+    const ids = (typeof configured === 'string' ? [configured] : [...configured]).map(lower);
+    return { ids, oneField: false, provider };
   }
   return {
-    ids: [...(PROVIDER_AUTHSERV_IDS.get(host.toLowerCase().replace(/\.$/, '')) ?? [])],
+    ids: provider === undefined ? [] : [...PROVIDER_AUTHSERV_IDS[provider]],
     oneField: true,
+    provider,
   };
 }
 

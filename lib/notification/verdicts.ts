@@ -178,7 +178,7 @@ export function verdictsOf(fields: readonly HeaderField[], trusted: TrustedAuths
     spfVerdict: spfStatus(results, absent),
     dkimVerdict: dkimStatus(results, absent),
     dmarcVerdict,
-    spamVerdict: spamVerdictOf(fields),
+    spamVerdict: spamVerdictOf(fields, trusted.provider),
     dmarcPolicy: dmarc !== undefined && dmarcVerdict.status === 'FAIL' ? dmarcPolicyOf(dmarc) : undefined,
   };
 }

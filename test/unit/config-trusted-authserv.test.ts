@@ -35,6 +35,7 @@ describe('trustedAuthservId', () => {
     expect(trustedAuthservIds(config.host, config.trustedAuthservId)).toEqual({
       ids: ['mx.google.com'],
       oneField: true,
+      provider: 'gmail',
     });
     expect(trustedAuthservIds('OUTLOOK.OFFICE365.COM', undefined).ids).toEqual(['']);
     expect(trustedAuthservIds('pop.example.com', undefined).ids).toEqual([]);

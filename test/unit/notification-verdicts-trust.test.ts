@@ -112,6 +112,25 @@ ${SENDER_FIELDS}`;
   });
 });
 
+describe('spam fields are read only from the filter the mailbox’s provider runs', () => {
+  const spam = (fields: string, host: string) =>
+    rowOf(notifyHeaders(`${fields}\n${SENDER_FIELDS}`, { host }).receipt).spam;
+
+  it('Gmail and Fastmail write none of them: a sender’s X-Spam-Flag: NO is not read', () => {
+    expect(spam('X-Spam-Flag: NO\nX-Spam-Status: No, score=-5.0', 'pop.gmail.com')).toBe('DISABLED');
+    expect(spam('X-Spamd-Result: default: False [0.00 / 15.00]', 'pop.fastmail.com')).toBe('DISABLED');
+  });
+
+  it('Microsoft 365 reads only its own SCL fields, not a SpamAssassin field', () => {
+    expect(spam('X-Spam-Flag: NO\nX-MS-Exchange-Organization-SCL: 6', 'outlook.office365.com')).toBe('FAIL');
+    expect(spam('X-Spam-Flag: NO', 'outlook.office365.com')).toBe('DISABLED');
+  });
+
+  it('any other host reads SpamAssassin and rspamd fields', () => {
+    expect(spam('X-Spam-Flag: NO', 'mail.example.com')).toBe('PASS');
+  });
+});
+
 describe('damaged Authentication-Results never stop a notification', () => {
   it.each([
     ['garbage after the authserv-id', 'mx.google.com; ))) ;;; ===', 'PROCESSING_FAILED'],
