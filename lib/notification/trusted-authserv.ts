@@ -18,8 +18,6 @@ export type Provider = 'gmail' | 'microsoft365' | 'fastmail';
 const PROVIDER_BY_HOST: ReadonlyMap<string, Provider> = new Map([
   ['pop.gmail.com', 'gmail'],
   ['outlook.office365.com', 'microsoft365'],
-  ['outlook.office.com', 'microsoft365'],
-  ['pop.office365.com', 'microsoft365'],
   ['pop-mail.outlook.com', 'microsoft365'],
   ['pop.fastmail.com', 'fastmail'],
 ]);
