@@ -9,10 +9,10 @@
  * comes in. So:
  * 1. Only the TOPMOST RUN counts: the first Authentication-Results field from the top of the header
  *    section and the Authentication-Results fields directly below it (no other field between; milters
- *    such as OpenDKIM and OpenDMARC each prepend one field in the same pass). Every field below the run
- *    is ignored whatever authserv-id it claims: a `mx.google.com` field below another hop's field, or
- *    below a Received field, was written before the message reached the provider, by a sender or a hop
- *    we do not trust.
+ *    such as OpenDKIM and OpenDMARC each prepend one field in the same pass). The run is the newest
+ *    stamping; every field below it was written earlier, by the sender or a hop before, and is ignored
+ *    whatever authserv-id it claims (a `mx.google.com` field below a relay's own field, or among the
+ *    sender's fields below Gmail's).
  * 2. Within the run, only fields whose authserv-id the mailbox trusts (trusted-authserv.ts) count. When
  *    the run holds none, nothing is read (the verdicts stay DISABLED): the newest stamping is not ours.
  * 3. When several trusted fields in the run report the same method, the topmost one that reports it is
@@ -53,8 +53,9 @@ export function topAuthenticationResults(fields: readonly HeaderField[]): Header
 }
 
 /**
- * RFC 7208 §2.6 / RFC 8601 §2.7.2 result → SES status. softfail and neutral are GRAY: the domain owner
- * does not assert that the host is unauthorised (RFC 7208 §8.4, §8.5 say not to reject on them).
+ * RFC 7208 §2.6 / RFC 8601 §2.7.2 result → SES status. neutral is GRAY: the domain owner explicitly
+ * asserts nothing (RFC 7208 §8.2). softfail is GRAY too: only a weak statement that the host is probably
+ * not authorised, which RFC 7208 §8.5 says not to reject on alone, and SES's FAIL is what consumers reject on.
  * permerror is FAIL: the sender's own record is broken, the sender cannot be authenticated and a retry
  * will not change that (PROCESSING_FAILED is for a check that could not be done, temperror).
  */
