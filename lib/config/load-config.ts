@@ -64,6 +64,7 @@ interface MailboxDocument {
   keep?: boolean;
   deleteAfterDays?: number;
   initial?: InitialIngest;
+  trustedAuthservId?: string | string[];
 }
 
 interface ConfigDocument {
@@ -147,6 +148,7 @@ function toMailboxConfig(mailbox: MailboxDocument, defaultLimits: MailboxLimits)
     ...(mailbox.keep
       ? { keep: { deleteAfterDays: mailbox.deleteAfterDays, initial: mailbox.initial ?? 'all' } }
       : {}),
+    trustedAuthservId: listOf(mailbox.trustedAuthservId),
   };
 }
 
@@ -200,6 +202,11 @@ function unreadCaFileProblems(json: unknown): string[] {
       `${configPath(`/mailboxes/${index}/caFile`)}: is read only from a configuration file given to the CLI; in a deployed configuration give the PEM text as "ca"`,
     ];
   });
+}
+
+/** A setting written as one string or a list of them, as a list (undefined when absent). */
+function listOf(value: string | string[] | undefined): string[] | undefined {
+  return value === undefined ? undefined : typeof value === 'string' ? [value] : [...value];
 }
 
 function toSecretRef(secret: SecretSpec): SecretRef {

@@ -49,6 +49,12 @@ export interface MailboxConfig {
   readonly limits: MailboxLimits;
   /** Keep mode (lib/pipeline/keep-mode.ts); undefined: drain (DELE every committed message). */
   readonly keep?: KeepConfig;
+  /**
+   * Whose Authentication-Results header fields fill the notification's SPF, DKIM and DMARC verdicts (their
+   * authserv-ids; `*.example.com` for any name below example.com, '' for Microsoft 365's id-less form).
+   * @default the provider's own for a known POP3 host (lib/notification/trusted-authserv.ts), else none
+   */
+  readonly trustedAuthservId?: readonly string[] | undefined;
 }
 
 export interface PollerConfig {

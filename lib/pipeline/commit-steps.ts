@@ -32,6 +32,7 @@ export function describe(retrieved: RetrievedMessage, mailbox: MailboxConfig): S
     objectKey: stored.key,
     headerBytes: retrieved.headerBytes,
     headerSectionTruncated: retrieved.headerSectionTruncated,
+    trustedAuthservId: mailbox.trustedAuthservId,
   });
   return {
     msg: planned.msg,
