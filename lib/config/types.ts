@@ -2,10 +2,12 @@
  * The mailbox configuration as the rest of the code sees it, after JSON Schema validation and defaults
  * (see schema/config.schema.json and lib/config/load-config.ts).
  */
+
+import type { AuthMethod, TlsMode } from '../pop3/credentials.ts';
 import type { SecretRef } from '../ports.ts';
 
-export type TlsMode = 'implicit' | 'starttls' | 'none';
-export type AuthMethod = 'auto' | 'user' | 'apop' | 'plain' | 'login' | 'cram-md5' | 'xoauth2';
+/** Defined by the protocol layer (lib/pop3/credentials.ts); re-exported so existing imports keep working. */
+export type { AuthMethod, TlsMode } from '../pop3/credentials.ts';
 
 export interface MailboxLimits {
   /** Most messages retrieved in one run (the rest waits for the next run). */

@@ -58,6 +58,45 @@ export class Pop3ServerError extends Pop3Error {
 /** The server answered -ERR to USER, PASS, APOP or AUTH. */
 export class Pop3AuthenticationError extends Pop3ServerError {}
 
+/**
+ * `auth: "auto"` tried every mechanism it could and each was refused: the message lists every attempt
+ * with the server's answer. Response code and text are those of the last refusal.
+ */
+export class Pop3LoginRefusedError extends Pop3AuthenticationError {
+  readonly attempts: readonly { readonly mechanism: string; readonly error: Pop3ServerError }[];
+
+  constructor(
+    attempts: readonly { readonly mechanism: string; readonly error: Pop3ServerError }[],
+    how: {
+      readonly closed?: boolean;
+      readonly notTried?: readonly string[];
+      readonly cap?: number | undefined;
+    },
+  ) {
+    const last = attempts.at(-1);
+    const code = last?.error.responseCode;
+    super(`${code === undefined ? '' : `[${code.raw}] `}${last?.error.serverText ?? ''}`, {
+      server: last?.error.server,
+      command: last?.error.command,
+    });
+    this.attempts = attempts;
+    const who = last?.error.server === undefined ? 'the server' : `server ${last.error.server}`;
+    const tried = attempts
+      .map(({ mechanism, error }) => {
+        const answer = error.responseCode === undefined ? '' : `[${error.responseCode.raw}] `;
+        return `${mechanism}: -ERR ${answer}${quoteForMessage(error.serverText, 80)}`;
+      })
+      .join('; ');
+    const end = how.closed
+      ? '; it then closed the connection after refusing the credentials, so no other mechanism was tried'
+      : how.cap !== undefined
+        ? `; stopped after ${how.cap} attempts so as not to lock the account`
+        : '';
+    const rest = how.notTried && how.notTried.length > 0 ? ` (not tried: ${how.notTried.join(', ')})` : '';
+    this.message = `${who} refused every login mechanism tried: ${tried}${end}${rest}`;
+  }
+}
+
 /** The server broke the protocol (malformed reply, unexpected bytes, a limit exceeded). */
 export class Pop3ProtocolError extends Pop3Error {}
 
