@@ -36,6 +36,8 @@ export interface NotificationInput {
    * without a line break is then taken to be a cut field, and left out.
    */
   headerSectionTruncated?: boolean;
+  /** Whether the session ran in UTF-8 mode (RFC 6856): pop3.utf8 in the notification. */
+  utf8?: boolean;
 }
 
 export interface BuiltNotification {
@@ -147,6 +149,7 @@ function notificationOf(input: NotificationInput, mail: SesMail): ReceivedNotifi
       size: input.size,
       sha256: input.sha256,
       retrievedAt: input.retrievedAt.toISOString(),
+      ...(input.utf8 === undefined ? {} : { utf8: input.utf8 }),
     },
   };
 }

@@ -92,7 +92,7 @@ export async function pollMailbox(
         const stopped = run.stopped;
         if (stopped) return leaveUnnotified(retrieved, run, stopped.message);
         // 2. Notify, a batch at a time; only the entries the notifier accepted go on.
-        const accepted = recordSent(await notifications.add(describe(retrieved, mailbox)), run);
+        const accepted = recordSent(await notifications.add(describe(retrieved, mailbox, session.utf8Mode)), run);
         // 3. DELE marks them; nothing is deleted before QUIT.
         await markForDeletion(session, accepted, run);
       },
