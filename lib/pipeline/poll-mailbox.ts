@@ -72,8 +72,12 @@ export async function pollMailbox(
       mailbox.username,
       mailbox.credentialKind,
     );
-    client = await Pop3Client.connect(clientOptions(mailbox, deadline, options));
-    await client.login(credentials, mailbox.auth);
+    // auth "auto" may need a second connection when the server closes after refusing a mechanism.
+    client = await Pop3Client.connectAndLogin(
+      clientOptions(mailbox, deadline, options),
+      credentials,
+      mailbox.auth,
+    );
     const plan = await listMessages(client, mailbox, run);
     if (options.dryRun) return await previewRun(client, plan, run);
 
@@ -92,7 +96,10 @@ export async function pollMailbox(
         const stopped = run.stopped;
         if (stopped) return leaveUnnotified(retrieved, run, stopped.message);
         // 2. Notify, a batch at a time; only the entries the notifier accepted go on.
-        const accepted = recordSent(await notifications.add(describe(retrieved, mailbox, session.utf8Mode)), run);
+        const accepted = recordSent(
+          await notifications.add(describe(retrieved, mailbox, session.utf8Mode)),
+          run,
+        );
         // 3. DELE marks them; nothing is deleted before QUIT.
         await markForDeletion(session, accepted, run);
       },

@@ -135,6 +135,13 @@ export class Pop3Client {
         return client;
       } catch (error) {
         client.abort(error instanceof Error ? error : undefined);
+        if (
+          error instanceof Pop3ServerError &&
+          error.hasCode('LOGIN-DELAY') &&
+          error.retryAfterSeconds === undefined
+        ) {
+          error.retryAfterSeconds = client.capabilities.loginDelay;
+        }
         if (!(error instanceof Pop3LoginInterruptedError)) throw error;
       }
     }

@@ -40,6 +40,11 @@ export class Pop3ServerError extends Pop3Error {
   readonly serverText: string;
   /** The RFC 2449 §8 / RFC 3206 response code, when the server sent one. */
   readonly responseCode: ResponseCode | undefined;
+  /**
+   * Seconds the server asks us to wait: from `[LOGIN-DELAY n]`, or filled in by the client from CAPA's
+   * LOGIN-DELAY (RFC 2449 §6.5) when the code came without a number.
+   */
+  retryAfterSeconds: number | undefined;
 
   /** @param statusText everything after "-ERR " as the server sent it, response code included. */
   constructor(statusText: string, options: Pop3ErrorOptions = {}) {
@@ -47,6 +52,7 @@ export class Pop3ServerError extends Pop3Error {
     super(describeServerError(code, text, options), options);
     this.serverText = text;
     this.responseCode = code;
+    this.retryAfterSeconds = code?.seconds;
   }
 
   /** Hierarchy aware: hasCode('SYS') is true for [SYS/TEMP] and [SYS/PERM]. */
