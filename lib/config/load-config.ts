@@ -9,6 +9,7 @@ import ajvFormats from 'ajv-formats';
 import schema from '../../schema/config.schema.json' with { type: 'json' };
 import type { SecretRef } from '../ports.ts';
 import { findJsonSyntaxProblem } from './json-syntax.ts';
+import { type ProviderName, providerProfile } from './providers.ts';
 import { configPath, describeSchemaErrors, PROBLEM_KEYWORD } from './schema-errors.ts';
 import type { AuthMethod, MailboxConfig, MailboxLimits, PollerConfig, TlsMode } from './types.ts';
 
@@ -51,6 +52,7 @@ interface MailboxDocument {
   servername?: string;
   allowInsecureAuth?: boolean;
   pipelining?: boolean;
+  provider?: ProviderName | 'auto';
   limits?: Partial<MailboxLimits>;
 }
 
@@ -127,6 +129,7 @@ function toMailboxConfig(mailbox: MailboxDocument, defaultLimits: MailboxLimits)
     allowInsecureAuth: mailbox.allowInsecureAuth ?? false,
     pipelining: mailbox.pipelining ?? true,
     limits: { ...defaultLimits, ...mailbox.limits },
+    profile: providerProfile(mailbox.provider ?? 'auto', mailbox.host),
   };
 }
 

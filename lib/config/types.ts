@@ -5,6 +5,7 @@
 
 import type { AuthMethod, TlsMode } from '../pop3/credentials.ts';
 import type { SecretRef } from '../ports.ts';
+import type { ProviderProfile } from './providers.ts';
 
 /** Defined by the protocol layer (lib/pop3/credentials.ts); re-exported so existing imports keep working. */
 export type { AuthMethod, TlsMode } from '../pop3/credentials.ts';
@@ -38,6 +39,11 @@ export interface MailboxConfig {
   /** Use RFC 2449 pipelining when the server advertises it. */
   readonly pipelining: boolean;
   readonly limits: MailboxLimits;
+  /**
+   * The provider's profile (lib/config/providers.ts): from `provider` in the document, else by host.
+   * Absent in configurations built in code: the pipeline then picks it by host.
+   */
+  readonly profile?: ProviderProfile;
 }
 
 export interface PollerConfig {
