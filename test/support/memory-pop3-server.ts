@@ -362,9 +362,10 @@ class Pop3Session {
     const maildrop = this.#maildrop!;
     const removed = (n: number) =>
       this.#marked.has(n) || (this.#features.expireZero && this.#retrieved.has(n));
-    const kept = this.#snapshot.filter((_, index) => !removed(index + 1));
-    maildrop.messages = kept;
-    return `${this.#snapshot.length - kept.length} messages deleted, ${kept.length} left`;
+    const gone = new Set(this.#snapshot.filter((_, index) => removed(index + 1)));
+    // Messages past this session's batch (sessionBatch) were not in the snapshot and stay.
+    maildrop.messages = maildrop.messages.filter((message) => !gone.has(message));
+    return `${gone.size} messages deleted, ${maildrop.messages.length} left`;
   }
 
   /** Releases the maildrop lock; after QUIT's commit, or without any commit when the connection drops. */
