@@ -99,7 +99,9 @@ export class Pop3LoginRefusedError extends Pop3AuthenticationError {
         ? `; stopped after ${how.cap} attempts so as not to lock the account`
         : '';
     const rest = how.notTried && how.notTried.length > 0 ? ` (not tried: ${how.notTried.join(', ')})` : '';
-    this.message = `${who} refused every login mechanism tried: ${tried}${end}${rest}`;
+    const credentialsRefused = attempts.some(({ error }) => error.hasCode('AUTH'));
+    const hint = credentialsRefused ? ' (the credentials were refused; check username and secret)' : '';
+    this.message = `${who} refused every login mechanism tried: ${tried}${end}${rest}${hint}`;
   }
 }
 
