@@ -188,6 +188,33 @@ describe('auto when the server closes after a refusal', () => {
   });
 });
 
+describe('[LOGIN-DELAY] on login', () => {
+  it('without a number in the code, the wait is the LOGIN-DELAY of CAPA (RFC 2449 §6.5)', async () => {
+    const script = transcript(`
+      S: +OK POP3 ready
+      C: CAPA
+      S: +OK
+      S: USER
+      S: LOGIN-DELAY 900
+      S: .
+      C: USER alice
+      S: +OK
+      C: PASS secret
+      S: -ERR [LOGIN-DELAY] too soon
+    `);
+    const server = await startScriptServer(script.steps);
+    multi.push(server);
+    const error = await rejectionOf(Pop3Client.connectAndLogin(options(server), alice, 'auto'));
+    expect(error).toBeInstanceOf(Pop3AuthenticationError);
+    expect(classifyFailure(error)).toMatchObject({
+      status: 'retry-later',
+      reason: 'LOGIN-DELAY',
+      retryAfterSeconds: 900,
+    });
+    expect(server.connections).toBe(1);
+  });
+});
+
 describe('order by what protects the password on this connection', () => {
   const offers = `
     S: +OK
