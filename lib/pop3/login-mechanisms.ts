@@ -14,7 +14,13 @@ import { Pop3ProtocolError, Pop3SecurityError, Pop3UsageError } from './errors.t
 import { MAX_COMMAND_OCTETS } from './limits.ts';
 import { type Capabilities, type Greeting, NO_CAPABILITIES } from './parsers.ts';
 import type { StatusLine } from './reply-decoder.ts';
-import { createSaslMechanism, decodeChallenge, encodeResponse, type SaslMechanism } from './sasl.ts';
+import {
+  createSaslMechanism,
+  decodeChallenge,
+  encodeResponse,
+  type SaslMechanism,
+  type SaslOptions,
+} from './sasl.ts';
 
 /** A SASL exchange longer than this is a server going in circles. */
 const MAX_SASL_ROUND_TRIPS = 10;
@@ -102,14 +108,22 @@ const apop: LoginMechanismEntry = {
   },
 };
 
+/** Makes the client side of one SASL mechanism (lib/pop3/sasl.ts by default). */
+export type SaslFactory = (credentials: Credentials, options: SaslOptions) => SaslMechanism;
+
 /** Runs one SaslMechanism over AUTH (RFC 5034): initial response when it fits, then challenge by challenge. */
-export function saslExchange(name: string, credentials: Credentials, server: string): LoginExchange {
-  let mechanism: SaslMechanism = createSaslMechanism(name, credentials, { initialResponse: true });
+export function saslExchange(
+  name: string,
+  credentials: Credentials,
+  server: string,
+  create: SaslFactory = (forCredentials, options) => createSaslMechanism(name, forCredentials, options),
+): LoginExchange {
+  let mechanism: SaslMechanism = create(credentials, { initialResponse: true });
   let initial = mechanism.initialResponse();
   // RFC 5034 §4: an initial response that would make the AUTH line exceed 255 octets is sent after an
   // empty challenge instead (Microsoft 365's XOAUTH2 tokens always do).
   if (initial !== undefined && `AUTH ${name} ${encodeResponse(initial)}\r\n`.length > MAX_COMMAND_OCTETS) {
-    mechanism = createSaslMechanism(name, credentials, { initialResponse: false });
+    mechanism = create(credentials, { initialResponse: false });
     initial = undefined;
   }
   const first = initial === undefined ? undefined : initial.length === 0 ? 'empty' : initial;
@@ -131,18 +145,23 @@ export function saslExchange(name: string, credentials: Credentials, server: str
   };
 }
 
-/** An entry for a SASL mechanism of lib/pop3/sasl.ts, offered when CAPA's SASL line lists it. */
+/**
+ * An entry for a SASL mechanism, offered when CAPA's SASL line lists it. `create` makes its client side;
+ * by default the one lib/pop3/sasl.ts knows by `name`, so a new mechanism is this one call with its own
+ * factory, e.g. `saslEntry('OAUTHBEARER', 'oauth2', true, (c, o) => new OAuthBearer(c, o))`.
+ */
 export function saslEntry(
   name: string,
   credentialKind: Credentials['kind'],
   sendsSecret: boolean,
+  create?: SaslFactory,
 ): LoginMechanismEntry {
   return {
     name,
     credentialKind,
     sendsSecret,
     offered: ({ capabilities }) => capabilities.sasl.includes(name),
-    exchange: (credentials, offer) => saslExchange(name, credentials, offer.server),
+    exchange: (credentials, offer) => saslExchange(name, credentials, offer.server, create),
   };
 }
 

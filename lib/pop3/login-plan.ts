@@ -44,10 +44,18 @@ export class LoginPlan {
   /** Started on the current connection and not yet answered. */
   #current: string | undefined;
 
-  constructor(credentials: Credentials, method: AuthMethod, maxAttempts = MAX_LOGIN_ATTEMPTS) {
+  readonly #mechanisms: readonly LoginMechanismEntry[];
+
+  /** `mechanisms`: the entries to choose from, by preference (LOGIN_MECHANISMS unless a test plugs in its own). */
+  constructor(
+    credentials: Credentials,
+    method: AuthMethod,
+    { maxAttempts = MAX_LOGIN_ATTEMPTS, mechanisms = LOGIN_MECHANISMS } = {},
+  ) {
     this.#credentials = credentials;
     this.#method = method;
     this.#maxAttempts = method === 'auto' ? maxAttempts : 1;
+    this.#mechanisms = mechanisms;
   }
 
   get attempts(): readonly LoginAttempt[] {
@@ -104,9 +112,10 @@ export class LoginPlan {
   #candidates(offer: LoginOffer): readonly LoginMechanismEntry[] {
     if (this.#method !== 'auto') {
       const name = this.#method.toUpperCase();
-      return [findLoginMechanism(name) ?? saslEntry(name, this.#credentials.kind, true)];
+      const known = this.#mechanisms.find((entry) => entry.name === name) ?? findLoginMechanism(name);
+      return [known ?? saslEntry(name, this.#credentials.kind, true)];
     }
-    return orderFor(offer.encrypted).filter(
+    return orderFor(offer.encrypted, this.#mechanisms).filter(
       (entry) => entry.credentialKind === this.#credentials.kind && entry.offered(offer),
     );
   }
@@ -129,9 +138,12 @@ export class LoginPlan {
 }
 
 /** The preference order on a connection with or without TLS (see the file comment). */
-export function orderFor(encrypted: boolean): LoginMechanismEntry[] {
-  const sendsSecret = LOGIN_MECHANISMS.filter((entry) => entry.sendsSecret);
-  const keepsSecret = LOGIN_MECHANISMS.filter((entry) => !entry.sendsSecret);
+export function orderFor(
+  encrypted: boolean,
+  mechanisms: readonly LoginMechanismEntry[] = LOGIN_MECHANISMS,
+): LoginMechanismEntry[] {
+  const sendsSecret = mechanisms.filter((entry) => entry.sendsSecret);
+  const keepsSecret = mechanisms.filter((entry) => !entry.sendsSecret);
   return encrypted ? [...sendsSecret, ...keepsSecret] : [...keepsSecret, ...sendsSecret];
 }
 

@@ -14,7 +14,7 @@ import {
   Pop3SecurityError,
   Pop3ServerError,
 } from '../../lib/pop3/errors.ts';
-import type { LoginOffer } from '../../lib/pop3/login-mechanisms.ts';
+import { LOGIN_MECHANISMS, type LoginOffer, saslEntry } from '../../lib/pop3/login-mechanisms.ts';
 import { LoginPlan, orderFor } from '../../lib/pop3/login-plan.ts';
 import {
   type Capabilities,
@@ -224,6 +224,30 @@ describe('LoginPlan with the exchanges, byte by byte', () => {
     expect(result.error).toBeInstanceOf(Pop3AuthenticationError);
     expect(result.error).not.toBeInstanceOf(Pop3LoginRefusedError);
     expect(result.written).toHaveLength(1);
+  });
+
+  it('a mechanism plugs in as one entry: a name plus its sans-I/O exchange', () => {
+    // A made-up challenge-response mechanism: answers the one challenge with the user name reversed.
+    const reversed = saslEntry('X-REVERSED', 'password', false, () => ({
+      name: 'X-REVERSED',
+      initialResponse: () => undefined,
+      respond: (challenge) => Buffer.from(`${challenge.toString()}:${[...'alice'].reverse().join('')}`),
+    }));
+    const plan = new LoginPlan(alice, 'auto', { mechanisms: [reversed, ...LOGIN_MECHANISMS] });
+    const on = offer({ capabilities: capabilities(['USER', 'SASL X-REVERSED']) });
+    const entry = plan.next(on);
+    expect(entry.name).toBe('X-REVERSED');
+    const w = wire();
+    const exchange = entry.exchange(alice, on);
+    w.send(exchange.start());
+    const challenge = w.server(`+ ${Buffer.from('c1').toString('base64')}\r\n`);
+    if (challenge?.type !== 'reply') throw new Error('expected a continuation');
+    const step = exchange.onReply(challenge.status);
+    if (step === 'done') throw new Error('expected a response');
+    w.send(step);
+    const done = w.server('+OK\r\n');
+    expect(done?.type === 'reply' && exchange.onReply(done.status)).toBe('done');
+    expect(w.written).toEqual(['AUTH X-REVERSED\r\n', `${Buffer.from('c1:ecila').toString('base64')}\r\n`]);
   });
 
   it('orders by what protects the password on this connection', () => {
