@@ -66,9 +66,10 @@ export interface NotifyOptions {
   readonly signal?: AbortSignal;
 }
 
-export type Credentials =
-  | { readonly kind: 'password'; readonly username: string; readonly password: string }
-  | { readonly kind: 'oauth2'; readonly username: string; readonly accessToken: string };
+/** Defined by the protocol layer (lib/pop3/credentials.ts), which uses them without depending on ports. */
+export type { Credentials } from './pop3/credentials.ts';
+
+import type { Credentials } from './pop3/credentials.ts';
 
 export interface CredentialsProvider {
   /** Resolves the secret reference of one mailbox. Errors must never contain the secret. */

@@ -89,6 +89,12 @@ export function formatProblems(outcomes: readonly MailboxOutcome[]): string {
       lines.push(
         `mailbox-poller: ${outcome.mailboxId}: ${outcome.status} (${outcome.reason ?? 'error'})${why}`,
       );
+      if (outcome.retryAfterSeconds !== undefined) {
+        const when = new Date(Date.now() + outcome.retryAfterSeconds * 1000).toISOString();
+        lines.push(
+          `mailbox-poller: ${outcome.mailboxId}: the server allows the next poll in ${outcome.retryAfterSeconds} s (${when})`,
+        );
+      }
     }
     for (const group of groupSkips(outcome.skipped)) {
       lines.push(

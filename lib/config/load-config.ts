@@ -10,6 +10,7 @@ import ajvFormats from 'ajv-formats';
 import schema from '../../schema/config.schema.json' with { type: 'json' };
 import type { SecretRef } from '../ports.ts';
 import { findJsonSyntaxProblem } from './json-syntax.ts';
+import { type ProviderName, providerProfile } from './providers.ts';
 import { configPath, describeSchemaErrors, PROBLEM_KEYWORD } from './schema-errors.ts';
 import type {
   AuthMethod,
@@ -60,6 +61,7 @@ interface MailboxDocument {
   servername?: string;
   allowInsecureAuth?: boolean;
   pipelining?: boolean;
+  provider?: ProviderName | 'auto';
   limits?: Partial<MailboxLimits>;
   keep?: boolean;
   deleteAfterDays?: number;
@@ -149,6 +151,7 @@ function toMailboxConfig(mailbox: MailboxDocument, defaultLimits: MailboxLimits)
       ? { keep: { deleteAfterDays: mailbox.deleteAfterDays, initial: mailbox.initial ?? 'all' } }
       : {}),
     trustedAuthservId: listOf(mailbox.trustedAuthservId),
+    profile: providerProfile(mailbox.provider ?? 'auto', mailbox.host),
   };
 }
 

@@ -2,10 +2,13 @@
  * The mailbox configuration as the rest of the code sees it, after JSON Schema validation and defaults
  * (see schema/config.schema.json and lib/config/load-config.ts).
  */
-import type { SecretRef } from '../ports.ts';
 
-export type TlsMode = 'implicit' | 'starttls' | 'none';
-export type AuthMethod = 'auto' | 'user' | 'apop' | 'plain' | 'login' | 'cram-md5' | 'xoauth2';
+import type { AuthMethod, TlsMode } from '../pop3/credentials.ts';
+import type { SecretRef } from '../ports.ts';
+import type { ProviderProfile } from './providers.ts';
+
+/** Defined by the protocol layer (lib/pop3/credentials.ts); re-exported so existing imports keep working. */
+export type { AuthMethod, TlsMode } from '../pop3/credentials.ts';
 
 export interface MailboxLimits {
   /** Most messages retrieved in one run (the rest waits for the next run). */
@@ -55,6 +58,11 @@ export interface MailboxConfig {
    * @default the provider's own for a known POP3 host (lib/notification/trusted-authserv.ts), else none
    */
   readonly trustedAuthservId?: readonly string[] | undefined;
+  /**
+   * The provider's profile (lib/config/providers.ts): from `provider` in the document, else by host.
+   * Absent in configurations built in code: the pipeline then picks it by host.
+   */
+  readonly profile?: ProviderProfile;
 }
 
 export interface PollerConfig {

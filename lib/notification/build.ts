@@ -43,6 +43,8 @@ export interface NotificationInput {
    * verdicts. Undefined: the provider default for `host` (lib/notification/trusted-authserv.ts).
    */
   trustedAuthservId?: string | readonly string[] | undefined;
+  /** Whether the session ran in UTF-8 mode (RFC 6856): pop3.utf8 in the notification. */
+  utf8?: boolean;
 }
 
 export interface BuiltNotification {
@@ -156,6 +158,7 @@ function notificationOf(input: NotificationInput, mail: SesMail, verdicts: Verdi
       size: input.size,
       sha256: input.sha256,
       retrievedAt: input.retrievedAt.toISOString(),
+      ...(input.utf8 === undefined ? {} : { utf8: input.utf8 }),
     },
   };
 }

@@ -9,6 +9,7 @@ import {
   Pop3ServerError,
   Pop3TimeoutError,
 } from '../pop3/errors.ts';
+import { isRateOrQuotaText } from '../pop3/response-codes.ts';
 import { type ConnectionContext, connectionHint } from './connection-hints.ts';
 import { KeepModeError } from './keep-mode.ts';
 import type { OutcomeStatus } from './outcome.ts';
@@ -18,6 +19,8 @@ export interface Classified {
   readonly status: Exclude<OutcomeStatus, 'ok' | 'partial'>;
   readonly reason: OutcomeReason;
   readonly message: string;
+  /** From [LOGIN-DELAY n] or CAPA's LOGIN-DELAY: when the mailbox may be polled again. */
+  readonly retryAfterSeconds?: number;
 }
 
 /** Codes that mean "not now" rather than "not ever" (RFC 2449 §8.1, RFC 3206 §4–5). */
@@ -42,7 +45,18 @@ function classifyError(error: unknown): Classified {
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof Pop3ServerError) {
     const transient = TRANSIENT_CODES.find((code) => error.hasCode(code));
+    if (transient === 'LOGIN-DELAY' && error.retryAfterSeconds !== undefined) {
+      return {
+        status: 'retry-later',
+        reason: transient,
+        message,
+        retryAfterSeconds: error.retryAfterSeconds,
+      };
+    }
     if (transient) return { status: 'retry-later', reason: transient, message };
+    // "Download exceeded", "too many ...": a quota or rate, not a fault; what was stored is kept.
+    if (isRateOrQuotaText(error.serverText))
+      return { status: 'retry-later', reason: 'rate-limited', message };
     if (error instanceof Pop3AuthenticationError) {
       // [SYS/PERM] on login is the server's own permanent trouble, not bad credentials.
       if (error.hasCode('SYS')) return { status: 'failed', reason: 'SYS/PERM', message };

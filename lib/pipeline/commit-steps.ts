@@ -17,7 +17,11 @@ import type { RunRecord } from './run-record.ts';
 export const CONSECUTIVE_NOTIFY_FAILURES_BEFORE_STOP = 3;
 
 /** The notification of a stored message. */
-export function describe(retrieved: RetrievedMessage, mailbox: MailboxConfig): StoredAndDescribed {
+export function describe(
+  retrieved: RetrievedMessage,
+  mailbox: MailboxConfig,
+  utf8Mode?: boolean,
+): StoredAndDescribed {
   const { planned, stored } = retrieved;
   const { body } = buildNotification({
     mailboxId: mailbox.id,
@@ -33,6 +37,7 @@ export function describe(retrieved: RetrievedMessage, mailbox: MailboxConfig): S
     headerBytes: retrieved.headerBytes,
     headerSectionTruncated: retrieved.headerSectionTruncated,
     trustedAuthservId: mailbox.trustedAuthservId,
+    ...(utf8Mode === undefined ? {} : { utf8: utf8Mode }),
   });
   return {
     msg: planned.msg,

@@ -84,6 +84,11 @@ export interface MailboxOutcome {
   readonly skipped: readonly SkippedMessage[];
   /** Whether the server confirmed the UPDATE state (+OK to QUIT). */
   readonly quitConfirmed: boolean;
+  /**
+   * Seconds before the mailbox may be polled again, when the server said ([LOGIN-DELAY n], or CAPA's
+   * LOGIN-DELAY). The CLI prints the time; the Lambda poll delays the job by it.
+   */
+  readonly retryAfterSeconds?: number;
   readonly durationMs: number;
   /** Only for a dry run: what a real run would do, message by message. */
   readonly dryRun?: readonly DryRunEntry[];

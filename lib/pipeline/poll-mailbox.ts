@@ -7,6 +7,7 @@
  * commits the deletions (RFC 1939 §6), so a run that dies anywhere deletes nothing: the next run finds
  * the same messages, writes the same object keys again, and nothing is lost or duplicated in the store.
  */
+import { providerProfile } from '../config/providers.ts';
 import type { MailboxConfig } from '../config/types.ts';
 import type { Deadline } from '../deadline.ts';
 import { Pop3ConnectionError, Pop3ServerError } from '../pop3/errors.ts';
@@ -16,6 +17,7 @@ import type { Pop3Timeouts } from '../pop3-client/options.ts';
 import type { Clock, CredentialsProvider, MailboxStateStore, MessageStore, Notifier } from '../ports.ts';
 import { CommitBatch } from './commit-batch.ts';
 import { describe, leaveUnnotified, markForDeletion, recordSent } from './commit-steps.ts';
+import { drainInSessions, drainsInSessions } from './drain-sessions.ts';
 import { previewRun } from './dry-run.ts';
 import { KEEP_MODE_MAX_LISTING_ENTRIES, type KeepRun, keepRunFor } from './keep-mode.ts';
 import type { MailboxOutcome } from './outcome.ts';
@@ -71,6 +73,21 @@ export async function pollMailbox(
   deadline: Deadline,
   options: PollOptions = {},
 ): Promise<MailboxOutcome> {
+  const profiled = mailbox.profile ? mailbox : { ...mailbox, profile: providerProfile('auto', mailbox.host) };
+  // Gmail and the like hand out a batch per session: log in again until the mailbox is drained.
+  // Keep mode reads and writes its state once per session: one session per run.
+  if (options.dryRun || mailbox.keep || !drainsInSessions(profiled))
+    return pollSession(profiled, ports, deadline, options);
+  return drainInSessions(profiled, deadline, (limited) => pollSession(limited, ports, deadline, options));
+}
+
+/** One session: connect, log in, list, retrieve, commit, QUIT. */
+async function pollSession(
+  mailbox: MailboxConfig,
+  ports: PollPorts,
+  deadline: Deadline,
+  options: PollOptions,
+): Promise<MailboxOutcome> {
   const run = new RunRecord(mailbox.id, options.onProgress, options.onMessage);
   let client: Pop3Client | undefined;
   try {
@@ -79,8 +96,12 @@ export async function pollMailbox(
       mailbox.username,
       mailbox.credentialKind,
     );
-    client = await Pop3Client.connect(clientOptions(mailbox, deadline, options));
-    await client.login(credentials, mailbox.auth);
+    // auth "auto" may need a second connection when the server closes after refusing a mechanism.
+    client = await Pop3Client.connectAndLogin(
+      clientOptions(mailbox, deadline, options),
+      credentials,
+      mailbox.auth,
+    );
     const keep = keepRunFor(mailbox, ports, run, deadline); // undefined unless `keep: true`
     const plan = await listMessages(client, mailbox, run, keep);
     if (options.dryRun) return await previewRun(client, plan, run);
@@ -98,9 +119,14 @@ export async function pollMailbox(
           : retrieveAndStore({ client: session, mailbox, run, deadline, ...ports }, planned, charge),
       async (retrieved) => {
         const stopped = run.stopped;
-        if (stopped) return leaveUnnotified(retrieved, run, stopped.message);
+        // Stopped for failing notifications: send no more. A rate-limited stop still commits what is stored.
+        if (stopped && stopped.reason !== 'rate-limited')
+          return leaveUnnotified(retrieved, run, stopped.message);
         // 2. Notify, a batch at a time; only the entries the notifier accepted go on.
-        const accepted = recordSent(await notifications.add(describe(retrieved, mailbox)), run);
+        const accepted = recordSent(
+          await notifications.add(describe(retrieved, mailbox, session.utf8Mode)),
+          run,
+        );
         // 3. DELE marks them; nothing is deleted before QUIT. (Keep mode: they enter the state instead.)
         await (keep ? keep.committed(accepted) : markForDeletion(session, accepted, run));
       },

@@ -10,6 +10,7 @@ export const OUTCOME_REASONS = {
   'IN-USE': 'retry-later',
   'LOGIN-DELAY': 'retry-later',
   'SYS/TEMP': 'retry-later',
+  'rate-limited': 'retry-later',
   network: 'retry-later',
   timeout: 'retry-later',
   deadline: 'retry-later',

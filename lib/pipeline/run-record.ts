@@ -248,8 +248,11 @@ export class RunRecord {
   fail(error: unknown, connection?: ConnectionContext): MailboxOutcome {
     this.#counts.deleted = 0;
     this.#counts.left = this.#counts.found;
-    const { status, reason, message } = classifyFailure(error, connection);
-    return this.#outcome(status, false, { reason, message });
+    // A server that said "rate limit" and then dropped the connection is still rate-limited, not a network fault.
+    if (this.#stop?.reason === 'rate-limited') return this.#outcome('retry-later', false, this.#stop);
+    const { status, reason, message, retryAfterSeconds } = classifyFailure(error, connection);
+    const outcome = this.#outcome(status, false, { reason, message });
+    return retryAfterSeconds === undefined ? outcome : { ...outcome, retryAfterSeconds };
   }
 
   #settled(entry: Message, fate: { deleted: boolean; skipped?: SkippedMessage }): void {

@@ -1,7 +1,7 @@
 /** Client options and their defaults, in one place. */
 
-import type { TlsMode } from '../config/types.ts';
 import { Deadline } from '../deadline.ts';
+import type { TlsMode } from '../pop3/credentials.ts';
 import { DEFAULT_MAX_LISTING_ENTRIES, DEFAULT_MAX_LISTING_OCTETS } from '../pop3/limits.ts';
 
 export interface Pop3Timeouts {
@@ -40,6 +40,11 @@ export interface Pop3ClientOptions {
   readonly allowInsecureAuth?: boolean;
   /** Pipeline commands when the server advertises PIPELINING. @default true */
   readonly pipelining?: boolean;
+  /**
+   * Send UTF8 after login when CAPA lists it (RFC 6856), so messages with 8-bit headers come as the sender
+   * sent them instead of rewritten for legacy clients. @default true
+   */
+  readonly utf8?: boolean;
   /** Most commands in flight at once while pipelining. @default 64 */
   readonly pipelineWindow?: number;
   readonly timeouts?: Pop3Timeouts;
@@ -70,6 +75,7 @@ export interface ResolvedClientOptions {
   readonly servername: string | undefined;
   readonly allowInsecureAuth: boolean;
   readonly pipelining: boolean;
+  readonly utf8: boolean;
   readonly pipelineWindow: number;
   readonly timeouts: Required<Pop3Timeouts>;
   readonly deadline: Deadline;
@@ -89,6 +95,7 @@ export function resolveClientOptions(options: Pop3ClientOptions): ResolvedClient
     servername: options.servername,
     allowInsecureAuth: options.allowInsecureAuth ?? false,
     pipelining: options.pipelining ?? true,
+    utf8: options.utf8 ?? true,
     pipelineWindow: Math.max(1, options.pipelineWindow ?? 64),
     timeouts: {
       connectMs: options.timeouts?.connectMs ?? 10_000,

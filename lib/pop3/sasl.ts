@@ -7,7 +7,7 @@
  * what the client sent).
  */
 import { createHmac } from 'node:crypto';
-import type { Credentials } from '../ports.ts';
+import type { Credentials } from './credentials.ts';
 import { Pop3ProtocolError, Pop3UsageError } from './errors.ts';
 import { MAX_SASL_MECHANISM_OCTETS } from './limits.ts';
 

@@ -44,6 +44,7 @@ describe('parseConfig: defaults', () => {
           allowInsecureAuth: false,
           pipelining: true,
           limits: { maxMessagesPerRun: 10_000, maxBytesPerRun: 1024 ** 3, maxMessageBytes: 100 * 1024 ** 2 },
+          profile: { name: 'generic', drainInSessions: false, xoauth2Form: undefined },
         },
       ],
     });
