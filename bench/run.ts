@@ -5,6 +5,7 @@
  *   npm run bench                      full run (≈ 10 min), writes BENCHMARKS.md
  *   npm run bench -- --smoke           ≈ 10 s, tiny counts, prints the report, writes nothing
  *   npm run bench -- --rerender        BENCHMARKS.md again from the last full run, with bench/notes.md as now
+ *   npm run bench -- --scenario keep-state   only the keep-mode state (100,000 UIDLs), its section rewritten
  *   options: --write (smoke/partial runs too), --scenarios 1,3 (a subset), --repetitions N, --no-wait
  */
 import { execFileSync } from 'node:child_process';
@@ -30,6 +31,7 @@ import { BENCH_PLANS, type BenchPlan } from './plan.ts';
 import { killAllChildren } from './process-runner.ts';
 import { renderReport } from './report.ts';
 import type { BenchResults } from './results.ts';
+import { measureKeepState, renderKeepState, withKeepStateSection } from './scenarios/keep-state.ts';
 import { manyMailboxUsers, SINGLE_MAILBOX_USER } from './scenarios/many-mailboxes.ts';
 import { measureScenarios } from './scenarios/measure.ts';
 
@@ -57,6 +59,7 @@ const { values } = parseArgs({
     repetitions: { type: 'string' },
     'no-wait': { type: 'boolean', default: false },
     rerender: { type: 'boolean', default: false },
+    scenario: { type: 'string' },
   },
 });
 const readNotes = () => (fs.existsSync(NOTES) ? fs.readFileSync(NOTES, 'utf8') : '');
@@ -93,6 +96,23 @@ if (values.rerender) {
     `bench: rewrote ${path.relative(process.cwd(), REPORT)} from ${path.relative(process.cwd(), LAST_RESULTS)}`,
   );
   process.exit(0);
+}
+
+if (values.scenario === 'keep-state') {
+  log(
+    `bench: keep-mode state only, load average ${loadAverage()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  const section = renderKeepState(await measureKeepState(log));
+  if (values.smoke) process.stdout.write(section);
+  else {
+    fs.writeFileSync(REPORT, withKeepStateSection(fs.readFileSync(REPORT, 'utf8'), section));
+    log(`bench: rewrote the keep-mode state section of ${path.relative(process.cwd(), REPORT)}`);
+  }
+  process.exit(0);
+} else if (values.scenario !== undefined) {
+  throw new Error(`unknown --scenario ${values.scenario} (known: keep-state)`);
 }
 
 const startedAt = new Date();
@@ -145,7 +165,8 @@ try {
     waitedForQuietSeconds: waited,
     notes: readNotes(),
   };
-  const report = renderReport(results);
+  // The keep-mode state is cheap (seconds, no Dovecot): every full report carries it.
+  const report = withKeepStateSection(renderReport(results), renderKeepState(await measureKeepState(log)));
   if (writeReport) {
     fs.writeFileSync(REPORT, report);
     fs.writeFileSync(LAST_RESULTS, JSON.stringify(results, null, 2));

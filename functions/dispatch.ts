@@ -16,13 +16,13 @@ import {
 } from '../lib/lambda/dispatch.ts';
 import { readDispatchEnv } from '../lib/lambda/env.ts';
 import type { JobEntry } from '../lib/lambda/job.ts';
-import { asRunLogger, createLogger } from '../lib/lambda/logger.ts';
+import { asRunLogger, createLogger, logEscapingError } from '../lib/lambda/logger.ts';
 
 const logger = createLogger();
 const sqs = createSqsClient();
 const configReaders = awsConfigReaders(createS3Client());
 
-export async function handler(event: unknown, context: Context): Promise<DispatchResult> {
+async function dispatch(event: unknown, context: Context): Promise<DispatchResult> {
   logger.addContext(context);
   const env = readDispatchEnv(process.env);
   let scheduledTime = scheduledTimeOf(event);
@@ -48,4 +48,9 @@ export async function handler(event: unknown, context: Context): Promise<Dispatc
       logger: asRunLogger(logger),
     },
   );
+}
+
+/** An error escaping the run is logged with its cause chain before it fails the invocation. */
+export async function handler(event: unknown, context: Context): Promise<DispatchResult> {
+  return logEscapingError(logger, () => dispatch(event, context));
 }

@@ -10,14 +10,15 @@ import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ConfigCredentialsProvider } from '../lib/adapters/credentials.ts';
 import { createS3Client, S3MessageStore } from '../lib/adapters/s3-message-store.ts';
+import { S3StateStore } from '../lib/adapters/s3-state-store.ts';
 import { SecretsManagerSource } from '../lib/adapters/secrets-manager-source.ts';
 import { createSqsClient, SqsNotifier } from '../lib/adapters/sqs-notifier.ts';
 import { Deadline } from '../lib/deadline.ts';
 import { awsConfigReaders } from '../lib/lambda/config-readers.ts';
 import { DeployedConfigCache } from '../lib/lambda/deployed-mailboxes.ts';
 import { pollBudgetMs, readPollEnv } from '../lib/lambda/env.ts';
-import { asRunLogger, createLogger, runLogger } from '../lib/lambda/logger.ts';
-import { emitMetrics } from '../lib/lambda/metrics.ts';
+import { asRunLogger, createLogger, logEscapingError, runLogger } from '../lib/lambda/logger.ts';
+import { createPollMetrics, publishMetricSets } from '../lib/lambda/metrics.ts';
 import { processJobRecords } from '../lib/lambda/poll-job.ts';
 import { type PollPorts, pollMailbox } from '../lib/pipeline/poll-mailbox.ts';
 import { systemClock } from '../lib/ports.ts';
@@ -38,6 +39,7 @@ const credentials = new ConfigCredentialsProvider({
   onRefreshTokenRotated: (where) => logger.info('rotated OAuth2 refresh token stored', { secret: where }),
 });
 let ports: PollPorts | undefined;
+let metrics: ReturnType<typeof createPollMetrics> | undefined;
 
 function portsFor(env: ReturnType<typeof readPollEnv>): PollPorts {
   ports ??= {
@@ -50,16 +52,19 @@ function portsFor(env: ReturnType<typeof readPollEnv>): PollPorts {
     notifier: new SqsNotifier({ client: sqs, queueUrl: env.notificationQueueUrl }),
     credentials,
     clock: systemClock,
+    stateStore: new S3StateStore({ client: s3, bucket: env.bucket, keyPrefix: env.keyPrefix }),
   };
   return ports;
 }
 
-export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+async function pollJobs(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   logger.addContext(context);
   const deadline = Deadline.after(pollBudgetMs(context.getRemainingTimeInMillis()));
   invocationEndsAtMs = Date.now() + deadline.remainingMs();
   const env = readPollEnv(process.env);
   const pollPorts = portsFor(env);
+  metrics ??= createPollMetrics(env.metricsNamespace, env.serviceName, logger);
+  const pollMetrics = metrics;
   return processJobRecords(event.Records, deadline, {
     deployedMailboxes: (configVersion) => deployedConfig.mailboxesFor(env.configLocation, configVersion),
     poll: async (mailbox, runDeadline, runLog) => {
@@ -77,15 +82,16 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
         }),
       );
     },
-    emitMetrics: (docs) => emitMetrics(docs),
-    metricContext: () => ({
-      namespace: env.metricsNamespace,
-      service: env.serviceName,
-      timestamp: new Date(),
-    }),
+    emitMetrics: (sets) => publishMetricSets(pollMetrics, sets),
+    metricContext: () => ({ service: env.serviceName }),
     logger: asRunLogger(logger),
     loggerFor: (keys) => asRunLogger(runLogger(logger, keys)),
     newRunId: randomUUID,
     retryPolicy: { maxReceiveCount: env.jobMaxReceiveCount },
   });
+}
+
+/** An error escaping the run is logged with its cause chain before it fails the invocation. */
+export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  return logEscapingError(logger, () => pollJobs(event, context));
 }

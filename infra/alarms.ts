@@ -9,7 +9,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRIC_NAMES } from '../lib/lambda/metrics.ts';
+import { METRIC_NAMES } from '../lib/lambda/metric-names.ts';
 
 export interface IngestionAlarmsProps {
   readonly metricsNamespace: string;

@@ -1,32 +1,19 @@
 /**
- * Sample app: one stack with a MailboxIngestion for two mailboxes. Synthesizes offline with no account
- * (`npm run synth`); set CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION (the CDK CLI does) to deploy.
+ * Sample app: one stack (infra/sample-stack.ts) with a MailboxIngestion for two mailboxes. Synthesizes
+ * offline with no account (`npm run synth`).
+ *
+ * Account and region: the CDK CLI sets CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION from the profile it runs
+ * with (`--profile`, AWS_PROFILE, AWS_REGION; us-east-1 when no region is configured anywhere). With both set
+ * the stack is pinned to them and synth says so; with no account (no credentials) it stays
+ * environment-agnostic and the region is whichever it is deployed to. Never a region of its own.
  *
  * The mailbox list can also come from a JSON file: MAILBOX_CONFIG=path/to/config.json npm run synth
  */
 import { readFileSync } from 'node:fs';
-import { App, Stack, type StackProps, Validations } from 'aws-cdk-lib';
-import * as sns from 'aws-cdk-lib/aws-sns';
+import { Annotations, App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import type { Construct } from 'constructs';
-import { type MailboxEntry, MailboxIngestion } from './mailbox-ingestion.ts';
-
-const SAMPLE_MAILBOXES: readonly MailboxEntry[] = [
-  {
-    id: 'support',
-    host: 'pop.example.com',
-    tls: 'implicit',
-    username: 'support@example.com',
-    password: { secretId: 'mailbox-poller/support' },
-  },
-  {
-    id: 'invoices',
-    host: 'pop.example.com',
-    tls: 'implicit',
-    username: 'invoices@example.com',
-    password: { secretId: 'mailbox-poller/invoices' },
-  },
-];
+import type { MailboxEntry } from './mailbox-ingestion.ts';
+import { MailboxPollerStack, SAMPLE_MAILBOXES } from './sample-stack.ts';
 
 function mailboxesFromEnv(): readonly MailboxEntry[] {
   const file = process.env['MAILBOX_CONFIG'];
@@ -34,24 +21,18 @@ function mailboxesFromEnv(): readonly MailboxEntry[] {
   return (JSON.parse(readFileSync(file, 'utf8')) as { mailboxes: MailboxEntry[] }).mailboxes;
 }
 
-export class MailboxPollerStack extends Stack {
-  readonly ingestion: MailboxIngestion;
-
-  constructor(scope: Construct, id: string, props: StackProps & { mailboxes: readonly MailboxEntry[] }) {
-    super(scope, id, props);
-    const alarms = new sns.Topic(this, 'Alarms', { displayName: 'Mailbox poller alarms', enforceSSL: true });
-    this.ingestion = new MailboxIngestion(this, 'Ingestion', {
-      mailboxes: props.mailboxes,
-      alarmAction: alarms,
-    });
-  }
-}
-
 const app = new App();
-new MailboxPollerStack(app, 'MailboxPoller', {
+const account = process.env['CDK_DEFAULT_ACCOUNT'];
+const region = process.env['CDK_DEFAULT_REGION'];
+const stack = new MailboxPollerStack(app, 'MailboxPoller', {
   mailboxes: mailboxesFromEnv(),
-  env: { account: process.env['CDK_DEFAULT_ACCOUNT'], region: process.env['CDK_DEFAULT_REGION'] },
+  env: account && region ? { account, region } : undefined,
 });
+Annotations.of(stack).addInfo(
+  account && region
+    ? `deploys to account ${account}, region ${region} (the CLI's profile; --profile or AWS_REGION to change)`
+    : 'environment-agnostic: deploys to the region of the credentials used at deploy time',
+);
 // Synth fails on any AwsSolutions finding that the construct does not acknowledge with a reason.
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 app.synth();

@@ -1,9 +1,15 @@
 /**
  * Least-privilege grants for the poll function, narrower than the L2 `grant*` helpers:
- * - S3: PutObject on the key prefix only. The multipart path of the store (lib/adapters/s3-message-store.ts)
- *   uploads to `<prefix>.incoming/`, copies to the final key and deletes the temporary object, so the
- *   temporary folder alone also gets GetObject (copy source), DeleteObject and AbortMultipartUpload.
- *   No read, list or delete on stored messages.
+ * - S3: PutObject and GetObject on the key prefix only. GetObject (which also covers HeadObject) lets the
+ *   store check an object that is already under a message's key (a conditional write answered 412) before
+ *   it counts the message as stored: without it every re-poll after an interrupted run would fail. The
+ *   multipart path of the store (lib/adapters/s3-message-store.ts) uploads to `<prefix>.incoming/`, copies
+ *   to the final key and deletes the temporary object, so the temporary folder alone also gets
+ *   DeleteObject and AbortMultipartUpload. No list, and no delete of stored messages.
+ * - S3, keep mode: the state objects under `<prefix>.state/` (lib/adapters/s3-state-store.ts) are read
+ *   and written (GetObject; PutObject is already granted on the prefix), and ListBucket is allowed for that
+ *   prefix only, so a missing state object answers 404 rather than 403 (or, where S3 still says 403, the
+ *   store lists the key to tell "none yet" from "refused").
  * - Secrets Manager: GetSecretValue on the named secrets only; PutSecretValue only on the secrets of
  *   OAuth2 refresh-token mailboxes, where a rotated refresh token is written back (lib/oauth).
  */
@@ -25,16 +31,32 @@ export function incomingObjectsPattern(keyPrefix: string): string {
   return `${keyPrefix}${INCOMING_FOLDER}*`;
 }
 
+/** Keep mode's state objects, one per mailbox (lib/adapters/local-state-store.ts stateKeyFor). */
+export function stateObjectsPattern(keyPrefix: string): string {
+  return `${keyPrefix}.state/*`;
+}
+
 export function grantMessageStore(grantee: iam.IGrantable, bucket: s3.IBucket, keyPrefix: string): void {
   iam.Grant.addToPrincipal({
     grantee,
-    actions: ['s3:PutObject'],
+    actions: ['s3:PutObject', 's3:GetObject'],
     resourceArns: [bucket.arnForObjects(messageObjectsPattern(keyPrefix))],
   });
   iam.Grant.addToPrincipal({
     grantee,
-    actions: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:DeleteObject'],
+    actions: ['s3:AbortMultipartUpload', 's3:DeleteObject'],
     resourceArns: [bucket.arnForObjects(incomingObjectsPattern(keyPrefix))],
+  });
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['s3:GetObject'],
+    resourceArns: [bucket.arnForObjects(stateObjectsPattern(keyPrefix))],
+  });
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['s3:ListBucket'],
+    resourceArns: [bucket.bucketArn],
+    conditions: { StringLike: { 's3:prefix': stateObjectsPattern(keyPrefix) } },
   });
   // SSE-KMS: writing needs a data key; multipart completion and copy read the parts back.
   bucket.encryptionKey?.grant(grantee, 'kms:GenerateDataKey', 'kms:Decrypt');
@@ -72,4 +94,20 @@ export function grantSecretsRead(grantee: iam.IGrantable, secretArns: readonly s
     actions: ['secretsmanager:GetSecretValue'],
     resourceArns: [...secretArns],
   });
+}
+
+/**
+ * s3:GetObject on the stored messages (the key prefix), plus kms:Decrypt on the bucket's key if it has
+ * one: what a consumer needs to fetch the object a notification names. No list, no write, no delete.
+ * A grantee of another account gets it in the bucket policy (a bucket created here only).
+ */
+export function grantReadMessages(grantee: iam.IGrantable, bucket: s3.IBucket, keyPrefix: string): iam.Grant {
+  const grant = iam.Grant.addToPrincipalOrResource({
+    grantee,
+    actions: ['s3:GetObject'],
+    resourceArns: [bucket.arnForObjects(messageObjectsPattern(keyPrefix))],
+    resource: bucket,
+  });
+  const keyGrant = bucket.encryptionKey?.grantDecrypt(grantee);
+  return keyGrant ? grant.combine(keyGrant) : grant;
 }

@@ -9,10 +9,12 @@
  * A job names a mailbox and the config version; both functions read the mailbox settings from the
  * config location. Secure defaults live in defaults.ts, grants in grants.ts, the job queue's and the
  * bucket's resource policies in resource-policies.ts, alarms in alarms.ts, cdk-nag reasons in
- * nag-suppressions.ts.
+ * nag-suppressions.ts; the public grant and metric members in ingestion-base.ts, the optional dashboard in
+ * dashboard.ts.
  */
 import * as path from 'node:path';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -21,9 +23,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { IngestionAlarms } from './alarms.ts';
 import { ConfigLocation } from './config-location.ts';
+import { IngestionDashboard } from './dashboard.ts';
 import {
   ARCHITECTURE,
   BUNDLING,
@@ -41,7 +44,9 @@ import {
   incomingObjectsPattern,
   messageObjectsPattern,
   secretArnFor,
+  stateObjectsPattern,
 } from './grants.ts';
+import { MailboxIngestionBase } from './ingestion-base.ts';
 import { inlineConfig } from './inline-config.ts';
 import {
   acknowledgeMissingAccessLogs,
@@ -54,7 +59,7 @@ import { bucketPropsWithDefaults, queueEncryption } from './resources.ts';
 import { InvokeFunctionOnly, schedulerRole } from './schedule-target.ts';
 import { functionAssetHash } from './source-hash.ts';
 
-export class MailboxIngestion extends Construct {
+export class MailboxIngestion extends MailboxIngestionBase {
   readonly bucket: s3.IBucket;
   readonly keyPrefix: string;
   readonly notificationQueue: sqs.IQueue;
@@ -70,6 +75,14 @@ export class MailboxIngestion extends Construct {
   readonly secretArns: readonly string[];
   /** Where both functions read the config (the SSM parameter this construct wrote, for inline mailboxes). */
   readonly configLocation: ConfigLocation;
+  /** The CloudWatch namespace of the poll metrics. */
+  readonly metricsNamespace: string;
+  /** The value of the `Service` dimension of the poll metrics (and the service key of the logs). */
+  readonly serviceName: string;
+  /** Absent unless the `dashboard` prop asks for it. */
+  readonly dashboard: cloudwatch.Dashboard | undefined;
+  /** The dashboard in the CloudWatch console; absent with the dashboard. */
+  readonly dashboardUrl: string | undefined;
 
   constructor(scope: Construct, id: string, props: MailboxIngestionProps) {
     super(scope, id);
@@ -79,6 +92,8 @@ export class MailboxIngestion extends Construct {
     const jobMaxReceiveCount = props.jobMaxReceiveCount ?? DEFAULTS.jobMaxReceiveCount;
     const serviceName = props.serviceName ?? `${Stack.of(this).stackName}-${this.node.id}`;
     const metricsNamespace = props.metricsNamespace ?? DEFAULTS.metricsNamespace;
+    this.serviceName = serviceName;
+    this.metricsNamespace = metricsNamespace;
     this.keyPrefix = props.keyPrefix ?? DEFAULTS.keyPrefix;
 
     const inline =
@@ -218,6 +233,21 @@ export class MailboxIngestion extends Construct {
       alarmAction: props.alarmAction,
     });
 
+    const options = props.dashboard === true ? {} : props.dashboard || undefined;
+    const dashboard = options
+      ? new IngestionDashboard(this, 'Dashboard', {
+          ...options,
+          metrics: this,
+          jobQueue: this.jobQueue,
+          jobDeadLetterQueue: this.jobDeadLetterQueue,
+          pollFunction: this.pollFunction,
+          pollTimeout,
+          period: pollMetricPeriod(schedulePeriod),
+        })
+      : undefined;
+    this.dashboard = dashboard?.dashboard;
+    this.dashboardUrl = dashboard?.url;
+
     this.#acknowledgeAcceptedFindings(props);
   }
 
@@ -246,6 +276,12 @@ export class MailboxIngestion extends Construct {
       this.bucket.arnForObjects(incomingObjectsPattern(this.keyPrefix)),
       'Multipart uploads go to random temporary keys under the .incoming/ folder of the prefix, which the ' +
         'store reads back once (copy source), then deletes; nothing outside that folder.',
+    );
+    acknowledgeWildcardResource(
+      role,
+      this.bucket.arnForObjects(stateObjectsPattern(this.keyPrefix)),
+      'Keep mode reads its per-mailbox state objects under the .state/ folder of the prefix (one per ' +
+        'mailbox id, known only from the deployed config at run time); GetObject alone, writes stay conditional.',
     );
   }
 
@@ -302,5 +338,11 @@ function grantSend(grantee: iam.IGrantable, queue: sqs.IQueue): void {
   queue.encryptionMasterKey?.grant(grantee, 'kms:GenerateDataKey', 'kms:Decrypt');
 }
 
+/** Poll metrics arrive once per schedule slot: graph them no finer than that (and at least 5 minutes). */
+function pollMetricPeriod(schedule: Duration): Duration {
+  return Duration.seconds(Math.max(300, schedule.toSeconds()));
+}
+
 export { ConfigLocation } from './config-location.ts';
+export type { DashboardOptions } from './dashboard.ts';
 export type { ArchiveRule, MailboxEntry, MailboxIngestionProps } from './props.ts';

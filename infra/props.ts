@@ -7,6 +7,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { MailboxLimits } from '../lib/config/types.ts';
 import type { ConfigLocation } from './config-location.ts';
+import type { DashboardOptions } from './dashboard.ts';
 
 /** One mailbox entry as written in the config file (see schema/config.schema.json). */
 export type MailboxEntry = Readonly<Record<string, unknown>>;
@@ -143,6 +144,13 @@ export interface MailboxIngestionProps {
    * @default - a name unique to this construct in the app
    */
   readonly serviceName?: string;
+  /**
+   * A CloudWatch dashboard of this ingestion: messages and bytes ingested, failures by reason and by
+   * mailbox, uncommitted messages, job backlog and job DLQ, poll duration against the timeout. `true`
+   * for one with a generated name, or its options.
+   * @default false
+   */
+  readonly dashboard?: boolean | DashboardOptions;
 }
 
 /** Throws on contradictory props, naming them; every message starts with the construct name. */

@@ -8,12 +8,15 @@
  *   CompleteMultipartUpload) onto a final key is denied unless it carries `If-None-Match`, which S3 honours
  *   by refusing to replace an existing object (s3:if-none-match, "Enforce conditional writes" in the S3
  *   user guide). The store's temporary `.incoming/` folder is exempt: its multipart parts
- *   (CreateMultipartUpload, UploadPart) cannot carry conditional headers.
+ *   (CreateMultipartUpload, UploadPart) cannot carry conditional headers. Keep mode's state objects
+ *   (`.state/`) are replaced on every run, so they are exempt from that deny and get their own: a write
+ *   there must carry `If-Match` (an update of the version read) or `If-None-Match` (the first write), so
+ *   the state, too, is never overwritten blindly (lib/adapters/s3-state-store.ts).
  */
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
-import { incomingObjectsPattern } from './grants.ts';
+import { incomingObjectsPattern, stateObjectsPattern } from './grants.ts';
 
 /**
  * Denies sqs:SendMessage (and so SendMessageBatch) to every principal but `sender`. The condition names
@@ -45,8 +48,22 @@ export function denyOverwrites(bucket: s3.IBucket, writer: iam.IRole, keyPrefix:
       effect: iam.Effect.DENY,
       principals: [new iam.ArnPrincipal(writer.roleArn)],
       actions: ['s3:PutObject'],
-      notResources: [bucket.arnForObjects(incomingObjectsPattern(keyPrefix))],
+      notResources: [
+        bucket.arnForObjects(incomingObjectsPattern(keyPrefix)),
+        bucket.arnForObjects(stateObjectsPattern(keyPrefix)),
+      ],
       conditions: { Null: { 's3:if-none-match': 'true' } },
+    }),
+  );
+  bucket.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'PollRoleWritesStateOnlyConditionally',
+      effect: iam.Effect.DENY,
+      principals: [new iam.ArnPrincipal(writer.roleArn)],
+      actions: ['s3:PutObject'],
+      resources: [bucket.arnForObjects(stateObjectsPattern(keyPrefix))],
+      // Both keys absent (conditions AND): neither If-Match nor If-None-Match.
+      conditions: { Null: { 's3:if-none-match': 'true', 's3:if-match': 'true' } },
     }),
   );
   return statementAdded;

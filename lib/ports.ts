@@ -67,17 +67,10 @@ export interface NotifyOptions {
   readonly signal?: AbortSignal;
 }
 
-export type Credentials =
-  | { readonly kind: 'password'; readonly username: string; readonly password: string }
-  | {
-      readonly kind: 'oauth2';
-      readonly username: string;
-      readonly accessToken: string;
-      /** The XOAUTH2 form the token's provider needs (lib/oauth/settings.ts); unset: by line length. */
-      readonly xoauth2Form?: 'two-step' | 'one-step';
-      /** The token's decoded claims (never the token), quoted when the server refuses it. */
-      readonly tokenDescription?: string;
-    };
+/** Defined by the protocol layer (lib/pop3/credentials.ts), which uses them without depending on ports. */
+export type { Credentials } from './pop3/credentials.ts';
+
+import type { Credentials } from './pop3/credentials.ts';
 
 export interface CredentialsProvider {
   /** Resolves the secret reference of one mailbox. Errors must never contain the secret. */
@@ -102,3 +95,47 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => new Date() };
+
+/**
+ * One UIDL a keep-mode mailbox has already seen (lib/pipeline/keep-state.ts). `size` is the LIST size at
+ * the time, so a UIDL the server reuses for a different message is noticed; `ingestedAt` is when its
+ * commit (stored + notified) happened, or undefined for a message recorded by `initial` without being
+ * ingested (never deleted by `deleteAfterDays`).
+ */
+export interface KeptMessage {
+  readonly uidl: string;
+  readonly size: number;
+  /** Milliseconds since the epoch. */
+  readonly ingestedAt: number | undefined;
+}
+
+export interface MailboxState {
+  readonly messages: readonly KeptMessage[];
+}
+
+/** The state as loaded, with the version a save must name to replace it. */
+export interface VersionedState {
+  readonly state: MailboxState;
+  /** Opaque: the S3 ETag, or the local file's counter. */
+  readonly version: string;
+}
+
+export interface MailboxStateStore {
+  /** Undefined when the mailbox has no state yet (its first keep-mode run). */
+  load(mailboxId: string, options?: { signal?: AbortSignal }): Promise<VersionedState | undefined>;
+  /**
+   * Replaces the state only if it is still at `expectedVersion` (undefined: only if there is none);
+   * otherwise rejects with a StateConflictError and changes nothing. Resolves with the new version.
+   */
+  save(
+    mailboxId: string,
+    state: MailboxState,
+    expectedVersion: string | undefined,
+    options?: { signal?: AbortSignal },
+  ): Promise<string>;
+}
+
+/** Another writer changed the state since it was loaded: this run must not commit anything on its basis. */
+export class StateConflictError extends Error {
+  override readonly name = 'StateConflictError';
+}

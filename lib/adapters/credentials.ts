@@ -154,7 +154,6 @@ export class ConfigCredentialsProvider implements CredentialsProvider {
       kind: 'oauth2',
       username,
       accessToken: token.accessToken,
-      ...(token.xoauth2Form === undefined ? {} : { xoauth2Form: token.xoauth2Form }),
       tokenDescription: token.description,
     };
   }

@@ -1,5 +1,6 @@
 /** Command-line parsing for `mailbox-poller`. Usage errors exit with 2. */
 import { parseArgs } from 'node:util';
+import { closestName } from '../config/did-you-mean.ts';
 
 export const USAGE = `Usage: mailbox-poller poll --config FILE [options]
 
@@ -13,6 +14,12 @@ Options:
   --key-prefix P      S3 key prefix (or env KEY_PREFIX; default none)
   --dry-run           change nothing: list each message (UIDL, size, From, Subject) and what a
                       real run would do with it; no RETR, no object, no notification, no DELE
+  -v, --verbose       one line per message on stderr: number, UIDL, size, object key, what was done
+  -q, --quiet         print only errors (no summary, no warnings about messages left by rule)
+  --trace             the POP3 conversation on stderr (passwords, AUTH data and tokens redacted;
+                      message contents never shown)
+  --wait-lock SECONDS when another run is polling the same mailbox, wait for it this long
+                      (default 0: leave that mailbox to it, status retry-later (locked))
   --json              print the per-mailbox results as JSON
   --concurrency N     mailboxes polled at once (default: the config's, else 4)
   --timeout SECONDS   overall deadline for the whole run; 0 for none (default: 900, 15 minutes)
@@ -21,7 +28,8 @@ Options:
 
 Summary on stdout (only JSON with --json); failures and warnings on stderr.
 Exit status: 0 every message found was committed or left by rule (size or per-run limit),
-1 any mailbox ended otherwise (failed, retry-later, partial), 2 usage or configuration error.
+1 any mailbox ended otherwise (failed, retry-later, partial), 2 usage or configuration error,
+75 only because another run was polling some mailboxes (locked).
 
 Other commands (docs/oauth2.md):
   mailbox-poller check --config FILE [--mailbox ID]   DNS, TLS, login and STAT, step by step
@@ -34,6 +42,11 @@ export interface PollCommand {
   readonly queueUrl: string | undefined;
   readonly keyPrefix: string;
   readonly dryRun: boolean;
+  /** 'quiet': errors only; 'verbose': a line per message on stderr. */
+  readonly verbosity: 'quiet' | 'normal' | 'verbose';
+  readonly trace: boolean;
+  /** How long to wait for another run's lock on a mailbox before leaving it. */
+  readonly waitLockMs: number;
   readonly json: boolean;
   readonly concurrency: number | undefined;
   readonly timeoutMs: number | undefined;
@@ -53,7 +66,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   try {
     parsed = parse(argv);
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    throw new UsageError(describeParseError(error));
   }
   const { values, positionals } = parsed;
   if (values.help) return { kind: 'help' };
@@ -64,6 +77,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     );
   }
   if (!values.config) throw new UsageError('--config FILE is required');
+  if (values.verbose && values.quiet) throw new UsageError('--verbose and --quiet exclude each other');
   const bucket = values.bucket ?? nonEmpty(env.BUCKET_NAME);
   const queueUrl = values['queue-url'] ?? nonEmpty(env.QUEUE_URL);
   if ((bucket === undefined) !== (queueUrl === undefined)) {
@@ -80,6 +94,9 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       queueUrl,
       keyPrefix: values['key-prefix'] ?? env.KEY_PREFIX ?? '',
       dryRun: values['dry-run'] ?? false,
+      verbosity: values.quiet ? 'quiet' : values.verbose ? 'verbose' : 'normal',
+      trace: values.trace ?? false,
+      waitLockMs: (nonNegativeInteger(values['wait-lock'], '--wait-lock') ?? 0) * 1000,
       json: values.json ?? false,
       concurrency: positiveInteger(values.concurrency, '--concurrency'),
       timeoutMs: timeoutMs(values.timeout),
@@ -99,6 +116,10 @@ function parse(argv: readonly string[]) {
       'queue-url': { type: 'string' },
       'key-prefix': { type: 'string' },
       'dry-run': { type: 'boolean' },
+      verbose: { type: 'boolean', short: 'v' },
+      quiet: { type: 'boolean', short: 'q' },
+      trace: { type: 'boolean' },
+      'wait-lock': { type: 'string' },
       json: { type: 'boolean' },
       concurrency: { type: 'string' },
       timeout: { type: 'string' },
@@ -122,11 +143,41 @@ function timeoutMs(text: string | undefined): number | undefined {
   return (positiveInteger(text, '--timeout') ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
 }
 
+/**
+ * parseArgs' own text for an unknown option is written for programmers ("To specify a positional
+ * argument starting with a '-', place it after a '--'…"): say which option, and the closest known one.
+ */
+function describeParseError(error: unknown): string {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  const text = typeof message === 'string' ? message : String(error);
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const option = /Unknown option '([^']+)'/.exec(text)?.[1] ?? text;
+    // Every option the usage text names, so an option added there is suggested too.
+    const names = new Set([...USAGE.matchAll(/--([a-z][a-z-]+)/g)].map((match) => match[1]!));
+    const typed = option.replace(/^-+/, '').split('=')[0] ?? '';
+    const closest = closestName(typed, names);
+    return `unknown option ${option}${closest === undefined ? '' : `\ndid you mean --${closest}?`}`;
+  }
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    const option = /Option '(-[^ ']+)/.exec(text)?.[1];
+    if (option !== undefined) return `${option.replace(/^-\w, /, '')} needs a value`;
+  }
+  return text;
+}
+
 function positiveInteger(text: string | undefined, flag: string): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
   if (!Number.isSafeInteger(value) || value < 1)
     throw new UsageError(`${flag} needs a whole number above 0, not "${text}"`);
+  return value;
+}
+
+function nonNegativeInteger(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0 || text.trim() === '')
+    throw new UsageError(`${flag} needs a whole number of seconds, 0 or more, not "${text}"`);
   return value;
 }
 

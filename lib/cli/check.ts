@@ -137,6 +137,7 @@ async function checkMailbox(
         ca: mailbox.ca,
         servername: mailbox.servername,
         allowInsecureAuth: mailbox.allowInsecureAuth,
+        xoauth2Form: mailbox.profile?.xoauth2Form,
         pipelining: false,
         deadline,
       });

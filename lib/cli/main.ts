@@ -6,22 +6,34 @@ import path from 'node:path';
 import { ConfigCredentialsProvider } from '../adapters/credentials.ts';
 import { LocalMessageStore } from '../adapters/local-message-store.ts';
 import { LocalNotifier } from '../adapters/local-notifier.ts';
+import { LocalStateStore } from '../adapters/local-state-store.ts';
 import { createS3Client, S3MessageStore } from '../adapters/s3-message-store.ts';
+import { S3StateStore } from '../adapters/s3-state-store.ts';
 import { SecretsManagerSource } from '../adapters/secrets-manager-source.ts';
 import { createSqsClient, SqsNotifier } from '../adapters/sqs-notifier.ts';
 import { ConfigError, loadConfigFile } from '../config/load-config.ts';
 import type { MailboxConfig, PollerConfig } from '../config/types.ts';
 import { Deadline } from '../deadline.ts';
-import { type PollPorts, pollMailboxes } from '../pipeline/poll-mailbox.ts';
+import type { MailboxOutcome } from '../pipeline/outcome.ts';
+import type { PollPorts } from '../pipeline/poll-mailbox.ts';
 import { systemClock } from '../ports.ts';
 import { type PollCommand, parseCommandLine, USAGE, UsageError } from './args.ts';
 import { checkMain } from './check.ts';
+import { formatMessageEvent, traceWriter } from './live-log.ts';
+import { defaultLockDir } from './mailbox-lock.ts';
 import { oauthLoginMain } from './oauth-login.ts';
+import { pollMailboxesLocked } from './poll-locked.ts';
 import { formatProblems, formatSummary, type Output, ProgressLine } from './report.ts';
 
 /** The package version, put in by scripts/build.mjs (esbuild `define`); absent when run from the sources. */
 declare const MAILBOX_POLLER_VERSION: string | undefined;
 export const VERSION = typeof MAILBOX_POLLER_VERSION === 'string' ? MAILBOX_POLLER_VERSION : 'development';
+/**
+ * Exit status when the only thing that kept the run from ending ok is that another run was polling some
+ * mailboxes (reason `locked`): EX_TEMPFAIL from sysexits.h, "try again later", so cron wrappers and
+ * systemd can tell it from a failure.
+ */
+export const EXIT_LOCKED = 75;
 
 export interface CliIo {
   readonly stdout: Output;
@@ -37,7 +49,8 @@ const processIo: CliIo = {
 
 /**
  * Runs the CLI; resolves with the exit status: 0 when every message found was committed or left by rule
- * (size limit, per-run limits), 1 when any mailbox did not end 'ok', 2 for a usage or configuration error.
+ * (size limit, per-run limits), 1 when any mailbox did not end 'ok', 2 for a usage or configuration error,
+ * EXIT_LOCKED (75) when the only mailboxes not ok were being polled by another run.
  * stdout carries the summary only (with --json, only JSON); every failure and warning goes to stderr.
  */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
@@ -78,18 +91,42 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   }
 
   const { ports, destination } = portsFor(command, io.env);
-  const progress = new ProgressLine(io.stderr);
+  const quiet = command.verbosity === 'quiet';
+  // The live progress line would be torn by the per-message and trace lines: only one of them at a time.
+  const progress = new ProgressLine(
+    quiet || command.verbosity === 'verbose' || command.trace ? { write: () => undefined } : io.stderr,
+  );
   const deadline = command.timeoutMs === undefined ? Deadline.never() : Deadline.after(command.timeoutMs);
-  const outcomes = await pollMailboxes(config.mailboxes, ports, deadline, {
+  const outcomes = await pollMailboxesLocked(config.mailboxes, ports, deadline, {
     concurrency: command.concurrency ?? config.concurrency,
     dryRun: command.dryRun,
     onProgress: (p) => progress.update(p),
+    ...(command.verbosity === 'verbose'
+      ? { onMessage: (event) => io.stderr.write(formatMessageEvent(event)) }
+      : {}),
+    ...(command.trace ? { onTrace: traceWriter(io.stderr) } : {}),
+    lockDir: defaultLockDir(io.env),
+    waitLockMs: command.waitLockMs,
   });
   progress.clear();
-  io.stderr.write(formatProblems(outcomes));
+  io.stderr.write(formatProblems(quiet ? withoutRuleSkips(outcomes) : outcomes));
   if (command.json) io.stdout.write(`${JSON.stringify(outcomes, null, 2)}\n`);
-  else io.stdout.write(formatSummary(outcomes, destination));
-  return outcomes.every((outcome) => outcome.status === 'ok') ? 0 : 1;
+  else if (!quiet) io.stdout.write(formatSummary(outcomes, destination));
+  return exitStatus(outcomes);
+}
+
+function exitStatus(outcomes: readonly MailboxOutcome[]): number {
+  const notOk = outcomes.filter((outcome) => outcome.status !== 'ok');
+  if (notOk.length === 0) return 0;
+  return notOk.every((outcome) => outcome.reason === 'locked') ? EXIT_LOCKED : 1;
+}
+
+/** --quiet: errors only; a message left by rule (oversized) is not one. */
+function withoutRuleSkips(outcomes: readonly MailboxOutcome[]): MailboxOutcome[] {
+  return outcomes.map((outcome) => ({
+    ...outcome,
+    skipped: outcome.skipped.filter((skip) => skip.reason !== 'oversized'),
+  }));
 }
 
 /**
@@ -116,10 +153,11 @@ function portsFor(command: PollCommand, env: NodeJS.ProcessEnv): { ports: PollPo
     tokenValidUntil: () => runEndsAtMs,
   });
   if (command.bucket !== undefined && command.queueUrl !== undefined) {
+    const s3 = createS3Client();
     return {
       ports: {
         store: new S3MessageStore({
-          client: createS3Client(),
+          client: s3,
           bucket: command.bucket,
           keyPrefix: command.keyPrefix,
           onWarning: (warning) => process.stderr.write(`mailbox-poller: warning: ${warning}\n`),
@@ -127,6 +165,7 @@ function portsFor(command: PollCommand, env: NodeJS.ProcessEnv): { ports: PollPo
         notifier: new SqsNotifier({ client: createSqsClient(), queueUrl: command.queueUrl }),
         credentials,
         clock: systemClock,
+        stateStore: new S3StateStore({ client: s3, bucket: command.bucket, keyPrefix: command.keyPrefix }),
       },
       destination: `s3://${command.bucket}/${command.keyPrefix} + ${command.queueUrl}`,
     };
@@ -138,6 +177,7 @@ function portsFor(command: PollCommand, env: NodeJS.ProcessEnv): { ports: PollPo
       notifier: new LocalNotifier({ outDir }),
       credentials,
       clock: systemClock,
+      stateStore: new LocalStateStore({ outDir, keyPrefix: command.keyPrefix }),
     },
     destination: `${outDir} (objects) + ${path.join(outDir, 'notifications.jsonl')}`,
   };

@@ -2,7 +2,7 @@
  * What the CLI shows a person: a live progress line on a TTY, a summary at the end on stdout, and every
  * failure or warning on stderr, identical ones grouped ("14 × notify-failed: …") rather than repeated.
  */
-import type { DryRunEntry, MailboxOutcome, SkippedMessage } from '../pipeline/outcome.ts';
+import type { DryRunEntry, KeepCounts, MailboxOutcome, SkippedMessage } from '../pipeline/outcome.ts';
 import type { Progress } from '../pipeline/run-record.ts';
 
 export interface Output {
@@ -52,12 +52,20 @@ export function formatSummary(outcomes: readonly MailboxOutcome[], destination: 
     const counts =
       `${c.found} found, ${c.retrieved} retrieved (${formatBytes(c.bytesRetrieved)}), ${c.stored} stored, ` +
       `${c.notified} notified, ${c.deleted} deleted, ${c.skipped} skipped, ${c.left} left on the server` +
-      (c.uncommitted > 0 ? `, ${c.uncommitted} uncommitted` : '');
+      (c.uncommitted > 0 ? `, ${c.uncommitted} uncommitted` : '') +
+      (outcome.keep ? formatKeepCounts(outcome.keep) : '');
     const line = `${head} — ${counts} in ${(outcome.durationMs / 1000).toFixed(2)} s`;
     if (!outcome.dryRun) return line;
     return [line, `    ${outcome.message ?? ''}`, ...outcome.dryRun.map(formatDryRunEntry)].join('\n');
   });
   return `${lines.join('\n')}\nDestination: ${destination}\n`;
+}
+
+/** Keep mode: what the mailbox keeps, what was new, what deleteAfterDays removed. */
+function formatKeepCounts(keep: KeepCounts): string {
+  const initial =
+    keep.recordedByInitial > 0 ? `, ${keep.recordedByInitial} recorded without ingesting (initial)` : '';
+  return ` (keep: ${keep.kept} kept, ${keep.ingested} newly ingested, ${keep.deletedAfterDays} deleted after days${initial})`;
 }
 
 function formatDryRunEntry(entry: DryRunEntry): string {
@@ -81,6 +89,12 @@ export function formatProblems(outcomes: readonly MailboxOutcome[]): string {
       lines.push(
         `mailbox-poller: ${outcome.mailboxId}: ${outcome.status} (${outcome.reason ?? 'error'})${why}`,
       );
+      if (outcome.retryAfterSeconds !== undefined) {
+        const when = new Date(Date.now() + outcome.retryAfterSeconds * 1000).toISOString();
+        lines.push(
+          `mailbox-poller: ${outcome.mailboxId}: the server allows the next poll in ${outcome.retryAfterSeconds} s (${when})`,
+        );
+      }
     }
     for (const group of groupSkips(outcome.skipped)) {
       lines.push(

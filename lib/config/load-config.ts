@@ -10,8 +10,16 @@ import ajvFormats from 'ajv-formats';
 import schema from '../../schema/config.schema.json' with { type: 'json' };
 import type { OAuth2SecretRef, SecretRef } from '../ports.ts';
 import { findJsonSyntaxProblem } from './json-syntax.ts';
+import { type ProviderName, providerProfile } from './providers.ts';
 import { configPath, describeSchemaErrors, PROBLEM_KEYWORD } from './schema-errors.ts';
-import type { AuthMethod, MailboxConfig, MailboxLimits, PollerConfig, TlsMode } from './types.ts';
+import type {
+  AuthMethod,
+  InitialIngest,
+  MailboxConfig,
+  MailboxLimits,
+  PollerConfig,
+  TlsMode,
+} from './types.ts';
 
 /** RFC 1939 section 3: POP3 listens on TCP port 110 (plain text, or upgraded with STLS). */
 export const POP3_PORT = 110;
@@ -50,10 +58,16 @@ interface MailboxDocument {
   oauth2?: OAuth2SecretRef;
   auth?: AuthMethod;
   ca?: string;
+  caFile?: string;
   servername?: string;
   allowInsecureAuth?: boolean;
   pipelining?: boolean;
+  provider?: ProviderName | 'auto';
   limits?: Partial<MailboxLimits>;
+  keep?: boolean;
+  deleteAfterDays?: number;
+  initial?: InitialIngest;
+  trustedAuthservId?: string | string[];
 }
 
 interface ConfigDocument {
@@ -80,7 +94,7 @@ function validate(json: unknown): json is ConfigDocument {
 export function parseConfig(json: unknown): PollerConfig {
   const valid = validate(json);
   const problems = valid ? [] : describeSchemaErrors(validator?.errors ?? []);
-  problems.push(...duplicateIdProblems(json));
+  problems.push(...duplicateIdProblems(json), ...unreadCaFileProblems(json));
   if (!valid || problems.length > 0) throw new ConfigError(inDocumentOrder(problems));
   const defaultLimits = { ...DEFAULT_LIMITS, ...json.defaults?.limits };
   return {
@@ -104,12 +118,17 @@ export async function loadConfigFile(filePath: string): Promise<PollerConfig> {
   } catch {
     throw new ConfigError([describeSyntaxError(filePath, text)], filePath);
   }
+  const caFileProblems = await readCaFiles(json, path.dirname(path.resolve(filePath)));
+  let config: PollerConfig | undefined;
+  let problems = caFileProblems;
   try {
-    return withSecretFilesBeside(parseConfig(json), path.dirname(filePath));
+    config = withSecretFilesBeside(parseConfig(json), path.dirname(filePath));
   } catch (error) {
-    if (error instanceof ConfigError) throw new ConfigError(error.problems, filePath);
-    throw error;
+    if (!(error instanceof ConfigError)) throw error;
+    problems = inDocumentOrder([...error.problems, ...caFileProblems]);
   }
+  if (config === undefined || problems.length > 0) throw new ConfigError(problems, filePath);
+  return config;
 }
 
 function toMailboxConfig(mailbox: MailboxDocument, defaultLimits: MailboxLimits): MailboxConfig {
@@ -129,6 +148,11 @@ function toMailboxConfig(mailbox: MailboxDocument, defaultLimits: MailboxLimits)
     allowInsecureAuth: mailbox.allowInsecureAuth ?? false,
     pipelining: mailbox.pipelining ?? true,
     limits: { ...defaultLimits, ...mailbox.limits },
+    ...(mailbox.keep
+      ? { keep: { deleteAfterDays: mailbox.deleteAfterDays, initial: mailbox.initial ?? 'all' } }
+      : {}),
+    trustedAuthservId: listOf(mailbox.trustedAuthservId),
+    profile: providerProfile(mailbox.provider ?? 'auto', mailbox.host),
   };
 }
 
@@ -141,6 +165,63 @@ function withSecretFilesBeside(config: PollerConfig, folder: string): PollerConf
     return { ...mailbox, password: { oauth2: { ...ref.oauth2, secret: { file } } } };
   });
   return { ...config, mailboxes };
+}
+
+/**
+ * `caFile` is read here, once, relative to the configuration file's folder, and becomes `ca`: the rest of
+ * the code sees only PEM text. An unreadable file, or one without a certificate, is a configuration error
+ * naming the mailbox and the path. With `ca` also given the schema reports both, so the file is not read.
+ */
+async function readCaFiles(json: unknown, folder: string): Promise<string[]> {
+  const mailboxes = (json as { mailboxes?: unknown } | null)?.mailboxes;
+  if (!Array.isArray(mailboxes)) return [];
+  const problems: string[] = [];
+  await Promise.all(
+    mailboxes.map(async (mailbox: unknown, index) => {
+      if (mailbox === null || typeof mailbox !== 'object') return;
+      const entry = mailbox as Record<string, unknown>;
+      if (typeof entry.caFile !== 'string' || entry.caFile === '' || entry.ca !== undefined) return;
+      const file = path.resolve(folder, entry.caFile);
+      const where = `${configPath(`/mailboxes/${index}/caFile`)}${typeof entry.id === 'string' ? ` (mailbox "${entry.id}")` : ''}`;
+      let pem: string;
+      try {
+        pem = await readFile(file, 'utf8');
+      } catch (error) {
+        problems.push(`${where}: cannot read ${file} (${errorCode(error)})`);
+        delete entry.caFile;
+        return;
+      }
+      delete entry.caFile;
+      if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+        problems.push(`${where}: ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+        return;
+      }
+      entry.ca = pem;
+    }),
+  );
+  return problems;
+}
+
+/**
+ * A `caFile` left in the document was not read: the document did not come from a file (a deployed
+ * configuration has no folder of its own), so the certificate must be inline.
+ */
+function unreadCaFileProblems(json: unknown): string[] {
+  const mailboxes = (json as { mailboxes?: unknown } | null)?.mailboxes;
+  if (!Array.isArray(mailboxes)) return [];
+  return mailboxes.flatMap((mailbox: unknown, index) => {
+    const entry = mailbox as Record<string, unknown> | null;
+    if (entry === null || typeof entry !== 'object' || entry.caFile === undefined || entry.ca !== undefined)
+      return [];
+    return [
+      `${configPath(`/mailboxes/${index}/caFile`)}: is read only from a configuration file given to the CLI; in a deployed configuration give the PEM text as "ca"`,
+    ];
+  });
+}
+
+/** A setting written as one string or a list of them, as a list (undefined when absent). */
+function listOf(value: string | string[] | undefined): string[] | undefined {
+  return value === undefined ? undefined : typeof value === 'string' ? [value] : [...value];
 }
 
 function toSecretRef(secret: SecretSpec): SecretRef {

@@ -7,6 +7,7 @@
  * of its branches. Values from the document are never quoted: a value may be a password.
  */
 import type { ErrorObject } from 'ajv/dist/2020.js';
+import { closestName } from './did-you-mean.ts';
 
 /** Annotation keyword holding the sentence to show when the schema object it sits in fails. */
 export const PROBLEM_KEYWORD = 'x-problem';
@@ -61,8 +62,11 @@ function describe(error: ErrorObject): string {
       return `${configPath(error.instancePath, String(params.missingProperty))}: is required`;
     case 'additionalProperties': {
       const known = Object.keys((error.parentSchema?.properties as object | undefined) ?? {});
-      const property = configPath(error.instancePath, String(params.additionalProperty));
-      return `${property}: is not a known property (known: ${known.join(', ')})`;
+      const typed = String(params.additionalProperty);
+      const property = configPath(error.instancePath, typed);
+      const closest = closestName(typed, known);
+      const guess = closest === undefined ? '' : `; did you mean "${closest}"?`;
+      return `${property}: is not a known property${guess} (known: ${known.join(', ')})`;
     }
     case 'enum':
       return `${at}: must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;

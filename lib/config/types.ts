@@ -2,18 +2,13 @@
  * The mailbox configuration as the rest of the code sees it, after JSON Schema validation and defaults
  * (see schema/config.schema.json and lib/config/load-config.ts).
  */
-import type { SecretRef } from '../ports.ts';
 
-export type TlsMode = 'implicit' | 'starttls' | 'none';
-export type AuthMethod =
-  | 'auto'
-  | 'user'
-  | 'apop'
-  | 'plain'
-  | 'login'
-  | 'cram-md5'
-  | 'xoauth2'
-  | 'oauthbearer';
+import type { AuthMethod, TlsMode } from '../pop3/credentials.ts';
+import type { SecretRef } from '../ports.ts';
+import type { ProviderProfile } from './providers.ts';
+
+/** Defined by the protocol layer (lib/pop3/credentials.ts); re-exported so existing imports keep working. */
+export type { AuthMethod, TlsMode } from '../pop3/credentials.ts';
 
 export interface MailboxLimits {
   /** Most messages retrieved in one run (the rest waits for the next run). */
@@ -22,6 +17,17 @@ export interface MailboxLimits {
   readonly maxBytesPerRun: number;
   /** A message larger than this is left on the server and reported, never retrieved. */
   readonly maxMessageBytes: number;
+}
+
+/** Which messages the first keep-mode run ingests (only when the mailbox has no state yet). */
+export type InitialIngest = 'all' | 'none' | { readonly newest: number };
+
+/** Keep mode: messages stay on the server; the UIDLs already ingested are the mailbox's state. */
+export interface KeepConfig {
+  /** DELE a message once it was ingested at least this many days ago; undefined: never. */
+  readonly deleteAfterDays: number | undefined;
+  /** @default 'all' */
+  readonly initial: InitialIngest;
 }
 
 export interface MailboxConfig {
@@ -44,6 +50,19 @@ export interface MailboxConfig {
   /** Use RFC 2449 pipelining when the server advertises it. */
   readonly pipelining: boolean;
   readonly limits: MailboxLimits;
+  /** Keep mode (lib/pipeline/keep-mode.ts); undefined: drain (DELE every committed message). */
+  readonly keep?: KeepConfig;
+  /**
+   * Whose Authentication-Results header fields fill the notification's SPF, DKIM and DMARC verdicts (their
+   * authserv-ids; `*.example.com` for any name below example.com, '' for Microsoft 365's id-less form).
+   * @default the provider's own for a known POP3 host (lib/notification/trusted-authserv.ts), else none
+   */
+  readonly trustedAuthservId?: readonly string[] | undefined;
+  /**
+   * The provider's profile (lib/config/providers.ts): from `provider` in the document, else by host.
+   * Absent in configurations built in code: the pipeline then picks it by host.
+   */
+  readonly profile?: ProviderProfile;
 }
 
 export interface PollerConfig {

@@ -48,7 +48,7 @@ export function backoffSeconds(receiveCount: number, policy: RetryPolicy): numbe
 }
 
 export function decideDisposition(
-  outcome: Pick<MailboxOutcome, 'status'> & Partial<Pick<MailboxOutcome, 'reason'>>,
+  outcome: Pick<MailboxOutcome, 'status' | 'retryAfterSeconds'> & Partial<Pick<MailboxOutcome, 'reason'>>,
   receiveCount: number,
   policy: RetryPolicy,
 ): JobDisposition {
@@ -68,6 +68,16 @@ export function decideDisposition(
       // Never send transient trouble to the DLQ: on the last attempt, leave it to the next slot.
       if (receiveCount >= policy.maxReceiveCount)
         return { action: 'delete', consumedBecause: 'attempts-exhausted' };
+      // [LOGIN-DELAY n]: polling sooner is refused anyway; wait as long as the server asked (SQS allows 12 h).
+      if (
+        outcome.retryAfterSeconds !== undefined &&
+        outcome.retryAfterSeconds <= SQS_MAX_VISIBILITY_SECONDS
+      ) {
+        return {
+          action: 'retry',
+          visibilityTimeoutSeconds: Math.max(0, Math.ceil(outcome.retryAfterSeconds)),
+        };
+      }
       return { action: 'retry', visibilityTimeoutSeconds: backoffSeconds(receiveCount, policy) };
     case 'failed':
       // SQS moves it to the job DLQ after maxReceiveCount receives; the backoff gets it there sooner.

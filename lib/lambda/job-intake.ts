@@ -14,15 +14,15 @@ import type { RunLogger } from './logger.ts';
 import {
   type DropReason,
   droppedJobMetric,
-  type EmfDocument,
   type MetricContext,
+  type MetricSet,
   pollFailureMetric,
 } from './metrics.ts';
 
 export interface JobIntakeDeps {
   /** The deployed mailboxes for a job dispatched from config version `configVersion`. */
   deployedMailboxes(configVersion: string): Promise<DeployedMailboxes>;
-  emitMetrics(docs: readonly EmfDocument[]): void;
+  emitMetrics(sets: readonly MetricSet[]): void;
   metricContext(): MetricContext;
   readonly logger: RunLogger;
   readonly retryPolicy: RetryPolicy;
@@ -45,7 +45,8 @@ export async function takeJob(record: SQSRecord, deps: JobIntakeDeps): Promise<I
     job = decodeJob(record.body);
   } catch (error) {
     if (!(error instanceof JobFormatError)) throw error;
-    return drop('bad-job', { jobMessageId, problem: error.message }, deps);
+    // The error itself (name, message, stack): its message names the problem, never the body's content.
+    return drop('bad-job', { jobMessageId, error }, deps);
   }
 
   let deployed: DeployedMailboxes;

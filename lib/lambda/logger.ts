@@ -34,3 +34,17 @@ export function asRunLogger(logger: Logger): RunLogger {
     error: (msg, data) => logger.error(msg, ...extra(data)),
   };
 }
+
+/**
+ * Runs a handler's body; an error escaping it is logged as the Error itself (name, message, stack and the
+ * cause chain, which Powertools formats wherever an Error sits in a log line) before it fails the
+ * invocation. The Lambda runtime's own report of a failed invocation carries the message and stack only.
+ */
+export async function logEscapingError<T>(logger: Logger, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    logger.error('invocation failed', { error });
+    throw error;
+  }
+}

@@ -1,138 +1,170 @@
 /**
- * Poll metrics as CloudWatch Embedded Metric Format documents: one JSON line on stdout per document,
- * turned into metrics by CloudWatch Logs with no API call and no extra latency.
+ * Poll metrics, published through Powertools Metrics as CloudWatch Embedded Metric Format documents: one
+ * JSON line on stdout per document, turned into metrics by CloudWatch Logs with no API call and no extra
+ * latency.
  *
- * Every metric is published twice: per Service (what the construct's alarms watch) and per Service +
- * MailboxId (what a person drills into). PollFailures carries a Reason dimension in its own document,
- * because every metric in a document shares that document's dimension sets. DroppedJobs (jobs deleted
- * unpolled: unreadable, or naming no deployed mailbox) has only Service and Reason: the id in such a job
- * is not trusted, and a dimension per forged id would cost a custom metric each.
+ * What is published is decided here as plain data (a MetricSet: one EMF document), how it is written is
+ * Powertools' job (publishMetricSets). Every metric is published twice: per Service (what the construct's
+ * alarms watch) and per Service + MailboxId (what a person drills into). PollFailures carries a Reason
+ * dimension in its own document, because every metric in a document shares that document's dimension sets.
+ * DroppedJobs (jobs deleted unpolled: unreadable, or naming no deployed mailbox) has only Service and
+ * Reason: the id in such a job is not trusted, and a dimension per forged id would cost a custom metric
+ * each.
+ *
+ * The dimension is `Service`, capitalised, as the alarms (infra/alarms.ts) and dashboards expect; the
+ * lower-case `service` dimension Powertools adds by default is removed (see createPollMetrics).
  */
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { MetricsOptions } from '@aws-lambda-powertools/metrics/types';
 import type { MailboxOutcome } from '../pipeline/outcome.ts';
+import {
+  DEFAULT_METRICS_NAMESPACE,
+  type DropReason,
+  METRIC_DIMENSIONS,
+  METRIC_NAMES,
+} from './metric-names.ts';
 
-export const METRIC_NAMES = {
-  messagesRetrieved: 'MessagesRetrieved',
-  bytesRetrieved: 'BytesRetrieved',
-  messagesLeft: 'MessagesLeft',
-  messagesSkipped: 'MessagesSkipped',
-  pollFailures: 'PollFailures',
-  authFailures: 'AuthFailures',
-  /** OAuth2 grants refused for good (reason auth-revoked): a person must consent again or renew a secret. */
-  authRevoked: 'AuthRevoked',
-  pollDuration: 'PollDuration',
-  /** Retrieved messages whose store or notification failed: still on the server, to be taken next run. */
-  uncommittedMessages: 'UncommittedMessages',
-  droppedJobs: 'DroppedJobs',
-} as const;
+export {
+  DEFAULT_METRICS_NAMESPACE,
+  type DropReason,
+  METRIC_DIMENSIONS,
+  METRIC_NAMES,
+} from './metric-names.ts';
 
-/** Why a job was deleted without polling anything. */
-export type DropReason = 'bad-job' | 'unknown-mailbox';
+/** The Powertools unit names used here (string values of its MetricUnit). */
+type Unit = 'Count' | 'Bytes' | 'Milliseconds';
 
-export const DEFAULT_METRICS_NAMESPACE = 'MailboxPoller';
-
-type EmfUnit = 'Count' | 'Bytes' | 'Milliseconds';
-
-interface EmfMetricDefinition {
-  readonly Name: string;
-  readonly Unit: EmfUnit;
-}
-
-/** The EMF envelope: `_aws` says which root keys are metrics and which are dimensions. */
-export interface EmfDocument {
-  readonly _aws: {
-    readonly Timestamp: number;
-    readonly CloudWatchMetrics: readonly {
-      readonly Namespace: string;
-      readonly Dimensions: readonly (readonly string[])[];
-      readonly Metrics: readonly EmfMetricDefinition[];
-    }[];
-  };
-  readonly [key: string]: unknown;
+/** The metrics of one EMF document: each metric is published once per dimension set. */
+export interface MetricSet {
+  readonly dimensionSets: readonly (readonly string[])[];
+  /** The value of every dimension named in `dimensionSets`. */
+  readonly dimensions: Readonly<Record<string, string>>;
+  readonly metrics: readonly { readonly name: string; readonly unit: Unit; readonly value: number }[];
 }
 
 export interface MetricContext {
-  readonly namespace: string;
   /** The Service dimension: one value per deployment, so alarms can watch all mailboxes at once. */
   readonly service: string;
-  readonly timestamp: Date;
 }
 
-function document(
-  context: MetricContext,
-  dimensions: readonly (readonly string[])[],
-  dimensionValues: Record<string, string>,
-  metrics: readonly (EmfMetricDefinition & { readonly value: number })[],
-): EmfDocument {
-  const values: Record<string, number> = {};
-  for (const metric of metrics) values[metric.Name] = metric.value;
-  return {
-    _aws: {
-      Timestamp: context.timestamp.getTime(),
-      CloudWatchMetrics: [
-        {
-          Namespace: context.namespace,
-          Dimensions: dimensions,
-          Metrics: metrics.map(({ Name, Unit }) => ({ Name, Unit })),
-        },
+const { service: SERVICE, mailboxId: MAILBOX_ID, reason: REASON } = METRIC_DIMENSIONS;
+
+/** The metric sets for one polled mailbox. */
+export function outcomeMetrics(outcome: MailboxOutcome, context: MetricContext): MetricSet[] {
+  const sets: MetricSet[] = [
+    {
+      dimensionSets: [[SERVICE], [SERVICE, MAILBOX_ID]],
+      dimensions: { [SERVICE]: context.service, [MAILBOX_ID]: outcome.mailboxId },
+      metrics: [
+        { name: METRIC_NAMES.messagesRetrieved, unit: 'Count', value: outcome.counts.retrieved },
+        { name: METRIC_NAMES.bytesRetrieved, unit: 'Bytes', value: outcome.counts.bytesRetrieved },
+        { name: METRIC_NAMES.messagesLeft, unit: 'Count', value: outcome.counts.left },
+        { name: METRIC_NAMES.messagesSkipped, unit: 'Count', value: outcome.counts.skipped },
+        { name: METRIC_NAMES.uncommittedMessages, unit: 'Count', value: outcome.counts.uncommitted },
+        { name: METRIC_NAMES.authFailures, unit: 'Count', value: outcome.status === 'auth-failed' ? 1 : 0 },
+        { name: METRIC_NAMES.authRevoked, unit: 'Count', value: outcome.reason === 'auth-revoked' ? 1 : 0 },
+        { name: METRIC_NAMES.pollDuration, unit: 'Milliseconds', value: outcome.durationMs },
+        ...(outcome.keep
+          ? ([
+              { name: METRIC_NAMES.messagesKept, unit: 'Count', value: outcome.keep.kept },
+              { name: METRIC_NAMES.messagesIngested, unit: 'Count', value: outcome.keep.ingested },
+              {
+                name: METRIC_NAMES.messagesDeletedAfterDays,
+                unit: 'Count',
+                value: outcome.keep.deletedAfterDays,
+              },
+            ] as const)
+          : []),
       ],
     },
-    ...dimensionValues,
-    ...values,
-  };
-}
-
-/** The EMF documents for one polled mailbox. */
-export function outcomeMetrics(outcome: MailboxOutcome, context: MetricContext): EmfDocument[] {
-  const base = { Service: context.service, MailboxId: outcome.mailboxId };
-  const docs = [
-    document(context, [['Service'], ['Service', 'MailboxId']], base, [
-      { Name: METRIC_NAMES.messagesRetrieved, Unit: 'Count', value: outcome.counts.retrieved },
-      { Name: METRIC_NAMES.bytesRetrieved, Unit: 'Bytes', value: outcome.counts.bytesRetrieved },
-      { Name: METRIC_NAMES.messagesLeft, Unit: 'Count', value: outcome.counts.left },
-      { Name: METRIC_NAMES.messagesSkipped, Unit: 'Count', value: outcome.counts.skipped },
-      { Name: METRIC_NAMES.uncommittedMessages, Unit: 'Count', value: outcome.counts.uncommitted },
-      { Name: METRIC_NAMES.authFailures, Unit: 'Count', value: outcome.status === 'auth-failed' ? 1 : 0 },
-      { Name: METRIC_NAMES.authRevoked, Unit: 'Count', value: outcome.reason === 'auth-revoked' ? 1 : 0 },
-      { Name: METRIC_NAMES.pollDuration, Unit: 'Milliseconds', value: outcome.durationMs },
-    ]),
   ];
   if (outcome.status !== 'ok' && outcome.status !== 'auth-failed') {
     // failed, retry-later and partial: every run that left work behind counts as one PollFailure.
-    docs.push(pollFailureMetric(context, outcome.reason ?? outcome.status, outcome.mailboxId));
+    sets.push(pollFailureMetric(context, outcome.reason ?? outcome.status, outcome.mailboxId));
   }
-  return docs;
+  return sets;
 }
 
 /** One PollFailures data point; `mailboxId` is absent when no mailbox was polled (config unreadable). */
-export function pollFailureMetric(context: MetricContext, reason: string, mailboxId?: string): EmfDocument {
-  const dimensions: string[][] = [['Service'], ['Service', 'Reason']];
-  const values: Record<string, string> = { Service: context.service, Reason: reason };
+export function pollFailureMetric(context: MetricContext, reason: string, mailboxId?: string): MetricSet {
+  const dimensionSets: string[][] = [[SERVICE], [SERVICE, REASON]];
+  const dimensions: Record<string, string> = { [SERVICE]: context.service, [REASON]: reason };
   if (mailboxId !== undefined) {
-    dimensions.push(['Service', 'MailboxId', 'Reason']);
-    values['MailboxId'] = mailboxId;
+    dimensionSets.push([SERVICE, MAILBOX_ID, REASON]);
+    dimensions[MAILBOX_ID] = mailboxId;
   }
-  return document(context, dimensions, values, [
-    { Name: METRIC_NAMES.pollFailures, Unit: 'Count', value: 1 },
-  ]);
+  return {
+    dimensionSets,
+    dimensions,
+    metrics: [{ name: METRIC_NAMES.pollFailures, unit: 'Count', value: 1 }],
+  };
 }
 
 /** One DroppedJobs data point, per Service and per Service + Reason. */
-export function droppedJobMetric(context: MetricContext, reason: DropReason): EmfDocument {
-  return document(
-    context,
-    [['Service'], ['Service', 'Reason']],
-    { Service: context.service, Reason: reason },
-    [{ Name: METRIC_NAMES.droppedJobs, Unit: 'Count', value: 1 }],
-  );
+export function droppedJobMetric(context: MetricContext, reason: DropReason): MetricSet {
+  return {
+    dimensionSets: [[SERVICE], [SERVICE, REASON]],
+    dimensions: { [SERVICE]: context.service, [REASON]: reason },
+    metrics: [{ name: METRIC_NAMES.droppedJobs, unit: 'Count', value: 1 }],
+  };
+}
+
+type WarningLogger = NonNullable<MetricsOptions['logger']>;
+
+/**
+ * Powertools warns "EMF key X is defined as both a dimension set and dimension set" whenever two dimension
+ * sets of one document share a key, whatever the values: every set here shares `Service` (and the failure
+ * sets `Reason`) with the same value by construction, so that notice would be noise on every poll.
+ */
+const SHARED_DIMENSION_NOTICE = /^EMF key ".*" is defined as both a dimension set and dimension set;/;
+
+function withoutSharedDimensionNotice(logger: WarningLogger): WarningLogger {
+  return {
+    debug: (...content) => logger.debug(...content),
+    info: (...content) => logger.info(...content),
+    warn: (...content) => {
+      if (!(typeof content[0] === 'string' && SHARED_DIMENSION_NOTICE.test(content[0])))
+        logger.warn(...content);
+    },
+    error: (...content) => logger.error(...content),
+  };
 }
 
 /**
- * Writes each document as one line. Straight to stdout, not console.log: the Lambda runtime prefixes
- * console lines with a timestamp and request id, and CloudWatch only extracts lines that are pure JSON.
+ * The Metrics instance of a function; `logger` receives Powertools' own warnings (an invalid dimension,
+ * a timestamp out of range). Powertools writes each document with its own Console on stdout, not
+ * console.log: the Lambda runtime prefixes console lines with a timestamp and request id, and CloudWatch
+ * only extracts lines that are pure JSON.
  */
-export function emitMetrics(
-  docs: readonly EmfDocument[],
-  write: (line: string) => void = (line) => process.stdout.write(line),
-): void {
-  for (const doc of docs) write(`${JSON.stringify(doc)}\n`);
+export function createPollMetrics(
+  namespace: string,
+  service: string,
+  logger: WarningLogger = console,
+): Metrics {
+  return withoutDefaultDimensions(
+    new Metrics({ namespace, serviceName: service, logger: withoutSharedDimensionNotice(logger) }),
+  );
+}
+
+/** Powertools adds `service` to every dimension set; ours already carry `Service`, which alarms watch. */
+function withoutDefaultDimensions(metrics: Metrics): Metrics {
+  metrics.clearDefaultDimensions();
+  return metrics;
+}
+
+/**
+ * Writes each set as one EMF document. A set of one metric (a failure or a dropped job, with dimensions
+ * of its own) goes through `singleMetric()`, which writes at once; a larger set is buffered on the shared
+ * instance and flushed by `publishStoredMetrics()` before the next set adds its dimensions.
+ */
+export function publishMetricSets(metrics: Metrics, sets: readonly MetricSet[]): void {
+  for (const set of sets) {
+    const single = set.metrics.length === 1;
+    const target = single ? withoutDefaultDimensions(metrics.singleMetric()) : metrics;
+    for (const names of set.dimensionSets) {
+      target.addDimensions(Object.fromEntries(names.map((name) => [name, set.dimensions[name] ?? ''])));
+    }
+    for (const metric of set.metrics) target.addMetric(metric.name, metric.unit, metric.value);
+    if (!single) target.publishStoredMetrics();
+  }
 }

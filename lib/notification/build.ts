@@ -6,7 +6,9 @@ import { SQS_PORTABLE_MESSAGE_BYTES } from '../aws-limits.ts';
 import { formatAddress, type MailAddress, parseAddressList } from './addresses.ts';
 import { decodeEncodedWords } from './encoded-words.ts';
 import { allFields, firstField, type HeaderField, parseHeaderFields } from './header-fields.ts';
+import { trustedAuthservIds } from './trusted-authserv.ts';
 import type { ReceivedNotification, SesCommonHeaders, SesMail, SesVerdict } from './types.ts';
+import { type Verdicts, verdictsOf } from './verdicts.ts';
 
 /**
  * A notification fits every queue (lib/aws-limits.ts), with 1 KiB left for the message attributes
@@ -36,6 +38,13 @@ export interface NotificationInput {
    * without a line break is then taken to be a cut field, and left out.
    */
   headerSectionTruncated?: boolean;
+  /**
+   * The mailbox's `trustedAuthservId` setting: whose Authentication-Results fill the SPF, DKIM and DMARC
+   * verdicts. Undefined: the provider default for `host` (lib/notification/trusted-authserv.ts).
+   */
+  trustedAuthservId?: string | readonly string[] | undefined;
+  /** Whether the session ran in UTF-8 mode (RFC 6856): pop3.utf8 in the notification. */
+  utf8?: boolean;
 }
 
 export interface BuiltNotification {
@@ -123,8 +132,9 @@ function mailOf(input: NotificationInput, fields: HeaderField[], truncated: bool
   };
 }
 
-function notificationOf(input: NotificationInput, mail: SesMail): ReceivedNotification {
+function notificationOf(input: NotificationInput, mail: SesMail, verdicts: Verdicts): ReceivedNotification {
   const processingTimeMillis = Math.max(0, Math.round(input.processingTimeMillis));
+  const { spfVerdict, dkimVerdict, dmarcVerdict, spamVerdict, dmarcPolicy } = verdicts;
   return {
     notificationType: 'Received',
     mail,
@@ -132,11 +142,12 @@ function notificationOf(input: NotificationInput, mail: SesMail): ReceivedNotifi
       timestamp: new Date(input.retrievedAt.getTime() + processingTimeMillis).toISOString(),
       processingTimeMillis,
       recipients: [...mail.destination],
-      spamVerdict: DISABLED,
+      spamVerdict,
       virusVerdict: DISABLED,
-      spfVerdict: DISABLED,
-      dkimVerdict: DISABLED,
-      dmarcVerdict: DISABLED,
+      spfVerdict,
+      dkimVerdict,
+      dmarcVerdict,
+      ...(dmarcPolicy === undefined ? {} : { dmarcPolicy }),
       action: { type: 'S3', bucketName: input.bucketName, objectKey: input.objectKey },
     },
     pop3: {
@@ -147,6 +158,7 @@ function notificationOf(input: NotificationInput, mail: SesMail): ReceivedNotifi
       size: input.size,
       sha256: input.sha256,
       retrievedAt: input.retrievedAt.toISOString(),
+      ...(input.utf8 === undefined ? {} : { utf8: input.utf8 }),
     },
   };
 }
@@ -232,21 +244,23 @@ export function buildNotification(
   const incomplete = input.headerSectionTruncated === true;
   const cutMidLine = incomplete && input.headerBytes.at(-1) !== 0x0a;
   const fields = parseHeaderFields(input.headerBytes, { incomplete: cutMidLine });
-  const full = serialize(notificationOf(input, mailOf(input, fields, incomplete)));
+  // Read from every field collected, before any is dropped from `mail.headers` for size.
+  const verdicts = verdictsOf(fields, trustedAuthservIds(input.host, input.trustedAuthservId));
+  const full = serialize(notificationOf(input, mailOf(input, fields, incomplete), verdicts));
   if (byteLength(full) <= maxBytes) return { body: full, headersTruncated: incomplete };
 
   const mail = mailOf(input, fields, true);
   const withoutHeaders = { ...mail, headers: [] };
-  const baseBytes = byteLength(serialize(notificationOf(input, withoutHeaders)));
+  const baseBytes = byteLength(serialize(notificationOf(input, withoutHeaders, verdicts)));
   if (baseBytes <= maxBytes) {
     const kept = leadingFieldsThatFit(fields, maxBytes - baseBytes);
     return {
-      body: serialize(notificationOf(input, { ...mail, headers: fields.slice(0, kept) })),
+      body: serialize(notificationOf(input, { ...mail, headers: fields.slice(0, kept) }, verdicts)),
       headersTruncated: true,
     };
   }
   for (const cap of VALUE_CAPS) {
-    const body = serialize(notificationOf(input, capMail(withoutHeaders, cap, input.sha256)));
+    const body = serialize(notificationOf(input, capMail(withoutHeaders, cap, input.sha256), verdicts));
     if (byteLength(body) <= maxBytes) return { body, headersTruncated: true };
   }
   throw new RangeError(`a notification for ${input.objectKey} cannot fit in ${maxBytes} bytes`);

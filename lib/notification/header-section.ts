@@ -6,7 +6,8 @@
  * CRLF CRLF, LF LF, or any mix of the two.
  */
 
-import { LateFieldCollector } from './late-fields.ts';
+import { parseHeaderFields } from './header-fields.ts';
+import { type AuthResultsRun, LateFieldCollector } from './late-fields.ts';
 
 /** Default cap on the header bytes kept for a notification: far more than any honest header section. */
 export const DEFAULT_MAX_HEADER_BYTES = 64 * 1024;
@@ -60,8 +61,8 @@ export function extractHeaderSection(messagePrefix: Buffer): Buffer {
 
 /**
  * Keeps the header section of a message fed to it chunk by chunk, up to `maxBytes`. Past `maxBytes` it
- * goes on scanning the section as it streams and keeps only the fields commonHeaders needs (bounded, see
- * late-fields.ts), so a flood of Received lines cannot hide the Subject. Feed it every chunk of the message
+ * goes on scanning the section as it streams and keeps only the fields commonHeaders and the verdicts need
+ * (bounded, see late-fields.ts), so a flood of Received lines cannot hide the Subject. Feed it every chunk of the message
  * (it ignores what it no longer needs), then read `headerBytes()` and `truncated`.
  */
 export class HeaderCollector {
@@ -131,7 +132,9 @@ export class HeaderCollector {
   #cut(rest: Buffer): void {
     this.#truncated = true;
     this.#cutAt = startOfLastField(this.#buffer.subarray(0, this.#length));
-    this.#late = new LateFieldCollector();
+    this.#late = new LateFieldCollector({
+      authResultsRun: authResultsRunOf(this.#buffer.subarray(0, this.#cutAt)),
+    });
     this.#late.write(this.#buffer.subarray(this.#cutAt, this.#length));
     this.#late.write(rest);
     this.#complete = this.#late.ended;
@@ -148,6 +151,13 @@ export class HeaderCollector {
     bytes.copy(this.#buffer, this.#length);
     this.#length = needed;
   }
+}
+
+/** Where the topmost Authentication-Results run stands after these complete fields (see late-fields.ts). */
+function authResultsRunOf(completeFields: Buffer): AuthResultsRun {
+  const names = parseHeaderFields(completeFields).map((field) => field.name.toLowerCase());
+  if (!names.includes('authentication-results')) return 'before';
+  return names.at(-1) === 'authentication-results' ? 'open' : 'closed';
 }
 
 /** Offset of the first line of the field that `bytes` ends in (a line not starting with a blank). */

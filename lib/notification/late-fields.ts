@@ -1,9 +1,10 @@
 /**
- * The header fields `commonHeaders` needs, picked out of the part of a header section that comes after
- * what HeaderCollector keeps whole (64 KiB). A message with 300 KB of Received lines before its Subject
- * still has a subject in its notification; a hostile header section of many MiB costs one pass over its
- * bytes and a bounded amount of memory: only the first occurrence of each wanted field is kept, each cut
- * at LATE_FIELD_MAX_BYTES.
+ * The header fields `commonHeaders` and the verdicts need, picked out of the part of a header section that
+ * comes after what HeaderCollector keeps whole (64 KiB). A message with 300 KB of Received lines before its
+ * Subject still has a subject in its notification; a hostile header section of many MiB costs one pass over
+ * its bytes and a bounded amount of memory: only the first occurrence of each wanted field is kept, and of
+ * Authentication-Results only the topmost run (lib/notification/verdicts.ts), at most
+ * LATE_AUTH_RESULTS_MAX fields; each field is cut at LATE_FIELD_MAX_BYTES.
  *
  * Bytes are read line by line as they stream past (RFC 5322 §2.2: a field starts with its name and a
  * colon, a line starting with a space or tab continues the field before it; an empty line, CRLF or bare
@@ -16,7 +17,25 @@
  */
 export const LATE_FIELD_MAX_BYTES = 8 * 1024;
 
-/** The fields the notification takes commonHeaders, source and destination from (lib/notification/build.ts). */
+/**
+ * Most Authentication-Results fields kept from past the cut: one per milter of one hop (OpenDKIM,
+ * OpenDMARC, an SPF milter, ARC) fits; a longer run is a hostile one.
+ */
+export const LATE_AUTH_RESULTS_MAX = 4;
+
+const AUTHENTICATION_RESULTS = 'authentication-results';
+
+/**
+ * Where the topmost run of Authentication-Results fields stands at the cut: not begun yet (`before`), the
+ * last complete field before the cut is one of them (`open`: the run may go on past the cut), or it
+ * ended before the cut (`closed`: none is kept from past it).
+ */
+export type AuthResultsRun = 'before' | 'open' | 'closed';
+
+/**
+ * The fields the notification takes commonHeaders, source and destination from (lib/notification/build.ts),
+ * and the spam filter fields of lib/notification/spam-verdict.ts.
+ */
 const WANTED_FIELDS = new Set([
   'return-path',
   'from',
@@ -28,10 +47,16 @@ const WANTED_FIELDS = new Set([
   'date',
   'message-id',
   'subject',
+  'x-ms-exchange-organization-scl',
+  'x-forefront-antispam-report',
+  'x-spam-flag',
+  'x-spam-status',
+  'x-spam',
+  'x-spamd-result',
 ]);
 
-/** Enough of a line to find the colon after any wanted name (the longest has 11 characters) and blanks. */
-const NAME_LOOKAHEAD_BYTES = 32;
+/** Enough of a line to find the colon after any wanted name (the longest has 30 characters) and blanks. */
+const NAME_LOOKAHEAD_BYTES = 40;
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -52,6 +77,13 @@ export class LateFieldCollector {
   #head: number[] = [];
   #line: LineState = 'head';
   #ended = false;
+  #run: 'before' | 'in' | 'after';
+  #runKept = 0;
+
+  constructor(options: { authResultsRun?: AuthResultsRun } = {}) {
+    const run = options.authResultsRun ?? 'before';
+    this.#run = run === 'open' ? 'in' : run === 'closed' ? 'after' : 'before';
+  }
 
   /** True once the empty line that ends the header section was seen. */
   get ended(): boolean {
@@ -110,8 +142,12 @@ export class LateFieldCollector {
     this.#head = [];
     this.#finishField();
     const name = fieldNameOf(head);
-    const wanted = name !== undefined && WANTED_FIELDS.has(name) && !this.#seen.has(name);
-    if (wanted) {
+    const wanted =
+      name === AUTHENTICATION_RESULTS
+        ? this.#keepsAuthResults()
+        : name !== undefined && WANTED_FIELDS.has(name) && !this.#seen.has(name);
+    if (name !== AUTHENTICATION_RESULTS && this.#run === 'in') this.#run = 'after';
+    if (wanted && name !== undefined) {
       this.#seen.add(name);
       this.#field = [];
       this.#fieldBytes = 0;
@@ -119,6 +155,15 @@ export class LateFieldCollector {
       this.#keep(head);
     }
     this.#line = complete ? 'head' : wanted ? 'keep' : 'skip';
+  }
+
+  /** An Authentication-Results field starts: kept while it belongs to the topmost run, within the cap. */
+  #keepsAuthResults(): boolean {
+    if (this.#run === 'after') return false;
+    this.#run = 'in';
+    if (this.#runKept >= LATE_AUTH_RESULTS_MAX) return false;
+    this.#runKept++;
+    return true;
   }
 
   #keep(bytes: Buffer): void {

@@ -6,10 +6,18 @@
  */
 import type { HeaderField } from './header-fields.ts';
 
-/** SES scans nothing here, so every verdict is the one SES reports when scanning is turned off. */
+/**
+ * SES's verdict statuses. DISABLED: not checked (always for virusVerdict; for the others when the
+ * provider left nothing the mailbox trusts). See lib/notification/verdicts.ts and docs/notification.md.
+ */
+export type SesVerdictStatus = 'PASS' | 'FAIL' | 'GRAY' | 'PROCESSING_FAILED' | 'DISABLED';
+
 export interface SesVerdict {
-  readonly status: 'DISABLED';
+  readonly status: SesVerdictStatus;
 }
+
+/** The sending domain's DMARC policy, as SES reports it when a message fails DMARC. */
+export type SesDmarcPolicy = 'none' | 'quarantine' | 'reject';
 
 /**
  * The commonly used headers, as SES reports them: present only when the message has the header.
@@ -61,6 +69,8 @@ export interface SesReceipt {
   spfVerdict: SesVerdict;
   dkimVerdict: SesVerdict;
   dmarcVerdict: SesVerdict;
+  /** Present only when dmarcVerdict is FAIL and the provider recorded the sender's policy (as SES). */
+  dmarcPolicy?: SesDmarcPolicy;
   action: SesS3Action;
 }
 

@@ -58,17 +58,6 @@ export function defaultScope(provider: OAuth2Provider | undefined, grant: OAuth2
   return undefined;
 }
 
-/**
- * Exchange Online takes XOAUTH2 only in the two-step form (AUTH XOAUTH2, token after the `+`); Gmail takes
- * the one-step initial response (its tokens would make the line longer than RFC 5034's 255 octets, which
- * Gmail accepts). Other servers: one-step when it fits the line, else two-step.
- */
-export function xoauth2FormFor(provider: OAuth2Provider | undefined): 'two-step' | 'one-step' | undefined {
-  if (provider === 'microsoft') return 'two-step';
-  if (provider === 'google') return 'one-step';
-  return undefined;
-}
-
 /** A secret document or mailbox setting is unusable; says which field, never a secret value. */
 export class OAuth2SettingsError extends Error {
   // Classified like every other credentials problem (lib/pipeline/classify-failure.ts): failed, `credentials`.

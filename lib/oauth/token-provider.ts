@@ -10,7 +10,7 @@
  * so a crash can never leave the stored document holding a spent refresh token while the live one is lost.
  */
 import type { OAuth2SecretRef } from '../ports.ts';
-import { type OAuth2Credential, parseCredential, withRefreshToken, xoauth2FormFor } from './settings.ts';
+import { type OAuth2Credential, parseCredential, withRefreshToken } from './settings.ts';
 import { describeToken } from './token-claims.ts';
 import { type IssuedToken, requestToken } from './token-request.ts';
 
@@ -26,7 +26,6 @@ export const RENEW_BEFORE_EXPIRY_MS = 2 * 60 * 1000;
 export interface AccessToken {
   readonly accessToken: string;
   readonly expiresAtMs: number;
-  readonly xoauth2Form: 'two-step' | 'one-step' | undefined;
   /** Decoded claims, for messages; never the token. */
   readonly description: string;
 }
@@ -128,7 +127,6 @@ export class OAuth2Tokens {
     return {
       accessToken: issued.accessToken,
       expiresAtMs: issued.expiresAtMs,
-      xoauth2Form: xoauth2FormFor(credential.provider),
       description: describeToken(issued.accessToken),
     };
   }

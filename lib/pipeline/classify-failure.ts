@@ -9,23 +9,54 @@ import {
   Pop3ServerError,
   Pop3TimeoutError,
 } from '../pop3/errors.ts';
+import { isRateOrQuotaText } from '../pop3/response-codes.ts';
+import { type ConnectionContext, connectionHint } from './connection-hints.ts';
+import { KeepModeError } from './keep-mode.ts';
 import type { OutcomeStatus } from './outcome.ts';
-import type { OutcomeReason } from './reasons.ts';
+import { OUTCOME_REASONS, type OutcomeReason } from './reasons.ts';
 
 export interface Classified {
   readonly status: Exclude<OutcomeStatus, 'ok' | 'partial'>;
   readonly reason: OutcomeReason;
   readonly message: string;
+  /** From [LOGIN-DELAY n] or CAPA's LOGIN-DELAY: when the mailbox may be polled again. */
+  readonly retryAfterSeconds?: number;
 }
 
 /** Codes that mean "not now" rather than "not ever" (RFC 2449 §8.1, RFC 3206 §4–5). */
 const TRANSIENT_CODES = ['IN-USE', 'LOGIN-DELAY', 'SYS/TEMP'] as const;
 
-export function classifyFailure(error: unknown): Classified {
+/**
+ * With the connection's context, a usual configuration mistake (lib/pipeline/connection-hints.ts) gets
+ * its fix added to the message, and DNS and TLS mistakes their own reason: they fail rather than being
+ * retried as if they were transient.
+ */
+export function classifyFailure(error: unknown, connection?: ConnectionContext): Classified {
+  const classified = classifyError(error);
+  const found = connection === undefined ? undefined : connectionHint(error, connection);
+  if (found === undefined) return classified;
+  const message = `${found.message ?? classified.message}; ${found.hint}`;
+  return found.reason === undefined
+    ? { ...classified, message }
+    : { status: 'failed', reason: found.reason, message };
+}
+
+function classifyError(error: unknown): Classified {
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof Pop3ServerError) {
     const transient = TRANSIENT_CODES.find((code) => error.hasCode(code));
+    if (transient === 'LOGIN-DELAY' && error.retryAfterSeconds !== undefined) {
+      return {
+        status: 'retry-later',
+        reason: transient,
+        message,
+        retryAfterSeconds: error.retryAfterSeconds,
+      };
+    }
     if (transient) return { status: 'retry-later', reason: transient, message };
+    // "Download exceeded", "too many ...": a quota or rate, not a fault; what was stored is kept.
+    if (isRateOrQuotaText(error.serverText))
+      return { status: 'retry-later', reason: 'rate-limited', message };
     if (error instanceof Pop3AuthenticationError) {
       // [SYS/PERM] on login is the server's own permanent trouble, not bad credentials.
       if (error.hasCode('SYS')) return { status: 'failed', reason: 'SYS/PERM', message };
@@ -40,6 +71,8 @@ export function classifyFailure(error: unknown): Classified {
   }
   if (error instanceof Pop3ConnectionError) return { status: 'retry-later', reason: 'network', message };
   if (error instanceof StoreUnavailableError) return { status: 'retry-later', reason: 'store', message };
+  if (error instanceof KeepModeError)
+    return { status: OUTCOME_REASONS[error.reason], reason: error.reason, message };
   // Never the error's class name as a reason: bundles may shorten it, and the set of reasons is closed.
   if (error instanceof Pop3Error) return { status: 'failed', reason: 'protocol', message };
   // lib/oauth/errors.ts: the grant was refused for good, or the token endpoint is down.

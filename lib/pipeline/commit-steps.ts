@@ -17,7 +17,11 @@ import type { RunRecord } from './run-record.ts';
 export const CONSECUTIVE_NOTIFY_FAILURES_BEFORE_STOP = 3;
 
 /** The notification of a stored message. */
-export function describe(retrieved: RetrievedMessage, mailbox: MailboxConfig): StoredAndDescribed {
+export function describe(
+  retrieved: RetrievedMessage,
+  mailbox: MailboxConfig,
+  utf8Mode?: boolean,
+): StoredAndDescribed {
   const { planned, stored } = retrieved;
   const { body } = buildNotification({
     mailboxId: mailbox.id,
@@ -32,6 +36,8 @@ export function describe(retrieved: RetrievedMessage, mailbox: MailboxConfig): S
     objectKey: stored.key,
     headerBytes: retrieved.headerBytes,
     headerSectionTruncated: retrieved.headerSectionTruncated,
+    trustedAuthservId: mailbox.trustedAuthservId,
+    ...(utf8Mode === undefined ? {} : { utf8: utf8Mode }),
   });
   return {
     msg: planned.msg,
@@ -54,7 +60,7 @@ export function recordSent(sent: SentBatch, run: RunRecord): readonly StoredAndD
       });
     }
   }
-  for (const _ of sent.accepted) run.notified();
+  for (const item of sent.accepted) run.notified(item);
   return sent.accepted;
 }
 
@@ -74,7 +80,7 @@ export async function markForDeletion(
     items.map(async (item) => {
       try {
         await client.dele(item.msg);
-        run.markedForDeletion();
+        run.markedForDeletion(item);
       } catch (error) {
         // DELE -ERR: stored and notified, but stays on the server; the next run re-stores the same key.
         if (!(error instanceof Pop3ServerError)) throw error;

@@ -38,6 +38,18 @@ export interface OutcomeCounts {
   uncommitted: number;
 }
 
+/** Keep mode only (lib/pipeline/keep-mode.ts): what happened to the messages the mailbox keeps. */
+export interface KeepCounts {
+  /** Listed messages the state already held (ingested by an earlier run, or recorded by `initial`). */
+  kept: number;
+  /** New messages this run committed (stored + notified) and recorded in the state. */
+  ingested: number;
+  /** Messages `deleteAfterDays` deleted (DELE committed by a confirmed QUIT). */
+  deletedAfterDays: number;
+  /** Messages the first run recorded without ingesting them (`initial: "none"` or `{"newest": N}`). */
+  recordedByInitial: number;
+}
+
 export interface SkippedMessage {
   readonly msg: number;
   readonly uidl: string | undefined;
@@ -67,9 +79,16 @@ export interface MailboxOutcome {
   /** A sentence a person can act on; never contains a secret. */
   readonly message?: string;
   readonly counts: OutcomeCounts;
+  /** Only in keep mode. */
+  readonly keep?: KeepCounts;
   readonly skipped: readonly SkippedMessage[];
   /** Whether the server confirmed the UPDATE state (+OK to QUIT). */
   readonly quitConfirmed: boolean;
+  /**
+   * Seconds before the mailbox may be polled again, when the server said ([LOGIN-DELAY n], or CAPA's
+   * LOGIN-DELAY). The CLI prints the time; the Lambda poll delays the job by it.
+   */
+  readonly retryAfterSeconds?: number;
   readonly durationMs: number;
   /** Only for a dry run: what a real run would do, message by message. */
   readonly dryRun?: readonly DryRunEntry[];

@@ -7,28 +7,33 @@
  * commits the deletions (RFC 1939 §6), so a run that dies anywhere deletes nothing: the next run finds
  * the same messages, writes the same object keys again, and nothing is lost or duplicated in the store.
  */
+import { providerProfile } from '../config/providers.ts';
 import type { MailboxConfig } from '../config/types.ts';
 import type { Deadline } from '../deadline.ts';
 import { Pop3ConnectionError, Pop3ServerError } from '../pop3/errors.ts';
 import { maxListingEntriesFor } from '../pop3/limits.ts';
 import { Pop3Client } from '../pop3-client/client.ts';
 import type { Pop3Timeouts } from '../pop3-client/options.ts';
-import type { Clock, CredentialsProvider, MessageStore, Notifier } from '../ports.ts';
+import type { Clock, CredentialsProvider, MailboxStateStore, MessageStore, Notifier } from '../ports.ts';
 import { CommitBatch } from './commit-batch.ts';
 import { describe, leaveUnnotified, markForDeletion, recordSent } from './commit-steps.ts';
+import { drainInSessions, drainsInSessions } from './drain-sessions.ts';
 import { previewRun } from './dry-run.ts';
+import { KEEP_MODE_MAX_LISTING_ENTRIES, type KeepRun, keepRunFor } from './keep-mode.ts';
 import type { MailboxOutcome } from './outcome.ts';
 import { isOutcomeReason } from './reasons.ts';
 import { planRetrievals, type RetrievalPlan } from './retrieval-plan.ts';
 import { forEachMessage } from './retrieve-ahead.ts';
 import { retrieveAndStore } from './retrieve-and-store.ts';
-import { type Progress, RunRecord, type Stop } from './run-record.ts';
+import { type MessageEvent, type Progress, RunRecord, type Stop } from './run-record.ts';
 
 export interface PollPorts {
   readonly store: MessageStore;
   readonly notifier: Notifier;
   readonly credentials: CredentialsProvider;
   readonly clock: Clock;
+  /** Where keep-mode mailboxes remember what they ingested (lib/pipeline/keep-mode.ts). */
+  readonly stateStore?: MailboxStateStore;
 }
 
 export interface PollLogger {
@@ -45,6 +50,10 @@ export interface PollOptions {
   readonly dryRun?: boolean;
   readonly logger?: PollLogger;
   readonly onProgress?: (progress: Progress) => void;
+  /** What became of each message, once settled (DELE acknowledged, or skipped): for a per-message log. */
+  readonly onMessage?: (event: MessageEvent) => void;
+  /** The POP3 conversation of each mailbox, secrets redacted, bodies by size only (lib/pop3-client). */
+  readonly onTrace?: (mailboxId: string, direction: 'C' | 'S', line: string) => void;
   /** Time kept back for store, notify, DELE and QUIT of what is in flight. @default min(10 s, 25 % of the budget) */
   readonly finishReserveMs?: number;
   /**
@@ -64,7 +73,22 @@ export async function pollMailbox(
   deadline: Deadline,
   options: PollOptions = {},
 ): Promise<MailboxOutcome> {
-  const run = new RunRecord(mailbox.id, options.onProgress);
+  const profiled = mailbox.profile ? mailbox : { ...mailbox, profile: providerProfile('auto', mailbox.host) };
+  // Gmail and the like hand out a batch per session: log in again until the mailbox is drained.
+  // Keep mode reads and writes its state once per session: one session per run.
+  if (options.dryRun || mailbox.keep || !drainsInSessions(profiled))
+    return pollSession(profiled, ports, deadline, options);
+  return drainInSessions(profiled, deadline, (limited) => pollSession(limited, ports, deadline, options));
+}
+
+/** One session: connect, log in, list, retrieve, commit, QUIT. */
+async function pollSession(
+  mailbox: MailboxConfig,
+  ports: PollPorts,
+  deadline: Deadline,
+  options: PollOptions,
+): Promise<MailboxOutcome> {
+  const run = new RunRecord(mailbox.id, options.onProgress, options.onMessage);
   let client: Pop3Client | undefined;
   try {
     const credentials = await ports.credentials.resolve(
@@ -72,9 +96,14 @@ export async function pollMailbox(
       mailbox.username,
       mailbox.credentialKind,
     );
-    client = await Pop3Client.connect(clientOptions(mailbox, deadline, options));
-    await client.login(credentials, mailbox.auth);
-    const plan = await listMessages(client, mailbox, run);
+    // auth "auto" may need a second connection when the server closes after refusing a mechanism.
+    client = await Pop3Client.connectAndLogin(
+      clientOptions(mailbox, deadline, options),
+      credentials,
+      mailbox.auth,
+    );
+    const keep = keepRunFor(mailbox, ports, run, deadline); // undefined unless `keep: true`
+    const plan = await listMessages(client, mailbox, run, keep);
     if (options.dryRun) return await previewRun(client, plan, run);
 
     const session = client;
@@ -90,15 +119,22 @@ export async function pollMailbox(
           : retrieveAndStore({ client: session, mailbox, run, deadline, ...ports }, planned, charge),
       async (retrieved) => {
         const stopped = run.stopped;
-        if (stopped) return leaveUnnotified(retrieved, run, stopped.message);
+        // Stopped for failing notifications: send no more. A rate-limited stop still commits what is stored.
+        if (stopped && stopped.reason !== 'rate-limited')
+          return leaveUnnotified(retrieved, run, stopped.message);
         // 2. Notify, a batch at a time; only the entries the notifier accepted go on.
-        const accepted = recordSent(await notifications.add(describe(retrieved, mailbox)), run);
-        // 3. DELE marks them; nothing is deleted before QUIT.
-        await markForDeletion(session, accepted, run);
+        const accepted = recordSent(
+          await notifications.add(describe(retrieved, mailbox, session.utf8Mode)),
+          run,
+        );
+        // 3. DELE marks them; nothing is deleted before QUIT. (Keep mode: they enter the state instead.)
+        await (keep ? keep.committed(accepted) : markForDeletion(session, accepted, run));
       },
     );
     // 2 and 3 for the last, partial batch.
-    await markForDeletion(session, recordSent(await notifications.flush(), run), run);
+    const last = recordSent(await notifications.flush(), run);
+    await (keep ? keep.committed(last) : markForDeletion(session, last, run));
+    await keep?.finish(session); // keep mode: DELE after days, then save the state; a failure stops QUIT
 
     // 4. QUIT commits the DELEs. With EXPIRE 0 (Gmail) the server also removes every message we RETR'd,
     //    deleted or not, so a session that retrieved something it could not commit must end without QUIT.
@@ -109,7 +145,7 @@ export async function pollMailbox(
       new Pop3ConnectionError('run stopped; closing without QUIT so nothing is deleted', { cause: error }),
     );
     options.logger?.error('mailbox run failed', { mailboxId: mailbox.id, error });
-    return run.fail(error);
+    return run.fail(error, { tls: mailbox.tls, port: mailbox.port, connected: client !== undefined });
   }
 }
 
@@ -117,6 +153,7 @@ async function listMessages(
   client: Pop3Client,
   mailbox: MailboxConfig,
   run: RunRecord,
+  keep: KeepRun | undefined,
 ): Promise<RetrievalPlan> {
   // Both requests go out together when the server pipelines. A server without UIDL answers -ERR.
   const [uidls, listing] = await Promise.all([
@@ -126,7 +163,7 @@ async function listMessages(
     }),
     client.list(),
   ]);
-  const plan = planRetrievals(listing, uidls, mailbox.limits);
+  const plan = keep ? await keep.plan(listing, uidls) : planRetrievals(listing, uidls, mailbox.limits);
   run.found(listing.length + listing.omitted); // lines past the listing cap were counted, not kept
   for (const skipped of plan.oversized) run.leftOversized(skipped, skipped.detail);
   return plan;
@@ -151,10 +188,14 @@ function clientOptions(mailbox: MailboxConfig, deadline: Deadline, options: Poll
     servername: mailbox.servername,
     allowInsecureAuth: mailbox.allowInsecureAuth,
     pipelining: mailbox.pipelining,
+    xoauth2Form: mailbox.profile?.xoauth2Form,
     deadline,
     maxMessageBytes: mailbox.limits.maxMessageBytes,
-    maxListingEntries: maxListingEntriesFor(mailbox.limits.maxMessagesPerRun),
+    maxListingEntries: mailbox.keep
+      ? KEEP_MODE_MAX_LISTING_ENTRIES
+      : maxListingEntriesFor(mailbox.limits.maxMessagesPerRun),
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+    ...(options.onTrace ? { onTrace: options.onTrace.bind(undefined, mailbox.id) } : {}),
   };
 }
 

@@ -10,6 +10,7 @@ export const OUTCOME_REASONS = {
   'IN-USE': 'retry-later',
   'LOGIN-DELAY': 'retry-later',
   'SYS/TEMP': 'retry-later',
+  'rate-limited': 'retry-later',
   network: 'retry-later',
   timeout: 'retry-later',
   deadline: 'retry-later',
@@ -18,6 +19,9 @@ export const OUTCOME_REASONS = {
   'not-committed': 'retry-later',
   'quit-not-confirmed': 'retry-later',
   'token-endpoint': 'retry-later',
+  locked: 'retry-later',
+  'state-conflict': 'retry-later',
+  'state-store': 'retry-later',
   // partial: the run ended, but some retrieved messages stay on the server uncommitted.
   uncommitted: 'partial',
   // auth-failed: the credentials were refused.
@@ -29,8 +33,12 @@ export const OUTCOME_REASONS = {
   'server-error': 'failed',
   protocol: 'failed',
   credentials: 'failed',
+  dns: 'failed',
+  tls: 'failed',
   error: 'failed',
   crash: 'failed',
+  'no-uidl': 'failed',
+  'listing-too-long': 'failed',
   // ok, but nothing was changed.
   'dry-run': 'ok',
 } as const;

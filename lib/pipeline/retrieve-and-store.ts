@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream';
 import type { MailboxConfig } from '../config/types.ts';
 import type { Deadline } from '../deadline.ts';
 import { Pop3Error, Pop3MessageTooLargeError, Pop3ServerError } from '../pop3/errors.ts';
+import { isRateOrQuotaText } from '../pop3/response-codes.ts';
 import type { Pop3Client } from '../pop3-client/client.ts';
 import type { Clock, MessageStore, StoredMessage } from '../ports.ts';
 import { StoreUnavailableError } from './classify-failure.ts';
@@ -69,7 +70,7 @@ export async function retrieveAndStore(
       );
     }
     run.retrieved(tap.bytes);
-    run.stored();
+    run.stored({ msg: planned.msg, uidl: planned.uidl, size: stored.size, key: stored.key });
     return {
       planned,
       stored,
@@ -92,6 +93,8 @@ function recordFailure(context: RetrieveContext, planned: PlannedMessage, failur
   if (failure instanceof Pop3ServerError) {
     // The server would not give it (RETR -ERR): nothing was retrieved, skip it and go on.
     run.retrievalRefused({ msg, uidl }, detail);
+    // A quota or rate text: start nothing new, commit what is stored, QUIT, retry later.
+    if (isRateOrQuotaText(failure.serverText)) run.stop({ reason: 'rate-limited', message: detail });
     return undefined;
   }
   if (failure instanceof Pop3MessageTooLargeError) {

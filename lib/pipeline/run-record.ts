@@ -5,9 +5,11 @@
  */
 import type { QuitResult } from '../pop3-client/client.ts';
 import { classifyFailure } from './classify-failure.ts';
+import type { ConnectionContext } from './connection-hints.ts';
 import {
   type DryRunEntry,
   emptyCounts,
+  type KeepCounts,
   type MailboxOutcome,
   type OutcomeCounts,
   type SkippedMessage,
@@ -19,6 +21,32 @@ export interface Progress {
   readonly retrieved: number;
   readonly bytesRetrieved: number;
   readonly deleted: number;
+}
+
+/**
+ * What became of one message in this run, once that is settled: DELE acknowledged (deleted once QUIT
+ * commits), or skipped with a reason. Messages still in flight when a run fails get no event.
+ */
+export interface MessageEvent {
+  readonly mailboxId: string;
+  readonly msg: number;
+  readonly uidl: string | undefined;
+  /** Octets stored; undefined when it was not stored. */
+  readonly size: number | undefined;
+  /** Object key; undefined when it was not stored. */
+  readonly key: string | undefined;
+  readonly stored: boolean;
+  readonly notified: boolean;
+  /** DELE acknowledged; the deletion is committed by QUIT. */
+  readonly deleted: boolean;
+  readonly skipped?: SkippedMessage['reason'];
+  readonly detail?: string;
+}
+
+interface StoredEntry {
+  readonly size: number;
+  readonly key: string;
+  notified: boolean;
 }
 
 /** Why a run stopped before it went through its plan. */
@@ -34,6 +62,8 @@ export class RunRecord {
   readonly #skipped: SkippedMessage[] = [];
   /** Messages marked with DELE and acknowledged; committed only by a confirmed QUIT. */
   #markedForDeletion = 0;
+  /** Keep mode: counts of the kept messages (deletedAfterDays holds the DELEs until QUIT confirms them). */
+  #keep: KeepCounts | undefined;
   /** A message was (partly) retrieved but not committed: with EXPIRE 0 the session must not end with QUIT. */
   #retrievedButNotCommitted = false;
   #consecutiveStoreFailures = 0;
@@ -42,10 +72,18 @@ export class RunRecord {
   readonly #mailboxId: string;
   readonly #startedAt = performance.now();
   readonly #onProgress: ((progress: Progress) => void) | undefined;
+  readonly #onMessage: ((event: MessageEvent) => void) | undefined;
+  /** Stored messages whose fate is not settled yet, only kept for onMessage. */
+  readonly #storedByMsg = new Map<number, StoredEntry>();
 
-  constructor(mailboxId: string, onProgress?: (progress: Progress) => void) {
+  constructor(
+    mailboxId: string,
+    onProgress?: (progress: Progress) => void,
+    onMessage?: (event: MessageEvent) => void,
+  ) {
     this.#mailboxId = mailboxId;
     this.#onProgress = onProgress;
+    this.#onMessage = onMessage;
   }
 
   /** Messages on the server at login. */
@@ -81,7 +119,8 @@ export class RunRecord {
   }
 
   /** 1. Durably stored, checksum verified. */
-  stored(): void {
+  stored(entry?: Message & { readonly size: number; readonly key: string }): void {
+    if (entry && this.#onMessage) this.#storedByMsg.set(entry.msg, { ...entry, notified: false });
     this.#counts.stored++;
     this.#consecutiveStoreFailures = 0;
   }
@@ -94,7 +133,9 @@ export class RunRecord {
   }
 
   /** 2. Its notification was accepted. */
-  notified(): void {
+  notified(entry?: Message): void {
+    const stored = entry && this.#storedByMsg.get(entry.msg);
+    if (stored) stored.notified = true;
     this.#counts.notified++;
     this.#consecutiveNotifyFailures = 0;
   }
@@ -106,9 +147,39 @@ export class RunRecord {
     return ++this.#consecutiveNotifyFailures;
   }
 
-  /** 3. DELE acknowledged; committed only by a confirmed QUIT. */
-  markedForDeletion(): void {
+  /**
+   * 3. DELE acknowledged; committed only by a confirmed QUIT. `afterDays`: keep mode's deleteAfterDays
+   * (the message was ingested in an earlier run).
+   */
+  markedForDeletion(entry?: Message, how?: { afterDays: true }): void {
     this.#markedForDeletion++;
+    if (entry) this.#settled(entry, { deleted: true });
+    if (how?.afterDays) this.#keeping().deletedAfterDays++;
+  }
+
+  /** The run is in keep mode: its outcome carries KeepCounts (also when they are all zero). */
+  keepMode(): void {
+    this.#keeping();
+  }
+
+  /** Keep mode: a listed message the state already holds stays on the server. */
+  keptOnServer(): void {
+    this.#keeping().kept++;
+  }
+
+  /** Keep mode: a new message was committed and enters the state (instead of DELE). */
+  ingestedKept(): void {
+    this.#keeping().ingested++;
+  }
+
+  /** Keep mode, first run: a message recorded in the state without being ingested (`initial`). */
+  recordedByInitial(): void {
+    this.#keeping().recordedByInitial++;
+  }
+
+  #keeping(): KeepCounts {
+    this.#keep ??= { kept: 0, ingested: 0, deletedAfterDays: 0, recordedByInitial: 0 };
+    return this.#keep;
   }
 
   /** DELE -ERR: stored and notified, but stays on the server; the next run stores the same key again. */
@@ -173,14 +244,36 @@ export class RunRecord {
     };
   }
 
-  fail(error: unknown): MailboxOutcome {
+  /** `connection` lets a usual configuration mistake be named with its fix (lib/pipeline/connection-hints.ts). */
+  fail(error: unknown, connection?: ConnectionContext): MailboxOutcome {
     this.#counts.deleted = 0;
     this.#counts.left = this.#counts.found;
-    const { status, reason, message } = classifyFailure(error);
-    return this.#outcome(status, false, { reason, message });
+    // A server that said "rate limit" and then dropped the connection is still rate-limited, not a network fault.
+    if (this.#stop?.reason === 'rate-limited') return this.#outcome('retry-later', false, this.#stop);
+    const { status, reason, message, retryAfterSeconds } = classifyFailure(error, connection);
+    const outcome = this.#outcome(status, false, { reason, message });
+    return retryAfterSeconds === undefined ? outcome : { ...outcome, retryAfterSeconds };
+  }
+
+  #settled(entry: Message, fate: { deleted: boolean; skipped?: SkippedMessage }): void {
+    if (!this.#onMessage) return;
+    const stored = this.#storedByMsg.get(entry.msg);
+    this.#storedByMsg.delete(entry.msg);
+    this.#onMessage({
+      mailboxId: this.#mailboxId,
+      msg: entry.msg,
+      uidl: entry.uidl,
+      size: stored?.size,
+      key: stored?.key,
+      stored: stored !== undefined,
+      notified: stored?.notified ?? false,
+      deleted: fate.deleted,
+      ...(fate.skipped ? { skipped: fate.skipped.reason, detail: fate.skipped.detail } : {}),
+    });
   }
 
   #skip(entry: SkippedMessage): void {
+    this.#settled(entry, { deleted: false, skipped: entry });
     this.#skipped.push(entry);
     this.#counts.skipped++;
   }
@@ -191,11 +284,16 @@ export class RunRecord {
   }
 
   #outcome(status: MailboxOutcome['status'], quitConfirmed: boolean, why: Stop | undefined): MailboxOutcome {
+    const keep = this.#keep && {
+      ...this.#keep,
+      deletedAfterDays: quitConfirmed ? this.#keep.deletedAfterDays : 0,
+    };
     return {
       mailboxId: this.#mailboxId,
       status,
       ...(why ?? {}),
       counts: { ...this.#counts },
+      ...(keep ? { keep } : {}),
       skipped: [...this.#skipped],
       quitConfirmed,
       durationMs: Math.round(performance.now() - this.#startedAt),

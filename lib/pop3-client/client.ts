@@ -10,10 +10,11 @@
  * the server allows it. RETR/TOP return a Readable at once; its bytes are the exact unstuffed message.
  */
 import type { Readable } from 'node:stream';
-import type { AuthMethod } from '../config/types.ts';
 import type { Listing } from '../pop3/body-lines.ts';
 import { type Pop3Command, Pop3Commands } from '../pop3/commands.ts';
+import type { AuthMethod, Credentials } from '../pop3/credentials.ts';
 import { Pop3ConnectionError, Pop3SecurityError, Pop3ServerError, Pop3UsageError } from '../pop3/errors.ts';
+import { LoginPlan } from '../pop3/login-plan.ts';
 import {
   type Capabilities,
   type Greeting,
@@ -23,8 +24,7 @@ import {
   type UidlEntry,
 } from '../pop3/parsers.ts';
 import { type SessionState, SessionStateMachine } from '../pop3/session-state.ts';
-import type { Credentials } from '../ports.ts';
-import { authenticate } from './authenticate.ts';
+import { authenticate, Pop3LoginInterruptedError } from './authenticate.ts';
 import { Conversation } from './conversation.ts';
 import { MessageStream } from './message-stream.ts';
 import { type Pop3ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.ts';
@@ -44,6 +44,7 @@ export class Pop3Client {
   readonly #session = new SessionStateMachine();
   #capabilities: Capabilities = NO_CAPABILITIES;
   #mechanism: string | undefined;
+  #utf8Mode = false;
   /** Bytes that arrived before an STLS handshake and were thrown away (hostile or broken server). */
   #discardedBeforeTls = 0;
 
@@ -78,6 +79,7 @@ export class Pop3Client {
       maxListingOctets: options.maxListingOctets,
       maxListingEntries: options.maxListingEntries,
       pace: { replyMs: timeouts.replyMs, minBytesPerSecond: timeouts.minBytesPerSecond },
+      onTrace: options.onTrace,
     });
     try {
       const greeting = parseGreeting(await conversation.greeting(deadline.cap(timeouts.greetingMs)));
@@ -116,8 +118,46 @@ export class Pop3Client {
     return this.#discardedBeforeTls;
   }
 
-  /** Logs in, then re-reads CAPA: some servers (Gmail) show PIPELINING only after login. */
-  async login(credentials: Credentials, method: AuthMethod = 'auto'): Promise<void> {
+  /**
+   * Connects and logs in. With `auth: "auto"`, a server that closes the connection after refusing a
+   * mechanism is connected to again and the next mechanism tried (lib/pop3/login-plan.ts says which and
+   * how many); any other failure ends it. Each connection's client is closed before the next one opens.
+   */
+  static async connectAndLogin(
+    options: Pop3ClientOptions,
+    credentials: Credentials,
+    method: AuthMethod = 'auto',
+  ): Promise<Pop3Client> {
+    const plan = new LoginPlan(credentials, method);
+    for (;;) {
+      const client = await Pop3Client.connect(options);
+      try {
+        await client.login(credentials, method, plan);
+        return client;
+      } catch (error) {
+        client.abort(error instanceof Error ? error : undefined);
+        if (
+          error instanceof Pop3ServerError &&
+          error.hasCode('LOGIN-DELAY') &&
+          error.retryAfterSeconds === undefined
+        ) {
+          error.retryAfterSeconds = client.capabilities.loginDelay;
+        }
+        if (!(error instanceof Pop3LoginInterruptedError)) throw error;
+      }
+    }
+  }
+
+  /**
+   * Logs in, then re-reads CAPA (some servers, Gmail, show PIPELINING only after login), then turns on
+   * UTF-8 mode when the server offers it (RFC 6856), before anything is listed or retrieved.
+   * `plan` carries attempts over from an earlier connection (connectAndLogin).
+   */
+  async login(
+    credentials: Credentials,
+    method: AuthMethod = 'auto',
+    plan: LoginPlan = new LoginPlan(credentials, method),
+  ): Promise<void> {
     if (this.#session.quitSent || this.#session.state !== 'AUTHORIZATION') {
       const why = this.#session.quitSent
         ? 'QUIT was sent'
@@ -128,19 +168,23 @@ export class Pop3Client {
     if (/[\r\n\0]/.test(credentials.username)) {
       throw new Pop3UsageError('the user name must not contain CR, LF or NUL');
     }
-    this.#mechanism = await authenticate(
-      {
-        conversation: this.#conversation,
-        capabilities: this.#capabilities,
-        greeting: this.greeting,
-        encrypted: this.encrypted,
-        allowInsecureAuth: this.#options.allowInsecureAuth,
-      },
-      credentials,
-      method,
-    );
+    const offer = {
+      server: this.server,
+      greeting: this.greeting,
+      capabilities: this.#capabilities,
+      encrypted: this.encrypted,
+      allowInsecureAuth: this.#options.allowInsecureAuth,
+      xoauth2Form: this.#options.xoauth2Form,
+    };
+    this.#mechanism = await authenticate(this.#conversation, offer, credentials, plan);
     this.#session.onAuthenticated();
     await this.#refreshCapabilities();
+    if (this.#options.utf8 && this.#capabilities.utf8) await this.#enableUtf8();
+  }
+
+  /** Whether the server accepted UTF8 (RFC 6856): it then hands out messages with 8-bit headers as they are. */
+  get utf8Mode(): boolean {
+    return this.#utf8Mode;
   }
 
   async capa(): Promise<Capabilities> {
@@ -228,6 +272,16 @@ export class Pop3Client {
     }
     this.#conversation.pipelining = this.#options.pipelining && this.#capabilities.pipelining;
     return this.#capabilities;
+  }
+
+  async #enableUtf8(): Promise<void> {
+    try {
+      await this.#value(Pop3Commands.utf8());
+      this.#utf8Mode = true;
+    } catch (error) {
+      // A -ERR leaves the session as it was (RFC 6856 §2): go on without UTF-8 mode, and say so.
+      if (!(error instanceof Pop3ServerError)) throw error;
+    }
   }
 
   async #startTls(): Promise<void> {

@@ -1,18 +1,17 @@
 /**
- * The conversation with one server: writes commands, feeds every byte read to the sans-I/O decoder and
- * routes each decoded reply to the command that asked for it, in order.
+ * The conversation with one server, as I/O around the sans-I/O Pop3Connection (lib/pop3/connection.ts):
+ * writes the lines it releases, feeds it every byte read, and settles each command's promise or stream
+ * with the events it returns. The queue of replies in flight, the pipelining window rule and the -ERR
+ * mapping live in Pop3Connection; the socket, timers, the reply pace and flow control live here.
  *
- * Pipelining (RFC 2449 §6.6): up to `window` pipelinable commands are in flight at once. Writes never wait
- * for reads (Node buffers them), so a server that stops reading while its own send buffer is full cannot
- * deadlock us. Commands that change the connection or the session (STLS, AUTH, USER/PASS/APOP, QUIT) are
- * only sent when nothing else is in flight, and nothing follows them until their reply is in.
+ * Writes never wait for reads (Node buffers them), so a server that stops reading while its own send
+ * buffer is full cannot deadlock us.
  */
 
 import type { Deadline } from '../deadline.ts';
-import type { BodyReader } from '../pop3/body-lines.ts';
 import type { Pop3Command } from '../pop3/commands.ts';
+import { type ConnectionEvent, GREETING, Pop3Connection } from '../pop3/connection.ts';
 import {
-  Pop3AuthenticationError,
   Pop3ConnectionError,
   Pop3Error,
   Pop3ProtocolError,
@@ -20,9 +19,9 @@ import {
   Pop3TimeoutError,
   Pop3UsageError,
 } from '../pop3/errors.ts';
-import { DEFAULT_MAX_LISTING_ENTRIES, DEFAULT_MAX_LISTING_OCTETS } from '../pop3/limits.ts';
-import { ReplyDecoder, type ReplyEvent, type StatusLine } from '../pop3/reply-decoder.ts';
+import type { StatusLine } from '../pop3/reply-decoder.ts';
 import { FlowControl, type MessageStream } from './message-stream.ts';
+import type { TraceListener } from './options.ts';
 import { ReplyClock, type ReplyPace } from './reply-clock.ts';
 import type { Transport } from './transport.ts';
 
@@ -31,14 +30,12 @@ export interface Reply<T> {
   readonly value: T;
 }
 
+/** What waits for one command's reply: its promise, and for RETR/TOP the stream its body goes to. */
 interface Exchange {
   readonly command: Pop3Command<unknown>;
   readonly stream: MessageStream | undefined;
   readonly resolve: (reply: Reply<unknown>) => void;
   readonly reject: (error: Error) => void;
-  status: StatusLine | undefined;
-  /** Reads a collected body line by line as it arrives; nothing of it is buffered whole. */
-  reader: BodyReader<unknown> | undefined;
 }
 
 export interface ConversationOptions {
@@ -50,31 +47,36 @@ export interface ConversationOptions {
   readonly maxListingEntries?: number;
   /** Minimum pace of a reply (see ReplyClock). @default no limit */
   readonly pace?: ReplyPace;
+  /** Each command's redacted display, each status line, each body by size: never a secret or message text. */
+  readonly onTrace?: TraceListener | undefined;
 }
-
-const AUTH_KEYWORDS = new Set(['USER', 'PASS', 'APOP', 'AUTH', '*SASL']);
 
 export class Conversation {
   readonly server: string;
   readonly flow: FlowControl;
   readonly #transport: Transport;
-  readonly #decoder = new ReplyDecoder();
+  readonly #connection: Pop3Connection<Exchange>;
   readonly #options: ConversationOptions;
-  readonly #waiting: Exchange[] = [];
-  readonly #inFlight: Exchange[] = [];
   readonly #idleTimer: NodeJS.Timeout;
   readonly #deadlineTimer: NodeJS.Timeout;
-  #pipelining = false;
   /** Command lines whose replies are expected, not yet handed to the socket. */
   readonly #unwritten: Buffer[] = [];
   #writeScheduled = false;
   #failure: Error | undefined;
   readonly #clock: ReplyClock | undefined;
+  /** Octets of the body of the reply being read, for the trace. */
+  #bodyOctets = 0;
 
   constructor(transport: Transport, options: ConversationOptions) {
     this.#transport = transport;
     this.server = transport.label;
     this.#options = options;
+    this.#connection = new Pop3Connection({
+      server: this.server,
+      window: options.window,
+      ...(options.maxListingOctets === undefined ? {} : { maxListingOctets: options.maxListingOctets }),
+      ...(options.maxListingEntries === undefined ? {} : { maxListingEntries: options.maxListingEntries }),
+    });
     this.#clock = options.pace ? new ReplyClock(options.pace) : undefined;
     this.flow = new FlowControl(
       () => {
@@ -106,7 +108,7 @@ export class Conversation {
 
   /** Whether pipelinable commands may be sent without waiting (set once the server advertises PIPELINING). */
   set pipelining(on: boolean) {
-    this.#pipelining = on;
+    this.#connection.pipelining = on;
   }
 
   get failure(): Error | undefined {
@@ -125,18 +127,7 @@ export class Conversation {
         ),
       timeoutMs,
     );
-    const greeting: Pop3Command<void> = {
-      keyword: 'greeting',
-      line: Buffer.alloc(0),
-      display: 'greeting',
-      shape: 'single',
-      allowedIn: ['AUTHORIZATION'],
-      pipelinable: false,
-      bodyMode: 'none',
-      expectOptions: { label: 'greeting' },
-      parse: () => undefined,
-    };
-    return this.send(greeting).then(
+    return this.send(GREETING).then(
       (reply) => {
         clearTimeout(timer);
         return reply.status;
@@ -157,13 +148,11 @@ export class Conversation {
         reject(this.#failure);
         return;
       }
-      this.#waiting.push({
+      this.#connection.submit(command, {
         command,
         stream,
         resolve: resolve as (reply: Reply<unknown>) => void,
         reject,
-        status: undefined,
-        reader: undefined,
       });
       this.#pump();
     });
@@ -172,9 +161,7 @@ export class Conversation {
   /** After +OK to STLS: swap in TLS. Bytes read before the handshake are thrown away by the decoder. */
   async upgradeToTls(run: () => Promise<void>): Promise<number> {
     await run();
-    const discarded = this.#decoder.discardedAfterTls;
-    this.#decoder.resumeAfterTls();
-    return discarded;
+    return this.#connection.resumeAfterTls();
   }
 
   /** Ends the conversation: every pending command and stream fails with `error`; the socket is destroyed. */
@@ -182,7 +169,7 @@ export class Conversation {
     if (this.#failure) return;
     this.#failure = error;
     this.#stopTimers();
-    for (const exchange of [...this.#inFlight.splice(0), ...this.#waiting.splice(0)]) {
+    for (const exchange of this.#connection.drain()) {
       exchange.stream?.abort(error);
       exchange.reject(error);
     }
@@ -200,32 +187,18 @@ export class Conversation {
   }
 
   #pump(): void {
-    const lines = this.#unwritten;
-    while (this.#waiting.length > 0) {
-      const next = this.#waiting[0]!;
-      if (!this.#maySend(next.command)) break;
-      this.#waiting.shift();
-      if (this.#inFlight.length === 0) this.#clock?.restart();
-      const { command } = next;
-      this.#decoder.expect(
-        command.shape,
-        command.bodyMode === 'collect'
-          ? {
-              ...command.expectOptions,
-              maxBodyOctets: Math.min(
-                command.expectOptions.maxBodyOctets ?? Number.POSITIVE_INFINITY,
-                this.#options.maxListingOctets ?? DEFAULT_MAX_LISTING_OCTETS,
-              ),
-            }
-          : command.expectOptions,
-      );
-      next.reader = command.readBody?.({
-        maxListingEntries: this.#options.maxListingEntries ?? DEFAULT_MAX_LISTING_ENTRIES,
-      });
-      this.#inFlight.push(next);
-      if (next.command.line.length > 0) lines.push(next.command.line);
+    const before = this.#connection.inFlight.length;
+    const idle = before === 0;
+    const lines = this.#connection.takeWrites();
+    if (this.#options.onTrace) {
+      for (const { command } of this.#connection.inFlight.slice(before)) {
+        if (command.line.length > 0) this.#options.onTrace('C', command.display);
+      }
     }
-    if (lines.length > 0 && !this.#writeScheduled) {
+    if (lines.length === 0 && this.#connection.inFlight.length === 0) return;
+    if (idle && this.#connection.inFlight.length > 0) this.#clock?.restart();
+    this.#unwritten.push(...lines);
+    if (this.#unwritten.length > 0 && !this.#writeScheduled) {
       // Commands issued in the same turn of the event loop (a batch of DELEs) leave in one write.
       this.#writeScheduled = true;
       queueMicrotask(() => this.#flushWrites());
@@ -240,28 +213,22 @@ export class Conversation {
     this.#transport.write(lines.length === 1 ? lines[0]! : Buffer.concat(lines));
   }
 
-  #maySend(command: Pop3Command<unknown>): boolean {
-    if (this.#inFlight.length === 0) return true;
-    if (!this.#pipelining || !command.pipelinable) return false;
-    if (this.#inFlight.length >= this.#options.window) return false;
-    return this.#inFlight.every((exchange) => exchange.command.pipelinable);
-  }
-
   #onData(chunk: Buffer): void {
     this.#idleTimer.refresh();
-    let events: ReplyEvent[];
+    let events: ConnectionEvent<Exchange>[];
     try {
-      events = this.#decoder.push(chunk);
+      events = this.#connection.receive(chunk);
     } catch (error) {
-      this.fail(this.#annotate(error));
+      this.fail(this.#annotate(error, this.#connection.pending));
       return;
     }
     this.#clock?.received(chunk.length);
     for (const event of events) {
       if (this.#failure) return;
-      this.#route(event);
+      this.#settle(event);
     }
-    if (this.#inFlight.length > 0) this.#checkPace();
+    this.#pump();
+    if (this.#connection.inFlight.length > 0) this.#checkPace();
   }
 
   /** A server that keeps sending, but too slowly to ever finish, fails like a silent one. */
@@ -269,7 +236,7 @@ export class Conversation {
     const late = this.#clock?.overdue();
     if (!late || !this.#options.pace) return;
     const { replyMs, minBytesPerSecond } = this.#options.pace;
-    const waitingFor = this.#inFlight[0]!.command;
+    const waitingFor = this.#connection.inFlight[0]!.command;
     this.fail(
       new Pop3TimeoutError(
         `${this.server} took ${late.elapsedMs} ms to send ${late.received} octets of the reply to ` +
@@ -279,66 +246,53 @@ export class Conversation {
     );
   }
 
-  #route(event: ReplyEvent): void {
-    const exchange = this.#inFlight[0];
-    if (!exchange) {
-      this.fail(
-        new Pop3ProtocolError(`${this.server} sent a reply nobody asked for`, { server: this.server }),
-      );
+  #settle(event: ConnectionEvent<Exchange>): void {
+    const exchange = event.handle;
+    if (event.type === 'data') {
+      this.#bodyOctets += event.chunk.length;
+      exchange.stream?.deliver(event.chunk);
       return;
     }
-    if (event.type === 'status') {
-      exchange.status = event.status;
-    } else if (event.type === 'data') {
-      if (exchange.stream) {
-        exchange.stream.deliver(event.chunk);
-      } else if (exchange.reader) {
-        try {
-          exchange.reader.push(event.chunk);
-        } catch (error) {
-          // A bad line (too long, malformed): the rest of this reply may never end, so do not wait for it.
-          this.fail(this.#annotate(error, exchange.command));
-        }
-      }
+    this.#clock?.restart();
+    this.#trace(event);
+    if (event.type === 'failed') {
+      const error = this.#annotate(event.error, exchange.command);
+      exchange.stream?.abort(error);
+      exchange.reject(error);
     } else {
-      this.#inFlight.shift();
-      this.#clock?.restart();
-      this.#complete(exchange);
-      this.#pump();
+      exchange.stream?.finish();
+      exchange.resolve({ status: event.status, value: event.value });
     }
   }
 
-  #complete(exchange: Exchange): void {
-    const { command, status } = exchange;
-    if (!status) throw new Error('reply ended without a status line'); // decoder guarantees a status first
-    if (status.kind === '-ERR') {
-      const ErrorClass = AUTH_KEYWORDS.has(command.keyword) ? Pop3AuthenticationError : Pop3ServerError;
-      const error = new ErrorClass(status.text, { server: this.server, command: command.keyword });
-      exchange.stream?.abort(error);
-      exchange.reject(error);
+  /** The server's side of the trace: each status line, and a streamed body by its size only. */
+  #trace(event: ConnectionEvent<Exchange>): void {
+    const trace = this.#options.onTrace;
+    const octets = this.#bodyOctets;
+    this.#bodyOctets = 0;
+    if (!trace || event.type === 'data') return;
+    const { command } = event.handle;
+    if (event.type === 'failed') {
+      const error = event.error;
+      trace('S', error instanceof Pop3ServerError ? `-ERR ${error.serverText}` : `(${error.name})`);
       return;
     }
-    try {
-      const value = exchange.reader ? exchange.reader.end() : command.parse(status, undefined);
-      exchange.stream?.finish();
-      exchange.resolve({ status, value });
-    } catch (error) {
-      const annotated = this.#annotate(error, command);
-      exchange.stream?.abort(annotated);
-      exchange.reject(annotated);
+    trace('S', traceStatus(event.status));
+    if (command.shape === 'multiline' && event.status.kind === '+OK' && command.bodyMode !== 'collect') {
+      trace('S', `(${octets} octets of ${command.keyword} body)`);
     }
   }
 
   #onIdle(): void {
-    if (this.#inFlight.length === 0 || this.flow.paused) {
+    const waiting = this.#connection.inFlight[0]?.command;
+    if (waiting === undefined || this.flow.paused) {
       this.#idleTimer.refresh();
       return;
     }
-    const waitingFor = this.#inFlight[0]!.command.display;
     this.fail(
       new Pop3TimeoutError(
-        `${this.server} sent nothing for ${this.#options.idleTimeoutMs} ms while we waited for the reply to ${waitingFor}`,
-        { phase: 'idle', server: this.server, command: this.#inFlight[0]!.command.keyword },
+        `${this.server} sent nothing for ${this.#options.idleTimeoutMs} ms while we waited for the reply to ${waiting.display}`,
+        { phase: 'idle', server: this.server, command: waiting.keyword },
       ),
     );
   }
@@ -346,18 +300,18 @@ export class Conversation {
   #onClosed(error: Error | undefined): void {
     if (this.#failure) return;
     try {
-      this.#decoder.end();
+      this.#connection.closed();
     } catch (decoderError) {
       this.fail(this.#annotate(decoderError));
       return;
     }
-    const pending = this.#inFlight[0] ?? this.#waiting[0];
-    const what = pending ? ` while waiting for the reply to ${pending.command.display}` : '';
+    const pending = this.#connection.pending;
+    const what = pending ? ` while waiting for the reply to ${pending.display}` : '';
     this.fail(
       error ??
         new Pop3ConnectionError(`${this.server} closed the connection${what}`, {
           server: this.server,
-          command: pending?.command.keyword,
+          command: pending?.keyword,
         }),
     );
   }
@@ -378,4 +332,9 @@ export class Conversation {
     if (error instanceof Pop3Error && !(error instanceof Pop3ProtocolError)) return error;
     return new Pop3ProtocolError(`${this.server}: ${message}${about}`, options);
   }
+}
+
+function traceStatus(status: StatusLine): string {
+  if (status.kind === '+') return `+ (${status.text.length} octets of challenge)`;
+  return status.text === '' ? status.kind : `${status.kind} ${status.text}`;
 }

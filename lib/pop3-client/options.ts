@@ -1,7 +1,7 @@
 /** Client options and their defaults, in one place. */
 
-import type { TlsMode } from '../config/types.ts';
 import { Deadline } from '../deadline.ts';
+import type { TlsMode, XOAuth2Form } from '../pop3/credentials.ts';
 import { DEFAULT_MAX_LISTING_ENTRIES, DEFAULT_MAX_LISTING_OCTETS } from '../pop3/limits.ts';
 
 export interface Pop3Timeouts {
@@ -40,6 +40,16 @@ export interface Pop3ClientOptions {
   readonly allowInsecureAuth?: boolean;
   /** Pipeline commands when the server advertises PIPELINING. @default true */
   readonly pipelining?: boolean;
+  /**
+   * The XOAUTH2 form the provider needs (its profile, lib/config/providers.ts). @default undefined: one-step
+   * when it fits the 255-octet AUTH line, else two-step
+   */
+  readonly xoauth2Form?: XOAuth2Form;
+  /**
+   * Send UTF8 after login when CAPA lists it (RFC 6856), so messages with 8-bit headers come as the sender
+   * sent them instead of rewritten for legacy clients. @default true
+   */
+  readonly utf8?: boolean;
   /** Most commands in flight at once while pipelining. @default 64 */
   readonly pipelineWindow?: number;
   readonly timeouts?: Pop3Timeouts;
@@ -55,7 +65,12 @@ export interface Pop3ClientOptions {
    * @default DEFAULT_MAX_LISTING_ENTRIES
    */
   readonly maxListingEntries?: number;
+  /** Sees the conversation: each command as its redacted display, each status line, each body's size. */
+  readonly onTrace?: TraceListener;
 }
+
+/** 'C' for what we sent (secrets redacted), 'S' for what the server answered (bodies only by size). */
+export type TraceListener = (direction: 'C' | 'S', line: string) => void;
 
 export interface ResolvedClientOptions {
   readonly host: string;
@@ -65,12 +80,15 @@ export interface ResolvedClientOptions {
   readonly servername: string | undefined;
   readonly allowInsecureAuth: boolean;
   readonly pipelining: boolean;
+  readonly xoauth2Form: XOAuth2Form | undefined;
+  readonly utf8: boolean;
   readonly pipelineWindow: number;
   readonly timeouts: Required<Pop3Timeouts>;
   readonly deadline: Deadline;
   readonly maxMessageBytes: number;
   readonly maxListingOctets: number;
   readonly maxListingEntries: number;
+  readonly onTrace: TraceListener | undefined;
 }
 
 export function resolveClientOptions(options: Pop3ClientOptions): ResolvedClientOptions {
@@ -83,6 +101,8 @@ export function resolveClientOptions(options: Pop3ClientOptions): ResolvedClient
     servername: options.servername,
     allowInsecureAuth: options.allowInsecureAuth ?? false,
     pipelining: options.pipelining ?? true,
+    xoauth2Form: options.xoauth2Form,
+    utf8: options.utf8 ?? true,
     pipelineWindow: Math.max(1, options.pipelineWindow ?? 64),
     timeouts: {
       connectMs: options.timeouts?.connectMs ?? 10_000,
@@ -96,5 +116,6 @@ export function resolveClientOptions(options: Pop3ClientOptions): ResolvedClient
     maxMessageBytes: options.maxMessageBytes ?? Number.POSITIVE_INFINITY,
     maxListingOctets: options.maxListingOctets ?? DEFAULT_MAX_LISTING_OCTETS,
     maxListingEntries: Math.max(1, options.maxListingEntries ?? DEFAULT_MAX_LISTING_ENTRIES),
+    onTrace: options.onTrace,
   };
 }

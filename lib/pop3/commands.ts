@@ -362,6 +362,12 @@ export const Pop3Commands = {
   noop: (): Pop3Command<void> => command({ keyword: 'NOOP', allowedIn: TRANSACTION }),
   rset: (): Pop3Command<void> => command({ keyword: 'RSET', allowedIn: TRANSACTION }),
   last: (): Pop3Command<number> => command({ keyword: 'LAST', allowedIn: TRANSACTION, parse: parseLast }),
+  /**
+   * RFC 6856 §2: UTF-8 mode, sent after login when CAPA lists UTF8 (this client does so before any LIST
+   * or RETR). A server that refuses it with -ERR simply stays in its legacy mode.
+   */
+  utf8: (): Pop3Command<void> =>
+    command({ keyword: 'UTF8', allowedIn: AUTHORIZATION_OR_TRANSACTION, pipelinable: false }),
   quit: (): Pop3Command<void> =>
     command({ keyword: 'QUIT', allowedIn: AUTHORIZATION_OR_TRANSACTION, pipelinable: false }),
 };

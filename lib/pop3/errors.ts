@@ -40,6 +40,11 @@ export class Pop3ServerError extends Pop3Error {
   readonly serverText: string;
   /** The RFC 2449 §8 / RFC 3206 response code, when the server sent one. */
   readonly responseCode: ResponseCode | undefined;
+  /**
+   * Seconds the server asks us to wait: from `[LOGIN-DELAY n]`, or filled in by the client from CAPA's
+   * LOGIN-DELAY (RFC 2449 §6.5) when the code came without a number.
+   */
+  retryAfterSeconds: number | undefined;
 
   /** @param statusText everything after "-ERR " as the server sent it, response code included. */
   constructor(statusText: string, options: Pop3ErrorOptions = {}) {
@@ -47,6 +52,7 @@ export class Pop3ServerError extends Pop3Error {
     super(describeServerError(code, text, options), options);
     this.serverText = text;
     this.responseCode = code;
+    this.retryAfterSeconds = code?.seconds;
   }
 
   /** Hierarchy aware: hasCode('SYS') is true for [SYS/TEMP] and [SYS/PERM]. */
@@ -57,6 +63,47 @@ export class Pop3ServerError extends Pop3Error {
 
 /** The server answered -ERR to USER, PASS, APOP or AUTH. */
 export class Pop3AuthenticationError extends Pop3ServerError {}
+
+/**
+ * `auth: "auto"` tried every mechanism it could and each was refused: the message lists every attempt
+ * with the server's answer. Response code and text are those of the last refusal.
+ */
+export class Pop3LoginRefusedError extends Pop3AuthenticationError {
+  readonly attempts: readonly { readonly mechanism: string; readonly error: Pop3ServerError }[];
+
+  constructor(
+    attempts: readonly { readonly mechanism: string; readonly error: Pop3ServerError }[],
+    how: {
+      readonly closed?: boolean;
+      readonly notTried?: readonly string[];
+      readonly cap?: number | undefined;
+    },
+  ) {
+    const last = attempts.at(-1);
+    const code = last?.error.responseCode;
+    super(`${code === undefined ? '' : `[${code.raw}] `}${last?.error.serverText ?? ''}`, {
+      server: last?.error.server,
+      command: last?.error.command,
+    });
+    this.attempts = attempts;
+    const who = last?.error.server === undefined ? 'the server' : `server ${last.error.server}`;
+    const tried = attempts
+      .map(({ mechanism, error }) => {
+        const answer = error.responseCode === undefined ? '' : `[${error.responseCode.raw}] `;
+        return `${mechanism}: -ERR ${answer}${quoteForMessage(error.serverText, 80)}`;
+      })
+      .join('; ');
+    const end = how.closed
+      ? '; it then closed the connection after refusing the credentials, so no other mechanism was tried'
+      : how.cap !== undefined
+        ? `; stopped after ${how.cap} attempts so as not to lock the account`
+        : '';
+    const rest = how.notTried && how.notTried.length > 0 ? ` (not tried: ${how.notTried.join(', ')})` : '';
+    const credentialsRefused = attempts.some(({ error }) => error.hasCode('AUTH'));
+    const hint = credentialsRefused ? ' (the credentials were refused; check username and secret)' : '';
+    this.message = `${who} refused every login mechanism tried: ${tried}${end}${rest}${hint}`;
+  }
+}
 
 /** The server broke the protocol (malformed reply, unexpected bytes, a limit exceeded). */
 export class Pop3ProtocolError extends Pop3Error {}

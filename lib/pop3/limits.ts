@@ -76,3 +76,10 @@ export const MAX_SASL_MECHANISM_OCTETS = 20;
 
 /** The APOP digest is the 16-octet MD5 value in lower-case hex: 32 characters (RFC 1939 §7). */
 export const APOP_DIGEST_HEX_LENGTH = 32;
+
+/**
+ * Login mechanisms `auth: "auto"` tries in one run, one attempt each. Servers lock an account after a few
+ * failed logins (fail2ban's default is 5 in 10 minutes, many providers fewer), and a run every few
+ * minutes must stay well below that even when every attempt fails.
+ */
+export const MAX_LOGIN_ATTEMPTS = 3;

@@ -14,6 +14,8 @@ export interface ResponseCode {
   readonly raw: string;
   /** Its levels, upper-cased: ['SYS', 'TEMP']. */
   readonly parts: readonly string[];
+  /** A number some servers put after the code, `[LOGIN-DELAY 900]`: seconds to wait (outside RFC 2449). */
+  readonly seconds?: number;
 }
 
 /** The mailbox is locked by another session (RFC 2449 §8.1.1): retry later. */
@@ -31,7 +33,8 @@ export const RESP_CODE_UTF8 = 'UTF8';
 
 // One resp-level: rchar = %x21-2E / %x30-5C / %x5E-7F (RFC 2449 §8).
 const LEVEL = '[\\x21-\\x2E\\x30-\\x5C\\x5E-\\x7F]+';
-const CODE_AT_START = new RegExp(`^\\[(${LEVEL}(?:/${LEVEL})*)\\]`);
+// RFC 2449 has no argument in a code; servers that say how long to wait write `[LOGIN-DELAY 900]`.
+const CODE_AT_START = new RegExp(`^\\[(${LEVEL}(?:/${LEVEL})*)(?: (\\d{1,9}))?\\]`);
 
 /**
  * Splits a leading `[CODE]` off status text. Only a bracket at the very start counts (RFC 2449 §8); a
@@ -42,7 +45,8 @@ export function parseResponseCode(text: string): { code?: ResponseCode; text: st
   if (match === null) return { text };
   const raw = match[1]!.toUpperCase();
   const rest = text.slice(match[0].length).replace(/^ +/, '');
-  return { code: { raw, parts: raw.split('/') }, text: rest };
+  const seconds = match[2] === undefined ? {} : { seconds: Number(match[2]) };
+  return { code: { raw, parts: raw.split('/'), ...seconds }, text: rest };
 }
 
 /**
@@ -54,4 +58,16 @@ export function responseCodeIs(code: ResponseCode | undefined, wanted: string | 
   const wantedParts = typeof wanted === 'string' ? wanted.toUpperCase().split('/') : wanted.parts;
   if (wantedParts.length === 0 || wantedParts.length > code.parts.length) return false;
   return wantedParts.every((part, index) => part === code.parts[index]);
+}
+
+/**
+ * Server text that stops a session for a quota or a rate, not for a fault: Gmail's "Download exceed",
+ * "too many connections/logins/commands", "rate limit", "quota exceeded", "throttled". Such a stop is
+ * retried later (reason `rate-limited`), never reported as a failure of the mailbox or its credentials.
+ */
+const RATE_OR_QUOTA_TEXT =
+  /download exceed|too many|rate[ -]?limit|quota|bandwidth|throttl|exceeded? (?:the )?(?:limit|maximum)/i;
+
+export function isRateOrQuotaText(text: string): boolean {
+  return RATE_OR_QUOTA_TEXT.test(text);
 }

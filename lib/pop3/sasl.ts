@@ -1,13 +1,14 @@
 /**
  * SASL for POP3 AUTH (RFC 5034), without I/O: the client sends AUTH, feeds each decoded server challenge
  * to `respond`, and sends back what it returns. Mechanisms: PLAIN (RFC 4616), LOGIN
- * (draft-murchison-sasl-login), CRAM-MD5 (RFC 2195) and XOAUTH2 (Google / Microsoft OAuth 2.0 profile).
+ * (draft-murchison-sasl-login), CRAM-MD5 (RFC 2195), XOAUTH2 (Google / Microsoft OAuth 2.0 profile) and
+ * OAUTHBEARER (RFC 7628).
  *
  * No error message here contains a user name, password or token, nor a challenge (a challenge can echo
  * what the client sent).
  */
 import { createHmac } from 'node:crypto';
-import type { Credentials } from '../ports.ts';
+import type { Credentials, XOAuth2Form } from './credentials.ts';
 import { Pop3ProtocolError, Pop3UsageError } from './errors.ts';
 import { MAX_SASL_MECHANISM_OCTETS } from './limits.ts';
 
@@ -177,18 +178,17 @@ class OAuthBearerMechanism implements SaslMechanism {
   }
 }
 
-export type XOAuth2Form = 'two-step' | 'one-step';
-
 /**
- * The XOAUTH2 forms to try, in order: the one the token's provider needs (credentials.xoauth2Form), else
+ * The XOAUTH2 forms to try, in order: the one the provider needs (`form`, from the mailbox's provider
+ * profile, lib/config/providers.ts), else
  * one-step when AUTH with the initial response fits the 255-octet line and two-step when not; then, once,
  * the other form.
  */
 export function xoauth2Attempts(
-  credentials: OAuth2Credentials,
+  form: XOAuth2Form | undefined,
   oneStepFitsLine: boolean,
-): readonly XOAuth2Form[] {
-  const first: XOAuth2Form = credentials.xoauth2Form ?? (oneStepFitsLine ? 'one-step' : 'two-step');
+): readonly [XOAuth2Form, XOAuth2Form] {
+  const first: XOAuth2Form = form ?? (oneStepFitsLine ? 'one-step' : 'two-step');
   return first === 'one-step' ? ['one-step', 'two-step'] : ['two-step', 'one-step'];
 }
 

@@ -174,7 +174,7 @@ describe('MailboxIngestion: least privilege', () => {
   const { stack, ingestion, template } = synth();
   const bucketArn = getAtt(stack, ingestion.bucket);
 
-  it('lets the poll function write below the key prefix, touch only its temporary folder, send, and read its secrets', () => {
+  it('lets the poll function write and read below the key prefix, delete only in its temporary folder, send, and read its secrets', () => {
     expect(statementsOf(template, stack, ingestion.pollFunction.role)).toEqual([
       { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: expect.anything() },
       {
@@ -187,11 +187,28 @@ describe('MailboxIngestion: least privilege', () => {
         Effect: 'Allow',
         Resource: expect.anything(),
       },
-      { Action: 's3:PutObject', Effect: 'Allow', Resource: { 'Fn::Join': ['', [bucketArn, '/mail/*']] } },
       {
-        Action: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:DeleteObject'],
+        // GetObject: the store checks an object already under a message's key (412) before counting it stored.
+        Action: ['s3:PutObject', 's3:GetObject'],
+        Effect: 'Allow',
+        Resource: { 'Fn::Join': ['', [bucketArn, '/mail/*']] },
+      },
+      {
+        Action: ['s3:AbortMultipartUpload', 's3:DeleteObject'],
         Effect: 'Allow',
         Resource: { 'Fn::Join': ['', [bucketArn, '/mail/.incoming/*']] },
+      },
+      // Keep mode's per-mailbox state: read, and listed under its own folder only (404 for "none yet").
+      {
+        Action: 's3:GetObject',
+        Effect: 'Allow',
+        Resource: { 'Fn::Join': ['', [bucketArn, '/mail/.state/*']] },
+      },
+      {
+        Action: 's3:ListBucket',
+        Effect: 'Allow',
+        Resource: bucketArn,
+        Condition: { StringLike: { 's3:prefix': 'mail/.state/*' } },
       },
       { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: getAtt(stack, ingestion.notificationQueue) },
       {

@@ -54,8 +54,15 @@ describe('MailboxIngestion: props', () => {
     const { template, stack, ingestion } = synth({ keyPrefix: 'archive/inbound/' });
     const resources = statementsOf(template, stack, ingestion.pollFunction.role)
       .filter((s: { Action: unknown }) => JSON.stringify(s.Action).includes('s3:'))
-      .map((s: { Resource: { 'Fn::Join': [string, unknown[]] } }) => s.Resource['Fn::Join'][1][1]);
-    expect(resources).toEqual(['/archive/inbound/*', '/archive/inbound/.incoming/*']);
+      .map((s: { Resource: { 'Fn::Join'?: [string, unknown[]] }; Condition?: unknown }) =>
+        s.Resource['Fn::Join'] ? s.Resource['Fn::Join'][1][1] : s.Condition,
+      );
+    expect(resources).toEqual([
+      '/archive/inbound/*',
+      '/archive/inbound/.incoming/*',
+      '/archive/inbound/.state/*',
+      { StringLike: { 's3:prefix': 'archive/inbound/.state/*' } },
+    ]);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ KEY_PREFIX: 'archive/inbound/' }) },
     });

@@ -62,9 +62,22 @@ describe('the bucket: stored mail is never overwritten', () => {
       Effect: 'Deny',
       Principal: { AWS: getAtt(stack, ingestion.pollFunction.role) },
       Action: 's3:PutObject',
-      // Everything but the store's temporary folder, whose multipart parts cannot carry the header.
-      NotResource: { 'Fn::Join': ['', [getAtt(stack, ingestion.bucket), '/mail/.incoming/*']] },
+      // Everything but the store's temporary folder, whose multipart parts cannot carry the header, and
+      // keep mode's state objects, which have their own deny below.
+      NotResource: [
+        { 'Fn::Join': ['', [getAtt(stack, ingestion.bucket), '/mail/.incoming/*']] },
+        { 'Fn::Join': ['', [getAtt(stack, ingestion.bucket), '/mail/.state/*']] },
+      ],
       Condition: { Null: { 's3:if-none-match': 'true' } },
+    });
+    // A state object is replaced only with If-Match (or created with If-None-Match).
+    expect(statements).toContainEqual({
+      Sid: 'PollRoleWritesStateOnlyConditionally',
+      Effect: 'Deny',
+      Principal: { AWS: getAtt(stack, ingestion.pollFunction.role) },
+      Action: 's3:PutObject',
+      Resource: { 'Fn::Join': ['', [getAtt(stack, ingestion.bucket), '/mail/.state/*']] },
+      Condition: { Null: { 's3:if-none-match': 'true', 's3:if-match': 'true' } },
     });
   });
 
@@ -73,9 +86,10 @@ describe('the bucket: stored mail is never overwritten', () => {
     const deny = policyStatements(template, 'AWS::S3::BucketPolicy', 'PollRoleNeverOverwrites').find(
       (s) => s['Sid'] === 'PollRoleNeverOverwrites',
     );
-    expect(deny?.['NotResource']).toEqual({
-      'Fn::Join': ['', [getAtt(stack, ingestion.bucket), '/inbound/.incoming/*']],
-    });
+    expect(deny?.['NotResource']).toEqual([
+      { 'Fn::Join': ['', [getAtt(stack, ingestion.bucket), '/inbound/.incoming/*']] },
+      { 'Fn::Join': ['', [getAtt(stack, ingestion.bucket), '/inbound/.state/*']] },
+    ]);
   });
 
   it('turns versioning on by default and off with versioned: false', () => {

@@ -55,6 +55,7 @@ describe('cdk-nag AwsSolutions', () => {
       () => ({ notificationQueueProps: { fifo: true }, versioned: false }),
     ],
     ['a custom key prefix', () => ({ keyPrefix: 'inbound/mail/' })],
+    ['a dashboard', () => ({ dashboard: { dashboardName: 'mail' } })],
     [
       'existing bucket and queue',
       (s) => ({
@@ -96,6 +97,7 @@ describe('cdk-nag AwsSolutions', () => {
     expect(acknowledged.map(([id]) => id.replace(/^annotation::/i, '')).sort()).toEqual([
       'AwsSolutions-IAM5[Resource::<MailBucketC2C0137B.Arn>/mail/*]',
       'AwsSolutions-IAM5[Resource::<MailBucketC2C0137B.Arn>/mail/.incoming/*]',
+      'AwsSolutions-IAM5[Resource::<MailBucketC2C0137B.Arn>/mail/.state/*]',
       'AwsSolutions-L1',
       'AwsSolutions-L1',
       'AwsSolutions-S1',

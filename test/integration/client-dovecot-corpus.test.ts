@@ -1,6 +1,7 @@
 /**
  * Every message of the shared corpus, stored in a real Dovecot and read back with RETR and TOP over
- * implicit TLS: the client must hand over exactly the bytes Dovecot serves, not one more or less.
+ * implicit TLS, then again with RETR over STLS and over a plain connection: the client must hand over
+ * exactly the bytes Dovecot serves, not one more or less, whatever protects the connection.
  *
  * What Dovecot serves for a stored message (checked below, message by message):
  *   - The corpus is CRLF-normalised before it is stored (toCrlf), as an MTA would deliver it; Dovecot then
@@ -129,5 +130,34 @@ describeWithCorpus('the corpus through Dovecot', () => {
     });
     expect(await client.quit()).toEqual({ confirmed: true, text: 'Logging out.' });
     expect(await server.messageCount(ARCHIVE.name)).toBe(corpus.length);
+  });
+
+  // After the implicit-TLS session above has quit: Dovecot lets one session at a time hold the maildrop.
+  it.each([
+    ['starttls', 'STLS on the plain port'],
+    ['none', 'a plain connection (allowInsecureAuth; auto logs in with CRAM-MD5)'],
+  ] as const)('RETR of every message over %s (%s) returns the same bytes', async (tls, _how) => {
+    const other = await Pop3Client.connect({
+      host: server.host,
+      port: server.pop3Port,
+      tls,
+      ca: server.caPem,
+      servername: 'localhost',
+      allowInsecureAuth: tls === 'none',
+    });
+    await other.login({ kind: 'password', username: ARCHIVE.name, password: ARCHIVE.password });
+    expect(other.encrypted).toBe(tls === 'starttls');
+    const entries = await other.list();
+    expect(entries).toHaveLength(corpus.length);
+    const retrieved = await Promise.all(entries.map(({ msg }) => buffer(other.retr(msg))));
+    const mismatches = corpus
+      .map((message, index) => ({
+        name: message.name,
+        expected: sha256(servedBytes(stored[index]!)),
+        actual: sha256(retrieved[index]!),
+      }))
+      .filter(({ expected, actual }) => expected !== actual);
+    expect(mismatches).toEqual([]);
+    expect(await other.quit()).toMatchObject({ confirmed: true });
   });
 });

@@ -30,7 +30,7 @@ afterAll(async () => {
 
 type SecureMode = Exclude<TlsMode, 'none'>;
 
-function connect(mode: SecureMode, overrides: Partial<Pop3ClientOptions> = {}): Promise<Pop3Client> {
+function connect(mode: TlsMode, overrides: Partial<Pop3ClientOptions> = {}): Promise<Pop3Client> {
   return Pop3Client.connect({
     host: server.host,
     port: mode === 'implicit' ? server.pop3sPort : server.pop3Port,
@@ -98,15 +98,24 @@ describe('login with each mechanism', () => {
     },
   );
 
-  it('auto picks CRAM-MD5, the strongest mechanism Dovecot offers (the password never crosses the wire)', async () => {
+  it('over TLS, auto picks SASL PLAIN: TLS protects it, and it is what servers configure most', async () => {
     const logOffset = server.readLog().length;
     const client = await connect('implicit');
-    // Dovecot offers all three SASL mechanisms and an APOP timestamp; the rule ranks CRAM-MD5 first.
+    // Dovecot offers all three SASL mechanisms and an APOP timestamp; over TLS PLAIN ranks first.
     expect(client.capabilities.sasl).toEqual(expect.arrayContaining(['PLAIN', 'LOGIN', 'CRAM-MD5']));
     expect(client.greeting.apopTimestamp).toMatch(/^<.+@.+>$/);
 
     await client.login(alice);
 
+    expect(client.mechanism).toBe('PLAIN');
+    expect(await client.quit()).toMatchObject({ confirmed: true });
+    expect(await logLineSince(logOffset, /Login: user=<alice>/)).toContain('method=PLAIN,');
+  });
+
+  it('without TLS, auto picks CRAM-MD5 (the password never crosses the wire)', async () => {
+    const logOffset = server.readLog().length;
+    const client = await connect('none', { allowInsecureAuth: true });
+    await client.login(alice);
     expect(client.mechanism).toBe('CRAM-MD5');
     expect(await client.quit()).toMatchObject({ confirmed: true });
     expect(await logLineSince(logOffset, /Login: user=<alice>/)).toContain('method=CRAM-MD5,');

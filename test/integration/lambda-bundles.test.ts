@@ -401,6 +401,11 @@ describeWithCorpus('the built Lambda bundles', () => {
     expect(output.logs().filter((entry) => entry['level'] !== 'INFO')).toEqual([]);
     const metrics = output.lines.filter((line) => line.includes('"CloudWatchMetrics"'));
     expect(metrics.map((line) => JSON.parse(line)['MessagesRetrieved'])).toContain(20);
+    // Written by Powertools Metrics: the dimension sets the alarms watch, and no `service` of its own.
+    const [run] = metrics.map((line) => JSON.parse(line));
+    expect(run._aws.CloudWatchMetrics[0].Dimensions).toEqual([['Service'], ['Service', 'MailboxId']]);
+    expect(run).toMatchObject({ Service: SERVICE_NAME, MailboxId: 'drain' });
+    expect(run).not.toHaveProperty('service');
   });
 
   test('a dispatch queues one FIFO job per mailbox, and a second one for the same time adds none', async () => {

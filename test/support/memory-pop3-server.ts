@@ -43,6 +43,11 @@ export interface MemoryPop3ServerOptions {
   readonly expireZero?: boolean;
   /** Offer TOP (advertised in CAPA; without it TOP answers -ERR). @default true */
   readonly top?: boolean;
+  /**
+   * Messages one session sees at most, the oldest first, like Gmail's batches of about 250: the rest
+   * shows up in later sessions once these are gone. @default all of them
+   */
+  readonly sessionBatch?: number;
 }
 
 export interface MemoryPop3Server {
@@ -96,6 +101,7 @@ export async function startMemoryPop3Server(options: MemoryPop3ServerOptions): P
     uidl: options.uidl ?? true,
     expireZero: options.expireZero ?? false,
     top: options.top ?? true,
+    sessionBatch: options.sessionBatch ?? Number.POSITIVE_INFINITY,
     received: [],
   };
   const sockets = new Set<net.Socket>();
@@ -132,6 +138,7 @@ interface Features {
   readonly uidl: boolean;
   readonly expireZero: boolean;
   readonly top: boolean;
+  readonly sessionBatch: number;
   /** The command log behind `commands()`. */
   readonly received: string[];
 }
@@ -264,7 +271,7 @@ class Pop3Session {
     if (maildrop.locked) return '-ERR [IN-USE] maildrop already locked by another session';
     maildrop.locked = true;
     this.#maildrop = maildrop;
-    this.#snapshot = [...maildrop.messages];
+    this.#snapshot = maildrop.messages.slice(0, this.#features.sessionBatch);
     return `+OK ${name} has ${this.#snapshot.length} messages`;
   }
 
@@ -355,9 +362,10 @@ class Pop3Session {
     const maildrop = this.#maildrop!;
     const removed = (n: number) =>
       this.#marked.has(n) || (this.#features.expireZero && this.#retrieved.has(n));
-    const kept = this.#snapshot.filter((_, index) => !removed(index + 1));
-    maildrop.messages = kept;
-    return `${this.#snapshot.length - kept.length} messages deleted, ${kept.length} left`;
+    const gone = new Set(this.#snapshot.filter((_, index) => removed(index + 1)));
+    // Messages past this session's batch (sessionBatch) were not in the snapshot and stay.
+    maildrop.messages = maildrop.messages.filter((message) => !gone.has(message));
+    return `${gone.size} messages deleted, ${maildrop.messages.length} left`;
   }
 
   /** Releases the maildrop lock; after QUIT's commit, or without any commit when the connection drops. */

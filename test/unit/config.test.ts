@@ -44,6 +44,7 @@ describe('parseConfig: defaults', () => {
           allowInsecureAuth: false,
           pipelining: true,
           limits: { maxMessagesPerRun: 10_000, maxBytesPerRun: 1024 ** 3, maxMessageBytes: 100 * 1024 ** 2 },
+          profile: { name: 'generic', drainInSessions: false, xoauth2Form: undefined },
         },
       ],
     });
@@ -138,7 +139,7 @@ describe('parseConfig: problems name the field', () => {
     ]);
   });
 
-  it('names unknown properties and the known ones', () => {
+  it('names unknown properties, the closest known one when it looks like a typo, and the known ones', () => {
     const problems = problemsOf({
       mailboxes: [mailbox({ passwrod: 'x' })],
       extra: 1,
@@ -146,14 +147,18 @@ describe('parseConfig: problems name the field', () => {
     });
     expect(problems).toEqual([
       'extra: is not a known property (known: $schema, mailboxes, defaults, concurrency)',
-      'defaults.limit: is not a known property (known: limits)',
+      'defaults.limit: is not a known property; did you mean "limits"? (known: limits)',
       expect.stringMatching(
-        /^mailboxes\[0\]\.passwrod: is not a known property \(known: id, host, port, tls,/,
+        /^mailboxes\[0\]\.passwrod: is not a known property; did you mean "password"\? \(known: id, host, port, tls,/,
       ),
     ]);
     expect(problemsOf(withMailboxes(mailbox({ limits: { maxMessages: 1 } })))).toEqual([
-      'mailboxes[0].limits.maxMessages: is not a known property (known: maxMessagesPerRun, maxBytesPerRun, maxMessageBytes)',
+      'mailboxes[0].limits.maxMessages: is not a known property; did you mean "maxMessagesPerRun"? (known: maxMessagesPerRun, maxBytesPerRun, maxMessageBytes)',
     ]);
+    expect(problemsOf(withMailboxes(mailbox({ tsl: 'implicit' }))).join('\n')).toContain(
+      'mailboxes[0].tsl: is not a known property; did you mean "tls"?',
+    );
+    expect(problemsOf(withMailboxes(mailbox({ Host: 'x' }))).join('\n')).toContain('did you mean "host"?');
   });
 
   it('names missing fields', () => {

@@ -2,8 +2,8 @@ import type { SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import type { MailboxConfig } from '../../lib/config/types.ts';
 import { Deadline } from '../../lib/deadline.ts';
-import { encodeJob } from '../../lib/lambda/job.ts';
-import type { EmfDocument } from '../../lib/lambda/metrics.ts';
+import { encodeJob, JobFormatError } from '../../lib/lambda/job.ts';
+import type { MetricSet } from '../../lib/lambda/metrics.ts';
 import { type PollJobDeps, processJobRecords } from '../../lib/lambda/poll-job.ts';
 import type { MailboxOutcome, OutcomeReason, OutcomeStatus } from '../../lib/pipeline/outcome.ts';
 
@@ -55,7 +55,12 @@ function harness(outcomes: Record<string, OutcomeStatus | Error>) {
   const polledHosts: string[] = [];
   const configLookups: string[] = [];
   const visibility: [string, number][] = [];
-  const metrics: EmfDocument[] = [];
+  /** Each published set flattened as its EMF document's root keys: dimension values and metric values. */
+  const metrics: Record<string, unknown>[] = [];
+  const flatten = (set: MetricSet) => ({
+    ...set.dimensions,
+    ...Object.fromEntries(set.metrics.map((metric) => [metric.name, metric.value])),
+  });
   const logs: { level: string; msg: string; data?: object }[] = [];
   const log = (keys: object = {}) => ({
     info: (msg: string, data?: object) => logs.push({ level: 'info', msg, data: { ...keys, ...data } }),
@@ -81,8 +86,8 @@ function harness(outcomes: Record<string, OutcomeStatus | Error>) {
     changeVisibility: async (handle, seconds) => {
       visibility.push([handle, seconds]);
     },
-    emitMetrics: (docs) => metrics.push(...docs),
-    metricContext: () => ({ namespace: 'MailboxPoller', service: 'test', timestamp: slot }),
+    emitMetrics: (sets) => metrics.push(...sets.map(flatten)),
+    metricContext: () => ({ service: 'test' }),
     logger: log(),
     loggerFor: (keys) => log(keys),
     newRunId: () => 'run-1',
@@ -201,6 +206,7 @@ describe('poll handler: jobs that are not polled', () => {
         data: expect.objectContaining({
           reason: 'bad-job',
           jobMessageId: 'm1',
+          error: expect.any(JobFormatError),
           disposition: expect.anything(),
         }),
       },

@@ -27,7 +27,7 @@ addFormats.default(ajv);
 const validate = ajv.compile(schema);
 
 /** What the pipeline does: stream the message through a HeaderCollector, then build. */
-function notify(file: string): { body: string; document: ReceivedNotification } {
+function notify(file: string, trustedAuthservId?: string): { body: string; document: ReceivedNotification } {
   const message = readFileSync(path.join(corpusDir, file));
   const collector = new HeaderCollector(DEFAULT_MAX_HEADER_BYTES);
   for (let offset = 0; offset < message.length && !collector.done; offset += 16 * 1024) {
@@ -46,6 +46,7 @@ function notify(file: string): { body: string; document: ReceivedNotification } 
     objectKey: `corpus/${file}`,
     headerBytes: collector.headerBytes(),
     headerSectionTruncated: collector.truncated,
+    trustedAuthservId,
   });
   return { body, document: JSON.parse(body) as ReceivedNotification };
 }
@@ -59,6 +60,28 @@ describe.skipIf(!corpusPresent)('notifications for the mail corpus', () => {
     const { body, document } = notify(file);
     expect(Buffer.byteLength(body)).toBeLessThanOrEqual(NOTIFICATION_MAX_BYTES);
     expect(validate(document), JSON.stringify(validate.errors)).toBe(true);
+  });
+
+  // Trusting the authserv-id of each message's topmost Authentication-Results field, so verdicts other
+  // than DISABLED (and dmarcPolicy) are checked against the schema too.
+  const withAuthResults = corpusFiles.flatMap((file) => {
+    const id = /^Authentication-Results:[ \t]*([^\s;]+)/im.exec(
+      readFileSync(path.join(corpusDir, file)).toString('latin1'),
+    )?.[1];
+    return id === undefined ? [] : [[file, id] as const];
+  });
+
+  it.each(withAuthResults)('%s: valid against the schema trusting %s', (file, id) => {
+    const { document } = notify(file, id);
+    expect(validate(document), JSON.stringify(validate.errors)).toBe(true);
+  });
+
+  it('fills verdicts other than DISABLED for corpus messages with Authentication-Results', () => {
+    expect(withAuthResults.length).toBeGreaterThanOrEqual(5);
+    const statuses = withAuthResults.map(
+      ([file, id]) => notify(file, id).document.receipt.dkimVerdict.status,
+    );
+    expect(statuses).toContain('PASS');
   });
 
   // Subjects checked by decoding the encoded words of each message by hand (base64/QP, then iconv).

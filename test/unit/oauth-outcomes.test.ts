@@ -50,13 +50,10 @@ describe('auth-revoked', () => {
   });
 
   it('counts in AuthRevoked (and AuthFailures), not in PollFailures', () => {
-    const docs = outcomeMetrics(revoked, {
-      namespace: 'MailboxPoller',
-      service: 'svc',
-      timestamp: new Date(0),
-    });
-    expect(docs).toHaveLength(1);
-    expect(docs[0]).toMatchObject({ AuthRevoked: 1, AuthFailures: 1 });
+    const sets = outcomeMetrics(revoked, { service: 'svc' });
+    expect(sets).toHaveLength(1);
+    const values = Object.fromEntries(sets[0]?.metrics.map(({ name, value }) => [name, value]) ?? []);
+    expect(values).toMatchObject({ AuthRevoked: 1, AuthFailures: 1 });
   });
 });
 

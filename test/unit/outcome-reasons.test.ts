@@ -82,6 +82,8 @@ describe('outcome reasons', () => {
     ]);
     const written = new Map<string, string>();
     for (const file of sourceFiles()) {
+      // The metric dimension names (`reason: 'Reason'`) are names, not reasons.
+      if (file.endsWith(path.join('lib', 'lambda', 'metric-names.ts'))) continue;
       for (const match of readFileSync(file, 'utf8').matchAll(/\breason: '([^']+)'/g)) {
         written.set(match[1]!, path.relative(ROOT, file));
       }

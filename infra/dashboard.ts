@@ -1,0 +1,139 @@
+/**
+ * The optional CloudWatch dashboard of a MailboxIngestion: is mail flowing (messages and bytes), what
+ * fails and why (by reason, by mailbox), what is stuck (uncommitted messages, job backlog, job DLQ), and
+ * how close a poll comes to its timeout.
+ */
+import { type Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { METRIC_DIMENSIONS, METRIC_NAMES } from '../lib/lambda/metric-names.ts';
+import { type PollMetricSource, pollMetric, pollMetricSearch } from './ingestion-metrics.ts';
+
+/** Options of the dashboard (MailboxIngestionProps.dashboard). */
+export interface DashboardOptions {
+  /**
+   * Name of the dashboard.
+   * @default - a name CloudFormation generates
+   */
+  readonly dashboardName?: string;
+}
+
+export interface IngestionDashboardProps extends DashboardOptions {
+  readonly metrics: PollMetricSource;
+  readonly jobQueue: sqs.IQueue;
+  readonly jobDeadLetterQueue: sqs.IQueue;
+  readonly pollFunction: lambda.IFunction;
+  readonly pollTimeout: Duration;
+  /** The period of every graph; poll metrics arrive once per schedule slot. */
+  readonly period: Duration;
+}
+
+const WIDTH = 8;
+const HEIGHT = 6;
+
+export class IngestionDashboard extends Construct {
+  readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: IngestionDashboardProps) {
+    super(scope, id);
+    const { metrics: source, period } = props;
+    const periodSeconds = period.toSeconds();
+    const sum = cloudwatch.Stats.SUM;
+    const max = cloudwatch.Stats.MAXIMUM;
+    const graph = (
+      title: string,
+      left: cloudwatch.IMetric[],
+      extra: Partial<cloudwatch.GraphWidgetProps> = {},
+    ) => new cloudwatch.GraphWidget({ title, left, width: WIDTH, height: HEIGHT, period, ...extra });
+    const byReason = `\${PROP('Dim.${METRIC_DIMENSIONS.reason}')}`;
+    const byMailbox = `\${PROP('Dim.${METRIC_DIMENSIONS.mailboxId}')}`;
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Resource', { dashboardName: props.dashboardName });
+    this.dashboard.addWidgets(
+      graph('Messages ingested', [
+        pollMetric(source, METRIC_NAMES.messagesRetrieved, sum, {}, { label: 'all mailboxes', period }),
+      ]),
+      graph('Bytes ingested', [
+        pollMetric(source, METRIC_NAMES.bytesRetrieved, sum, {}, { label: 'all mailboxes', period }),
+      ]),
+      graph('Messages ingested by mailbox', [
+        pollMetricSearch(source, METRIC_NAMES.messagesRetrieved, [METRIC_DIMENSIONS.mailboxId], sum, {
+          label: byMailbox,
+          periodSeconds,
+        }),
+      ]),
+    );
+    this.dashboard.addWidgets(
+      graph('Poll failures by reason', [
+        pollMetricSearch(source, METRIC_NAMES.pollFailures, [METRIC_DIMENSIONS.reason], sum, {
+          label: byReason,
+          periodSeconds,
+        }),
+      ]),
+      graph('Poll failures by mailbox and reason', [
+        pollMetricSearch(
+          source,
+          METRIC_NAMES.pollFailures,
+          [METRIC_DIMENSIONS.mailboxId, METRIC_DIMENSIONS.reason],
+          sum,
+          { label: `${byMailbox} ${byReason}`, periodSeconds },
+        ),
+      ]),
+      graph('Dropped jobs by reason', [
+        pollMetricSearch(source, METRIC_NAMES.droppedJobs, [METRIC_DIMENSIONS.reason], sum, {
+          label: byReason,
+          periodSeconds,
+        }),
+      ]),
+    );
+    this.dashboard.addWidgets(
+      graph('Uncommitted messages (still on the server)', [
+        pollMetric(source, METRIC_NAMES.uncommittedMessages, max, {}, { label: 'most in one run', period }),
+      ]),
+      graph(
+        'Poll jobs: oldest waiting, and dead-lettered',
+        [
+          props.jobQueue.metricApproximateAgeOfOldestMessage({
+            statistic: max,
+            period,
+            label: 'oldest job (s)',
+          }),
+        ],
+        {
+          right: [
+            props.jobDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+              statistic: max,
+              period,
+              label: 'jobs in the DLQ',
+            }),
+          ],
+        },
+      ),
+      graph(
+        'Poll duration vs timeout (ms)',
+        [
+          pollMetric(source, METRIC_NAMES.pollDuration, max, {}, { label: 'longest poll run', period }),
+          props.pollFunction.metricDuration({ statistic: max, period, label: 'longest invocation' }),
+        ],
+        {
+          leftAnnotations: [
+            {
+              value: props.pollTimeout.toMilliseconds(),
+              label: `function timeout (${props.pollTimeout.toHumanString()})`,
+              color: cloudwatch.Color.RED,
+            },
+          ],
+          leftYAxis: { min: 0 },
+        },
+      ),
+    );
+  }
+
+  /** The dashboard in the CloudWatch console of the stack's region. */
+  get url(): string {
+    const region = Stack.of(this).region;
+    return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards:name=${this.dashboard.dashboardName}`;
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Polls each mailbox under its lock (lib/cli/mailbox-lock.ts), at most `concurrency` at once. A mailbox
+ * another run holds is not polled: it ends retry-later (locked), and that other run takes its messages.
+ */
+import type { MailboxConfig } from '../config/types.ts';
+import type { Deadline } from '../deadline.ts';
+import { emptyCounts, type MailboxOutcome } from '../pipeline/outcome.ts';
+import { type PollOptions, type PollPorts, pollMailbox } from '../pipeline/poll-mailbox.ts';
+import { type LockHolder, lockMailbox } from './mailbox-lock.ts';
+
+export interface LockOptions {
+  readonly lockDir: string;
+  readonly waitLockMs: number;
+}
+
+export async function pollMailboxesLocked(
+  mailboxes: readonly MailboxConfig[],
+  ports: PollPorts,
+  deadline: Deadline,
+  options: PollOptions & LockOptions & { concurrency?: number },
+): Promise<MailboxOutcome[]> {
+  const outcomes: MailboxOutcome[] = new Array(mailboxes.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < mailboxes.length) {
+      const index = next++;
+      outcomes[index] = await pollOne(mailboxes[index]!, ports, deadline, options);
+    }
+  };
+  const workers = Math.max(1, Math.min(options.concurrency ?? 4, mailboxes.length));
+  await Promise.all(Array.from({ length: workers }, worker));
+  return outcomes;
+}
+
+async function pollOne(
+  mailbox: MailboxConfig,
+  ports: PollPorts,
+  deadline: Deadline,
+  options: PollOptions & LockOptions,
+): Promise<MailboxOutcome> {
+  const startedAt = performance.now();
+  const waitMs = Math.min(options.waitLockMs, deadline.remainingMs());
+  let lock: Awaited<ReturnType<typeof lockMailbox>>;
+  try {
+    lock = await lockMailbox(options.lockDir, mailbox, waitMs);
+  } catch (error) {
+    // Polling without the lock could duplicate every message another run is taking: do not.
+    const why = error instanceof Error ? error.message : String(error);
+    return {
+      ...lockedOutcome(mailbox, undefined, performance.now() - startedAt),
+      status: 'failed',
+      reason: 'error',
+      message: `cannot take the lock for this mailbox in ${options.lockDir} (${why}); set MAILBOX_POLLER_LOCK_DIR to a writable folder`,
+    };
+  }
+  if (!lock.acquired) return lockedOutcome(mailbox, lock.holder, performance.now() - startedAt);
+  try {
+    return await pollMailbox(mailbox, ports, deadline, options);
+  } finally {
+    await lock.release();
+  }
+}
+
+function lockedOutcome(
+  mailbox: MailboxConfig,
+  holder: LockHolder | undefined,
+  durationMs: number,
+): MailboxOutcome {
+  const who =
+    holder === undefined ? 'another run' : `another run (pid ${holder.pid}, since ${holder.startedAt})`;
+  return {
+    mailboxId: mailbox.id,
+    status: 'retry-later',
+    reason: 'locked',
+    message:
+      `${who} is polling ${mailbox.username} on ${mailbox.host}:${mailbox.port}; left to it, nothing was ` +
+      'done here (--wait-lock SECONDS waits for it)',
+    counts: emptyCounts(),
+    skipped: [],
+    quitConfirmed: false,
+    durationMs: Math.round(durationMs),
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * The names of the poll metrics and their dimensions: shared by the functions that publish them
+ * (lib/lambda/metrics.ts) and the construct's alarms, dashboard and metric helpers (infra/). Kept free of
+ * any import, so the compiled construct does not load the Lambda-side Powertools packages.
+ */
+
+export const METRIC_NAMES = {
+  messagesRetrieved: 'MessagesRetrieved',
+  bytesRetrieved: 'BytesRetrieved',
+  messagesLeft: 'MessagesLeft',
+  messagesSkipped: 'MessagesSkipped',
+  pollFailures: 'PollFailures',
+  authFailures: 'AuthFailures',
+  /** OAuth2 grants refused for good (reason auth-revoked): a person must consent again or renew a secret. */
+  authRevoked: 'AuthRevoked',
+  pollDuration: 'PollDuration',
+  /** Retrieved messages whose store or notification failed: still on the server, to be taken next run. */
+  uncommittedMessages: 'UncommittedMessages',
+  droppedJobs: 'DroppedJobs',
+  /** Keep mode only: listed messages already ingested earlier, left on the server. */
+  messagesKept: 'MessagesKept',
+  /** Keep mode only: new messages ingested this run. */
+  messagesIngested: 'MessagesIngested',
+  /** Keep mode only: messages deleted by deleteAfterDays. */
+  messagesDeletedAfterDays: 'MessagesDeletedAfterDays',
+} as const;
+
+/** The dimension names of every metric set, as the alarms and the dashboard query them. */
+export const METRIC_DIMENSIONS = {
+  service: 'Service',
+  mailboxId: 'MailboxId',
+  reason: 'Reason',
+} as const;
+
+/** Why a job was deleted without polling anything. */
+export type DropReason = 'bad-job' | 'unknown-mailbox';
+
+export const DEFAULT_METRICS_NAMESPACE = 'MailboxPoller';

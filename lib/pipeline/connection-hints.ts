@@ -1,0 +1,115 @@
+/**
+ * The usual configuration mistakes, recognised from what the connection did, each with the fix a person
+ * needs: plain POP3 against a TLS port (the server waits silently for a TLS ClientHello, or answers with
+ * a TLS record), TLS against a plain port (OpenSSL's "wrong version number"), a certificate from a private
+ * CA, a host name that does not resolve, a port where nothing listens.
+ *
+ * A hint is added to the outcome's message; a mistake that will not go away by itself (DNS, TLS) also
+ * gets its own reason (lib/pipeline/reasons.ts), so that a scheduler does not retry it as transient.
+ */
+import type { TlsMode } from '../config/types.ts';
+import {
+  Pop3ConnectionError,
+  Pop3ProtocolError,
+  Pop3SecurityError,
+  Pop3TimeoutError,
+} from '../pop3/errors.ts';
+
+/** What the run knew about the connection it tried. */
+export interface ConnectionContext {
+  readonly tls: TlsMode;
+  readonly port: number;
+  /** Whether the greeting (and the rest of the connection setup) completed. */
+  readonly connected: boolean;
+}
+
+export interface ConnectionHint {
+  /** Set when the mistake is one of configuration: the run fails with this reason instead of retrying. */
+  readonly reason?: 'dns' | 'tls';
+  readonly hint: string;
+  /** Replaces the error's own message where that misleads ("TLS connection … failed" for a DNS failure). */
+  readonly message?: string;
+}
+
+export const HINT_EXPECTS_TLS = 'the server may expect TLS: set tls: implicit (port 995)';
+export const HINT_NO_TLS = 'the server answered without TLS: use tls: starttls or none (port 110)';
+export const HINT_PRIVATE_CA =
+  'the certificate is self-signed or issued by a CA this machine does not trust: give that CA certificate ' +
+  '(PEM) as ca, or its file as caFile';
+export const HINT_SERVERNAME =
+  'the certificate is for another name: connect by the name on the certificate, or set servername to it';
+export const HINT_DNS = 'the host name does not resolve: check host (and this machine’s DNS)';
+export const HINT_REFUSED = 'nothing accepts connections on that port: check host, port and tls';
+
+/** DNS answers that mean "no such name" (ENOTFOUND) or "no answer now" (EAI_AGAIN, a resolver that is down). */
+const DNS_CODES: ReadonlySet<string> = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_NODATA']);
+/** OpenSSL's verdicts when the peer's first bytes are not a TLS record (a plain POP3 greeting is "+OK …"). */
+const NOT_TLS =
+  /wrong version number|packet length too long|unknown protocol|record layer failure|http request/i;
+const UNTRUSTED_CA_CODES: ReadonlySet<string> = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+]);
+
+export function connectionHint(error: unknown, context: ConnectionContext): ConnectionHint | undefined {
+  const codes = causeCodes(error);
+  const dns = codes.find((code) => DNS_CODES.has(code));
+  if (dns !== undefined) {
+    const name = causeField(error, 'hostname') ?? 'the host name';
+    return { reason: 'dns', hint: HINT_DNS, message: `cannot resolve ${name} (${dns})` };
+  }
+  if (codes.includes('ERR_SSL_WRONG_VERSION_NUMBER') || (context.tls !== 'none' && notTls(error))) {
+    return { reason: 'tls', hint: HINT_NO_TLS };
+  }
+  if (error instanceof Pop3SecurityError) {
+    if (codes.some((code) => UNTRUSTED_CA_CODES.has(code))) return { reason: 'tls', hint: HINT_PRIVATE_CA };
+    if (codes.some((code) => /HOSTNAME|ALTNAME/.test(code))) return { reason: 'tls', hint: HINT_SERVERNAME };
+  }
+  if (codes.includes('ECONNREFUSED')) return { hint: HINT_REFUSED };
+  if (context.tls !== 'implicit' && !context.connected && looksLikeTlsServer(error)) {
+    return { hint: HINT_EXPECTS_TLS };
+  }
+  return undefined;
+}
+
+/**
+ * A plain client on a TLS port: the server says nothing (it waits for our ClientHello) until a timeout,
+ * or sends a TLS record (0x15 alert / 0x16 handshake, then version 0x03) where the greeting belongs, and
+ * usually closes before a line end.
+ */
+function looksLikeTlsServer(error: unknown): boolean {
+  if (error instanceof Pop3TimeoutError) return error.phase === 'greeting' || error.phase === 'deadline';
+  if (error instanceof Pop3ConnectionError)
+    return /in the middle of the reply to greeting/.test(error.message);
+  if (error instanceof Pop3ProtocolError) {
+    return /greeting/.test(error.message) && /\\u00[01][0-9a-f]|[\x7f-\xff]/.test(error.message);
+  }
+  return false;
+}
+
+function notTls(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) if (NOT_TLS.test(e.message)) return true;
+  return false;
+}
+
+function causeField(error: unknown, field: string): string | undefined {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    const value = (e as unknown as Record<string, unknown>)[field];
+    if (typeof value === 'string') return value;
+  }
+  return undefined;
+}
+
+/** `code` of the error and of every cause below it ("ENOTFOUND", "DEPTH_ZERO_SELF_SIGNED_CERT", …). */
+function causeCodes(error: unknown): string[] {
+  const codes: string[] = [];
+  for (let e: unknown = error; e instanceof Error && codes.length < 10; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') codes.push(code);
+  }
+  return codes;
+}
