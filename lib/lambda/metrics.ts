@@ -17,12 +17,7 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { MetricsOptions } from '@aws-lambda-powertools/metrics/types';
 import type { MailboxOutcome } from '../pipeline/outcome.ts';
-import {
-  DEFAULT_METRICS_NAMESPACE,
-  type DropReason,
-  METRIC_DIMENSIONS,
-  METRIC_NAMES,
-} from './metric-names.ts';
+import { type DropReason, METRIC_DIMENSIONS, METRIC_NAMES } from './metric-names.ts';
 
 export {
   DEFAULT_METRICS_NAMESPACE,
