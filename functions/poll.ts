@@ -1,5 +1,6 @@
 /**
- * SQS-triggered poller: one job (one mailbox) per invocation. The job names a mailbox of the deployed
+ * SQS-triggered poller: a batch of jobs per invocation (the event source's batch size), each naming one
+ * mailbox, polled concurrently, one poll per mailbox (lib/lambda/poll-job.ts). A job names a mailbox of the deployed
  * config, read here from the same place the dispatcher reads it (lib/lambda/deployed-mailboxes.ts); the
  * mailbox is drained into S3 + SQS with pollMailbox and the outcome mapped to the job's fate
  * (lib/lambda/disposition.ts). Clients, the config and credentials caches and the logger live for the

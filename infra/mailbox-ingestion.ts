@@ -192,7 +192,7 @@ export class MailboxIngestion extends MailboxIngestionBase {
     grantSecretsRead(this.pollFunction, this.secretArns);
     this.pollFunction.addEventSource(
       new SqsEventSource(this.jobQueue, {
-        batchSize: 1,
+        batchSize: props.pollBatchSize ?? DEFAULTS.pollBatchSize,
         reportBatchItemFailures: true,
         maxConcurrency: props.maxConcurrency ?? DEFAULTS.maxConcurrency,
       }),
