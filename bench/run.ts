@@ -5,7 +5,10 @@
  *   npm run bench                      full run (≈ 10 min), writes BENCHMARKS.md
  *   npm run bench -- --smoke           ≈ 10 s, tiny counts, prints the report, writes nothing
  *   npm run bench -- --rerender        BENCHMARKS.md again from the last full run, with bench/notes.md as now
- *   options: --write (smoke/partial runs too), --scenarios 1,3 (a subset), --repetitions N, --no-wait
+ *   npm run bench -- --scenario fleet  the fleet alone (scenario 7); writes its section into BENCHMARKS.md and
+ *                                      keeps every other section as it was
+ *   options: --write (smoke/partial runs too), --scenarios 1,3 (a subset; 6 = s3-path, 7 = fleet),
+ *            --repetitions N, --no-wait; fleet: --mailboxes N, --workers M, --rtt MS, --batch-sizes 1,10
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -28,8 +31,9 @@ import { startBenchEnvironment } from './environment.ts';
 import { describeMachine, loadAverage, waitForQuiet } from './machine.ts';
 import { BENCH_PLANS, type BenchPlan } from './plan.ts';
 import { killAllChildren } from './process-runner.ts';
-import { renderReport } from './report.ts';
+import { measuredHeadings, renderReport, spliceSections } from './report.ts';
 import type { BenchResults } from './results.ts';
+import { fleetUsers } from './scenarios/fleet.ts';
 import { manyMailboxUsers, SINGLE_MAILBOX_USER } from './scenarios/many-mailboxes.ts';
 import { measureScenarios } from './scenarios/measure.ts';
 
@@ -39,7 +43,8 @@ const REPORT = path.join(ROOT, 'BENCHMARKS.md');
 /** The measurements behind the last BENCHMARKS.md, so that a change to the notes needs no new run. */
 const LAST_RESULTS = path.join(WORK, 'last-results.json');
 const NOTES = path.join(ROOT, 'bench', 'notes.md');
-const ALL_SCENARIOS = [1, 2, 3, 4, 5] as const;
+const ALL_SCENARIOS = [1, 2, 3, 4, 5, 6, 7] as const;
+const SCENARIO_NAMES: Record<string, number> = { 's3-path': 6, fleet: 7 };
 const CONTENDER_IDS: readonly ContenderId[] = [
   'poller-s3',
   'poller-local',
@@ -54,6 +59,11 @@ const { values } = parseArgs({
     smoke: { type: 'boolean', default: false },
     write: { type: 'boolean', default: false },
     scenarios: { type: 'string' },
+    scenario: { type: 'string' },
+    mailboxes: { type: 'string' },
+    workers: { type: 'string' },
+    rtt: { type: 'string' },
+    'batch-sizes': { type: 'string' },
     repetitions: { type: 'string' },
     'no-wait': { type: 'boolean', default: false },
     rerender: { type: 'boolean', default: false },
@@ -63,12 +73,26 @@ const readNotes = () => (fs.existsSync(NOTES) ? fs.readFileSync(NOTES, 'utf8') :
 const clockStart = performance.now();
 const log = (line: string) =>
   process.stderr.write(`[${((performance.now() - clockStart) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
-const scenarios = new Set(values.scenarios ? values.scenarios.split(',').map(Number) : ALL_SCENARIOS);
+const chosen = values.scenario ?? values.scenarios;
+const scenarios = new Set(
+  chosen ? chosen.split(',').map((name) => SCENARIO_NAMES[name] ?? Number(name)) : ALL_SCENARIOS,
+);
 const basePlan: BenchPlan = values.smoke ? BENCH_PLANS.smoke : BENCH_PLANS.full;
-const plan: BenchPlan = values.repetitions
-  ? { ...basePlan, repetitions: Number(values.repetitions) }
-  : basePlan;
-const writeReport = values.write || (!values.smoke && ALL_SCENARIOS.every((n) => scenarios.has(n)));
+const plan: BenchPlan = {
+  ...basePlan,
+  repetitions: values.repetitions ? Number(values.repetitions) : basePlan.repetitions,
+  fleet: {
+    ...basePlan.fleet,
+    ...(values.mailboxes ? { mailboxes: Number(values.mailboxes) } : {}),
+    ...(values.workers ? { workers: Number(values.workers) } : {}),
+    ...(values.rtt ? { rttMs: Number(values.rtt) } : {}),
+    ...(values['batch-sizes'] ? { batchSizes: values['batch-sizes'].split(',').map(Number) } : {}),
+  },
+};
+const everyScenario = ALL_SCENARIOS.every((n) => scenarios.has(n));
+/** A run of only the fleet and/or the S3 path writes its sections into the existing BENCHMARKS.md. */
+const onlyNewSections = [...scenarios].every((n) => n === 6 || n === 7);
+const writeReport = values.write || (!values.smoke && (everyScenario || onlyNewSections));
 
 // Every node child runs as a deployed poller would: without this sandbox's extra CA bundle, whose loading
 // adds tens of milliseconds to each process start.
@@ -109,6 +133,7 @@ const bundles = await buildBundles(ROOT, WORK, { forProfiling: plan.profile && s
 const users = [
   ...CONTENDER_IDS.map(contestUser),
   ...(scenarios.has(4) ? [...manyMailboxUsers(plan.many.mailboxes), SINGLE_MAILBOX_USER] : []),
+  ...(scenarios.has(7) ? fleetUsers(plan.fleet.mailboxes) : []),
 ];
 const env = await startBenchEnvironment(users, bundles.delayProxy);
 try {
@@ -146,7 +171,14 @@ try {
     notes: readNotes(),
   };
   const report = renderReport(results);
-  if (writeReport) {
+  if (writeReport && !everyScenario && fs.existsSync(REPORT)) {
+    // Only some sections were measured: they replace their own sections, every other one stays.
+    fs.writeFileSync(
+      REPORT,
+      spliceSections(fs.readFileSync(REPORT, 'utf8'), report, measuredHeadings(results)),
+    );
+    log(`bench: wrote the measured sections into ${path.relative(process.cwd(), REPORT)}`);
+  } else if (writeReport) {
     fs.writeFileSync(REPORT, report);
     fs.writeFileSync(LAST_RESULTS, JSON.stringify(results, null, 2));
     log(`bench: wrote ${path.relative(process.cwd(), REPORT)}`);
