@@ -76,7 +76,7 @@ async function pollJobs(event: SQSEvent, context: Context): Promise<SQSBatchResp
       );
     },
     emitMetrics: (sets) => publishMetricSets(pollMetrics, sets),
-    metricContext: () => ({ service: env.serviceName }),
+    metricContext: () => ({ service: env.serviceName, perMailbox: env.perMailboxMetrics }),
     logger: asRunLogger(logger),
     loggerFor: (keys) => asRunLogger(runLogger(logger, keys)),
     newRunId: randomUUID,

@@ -42,6 +42,8 @@ export const DEFAULTS = {
   maxConcurrency: 10,
   /** SQS event source batchSize: jobs (mailboxes) per poll invocation; 10 is the FIFO maximum. */
   pollBatchSize: 10,
+  /** Poll metrics per MailboxId as well as per Service. */
+  perMailboxMetrics: true,
   dispatchMemorySize: 256,
   dispatchTimeout: Duration.minutes(1),
 

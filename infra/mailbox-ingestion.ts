@@ -179,6 +179,7 @@ export class MailboxIngestion extends MailboxIngestionBase {
         KEY_PREFIX: this.keyPrefix,
         NOTIFICATION_QUEUE_URL: this.notificationQueue.queueUrl,
         JOB_QUEUE_URL: this.jobQueue.queueUrl,
+        PER_MAILBOX_METRICS: String(props.perMailboxMetrics ?? DEFAULTS.perMailboxMetrics),
         JOB_MAX_RECEIVE_COUNT: String(jobMaxReceiveCount),
         METRICS_NAMESPACE: metricsNamespace,
         POWERTOOLS_SERVICE_NAME: serviceName,

@@ -115,6 +115,15 @@ export interface MailboxIngestionProps {
    */
   readonly pollBatchSize?: number;
   /**
+   * Publish the poll metrics per MailboxId as well as per Service. Each mailbox adds 7 CloudWatch custom
+   * metrics, billed per metric per month (about $2 a mailbox at list prices, $9,000 a month for 10,000
+   * mailboxes: see docs/deploy.md, "Scale and cost"). The alarms use the Service metrics only; with this
+   * off the dashboard's per-mailbox widgets stay empty, and per-mailbox detail stays in the `poll finished`
+   * log lines (Logs Insights).
+   * @default true
+   */
+  readonly perMailboxMetrics?: boolean;
+  /**
    * Receives after which a failed poll job moves to the job dead-letter queue.
    * @default 5
    */
