@@ -35,6 +35,25 @@ export interface FleetMeasure {
   readonly mailboxesPerInvocation: number;
 }
 
+/** The vCPU share Lambda gives a function of `memoryGb` (1 vCPU at 1,769 MB). */
+export const vcpuShare = (memoryGb: number): number => Math.min(1, (memoryGb * 1024) / 1769);
+
+/**
+ * One invocation's time on Lambda, from the fleet run: the mailboxes of a batch are polled concurrently,
+ * so it takes at least one poll's round trips (the median poll), and at least its CPU at the function's
+ * vCPU share. The measured invocation time on the shared 2-core bench machine is longer than both when
+ * the machine is saturated; this estimate is what a container with its own CPU share would take.
+ */
+export function lambdaInvocationSeconds(
+  medianPollMs: number,
+  mailboxesPerInvocation: number,
+  cpuMsPerMailbox: number,
+  memoryGb: number,
+): number {
+  const cpuSeconds = (mailboxesPerInvocation * cpuMsPerMailbox) / 1000 / vcpuShare(memoryGb);
+  return Math.max(medianPollMs / 1000, cpuSeconds);
+}
+
 export interface FleetArithmetic {
   readonly batchSize: number;
   readonly invocationsPerCycle: number;

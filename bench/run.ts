@@ -5,6 +5,7 @@
  *   npm run bench                      full run (≈ 10 min), writes BENCHMARKS.md
  *   npm run bench -- --smoke           ≈ 10 s, tiny counts, prints the report, writes nothing
  *   npm run bench -- --rerender        BENCHMARKS.md again from the last full run, with bench/notes.md as now
+ *                                      (add --partial: the sections of the last partial run)
  *   npm run bench -- --scenario fleet  the fleet alone (scenario 7); writes its section into BENCHMARKS.md and
  *                                      keeps every other section as it was
  *   options: --write (smoke/partial runs too), --scenarios 1,3 (a subset; 6 = s3-path, 7 = fleet),
@@ -43,6 +44,8 @@ const REPORT = path.join(ROOT, 'BENCHMARKS.md');
 /** The measurements behind the last BENCHMARKS.md, so that a change to the notes needs no new run. */
 const LAST_RESULTS = path.join(WORK, 'last-results.json');
 const NOTES = path.join(ROOT, 'bench', 'notes.md');
+/** The measurements behind the last partial run's sections (`--rerender --partial` writes them again). */
+const PARTIAL_RESULTS = path.join(WORK, 'last-partial-results.json');
 const ALL_SCENARIOS = [1, 2, 3, 4, 5, 6, 7] as const;
 const SCENARIO_NAMES: Record<string, number> = { 's3-path': 6, fleet: 7 };
 const CONTENDER_IDS: readonly ContenderId[] = [
@@ -67,6 +70,7 @@ const { values } = parseArgs({
     repetitions: { type: 'string' },
     'no-wait': { type: 'boolean', default: false },
     rerender: { type: 'boolean', default: false },
+    partial: { type: 'boolean', default: false },
   },
 });
 const readNotes = () => (fs.existsSync(NOTES) ? fs.readFileSync(NOTES, 'utf8') : '');
@@ -105,14 +109,22 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 if (values.rerender) {
-  const saved = JSON.parse(fs.readFileSync(LAST_RESULTS, 'utf8')) as BenchResults;
+  const saved = JSON.parse(
+    fs.readFileSync(values.partial ? PARTIAL_RESULTS : LAST_RESULTS, 'utf8'),
+  ) as BenchResults;
   const results = {
     ...saved,
     startedAt: new Date(saved.startedAt),
     finishedAt: new Date(saved.finishedAt),
     notes: readNotes(),
   };
-  fs.writeFileSync(REPORT, renderReport(results));
+  const rendered = renderReport(results);
+  fs.writeFileSync(
+    REPORT,
+    values.partial
+      ? spliceSections(fs.readFileSync(REPORT, 'utf8'), rendered, measuredHeadings(results))
+      : rendered,
+  );
   log(
     `bench: rewrote ${path.relative(process.cwd(), REPORT)} from ${path.relative(process.cwd(), LAST_RESULTS)}`,
   );
@@ -177,6 +189,8 @@ try {
       REPORT,
       spliceSections(fs.readFileSync(REPORT, 'utf8'), report, measuredHeadings(results)),
     );
+    fs.mkdirSync(WORK, { recursive: true });
+    fs.writeFileSync(PARTIAL_RESULTS, JSON.stringify(results, null, 2));
     log(`bench: wrote the measured sections into ${path.relative(process.cwd(), REPORT)}`);
   } else if (writeReport) {
     fs.writeFileSync(REPORT, report);
