@@ -18,7 +18,9 @@ export const ARITHMETIC_HEADING = '## 8. 10,000 mailboxes every 5 minutes: concu
 const load = (values: readonly number[]) => values.map((value) => value.toFixed(2)).join(' / ');
 const usd = (value: number) =>
   `$${value < 1 ? value.toPrecision(2) : value < 10 ? value.toFixed(2) : Math.round(value).toLocaleString('en-US')}`;
-const ms = (value: number) => (Number.isNaN(value) ? '–' : value < 10 ? value.toFixed(2) : value.toFixed(0));
+/** NaN (nothing to measure) comes back from the saved JSON as null. */
+const ms = (value: number | null) =>
+  value === null || Number.isNaN(value) ? '–' : value < 10 ? value.toFixed(2) : value.toFixed(0);
 
 export function s3PathSection(results: BenchResults): string[] {
   const r = results.s3Path;

@@ -126,7 +126,7 @@ if (values.rerender) {
       : rendered,
   );
   log(
-    `bench: rewrote ${path.relative(process.cwd(), REPORT)} from ${path.relative(process.cwd(), LAST_RESULTS)}`,
+    `bench: rewrote ${path.relative(process.cwd(), REPORT)} from ${path.relative(process.cwd(), values.partial ? PARTIAL_RESULTS : LAST_RESULTS)}`,
   );
   process.exit(0);
 }
