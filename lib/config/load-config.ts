@@ -5,12 +5,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import ajvFormats from 'ajv-formats';
-import schema from '../../schema/config.schema.json' with { type: 'json' };
+import type { ValidateFunction } from 'ajv/dist/2020.js';
 import type { SecretRef } from '../ports.ts';
+import { compileConfigValidator } from './config-validator.ts';
 import { findJsonSyntaxProblem } from './json-syntax.ts';
-import { configPath, describeSchemaErrors, PROBLEM_KEYWORD } from './schema-errors.ts';
+import { configPath, describeSchemaErrors } from './schema-errors.ts';
 import type { AuthMethod, MailboxConfig, MailboxLimits, PollerConfig, TlsMode } from './types.ts';
 
 /** RFC 1939 section 3: POP3 listens on TCP port 110 (plain text, or upgraded with STLS). */
@@ -67,11 +66,7 @@ let validator: ValidateFunction<ConfigDocument> | undefined;
 /** Compiled once, on first use, so that importing this module costs nothing. */
 function validate(json: unknown): json is ConfigDocument {
   if (validator === undefined) {
-    const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, strictRequired: false });
-    // ajv-formats is CommonJS; its plugin is `.default` however the module is loaded.
-    ajvFormats.default(ajv, ['hostname', 'ipv4', 'ipv6']);
-    ajv.addKeyword({ keyword: PROBLEM_KEYWORD, schemaType: 'string' });
-    validator = ajv.compile<ConfigDocument>(schema);
+    validator = compileConfigValidator<ConfigDocument>();
   }
   return validator(json);
 }

@@ -367,6 +367,14 @@ describeWithCorpus('the built Lambda bundles', () => {
     );
   });
 
+  test('the bundles carry the config validator compiled at build time, not ajv and its compiler', () => {
+    for (const name of ['poll', 'dispatch']) {
+      const code = readFileSync(path.join(outDir, `functions/${name}/${name}.mjs`), 'utf8');
+      expect(code).not.toContain('Ajv2020');
+      expect(code).toContain('compileConfigValidator');
+    }
+  });
+
   test('a job drains its mailbox: byte-identical objects, one notification each, mailbox empty', async () => {
     const corpus = loadCorpus();
     const named = [
