@@ -286,6 +286,7 @@ function profileSection(profiles: readonly ProfiledRun[] | undefined): string[] 
 /** The headings of the sections this run measured, which replace their namesakes in an existing report. */
 export function measuredHeadings(results: BenchResults): string[] {
   return [
+    ...(results.lambda ? ['## 5. Lambda bundles'] : []),
     ...(results.s3Path ? [S3_PATH_HEADING] : []),
     ...(results.fleet ? [FLEET_HEADING, ARITHMETIC_HEADING] : []),
     '## Notes',

@@ -190,7 +190,14 @@ try {
       spliceSections(fs.readFileSync(REPORT, 'utf8'), report, measuredHeadings(results)),
     );
     fs.mkdirSync(WORK, { recursive: true });
-    fs.writeFileSync(PARTIAL_RESULTS, JSON.stringify(results, null, 2));
+    // Added to the earlier partial runs' measurements: each section keeps the run it came from.
+    const earlier = fs.existsSync(PARTIAL_RESULTS)
+      ? JSON.parse(fs.readFileSync(PARTIAL_RESULTS, 'utf8'))
+      : {};
+    fs.writeFileSync(
+      PARTIAL_RESULTS,
+      JSON.stringify({ ...earlier, ...JSON.parse(JSON.stringify(results)) }, null, 2),
+    );
     log(`bench: wrote the measured sections into ${path.relative(process.cwd(), REPORT)}`);
   } else if (writeReport) {
     fs.writeFileSync(REPORT, report);
