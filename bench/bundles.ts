@@ -19,6 +19,10 @@ export interface ChildBundles {
   readonly pollerForProfiling: string | undefined;
   /** The delaying TCP proxy, run in its own process. */
   readonly delayProxy: string;
+  /** The S3 path alone: store + notifier, CPU per message (scenario 6). */
+  readonly s3Path: string;
+  /** One poll worker of the fleet scenario: the built poll handler fed by the job queue (scenario 7). */
+  readonly fleetWorker: string;
 }
 
 export interface LambdaBundle {
@@ -56,6 +60,8 @@ export async function buildBundles(
     pollerDiscard: file('poller-discard.mjs'),
     pollerForProfiling: options.forProfiling ? file('poller-unminified.mjs') : undefined,
     delayProxy: file('delay-proxy.mjs'),
+    s3Path: file('s3-path.mjs'),
+    fleetWorker: file('fleet-worker.mjs'),
     lambdas,
   };
   await Promise.all([
@@ -66,6 +72,8 @@ export async function buildBundles(
       ? [bundle(child('poller.ts'), built.pollerForProfiling, 'node20', false)]
       : []),
     bundle(child('delay-proxy.ts'), built.delayProxy, 'node20'),
+    bundle(child('s3-path.ts'), built.s3Path, 'node20'),
+    bundle(child('fleet-worker.ts'), built.fleetWorker, 'node20'),
   ]);
   // esbuild's service process would otherwise live as long as the harness.
   await stopEsbuild();

@@ -1,3 +1,5 @@
+import type { FleetPlan } from './scenarios/fleet.ts';
+
 /** How much each scenario does: the full benchmark, and the smoke run that only proves the harness works. */
 
 const KiB = 1024;
@@ -22,6 +24,10 @@ export interface BenchPlan {
     readonly concurrencies: readonly number[];
   };
   readonly lambdaInitSamples: number;
+  /** Scenario 6: the S3 path alone. */
+  readonly s3Path: { readonly messages: number; readonly messageBytes: number; readonly inFlight: number };
+  /** Scenario 7: the fleet (N mailboxes, M workers, RTT and batch sizes can be changed by flags). */
+  readonly fleet: FleetPlan;
   /** The diagnostic contender (poller → discard) in scenarios 1 and 2. */
   readonly diagnostics: boolean;
   /** CPU profiles of one extra loopback run per destination. */
@@ -36,6 +42,18 @@ export const BENCH_PLANS: { readonly full: BenchPlan; readonly smoke: BenchPlan 
     sweepBytes: [1 * KiB, 100 * KiB, 10 * MiB, 200 * MiB],
     many: { mailboxes: 200, messagesEach: 20, messageBytes: 20 * KiB, concurrencies: [4, 16] },
     lambdaInitSamples: 5,
+    s3Path: { messages: 1000, messageBytes: 20 * KiB, inFlight: 16 },
+    fleet: {
+      mailboxes: 500,
+      workers: 4,
+      rttMs: 50,
+      batchSizes: [1, 10],
+      fewShare: 0.1,
+      fewMessages: 3,
+      manyShare: 0.01,
+      manyMessages: 200,
+      messageBytes: 20 * KiB,
+    },
     diagnostics: true,
     profile: true,
   },
@@ -46,6 +64,18 @@ export const BENCH_PLANS: { readonly full: BenchPlan; readonly smoke: BenchPlan 
     sweepBytes: [1 * KiB],
     many: { mailboxes: 2, messagesEach: 1, messageBytes: 20 * KiB, concurrencies: [4] },
     lambdaInitSamples: 1,
+    s3Path: { messages: 50, messageBytes: 20 * KiB, inFlight: 16 },
+    fleet: {
+      mailboxes: 20,
+      workers: 2,
+      rttMs: 50,
+      batchSizes: [1, 10],
+      fewShare: 0.1,
+      fewMessages: 2,
+      manyShare: 0.05,
+      manyMessages: 20,
+      messageBytes: 20 * KiB,
+    },
     diagnostics: false,
     profile: false,
   },

@@ -1,5 +1,13 @@
 /** Renders the results as BENCHMARKS.md: targets first, then a table per scenario, then the notes. */
 import type { ContenderResult, ContestResult } from './contest.ts';
+import {
+  ARITHMETIC_HEADING,
+  arithmeticSection,
+  FLEET_HEADING,
+  fleetSection,
+  S3_PATH_HEADING,
+  s3PathSection,
+} from './fleet-report.ts';
 import { percent, rate, resources, seconds, table } from './markdown.ts';
 import { methodSection } from './method.ts';
 import type { BenchResults, ProfiledRun } from './results.ts';
@@ -64,6 +72,9 @@ export function renderReport(results: BenchResults): string {
     ...sweepSection(results),
     ...manySection(results.many),
     ...lambdaSection(results),
+    ...s3PathSection(results),
+    ...fleetSection(results),
+    ...arithmeticSection(results),
     ...profileSection(results.profiles),
     '## Notes',
     '',
@@ -270,4 +281,46 @@ function profileSection(profiles: readonly ProfiledRun[] | undefined): string[] 
       '',
     ]),
   ];
+}
+
+/** The headings of the sections this run measured, which replace their namesakes in an existing report. */
+export function measuredHeadings(results: BenchResults): string[] {
+  return [
+    ...(results.lambda ? ['## 5. Lambda bundles'] : []),
+    ...(results.s3Path ? [S3_PATH_HEADING] : []),
+    ...(results.fleet ? [FLEET_HEADING, ARITHMETIC_HEADING] : []),
+    '## Notes',
+  ];
+}
+
+/** Splits a report at its `## ` headings: the text before the first, then heading → section text. */
+function sectionsOf(markdown: string): { head: string; sections: Map<string, string> } {
+  const parts = markdown.split(/^(?=## )/m);
+  const head = parts[0]!.startsWith('## ') ? '' : parts.shift()!;
+  return { head, sections: new Map(parts.map((part) => [part.split('\n', 1)[0]!, part])) };
+}
+
+/**
+ * The existing report with the measured sections replaced by the new report's (a new one goes before
+ * the CPU profile section, or before the notes), every other section kept as it was measured.
+ */
+export function spliceSections(existing: string, rendered: string, headings: readonly string[]): string {
+  const old = sectionsOf(existing);
+  const fresh = sectionsOf(rendered);
+  const result = new Map(old.sections);
+  for (const heading of headings) {
+    const text = fresh.sections.get(heading);
+    if (text === undefined) continue;
+    if (result.has(heading)) {
+      result.set(heading, text);
+      continue;
+    }
+    const entries = [...result];
+    const before = entries.findIndex(([name]) => name.startsWith('## Where') || name === '## Notes');
+    entries.splice(before === -1 ? entries.length : before, 0, [heading, text]);
+    result.clear();
+    for (const [name, body] of entries) result.set(name, body);
+  }
+  const ordered = [...result.values()].map((text) => (text.endsWith('\n') ? text : `${text}\n`));
+  return old.head + ordered.join('');
 }

@@ -3,7 +3,9 @@ import type { LambdaBundle } from './bundles.ts';
 import type { ContestResult } from './contest.ts';
 import type { MachineInfo } from './machine.ts';
 import type { ProfileSummary } from './profile.ts';
+import type { FleetResult } from './scenarios/fleet.ts';
 import type { ManyMailboxesResult } from './scenarios/many-mailboxes.ts';
+import type { S3PathResult } from './scenarios/s3-path.ts';
 import type { SweepRow } from './targets.ts';
 
 export interface ProfiledRun {
@@ -31,6 +33,10 @@ export interface BenchResults {
   readonly many?: ManyMailboxesResult;
   readonly lambda?: readonly LambdaBundle[];
   readonly profiles?: readonly ProfiledRun[];
+  /** Scenario 6: CPU per message on the S3 path alone, with the load average when it ran. */
+  readonly s3Path?: S3PathResult & { readonly load: readonly number[] };
+  /** Scenario 7: the fleet. */
+  readonly fleet?: FleetResult;
   /** bench/notes.md, verbatim. */
   readonly notes: string;
 }

@@ -5,8 +5,12 @@
  *   npm run bench                      full run (≈ 10 min), writes BENCHMARKS.md
  *   npm run bench -- --smoke           ≈ 10 s, tiny counts, prints the report, writes nothing
  *   npm run bench -- --rerender        BENCHMARKS.md again from the last full run, with bench/notes.md as now
+ *                                      (add --partial: the sections of the last partial run)
  *   npm run bench -- --scenario keep-state   only the keep-mode state (100,000 UIDLs), its section rewritten
- *   options: --write (smoke/partial runs too), --scenarios 1,3 (a subset), --repetitions N, --no-wait
+ *   npm run bench -- --scenario fleet  the fleet alone (scenario 7); writes its section into BENCHMARKS.md and
+ *                                      keeps every other section as it was
+ *   options: --write (smoke/partial runs too), --scenarios 1,3 (a subset; 6 = s3-path, 7 = fleet),
+ *            --repetitions N, --no-wait; fleet: --mailboxes N, --workers M, --rtt MS, --batch-sizes 1,10
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -29,8 +33,9 @@ import { startBenchEnvironment } from './environment.ts';
 import { describeMachine, loadAverage, waitForQuiet } from './machine.ts';
 import { BENCH_PLANS, type BenchPlan } from './plan.ts';
 import { killAllChildren } from './process-runner.ts';
-import { renderReport } from './report.ts';
+import { measuredHeadings, renderReport, spliceSections } from './report.ts';
 import type { BenchResults } from './results.ts';
+import { fleetUsers } from './scenarios/fleet.ts';
 import { measureKeepState, renderKeepState, withKeepStateSection } from './scenarios/keep-state.ts';
 import { manyMailboxUsers, SINGLE_MAILBOX_USER } from './scenarios/many-mailboxes.ts';
 import { measureScenarios } from './scenarios/measure.ts';
@@ -41,7 +46,10 @@ const REPORT = path.join(ROOT, 'BENCHMARKS.md');
 /** The measurements behind the last BENCHMARKS.md, so that a change to the notes needs no new run. */
 const LAST_RESULTS = path.join(WORK, 'last-results.json');
 const NOTES = path.join(ROOT, 'bench', 'notes.md');
-const ALL_SCENARIOS = [1, 2, 3, 4, 5] as const;
+/** The measurements behind the last partial run's sections (`--rerender --partial` writes them again). */
+const PARTIAL_RESULTS = path.join(WORK, 'last-partial-results.json');
+const ALL_SCENARIOS = [1, 2, 3, 4, 5, 6, 7] as const;
+const SCENARIO_NAMES: Record<string, number> = { 's3-path': 6, fleet: 7 };
 const CONTENDER_IDS: readonly ContenderId[] = [
   'poller-s3',
   'poller-local',
@@ -56,22 +64,49 @@ const { values } = parseArgs({
     smoke: { type: 'boolean', default: false },
     write: { type: 'boolean', default: false },
     scenarios: { type: 'string' },
+    scenario: { type: 'string' },
+    mailboxes: { type: 'string' },
+    workers: { type: 'string' },
+    rtt: { type: 'string' },
+    'batch-sizes': { type: 'string' },
     repetitions: { type: 'string' },
     'no-wait': { type: 'boolean', default: false },
     rerender: { type: 'boolean', default: false },
-    scenario: { type: 'string' },
+    partial: { type: 'boolean', default: false },
   },
 });
 const readNotes = () => (fs.existsSync(NOTES) ? fs.readFileSync(NOTES, 'utf8') : '');
 const clockStart = performance.now();
 const log = (line: string) =>
   process.stderr.write(`[${((performance.now() - clockStart) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
-const scenarios = new Set(values.scenarios ? values.scenarios.split(',').map(Number) : ALL_SCENARIOS);
+const chosen = values.scenario ?? values.scenarios;
+const scenarios = new Set(
+  chosen ? chosen.split(',').map((name) => SCENARIO_NAMES[name] ?? Number(name)) : ALL_SCENARIOS,
+);
 const basePlan: BenchPlan = values.smoke ? BENCH_PLANS.smoke : BENCH_PLANS.full;
-const plan: BenchPlan = values.repetitions
-  ? { ...basePlan, repetitions: Number(values.repetitions) }
-  : basePlan;
-const writeReport = values.write || (!values.smoke && ALL_SCENARIOS.every((n) => scenarios.has(n)));
+const plan: BenchPlan = {
+  ...basePlan,
+  repetitions: values.repetitions ? Number(values.repetitions) : basePlan.repetitions,
+  fleet: {
+    ...basePlan.fleet,
+    ...(values.mailboxes ? { mailboxes: Number(values.mailboxes) } : {}),
+    ...(values.workers ? { workers: Number(values.workers) } : {}),
+    ...(values.rtt ? { rttMs: Number(values.rtt) } : {}),
+    ...(values['batch-sizes'] ? { batchSizes: values['batch-sizes'].split(',').map(Number) } : {}),
+  },
+};
+if (
+  values.scenario !== 'keep-state' &&
+  [...scenarios].some((n) => !(ALL_SCENARIOS as readonly number[]).includes(n))
+) {
+  throw new Error(
+    `unknown scenario in "${chosen}" (known: ${ALL_SCENARIOS.join(', ')}, ${Object.keys(SCENARIO_NAMES).join(', ')}, keep-state)`,
+  );
+}
+const everyScenario = ALL_SCENARIOS.every((n) => scenarios.has(n));
+/** A run of only the fleet and/or the S3 path writes its sections into the existing BENCHMARKS.md. */
+const onlyNewSections = [...scenarios].every((n) => n === 6 || n === 7);
+const writeReport = values.write || (!values.smoke && (everyScenario || onlyNewSections));
 
 // Every node child runs as a deployed poller would: without this sandbox's extra CA bundle, whose loading
 // adds tens of milliseconds to each process start.
@@ -84,16 +119,24 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 if (values.rerender) {
-  const saved = JSON.parse(fs.readFileSync(LAST_RESULTS, 'utf8')) as BenchResults;
+  const saved = JSON.parse(
+    fs.readFileSync(values.partial ? PARTIAL_RESULTS : LAST_RESULTS, 'utf8'),
+  ) as BenchResults;
   const results = {
     ...saved,
     startedAt: new Date(saved.startedAt),
     finishedAt: new Date(saved.finishedAt),
     notes: readNotes(),
   };
-  fs.writeFileSync(REPORT, renderReport(results));
+  const rendered = renderReport(results);
+  fs.writeFileSync(
+    REPORT,
+    values.partial
+      ? spliceSections(fs.readFileSync(REPORT, 'utf8'), rendered, measuredHeadings(results))
+      : rendered,
+  );
   log(
-    `bench: rewrote ${path.relative(process.cwd(), REPORT)} from ${path.relative(process.cwd(), LAST_RESULTS)}`,
+    `bench: rewrote ${path.relative(process.cwd(), REPORT)} from ${path.relative(process.cwd(), values.partial ? PARTIAL_RESULTS : LAST_RESULTS)}`,
   );
   process.exit(0);
 }
@@ -111,8 +154,6 @@ if (values.scenario === 'keep-state') {
     log(`bench: rewrote the keep-mode state section of ${path.relative(process.cwd(), REPORT)}`);
   }
   process.exit(0);
-} else if (values.scenario !== undefined) {
-  throw new Error(`unknown --scenario ${values.scenario} (known: keep-state)`);
 }
 
 const startedAt = new Date();
@@ -129,6 +170,7 @@ const bundles = await buildBundles(ROOT, WORK, { forProfiling: plan.profile && s
 const users = [
   ...CONTENDER_IDS.map(contestUser),
   ...(scenarios.has(4) ? [...manyMailboxUsers(plan.many.mailboxes), SINGLE_MAILBOX_USER] : []),
+  ...(scenarios.has(7) ? fleetUsers(plan.fleet.mailboxes) : []),
 ];
 const env = await startBenchEnvironment(users, bundles.delayProxy);
 try {
@@ -166,8 +208,26 @@ try {
     notes: readNotes(),
   };
   // The keep-mode state is cheap (seconds, no Dovecot): every full report carries it.
-  const report = withKeepStateSection(renderReport(results), renderKeepState(await measureKeepState(log)));
-  if (writeReport) {
+  const report = everyScenario
+    ? withKeepStateSection(renderReport(results), renderKeepState(await measureKeepState(log)))
+    : renderReport(results);
+  if (writeReport && !everyScenario && fs.existsSync(REPORT)) {
+    // Only some sections were measured: they replace their own sections, every other one stays.
+    fs.writeFileSync(
+      REPORT,
+      spliceSections(fs.readFileSync(REPORT, 'utf8'), report, measuredHeadings(results)),
+    );
+    fs.mkdirSync(WORK, { recursive: true });
+    // Added to the earlier partial runs' measurements: each section keeps the run it came from.
+    const earlier = fs.existsSync(PARTIAL_RESULTS)
+      ? JSON.parse(fs.readFileSync(PARTIAL_RESULTS, 'utf8'))
+      : {};
+    fs.writeFileSync(
+      PARTIAL_RESULTS,
+      JSON.stringify({ ...earlier, ...JSON.parse(JSON.stringify(results)) }, null, 2),
+    );
+    log(`bench: wrote the measured sections into ${path.relative(process.cwd(), REPORT)}`);
+  } else if (writeReport) {
     fs.writeFileSync(REPORT, report);
     fs.writeFileSync(LAST_RESULTS, JSON.stringify(results, null, 2));
     log(`bench: wrote ${path.relative(process.cwd(), REPORT)}`);

@@ -1,5 +1,6 @@
 /**
- * SQS-triggered poller: one job (one mailbox) per invocation. The job names a mailbox of the deployed
+ * SQS-triggered poller: a batch of jobs per invocation (the event source's batch size), each naming one
+ * mailbox, polled concurrently, one poll per mailbox (lib/lambda/poll-job.ts). A job names a mailbox of the deployed
  * config, read here from the same place the dispatcher reads it (lib/lambda/deployed-mailboxes.ts); the
  * mailbox is drained into S3 + SQS with pollMailbox and the outcome mapped to the job's fate
  * (lib/lambda/disposition.ts). Clients, the config and credentials caches and the logger live for the
@@ -21,6 +22,7 @@ import { asRunLogger, createLogger, logEscapingError, runLogger } from '../lib/l
 import { createPollMetrics, publishMetricSets } from '../lib/lambda/metrics.ts';
 import { processJobRecords } from '../lib/lambda/poll-job.ts';
 import { type PollPorts, pollMailbox } from '../lib/pipeline/poll-mailbox.ts';
+import { DEFAULT_MAX_IN_FLIGHT_BYTES } from '../lib/pipeline/retrieve-ahead.ts';
 import { systemClock } from '../lib/ports.ts';
 
 const logger = createLogger();
@@ -65,10 +67,16 @@ async function pollJobs(event: SQSEvent, context: Context): Promise<SQSBatchResp
   const pollPorts = portsFor(env);
   metrics ??= createPollMetrics(env.metricsNamespace, env.serviceName, logger);
   const pollMetrics = metrics;
+  // The mailboxes of a batch are polled at once: they share one mailbox's in-flight budget, so a batch of
+  // ten busy mailboxes holds no more unstored mail in memory than one mailbox alone would.
+  const maxInFlightBytes = Math.floor(DEFAULT_MAX_IN_FLIGHT_BYTES / Math.max(1, event.Records.length));
   return processJobRecords(event.Records, deadline, {
     deployedMailboxes: (configVersion) => deployedConfig.mailboxesFor(env.configLocation, configVersion),
     poll: async (mailbox, runDeadline, runLog) => {
-      const outcome = await pollMailbox(mailbox, pollPorts, runDeadline, { logger: runLog });
+      const outcome = await pollMailbox(mailbox, pollPorts, runDeadline, {
+        logger: runLog,
+        maxInFlightBytes,
+      });
       // A refused secret may have been rotated since it was cached: read it afresh next time.
       if (outcome.status === 'auth-failed') credentials.forget(mailbox.password);
       return outcome;
@@ -83,7 +91,7 @@ async function pollJobs(event: SQSEvent, context: Context): Promise<SQSBatchResp
       );
     },
     emitMetrics: (sets) => publishMetricSets(pollMetrics, sets),
-    metricContext: () => ({ service: env.serviceName }),
+    metricContext: () => ({ service: env.serviceName, perMailbox: env.perMailboxMetrics }),
     logger: asRunLogger(logger),
     loggerFor: (keys) => asRunLogger(runLogger(logger, keys)),
     newRunId: randomUUID,

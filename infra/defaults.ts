@@ -38,8 +38,12 @@ export const DEFAULTS = {
 
   pollMemorySize: 512,
   pollTimeout: Duration.minutes(5),
-  /** SQS event source maxConcurrency: at most this many mailboxes are polled at once. */
+  /** SQS event source maxConcurrency: at most this many poll invocations at once. */
   maxConcurrency: 10,
+  /** SQS event source batchSize: jobs (mailboxes) per poll invocation; 10 is the FIFO maximum. */
+  pollBatchSize: 10,
+  /** Poll metrics per MailboxId as well as per Service. */
+  perMailboxMetrics: true,
   dispatchMemorySize: 256,
   dispatchTimeout: Duration.minutes(1),
 

@@ -181,6 +181,7 @@ export class MailboxIngestion extends MailboxIngestionBase {
         KEY_PREFIX: this.keyPrefix,
         NOTIFICATION_QUEUE_URL: this.notificationQueue.queueUrl,
         JOB_QUEUE_URL: this.jobQueue.queueUrl,
+        PER_MAILBOX_METRICS: String(props.perMailboxMetrics ?? DEFAULTS.perMailboxMetrics),
         JOB_MAX_RECEIVE_COUNT: String(jobMaxReceiveCount),
         METRICS_NAMESPACE: metricsNamespace,
         POWERTOOLS_SERVICE_NAME: serviceName,
@@ -198,7 +199,7 @@ export class MailboxIngestion extends MailboxIngestionBase {
     );
     this.pollFunction.addEventSource(
       new SqsEventSource(this.jobQueue, {
-        batchSize: 1,
+        batchSize: props.pollBatchSize ?? DEFAULTS.pollBatchSize,
         reportBatchItemFailures: true,
         maxConcurrency: props.maxConcurrency ?? DEFAULTS.maxConcurrency,
       }),

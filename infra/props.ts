@@ -5,6 +5,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { SQS_MAX_BATCH_ENTRIES } from '../lib/aws-limits.ts';
 import type { MailboxLimits } from '../lib/config/types.ts';
 import type { ConfigLocation } from './config-location.ts';
 import type { DashboardOptions } from './dashboard.ts';
@@ -100,10 +101,28 @@ export interface MailboxIngestionProps {
    */
   readonly pollTimeout?: Duration;
   /**
-   * Most mailboxes polled at the same time (SQS event source maxConcurrency, 2..1000).
+   * Most poll invocations at the same time (SQS event source maxConcurrency, 2..1000). Mailboxes polled at
+   * once are at most maxConcurrency × pollBatchSize.
    * @default 10
    */
   readonly maxConcurrency?: number;
+  /**
+   * Poll jobs one invocation takes (SQS event source batchSize, 1..10 on a FIFO queue). The mailboxes of
+   * one batch are polled concurrently, one poll per mailbox; a failing one is retried alone. Most polls
+   * find an empty mailbox, and a batch shares one invocation's start and metrics flush among them. Each
+   * mailbox polled at once may hold its in-flight budget in memory: size pollMemorySize for the batch.
+   * @default 10
+   */
+  readonly pollBatchSize?: number;
+  /**
+   * Publish the poll metrics per MailboxId as well as per Service. Each mailbox adds 7 CloudWatch custom
+   * metrics, billed per metric per month (about $2 a mailbox at list prices, $9,000 a month for 10,000
+   * mailboxes: see docs/deploy.md, "Scale and cost"). The alarms use the Service metrics only; with this
+   * off the dashboard's per-mailbox widgets stay empty, and per-mailbox detail stays in the `poll finished`
+   * log lines (Logs Insights).
+   * @default true
+   */
+  readonly perMailboxMetrics?: boolean;
   /**
    * Receives after which a failed poll job moves to the job dead-letter queue.
    * @default 5
@@ -173,6 +192,11 @@ export function checkProps(props: MailboxIngestionProps): void {
   }
   if (props.schedule !== undefined && props.schedule.toSeconds() % 60 !== 0) {
     problems.push(`schedule must be whole minutes, got ${props.schedule.toHumanString()}`);
+  }
+  const batch = props.pollBatchSize;
+  if (batch !== undefined && (!Number.isInteger(batch) || batch < 1 || batch > SQS_MAX_BATCH_ENTRIES)) {
+    // A FIFO queue's event source takes at most 10 records per invocation.
+    problems.push(`pollBatchSize must be a whole number from 1 to ${SQS_MAX_BATCH_ENTRIES}, got ${batch}`);
   }
   if (problems.length > 0) throw new Error(`MailboxIngestion: ${problems.join('; ')}`);
 }

@@ -26,7 +26,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -111,8 +111,61 @@ export async function bundle({ entry, outfile, target, define = {} }, { external
     target,
     define,
     external: externalSdk ? ['@aws-sdk/*', '@smithy/*'] : [],
+    plugins: [await precompiledConfigValidator()],
   });
   return statSync(outfile).size;
+}
+
+const CONFIG_VALIDATOR = /[\\/]lib[\\/]config[\\/]config-validator\.ts$/;
+let validatorModule;
+
+/**
+ * An esbuild plugin that replaces lib/config/config-validator.ts (which compiles the config schema with
+ * ajv at first use) with the validator compiled now: ajv standalone code, generated from that module's own
+ * configAjv, so the options are the same. The bundles then carry neither ajv's compiler nor the schema
+ * compile of ~100 ms at first config read. Generated at every build, never committed.
+ */
+export async function precompiledConfigValidator() {
+  validatorModule ??= generateValidatorModule();
+  const contents = await validatorModule;
+  return {
+    name: 'precompiled-config-validator',
+    setup(build) {
+      build.onLoad({ filter: CONFIG_VALIDATOR }, () => ({ contents, loader: 'js', resolveDir: ROOT }));
+    },
+  };
+}
+
+async function generateValidatorModule() {
+  const esbuild = await import('esbuild');
+  // The module itself, bundled for this process, so the build compiles with exactly its configAjv.
+  // Inside the checkout, so that the module's imports of ajv resolve to this node_modules.
+  const cache = join(ROOT, 'node_modules', '.cache');
+  await mkdir(cache, { recursive: true });
+  const dir = await mkdtemp(join(cache, 'config-validator-'));
+  const outfile = join(dir, 'config-validator.mjs');
+  let configAjv;
+  let configSchema;
+  try {
+    await esbuild.build({
+      ...ESBUILD_OPTIONS,
+      entryPoints: [join(ROOT, 'lib/config/config-validator.ts')],
+      minify: false,
+      sourcemap: false,
+      // ajv from node_modules, the same copy as standaloneCode's below: its code objects must be its own.
+      packages: 'external',
+      outfile,
+    });
+    ({ configAjv, configSchema } = await import(pathToFileURL(outfile).href));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const ajv = configAjv({ code: { source: true, esm: true } });
+  const validate = ajv.compile(configSchema);
+  const { default: standaloneCode } = await import('ajv/dist/standalone/index.js');
+  return `${standaloneCode.default ? standaloneCode.default(ajv, validate) : standaloneCode(ajv, validate)}
+export function compileConfigValidator() { return validate; }
+`;
 }
 
 /**

@@ -21,7 +21,7 @@ import { median } from '../stats.ts';
 
 export const KEPT_MESSAGES = 100_000;
 const REPETITIONS = 5;
-export const KEEP_STATE_HEADING = '## 6. Keep-mode state: 100,000 kept messages';
+export const KEEP_STATE_HEADING = '## 9. Keep-mode state: 100,000 kept messages';
 
 interface ShapeResult {
   readonly shape: string;

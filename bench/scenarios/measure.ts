@@ -4,13 +4,19 @@ import { type BuiltBundles, measureLambdaBundles } from '../bundles.ts';
 import type { Contender } from '../contenders.ts';
 import { runContest } from '../contest.ts';
 import type { BenchEnvironment } from '../environment.ts';
+import { loadAverage } from '../machine.ts';
 import type { BenchPlan } from '../plan.ts';
 import type { BenchResults } from '../results.ts';
 import type { SweepRow } from '../targets.ts';
+import { runFleet } from './fleet.ts';
 import { runManyMailboxes } from './many-mailboxes.ts';
 import { profilePoller } from './profile-run.ts';
+import { runS3Path } from './s3-path.ts';
 
-export type Measured = Pick<BenchResults, 'loopback' | 'delayed' | 'sweep' | 'many' | 'lambda' | 'profiles'>;
+export type Measured = Pick<
+  BenchResults,
+  'loopback' | 'delayed' | 'sweep' | 'many' | 'lambda' | 'profiles' | 's3Path' | 'fleet'
+>;
 
 export interface MeasureContext {
   readonly env: BenchEnvironment;
@@ -90,6 +96,16 @@ export async function measureScenarios(context: MeasureContext): Promise<Measure
   if (scenarios.has(5)) {
     log('bench: 5. Lambda bundles');
     measured.lambda = await measureLambdaBundles(bundles.lambdas, plan.lambdaInitSamples);
+  }
+  if (scenarios.has(6)) {
+    log(`bench: 6. the S3 path alone, ${plan.s3Path.messages} × ${plan.s3Path.messageBytes} B`);
+    const s3Path = await runS3Path(env, bundles.s3Path, { ...plan.s3Path, repetitions });
+    measured.s3Path = { ...s3Path, load: loadAverage() };
+  }
+  if (scenarios.has(7)) {
+    const { mailboxes, workers, rttMs } = plan.fleet;
+    log(`bench: 7. fleet: ${mailboxes} mailboxes, ${workers} workers, ${rttMs} ms RTT`);
+    measured.fleet = await runFleet(env, bundles, plan.fleet, loadAverage, log);
   }
   return measured;
 }

@@ -5,13 +5,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import ajvFormats from 'ajv-formats';
-import schema from '../../schema/config.schema.json' with { type: 'json' };
+import type { ValidateFunction } from 'ajv/dist/2020.js';
 import type { OAuth2SecretRef, SecretRef } from '../ports.ts';
+import { compileConfigValidator } from './config-validator.ts';
 import { findJsonSyntaxProblem } from './json-syntax.ts';
 import { type ProviderName, providerProfile } from './providers.ts';
-import { configPath, describeSchemaErrors, PROBLEM_KEYWORD } from './schema-errors.ts';
+import { configPath, describeSchemaErrors } from './schema-errors.ts';
 import type {
   AuthMethod,
   InitialIngest,
@@ -81,11 +80,7 @@ let validator: ValidateFunction<ConfigDocument> | undefined;
 /** Compiled once, on first use, so that importing this module costs nothing. */
 function validate(json: unknown): json is ConfigDocument {
   if (validator === undefined) {
-    const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, strictRequired: false });
-    // ajv-formats is CommonJS; its plugin is `.default` however the module is loaded.
-    ajvFormats.default(ajv, ['hostname', 'ipv4', 'ipv6']);
-    ajv.addKeyword({ keyword: PROBLEM_KEYWORD, schemaType: 'string' });
-    validator = ajv.compile<ConfigDocument>(schema);
+    validator = compileConfigValidator<ConfigDocument>();
   }
   return validator(json);
 }

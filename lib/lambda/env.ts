@@ -57,6 +57,8 @@ export interface PollEnv {
   readonly jobMaxReceiveCount: number;
   readonly metricsNamespace: string;
   readonly serviceName: string;
+  /** PER_MAILBOX_METRICS=false: poll metrics per Service only (see MetricContext.perMailbox). */
+  readonly perMailboxMetrics: boolean;
 }
 
 export function readPollEnv(env: Env): PollEnv {
@@ -69,6 +71,7 @@ export function readPollEnv(env: Env): PollEnv {
     jobMaxReceiveCount: positiveInteger(env, 'JOB_MAX_RECEIVE_COUNT', DEFAULT_JOB_MAX_RECEIVE_COUNT),
     metricsNamespace: env['METRICS_NAMESPACE'] || DEFAULT_METRICS_NAMESPACE,
     serviceName: env['POWERTOOLS_SERVICE_NAME'] || 'mailbox-poller',
+    perMailboxMetrics: env['PER_MAILBOX_METRICS'] !== 'false',
   };
 }
 

@@ -40,6 +40,11 @@ export interface MetricSet {
 export interface MetricContext {
   /** The Service dimension: one value per deployment, so alarms can watch all mailboxes at once. */
   readonly service: string;
+  /**
+   * Also publish every poll metric per Service + MailboxId (default). Each mailbox then adds custom
+   * metrics of its own, billed per metric per month: for a large fleet that costs more than the polls.
+   */
+  readonly perMailbox?: boolean;
 }
 
 const { service: SERVICE, mailboxId: MAILBOX_ID, reason: REASON } = METRIC_DIMENSIONS;
@@ -48,7 +53,7 @@ const { service: SERVICE, mailboxId: MAILBOX_ID, reason: REASON } = METRIC_DIMEN
 export function outcomeMetrics(outcome: MailboxOutcome, context: MetricContext): MetricSet[] {
   const sets: MetricSet[] = [
     {
-      dimensionSets: [[SERVICE], [SERVICE, MAILBOX_ID]],
+      dimensionSets: context.perMailbox === false ? [[SERVICE]] : [[SERVICE], [SERVICE, MAILBOX_ID]],
       dimensions: { [SERVICE]: context.service, [MAILBOX_ID]: outcome.mailboxId },
       metrics: [
         { name: METRIC_NAMES.messagesRetrieved, unit: 'Count', value: outcome.counts.retrieved },
@@ -75,7 +80,8 @@ export function outcomeMetrics(outcome: MailboxOutcome, context: MetricContext):
   ];
   if (outcome.status !== 'ok' && outcome.status !== 'auth-failed') {
     // failed, retry-later and partial: every run that left work behind counts as one PollFailure.
-    sets.push(pollFailureMetric(context, outcome.reason ?? outcome.status, outcome.mailboxId));
+    const mailboxId = context.perMailbox === false ? undefined : outcome.mailboxId;
+    sets.push(pollFailureMetric(context, outcome.reason ?? outcome.status, mailboxId));
   }
   return sets;
 }

@@ -1,16 +1,21 @@
 /**
  * The poll step for a batch of SQS job records: take each job (job-intake.ts: a job of this version for a
  * deployed mailbox, else dropped), poll that mailbox with its deployed settings, publish its metrics, and
- * tell SQS what to do with the job (see disposition.ts). The event source has batch size 1; more records
- * are handled the FIFO way: once one fails, every later record is reported failed too, so SQS keeps their
- * order.
+ * tell SQS what to do with the job (see disposition.ts).
+ *
+ * A batch (the event source's batchSize, up to 10 on a FIFO queue) is polled concurrently, one mailbox
+ * per SQS message group. FIFO order matters only within a group: there, once a record fails, every later
+ * record of that group is reported failed too, so SQS hands them back in order. Other groups are not
+ * held back: a failing mailbox is retried alone (partial batch response). A batch may hold several jobs
+ * of one group (later slots of the same mailbox); that mailbox is polled once and its later jobs share
+ * the outcome, so no mailbox is ever polled twice at once, even by jobs of different groups naming it.
  */
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import type { MailboxConfig } from '../config/types.ts';
 import type { Deadline } from '../deadline.ts';
 import { emptyCounts, type MailboxOutcome } from '../pipeline/outcome.ts';
 import { decideDisposition, type JobDisposition } from './disposition.ts';
-import { type JobIntakeDeps, receiveCountOf, takeJob } from './job-intake.ts';
+import { type Intake, type JobIntakeDeps, receiveCountOf, takeJob } from './job-intake.ts';
 import type { RunLogger } from './logger.ts';
 import { outcomeMetrics } from './metrics.ts';
 
@@ -45,6 +50,16 @@ export async function processJobRecord(
 ): Promise<JobDisposition> {
   const intake = await takeJob(record, deps);
   if ('disposition' in intake) return intake.disposition;
+  return pollJob(record, intake, deadline, deps);
+}
+
+/** Polls the mailbox of a job that passed intake, publishes its metrics, logs and decides its fate. */
+async function pollJob(
+  record: SQSRecord,
+  intake: Exclude<Intake, { disposition: JobDisposition }>,
+  deadline: Deadline,
+  deps: PollJobDeps,
+): Promise<JobDisposition> {
   const { job, mailbox } = intake;
   const receiveCount = receiveCountOf(record);
 
@@ -79,26 +94,74 @@ export async function processJobRecord(
   return disposition;
 }
 
+/** The SQS message group of a record; a record without one (not a FIFO queue) is a group of its own. */
+function groupOf(record: SQSRecord): string {
+  const group = (record.attributes as { MessageGroupId?: string }).MessageGroupId;
+  return group === undefined || group === '' ? `record:${record.messageId}` : `group:${group}`;
+}
+
+/** Records by message group, each group's records in the order SQS delivered them. */
+export function groupRecords(records: readonly SQSRecord[]): SQSRecord[][] {
+  const groups = new Map<string, SQSRecord[]>();
+  for (const record of records) {
+    const key = groupOf(record);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [record]);
+    else group.push(record);
+  }
+  return [...groups.values()];
+}
+
 export async function processJobRecords(
   records: readonly SQSRecord[],
   deadline: Deadline,
   deps: PollJobDeps,
 ): Promise<SQSBatchResponse> {
-  const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
-  for (const record of records) {
-    if (batchItemFailures.length > 0) {
-      batchItemFailures.push({ itemIdentifier: record.messageId });
-      continue;
+  /** One poll per mailbox per batch: every job naming a mailbox already polled here waits for that poll. */
+  const polls = new Map<string, Promise<JobDisposition>>();
+  const pollOnce = (record: SQSRecord, intake: Exclude<Intake, { disposition: JobDisposition }>) => {
+    const earlier = polls.get(intake.mailbox.id);
+    if (earlier !== undefined) {
+      deps.logger.info('job for a mailbox already polled in this batch: it shares that outcome', {
+        jobMessageId: record.messageId,
+        claimedMailboxId: intake.job.mailboxId,
+        slot: intake.job.slot,
+      });
+      return earlier;
     }
-    const disposition = await processJobRecord(record, deadline, deps);
-    if (disposition.action === 'retry') {
-      batchItemFailures.push({ itemIdentifier: record.messageId });
-      try {
-        await deps.changeVisibility(record.receiptHandle, disposition.visibilityTimeoutSeconds);
-      } catch (error) {
-        // The job still comes back, only after the queue's own visibility timeout.
-        deps.logger.warn('could not set the retry delay', { jobMessageId: record.messageId, error });
+    const poll = pollJob(record, intake, deadline, deps);
+    polls.set(intake.mailbox.id, poll);
+    return poll;
+  };
+
+  const failures = await Promise.all(
+    groupRecords(records).map(async (group) => {
+      const failed: { record: SQSRecord; delaySeconds: number }[] = [];
+      for (const record of group) {
+        const previous = failed.at(-1);
+        if (previous !== undefined) {
+          // FIFO: a later job of a failed group goes back with it, after the same delay.
+          failed.push({ record, delaySeconds: previous.delaySeconds });
+          continue;
+        }
+        const intake = await takeJob(record, deps);
+        const disposition = 'disposition' in intake ? intake.disposition : await pollOnce(record, intake);
+        if (disposition.action === 'retry') {
+          failed.push({ record, delaySeconds: disposition.visibilityTimeoutSeconds });
+        }
       }
+      return failed;
+    }),
+  );
+
+  const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+  for (const { record, delaySeconds } of failures.flat()) {
+    batchItemFailures.push({ itemIdentifier: record.messageId });
+    try {
+      await deps.changeVisibility(record.receiptHandle, delaySeconds);
+    } catch (error) {
+      // The job still comes back, only after the queue's own visibility timeout.
+      deps.logger.warn('could not set the retry delay', { jobMessageId: record.messageId, error });
     }
   }
   return { batchItemFailures };

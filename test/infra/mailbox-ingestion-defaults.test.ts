@@ -118,9 +118,9 @@ describe('MailboxIngestion: what it creates', () => {
     });
   });
 
-  it('feeds the poll function one job at a time, reporting partial failures, at most 10 at once', () => {
+  it('feeds the poll function batches of 10 jobs, reporting partial failures, at most 10 at once', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-      BatchSize: 1,
+      BatchSize: 10,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       ScalingConfig: { MaximumConcurrency: 10 },
     });

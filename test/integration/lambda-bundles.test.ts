@@ -56,6 +56,7 @@ const USERS = {
   wrong: 'wrong-pop3-password',
   slow: 'slow-pop3-password',
   fine: 'fine-pop3-password',
+  batch: 'batch-pop3-password',
 };
 const SERVICE_NAME = 'bundle-test';
 const MESSAGE_BUCKET = 'mail';
@@ -321,6 +322,20 @@ describeWithCorpus('the built Lambda bundles', () => {
     return { record, response, elapsedMs };
   }
 
+  /** The event source mapping with a batch: one invocation, then every job not reported failed deleted. */
+  async function pollBatch(jobs: readonly Message[]) {
+    const records = jobs.map((job) => sqsRecordOf(job, jobQueueArn));
+    const response = await poll.handler({ Records: records }, lambdaContext('poll', 300_000));
+    const failed = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
+    for (const job of jobs) {
+      if (failed.has(job.MessageId!)) continue;
+      await aws.sqs.send(
+        new DeleteMessageCommand({ QueueUrl: jobQueueUrl, ReceiptHandle: job.ReceiptHandle }),
+      );
+    }
+    return response;
+  }
+
   async function dispatchAndReceive(scheduledTime: string, mailboxes: object[]): Promise<Message[]> {
     await writeConfig(mailboxes);
     await dispatchAt(scheduledTime);
@@ -350,6 +365,14 @@ describeWithCorpus('the built Lambda bundles', () => {
     expect(readFileSync(path.join(functions, 'node_modules/libmime/package.json'), 'utf8')).toContain(
       '"main": "index.cjs"',
     );
+  });
+
+  test('the bundles carry the config validator compiled at build time, not ajv and its compiler', () => {
+    for (const name of ['poll', 'dispatch']) {
+      const code = readFileSync(path.join(outDir, `functions/${name}/${name}.mjs`), 'utf8');
+      expect(code).not.toContain('Ajv2020');
+      expect(code).toContain('compileConfigValidator');
+    }
   });
 
   test('a job drains its mailbox: byte-identical objects, one notification each, mailbox empty', async () => {
@@ -688,6 +711,62 @@ describeWithCorpus('the built Lambda bundles', () => {
     } finally {
       await proxy.close();
     }
+  });
+
+  test('a batch polls each mailbox once, and a failing mailbox in it is retried alone', async () => {
+    const seeded = [1, 2, 3].map((n) => Buffer.from(`Subject: batch ${n}\r\n\r\nmessage ${n}\r\n`));
+    await dovecot.seed('batch', seeded);
+    secrets.putSecret('mailbox-poller/batch-good', USERS.batch);
+    // The other mailbox names a secret that does not exist: failed, so SQS must get its jobs back.
+    const mailboxes = [
+      mailbox('batch-good', 'batch'),
+      mailbox('batch-bad', 'fine', { secretId: 'mailbox-poller/no-such-secret' }),
+    ];
+    await writeConfig(mailboxes);
+    await dispatchAt('2025-03-04T13:00:00Z');
+    // A second job for the good mailbox in another message group, so that it lands in the same batch (the
+    // emulator hands out one message per group per receive; two jobs of one group are covered in
+    // test/unit/lambda-poll-job.test.ts). Its poll must wait for, and share, the first one's.
+    await aws.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: jobQueueUrl,
+        MessageGroupId: 'batch-good-copy',
+        MessageDeduplicationId: 'batch-good-copy',
+        MessageBody: JSON.stringify({
+          version: 2,
+          mailboxId: 'batch-good',
+          slot: '2025-03-04T13:05:00.000Z',
+          configVersion: configVersionOf(JSON.stringify({ mailboxes })),
+        }),
+      }),
+    );
+    const jobs = await receiveJobs();
+    const groupOf = (job: Message) => job.Attributes?.MessageGroupId;
+    expect(jobs.map(groupOf).sort()).toEqual(['batch-bad', 'batch-good', 'batch-good-copy']);
+
+    const response = await pollBatch(jobs);
+
+    const badJobs = jobs.filter((job) => groupOf(job) === 'batch-bad').map((job) => job.MessageId);
+    expect(response.batchItemFailures.map((failure) => failure.itemIdentifier).sort()).toEqual(
+      badJobs.sort(),
+    );
+    // Polled once: one run per mailbox, the second job of the good one shares its outcome.
+    const started = output.logs().filter((entry) => entry['message'] === 'poll started');
+    expect(started.map((entry) => entry['mailboxId']).sort()).toEqual(['batch-bad', 'batch-good']);
+    expect(await dovecot.messageCount('batch')).toBe(0);
+    expect((await storedObjects('batch-good')).size).toBe(seeded.length);
+    expect(await notificationsFor('batch-good')).toHaveLength(seeded.length);
+    expect(output.logs().find((entry) => entry['message'] === 'poll failed')).toMatchObject({
+      mailboxId: 'batch-bad',
+      status: 'failed',
+    });
+    // The good mailbox's jobs are gone; the bad one's wait in the queue for their retry.
+    const queue = aws.server.inspectQueue('jobs.fifo')!.messages;
+    const left = [...queue.ready, ...queue.inflight.map((entry) => entry.message)];
+    const leftOf = (group: string) => left.filter((message) => message.messageGroupId === group);
+    expect(leftOf('batch-good')).toEqual([]);
+    expect(leftOf('batch-good-copy')).toEqual([]);
+    expect(leftOf('batch-bad')).toHaveLength(1);
   });
 
   /** The bytes of every message still in the user's Maildir. */

@@ -10,12 +10,22 @@ import type { MailboxOutcome, OutcomeReason, OutcomeStatus } from '../../lib/pip
 const slot = new Date('2025-03-04T10:05:00Z');
 const CONFIG_VERSION = 'c'.repeat(64);
 
-function record(messageId: string, mailboxId: string, receiveCount = 1, body?: string): SQSRecord {
+/** A job record as the FIFO queue delivers it: its message group is the mailbox id, as dispatch sets it. */
+function record(
+  messageId: string,
+  mailboxId: string,
+  receiveCount = 1,
+  body?: string,
+  options: { group?: string; slot?: Date } = {},
+): SQSRecord {
   return {
     messageId,
     receiptHandle: `handle-${messageId}`,
-    body: body ?? encodeJob(mailboxId, slot, CONFIG_VERSION),
-    attributes: { ApproximateReceiveCount: String(receiveCount) },
+    body: body ?? encodeJob(mailboxId, options.slot ?? slot, CONFIG_VERSION),
+    attributes: {
+      ApproximateReceiveCount: String(receiveCount),
+      MessageGroupId: options.group ?? mailboxId,
+    },
   } as unknown as SQSRecord;
 }
 
@@ -146,12 +156,13 @@ describe('poll handler: the job after the poll', () => {
     expect(h.metrics.find((doc) => doc['PollFailures'] === 1)).toMatchObject({ Reason: 'crash' });
   });
 
-  it('keeps FIFO order: after one failure, later records are returned unpolled', async () => {
+  it('retries a failing mailbox of a batch alone: the other groups are polled and acknowledged', async () => {
     const h = harness({ a: 'ok', b: 'failed', c: 'ok' });
     const records = [record('m1', 'a'), record('m2', 'b'), record('m3', 'c')];
     const response = await processJobRecords(records, Deadline.never(), h.deps);
-    expect(h.polled).toEqual(['a', 'b']);
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm2' }, { itemIdentifier: 'm3' }]);
+    expect([...h.polled].sort()).toEqual(['a', 'b', 'c']);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm2' }]);
+    expect(h.visibility).toEqual([['handle-m2', 30]]);
   });
 
   it('still reports the failure when the visibility change itself fails', async () => {
@@ -260,5 +271,98 @@ describe('poll handler: jobs that are not polled', () => {
     await processJobRecords([record('m1', 'support')], Deadline.never(), h.deps);
     const line = h.logs.find((entry) => entry.msg === 'could not set the retry delay');
     expect(line?.data).toMatchObject({ error: failure });
+  });
+});
+
+describe('poll handler: a batch of jobs', () => {
+  const later = new Date(slot.getTime() + 5 * 60_000);
+
+  it('polls a mailbox once for two jobs of it in one batch and acknowledges both', async () => {
+    const h = harness({ a: 'ok', b: 'ok' });
+    const records = [record('m1', 'a'), record('m2', 'b'), record('m3', 'a', 1, undefined, { slot: later })];
+    const response = await processJobRecords(records, Deadline.never(), h.deps);
+    expect([...h.polled].sort()).toEqual(['a', 'b']);
+    expect(response.batchItemFailures).toEqual([]);
+  });
+
+  it('never polls one mailbox twice at once, even when jobs of different groups name it', async () => {
+    const h = harness({ a: 'ok' });
+    const active = new Map<string, number>();
+    let mostAtOnce = 0;
+    const scripted = h.deps.poll;
+    h.deps.poll = async (mailbox, deadline, logger) => {
+      const now = (active.get(mailbox.id) ?? 0) + 1;
+      active.set(mailbox.id, now);
+      mostAtOnce = Math.max(mostAtOnce, now);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      active.set(mailbox.id, now - 1);
+      return scripted(mailbox, deadline, logger);
+    };
+    const records = [
+      record('m1', 'a', 1, undefined, { group: 'a' }),
+      record('m2', 'a', 1, undefined, { group: 'forged', slot: later }),
+    ];
+    const response = await processJobRecords(records, Deadline.never(), h.deps);
+    expect(mostAtOnce).toBe(1);
+    expect(h.polled).toEqual(['a']);
+    expect(response.batchItemFailures).toEqual([]);
+  });
+
+  it('polls the mailboxes of one batch concurrently', async () => {
+    const h = harness({ a: 'ok', b: 'ok', c: 'ok' });
+    let active = 0;
+    let mostAtOnce = 0;
+    const scripted = h.deps.poll;
+    h.deps.poll = async (mailbox, deadline, logger) => {
+      active += 1;
+      mostAtOnce = Math.max(mostAtOnce, active);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      active -= 1;
+      return scripted(mailbox, deadline, logger);
+    };
+    const records = [record('m1', 'a'), record('m2', 'b'), record('m3', 'c')];
+    await processJobRecords(records, Deadline.never(), h.deps);
+    expect(mostAtOnce).toBe(3);
+  });
+
+  it('keeps FIFO order within a group: a failed mailbox takes its later jobs back with it, polled once', async () => {
+    const h = harness({ a: 'ok', b: 'retry-later' });
+    const records = [
+      record('m1', 'b', 2),
+      record('m2', 'a'),
+      record('m3', 'b', 1, undefined, { slot: later }),
+    ];
+    const response = await processJobRecords(records, Deadline.never(), h.deps);
+    expect([...h.polled].sort()).toEqual(['a', 'b']);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }, { itemIdentifier: 'm3' }]);
+    // Both come back together, after the first job's backoff (receive count 2: 60 s).
+    expect(h.visibility).toEqual([
+      ['handle-m1', 60],
+      ['handle-m3', 60],
+    ]);
+  });
+
+  it('polls the next job of a group after a dropped one', async () => {
+    const h = harness({ a: 'ok' });
+    const records = [record('m1', 'a', 1, '{"not":"a job"}'), record('m2', 'a')];
+    const response = await processJobRecords(records, Deadline.never(), h.deps);
+    expect(h.polled).toEqual(['a']);
+    expect(response.batchItemFailures).toEqual([]);
+  });
+
+  it('treats records without a message group (a standard queue) each on its own', async () => {
+    const h = harness({ a: 'failed', b: 'ok' });
+    const ungrouped = (messageId: string, mailboxId: string) => {
+      const r = record(messageId, mailboxId);
+      delete (r.attributes as { MessageGroupId?: string }).MessageGroupId;
+      return r;
+    };
+    const response = await processJobRecords(
+      [ungrouped('m1', 'a'), ungrouped('m2', 'b')],
+      Deadline.never(),
+      h.deps,
+    );
+    expect([...h.polled].sort()).toEqual(['a', 'b']);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);
   });
 });

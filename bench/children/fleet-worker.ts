@@ -1,0 +1,146 @@
+/**
+ * One poll worker of the fleet scenario, standing for one Lambda container (one unit of the event
+ * source's concurrency): it imports the BUILT poll bundle once, then does what the SQS event source
+ * mapping does, until the job queue stays empty: receive up to `batchSize` jobs, invoke the handler with
+ * an SQSEvent of them, delete every job not listed in batchItemFailures. Prints one JSON line: the import's
+ * time and CPU, and per invocation its records, wall time and CPU (process.cpuUsage), plus every
+ * "poll finished" line's mailbox, duration and message count, read from the handler's own log output.
+ *
+ *   node fleet-worker.mjs <poll bundle> <batchSize>   (environment as the construct gives the function)
+ */
+import { randomUUID } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+
+const [bundle, batchSizeText] = process.argv.slice(2) as [string, string];
+const batchSize = Number(batchSizeText);
+const queueUrl = process.env.JOB_QUEUE_URL!;
+/** Receives in a row that found nothing before the worker decides the queue is drained. */
+const EMPTY_RECEIVES_TO_STOP = 3;
+
+interface PollRun {
+  readonly mailboxId: string;
+  readonly durationMs: number;
+  readonly messages: number;
+  readonly status: string;
+}
+const runs: PollRun[] = [];
+// The handler's log lines (Powertools JSON, EMF metrics) are read here, not printed.
+const write = process.stdout.write.bind(process.stdout);
+process.stdout.write = ((chunk: string | Uint8Array) => {
+  for (const line of String(chunk).split('\n')) {
+    if (!line.includes('"poll ')) continue;
+    const entry = JSON.parse(line) as Record<string, unknown>;
+    if (
+      entry.message !== 'poll finished' &&
+      entry.message !== 'poll failed' &&
+      entry.message !== 'poll incomplete, will retry'
+    )
+      continue;
+    const counts = entry.counts as { stored?: number } | undefined;
+    runs.push({
+      mailboxId: String(entry.mailboxId),
+      durationMs: Number(entry.durationMs),
+      messages: counts?.stored ?? 0,
+      status: String(entry.status),
+    });
+  }
+  return true;
+}) as typeof process.stdout.write;
+
+const importCpu = process.cpuUsage();
+const importStart = performance.now();
+const poll = (await import(pathToFileURL(bundle).href)) as {
+  handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse>;
+};
+const init = { ms: performance.now() - importStart, cpuMs: cpuMs(process.cpuUsage(importCpu)) };
+
+const sqs = new SQSClient({ region: process.env.AWS_REGION, endpoint: process.env.AWS_ENDPOINT_URL_SQS });
+const invocations: { records: number; wallMs: number; cpuMs: number; failures: number }[] = [];
+let empty = 0;
+while (empty < EMPTY_RECEIVES_TO_STOP) {
+  const reply = await sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: queueUrl,
+      MaxNumberOfMessages: batchSize,
+      WaitTimeSeconds: 0,
+      MessageSystemAttributeNames: ['All'],
+    }),
+  );
+  const messages = reply.Messages ?? [];
+  if (messages.length === 0) {
+    empty += 1;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    continue;
+  }
+  empty = 0;
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const response = await poll.handler({ Records: messages.map(recordOf) }, context(300_000));
+  const wallMs = performance.now() - started;
+  const used = cpuMs(process.cpuUsage(cpuBefore));
+  const failed = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
+  const done = messages.filter((message) => !failed.has(message.MessageId!));
+  if (done.length > 0) {
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: done.map((message, i) => ({ Id: `d${i}`, ReceiptHandle: message.ReceiptHandle! })),
+      }),
+    );
+  }
+  invocations.push({ records: messages.length, wallMs, cpuMs: used, failures: failed.size });
+}
+write(`${JSON.stringify({ init, invocations, runs })}\n`);
+
+function cpuMs(usage: NodeJS.CpuUsage): number {
+  return (usage.user + usage.system) / 1000;
+}
+
+function recordOf(message: Message): SQSRecord {
+  const attributes = message.Attributes ?? {};
+  return {
+    messageId: message.MessageId!,
+    receiptHandle: message.ReceiptHandle!,
+    body: message.Body!,
+    attributes: {
+      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
+      SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
+      SenderId: 'AIDAEXAMPLE',
+      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+      ...(attributes.MessageGroupId === undefined ? {} : { MessageGroupId: attributes.MessageGroupId }),
+    },
+    messageAttributes: {},
+    md5OfBody: message.MD5OfBody!,
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:jobs.fifo',
+    awsRegion: 'us-east-1',
+  } as SQSRecord;
+}
+
+function context(budgetMs: number): Context {
+  const endsAt = Date.now() + budgetMs;
+  const unused = () => {
+    throw new Error('not used by async handlers');
+  };
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: 'poll',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:poll',
+    memoryLimitInMB: '512',
+    awsRequestId: randomUUID(),
+    logGroupName: '/aws/lambda/poll',
+    logStreamName: 'fleet',
+    getRemainingTimeInMillis: () => Math.max(0, endsAt - Date.now()),
+    done: unused,
+    fail: unused,
+    succeed: unused,
+  };
+}

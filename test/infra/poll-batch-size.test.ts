@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { synth } from './synth-helpers.ts';
+
+describe('MailboxIngestion: pollBatchSize', () => {
+  it('sets the batch size of the poll event source', () => {
+    const { template } = synth({ pollBatchSize: 1, maxConcurrency: 40 });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 40 },
+    });
+  });
+
+  it.each([0, 11, 2.5])('refuses %s: a FIFO event source takes 1 to 10 records', (size) => {
+    expect(() => synth({ pollBatchSize: size })).toThrow(/pollBatchSize must be a whole number from 1 to 10/);
+  });
+});
+
+describe('MailboxIngestion: perMailboxMetrics', () => {
+  const pollEnvironment = (props: Parameters<typeof synth>[0]) => {
+    const { template } = synth(props);
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    const poll = functions.find((fn) => fn.Properties.Environment.Variables.MESSAGE_BUCKET !== undefined);
+    return poll!.Properties.Environment.Variables as Record<string, unknown>;
+  };
+
+  it('tells the poll function to publish per-mailbox metrics by default', () => {
+    expect(pollEnvironment({})['PER_MAILBOX_METRICS']).toBe('true');
+  });
+
+  it('turns them off when asked', () => {
+    expect(pollEnvironment({ perMailboxMetrics: false })['PER_MAILBOX_METRICS']).toBe('false');
+  });
+});
