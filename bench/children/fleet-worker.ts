@@ -8,21 +8,17 @@
  *
  *   node fleet-worker.mjs <poll bundle> <batchSize>   (environment as the construct gives the function)
  */
-import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import {
-  DeleteMessageBatchCommand,
-  type Message,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { lambdaContext, sqsRecordOf } from '../../test/support/lambda-harness.ts';
 
 const [bundle, batchSizeText] = process.argv.slice(2) as [string, string];
 const batchSize = Number(batchSizeText);
 const queueUrl = process.env.JOB_QUEUE_URL!;
 /** Receives in a row that found nothing before the worker decides the queue is drained. */
 const EMPTY_RECEIVES_TO_STOP = 3;
+const JOB_QUEUE_ARN = 'arn:aws:sqs:us-east-1:000000000000:jobs.fifo';
 
 interface PollRun {
   readonly mailboxId: string;
@@ -82,7 +78,10 @@ while (empty < EMPTY_RECEIVES_TO_STOP) {
   empty = 0;
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
-  const response = await poll.handler({ Records: messages.map(recordOf) }, context(300_000));
+  const response = await poll.handler(
+    { Records: messages.map((message) => sqsRecordOf(message, JOB_QUEUE_ARN)) },
+    lambdaContext('poll', 300_000),
+  );
   const wallMs = performance.now() - started;
   const used = cpuMs(process.cpuUsage(cpuBefore));
   const failed = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
@@ -101,46 +100,4 @@ write(`${JSON.stringify({ init, invocations, runs })}\n`);
 
 function cpuMs(usage: NodeJS.CpuUsage): number {
   return (usage.user + usage.system) / 1000;
-}
-
-function recordOf(message: Message): SQSRecord {
-  const attributes = message.Attributes ?? {};
-  return {
-    messageId: message.MessageId!,
-    receiptHandle: message.ReceiptHandle!,
-    body: message.Body!,
-    attributes: {
-      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
-      SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
-      SenderId: 'AIDAEXAMPLE',
-      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-      ...(attributes.MessageGroupId === undefined ? {} : { MessageGroupId: attributes.MessageGroupId }),
-    },
-    messageAttributes: {},
-    md5OfBody: message.MD5OfBody!,
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:jobs.fifo',
-    awsRegion: 'us-east-1',
-  } as SQSRecord;
-}
-
-function context(budgetMs: number): Context {
-  const endsAt = Date.now() + budgetMs;
-  const unused = () => {
-    throw new Error('not used by async handlers');
-  };
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: 'poll',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:poll',
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: '/aws/lambda/poll',
-    logStreamName: 'fleet',
-    getRemainingTimeInMillis: () => Math.max(0, endsAt - Date.now()),
-    done: unused,
-    fail: unused,
-    succeed: unused,
-  };
 }

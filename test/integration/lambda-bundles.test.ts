@@ -6,16 +6,14 @@
  * functions read the deployed config (an S3 object, or an SSM parameter through a stand-in endpoint); a job
  * only names a mailbox, and forged jobs are sent straight to the queue to show they are dropped unpolled.
  */
-import { execFile } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { type AddressInfo, connect, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
+import { pathToFileURL } from 'node:url';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import {
   DeleteMessageCommand,
@@ -23,7 +21,7 @@ import {
   ReceiveMessageCommand,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from 'vitest';
 import { configVersionOf } from '../../lib/lambda/config-source.ts';
 import { POLL_SAFETY_MARGIN_MS } from '../../lib/lambda/env.ts';
@@ -32,16 +30,20 @@ import { describeWithCorpus, loadCorpus, toCrlf } from '../support/corpus.ts';
 import { type DovecotServer, startDovecot } from '../support/dovecot.ts';
 import { type Fauxqs, startFauxqs } from '../support/fauxqs.ts';
 import {
+  buildFunctionBundles,
+  captureOutput,
+  lambdaContext,
+  sqsRecordOf,
+} from '../support/lambda-harness.ts';
+import {
   type SecretsManagerEndpoint,
   startSecretsManagerEndpoint,
 } from '../support/secrets-manager-endpoint.ts';
 import { servedByDovecot } from '../support/served.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The size budget scripts/build.mjs checks every function bundle against (MAX_FUNCTION_BYTES there). */
 const MAX_FUNCTION_BYTES = 1024 * 1024;
-const run = promisify(execFile);
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 interface PollModule {
@@ -62,96 +64,6 @@ const SERVICE_NAME = 'bundle-test';
 const MESSAGE_BUCKET = 'mail';
 const CONFIG_BUCKET = 'config';
 const KEY_PREFIX = 'mail/';
-
-/** scripts/build.mjs into a folder of our own: dist/ may be in use by someone running the CLI. */
-async function buildBundles(outDir: string): Promise<{ poll: string; dispatch: string }> {
-  await run(
-    process.execPath,
-    ['scripts/build.mjs', '--out-dir', outDir, '--functions-only', '--no-measure'],
-    {
-      cwd: ROOT,
-    },
-  );
-  return {
-    poll: path.join(outDir, 'functions/poll/poll.mjs'),
-    dispatch: path.join(outDir, 'functions/dispatch/dispatch.mjs'),
-  };
-}
-
-/** A context like the one Lambda passes: the remaining time counts down from `budgetMs`. */
-function lambdaContext(functionName: string, budgetMs: number): Context {
-  const endsAt = Date.now() + budgetMs;
-  const fail = () => {
-    throw new Error('callback-style completion is not used by async handlers');
-  };
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: `2025/03/04/[$LATEST]${randomUUID().replaceAll('-', '')}`,
-    getRemainingTimeInMillis: () => Math.max(0, endsAt - Date.now()),
-    done: fail,
-    fail,
-    succeed: fail,
-  };
-}
-
-/** The record the SQS event source mapping builds from a received message. */
-function sqsRecordOf(message: Message, queueArn: string): SQSRecord {
-  const attributes = message.Attributes ?? {};
-  return {
-    messageId: message.MessageId!,
-    receiptHandle: message.ReceiptHandle!,
-    body: message.Body!,
-    attributes: {
-      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
-      SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
-      SenderId: attributes.SenderId ?? 'AIDAEXAMPLE',
-      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-      ...(attributes.MessageGroupId === undefined ? {} : { MessageGroupId: attributes.MessageGroupId }),
-      ...(attributes.MessageDeduplicationId === undefined
-        ? {}
-        : { MessageDeduplicationId: attributes.MessageDeduplicationId }),
-      ...(attributes.SequenceNumber === undefined ? {} : { SequenceNumber: attributes.SequenceNumber }),
-    },
-    messageAttributes: {},
-    md5OfBody: message.MD5OfBody!,
-    eventSource: 'aws:sqs',
-    eventSourceARN: queueArn,
-    awsRegion: 'us-east-1',
-  };
-}
-
-/** Keeps every line written to stdout and stderr until `stop` (Powertools logs and EMF metrics go there). */
-function captureOutput() {
-  const lines: string[] = [];
-  const originals = { out: process.stdout.write, err: process.stderr.write };
-  const keep = (chunk: unknown, ...rest: unknown[]): boolean => {
-    lines.push(...String(chunk).split('\n').filter(Boolean));
-    const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
-    callback?.();
-    return true;
-  };
-  process.stdout.write = keep as typeof process.stdout.write;
-  process.stderr.write = keep as typeof process.stderr.write;
-  return {
-    lines,
-    /** Log lines that are JSON objects with a `message` (Powertools), not EMF metric documents. */
-    logs: () =>
-      lines
-        .filter((line) => line.startsWith('{'))
-        .map((line) => JSON.parse(line) as Record<string, unknown>)
-        .filter((entry) => typeof entry['message'] === 'string'),
-    stop: () => {
-      process.stdout.write = originals.out;
-      process.stderr.write = originals.err;
-    },
-  };
-}
 
 /** A stand-in SSM endpoint answering GetParameter, so the dispatch bundle's SSM client is exercised too. */
 async function startSsmEndpoint(parameters: Record<string, string>) {
@@ -223,7 +135,7 @@ describeWithCorpus('the built Lambda bundles', () => {
       startDovecot({ users: Object.entries(USERS).map(([name, password]) => ({ name, password })) }),
       startFauxqs(),
       startSecretsManagerEndpoint(),
-      buildBundles(outDir),
+      buildFunctionBundles(outDir),
     ]);
     await Promise.all([aws.createBucket(MESSAGE_BUCKET), aws.createBucket(CONFIG_BUCKET)]);
     jobQueueUrl = await aws.createQueue('jobs', {

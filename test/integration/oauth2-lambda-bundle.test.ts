@@ -3,27 +3,29 @@
  * built dispatch handler through the FIFO job queue (fauxqs), credential documents in the Secrets Manager
  * stand-in, tokens from the test token endpoint, and Dovecot checking every token by introspection.
  */
-import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
+import { pathToFileURL } from 'node:url';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { DeleteMessageCommand, type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { type DovecotServer, startDovecot } from '../support/dovecot.ts';
 import { type Fauxqs, startFauxqs } from '../support/fauxqs.ts';
+import {
+  buildFunctionBundles,
+  type CapturedOutput,
+  captureOutput,
+  lambdaContext,
+  sqsRecordOf,
+} from '../support/lambda-harness.ts';
 import {
   type SecretsManagerEndpoint,
   startSecretsManagerEndpoint,
 } from '../support/secrets-manager-endpoint.ts';
 import { startTokenEndpoint, type TokenEndpoint } from '../support/token-endpoint.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const run = promisify(execFile);
 const USER = 'oauthuser';
 const APP = { clientId: 'poller-app', clientSecret: 'app-secret' };
 const DESKTOP = { clientId: 'desktop-app' };
@@ -33,49 +35,6 @@ const message = (n: number) =>
 
 interface Handler {
   handler(event: unknown, context: Context): Promise<unknown>;
-}
-
-function lambdaContext(functionName: string, budgetMs: number): Context {
-  const endsAt = Date.now() + budgetMs;
-  const fail = () => {
-    throw new Error('not used by async handlers');
-  };
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: randomUUID(),
-    getRemainingTimeInMillis: () => Math.max(0, endsAt - Date.now()),
-    done: fail,
-    fail,
-    succeed: fail,
-  };
-}
-
-/** Every line the handlers print (Powertools logs, EMF metrics) is kept for the assertions. */
-function captureOutput() {
-  const lines: string[] = [];
-  const originals = { out: process.stdout.write, err: process.stderr.write };
-  const keep = (chunk: unknown, ...rest: unknown[]): boolean => {
-    lines.push(...String(chunk).split('\n').filter(Boolean));
-    (rest.find((arg) => typeof arg === 'function') as (() => void) | undefined)?.();
-    return true;
-  };
-  process.stdout.write = keep as typeof process.stdout.write;
-  process.stderr.write = keep as typeof process.stderr.write;
-  return {
-    lines,
-    json: () =>
-      lines.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>),
-    stop: () => {
-      process.stdout.write = originals.out;
-      process.stderr.write = originals.err;
-    },
-  };
 }
 
 describe('the built poll handler with OAuth2 mailboxes', () => {
@@ -88,23 +47,22 @@ describe('the built poll handler with OAuth2 mailboxes', () => {
   let dispatch: Handler;
   let jobQueueUrl: string;
   let jobQueueArn: string;
-  let output: ReturnType<typeof captureOutput>;
+  let output: CapturedOutput;
   let slot = 0;
   const savedEnv = { ...process.env };
 
   beforeAll(async () => {
     outDir = await mkdtemp(path.join(tmpdir(), 'oauth2-bundle-'));
     tokens = await startTokenEndpoint({ clients: [APP, DESKTOP] });
-    [dovecot, aws, secrets] = await Promise.all([
+    let bundles: { poll: string; dispatch: string };
+    [dovecot, aws, secrets, bundles] = await Promise.all([
       startDovecot({
         users: [{ name: USER, password: 'unused' }],
         oauth2IntrospectionUrl: `${tokens.url}/introspect`,
       }),
       startFauxqs(),
       startSecretsManagerEndpoint(),
-      run(process.execPath, ['scripts/build.mjs', '--out-dir', outDir, '--functions-only', '--no-measure'], {
-        cwd: ROOT,
-      }),
+      buildFunctionBundles(outDir),
     ]);
     await Promise.all([aws.createBucket('mail'), aws.createBucket(CONFIG_BUCKET)]);
     jobQueueUrl = await aws.createQueue('jobs', {
@@ -126,10 +84,8 @@ describe('the built poll handler with OAuth2 mailboxes', () => {
       METRICS_NAMESPACE: 'MailboxPoller',
       POWERTOOLS_SERVICE_NAME: 'oauth2-bundle-test',
     });
-    poll = (await import(pathToFileURL(path.join(outDir, 'functions/poll/poll.mjs')).href)) as Handler;
-    dispatch = (await import(
-      pathToFileURL(path.join(outDir, 'functions/dispatch/dispatch.mjs')).href
-    )) as Handler;
+    poll = (await import(pathToFileURL(bundles.poll).href)) as Handler;
+    dispatch = (await import(pathToFileURL(bundles.dispatch).href)) as Handler;
   }, 120_000);
 
   beforeEach(async () => {
@@ -291,28 +247,3 @@ describe('the built poll handler with OAuth2 mailboxes', () => {
     expect(jobsLeft.Messages ?? []).toEqual([]);
   });
 });
-
-function sqsRecordOf(message: Message, queueArn: string) {
-  const attributes = message.Attributes ?? {};
-  return {
-    messageId: message.MessageId!,
-    receiptHandle: message.ReceiptHandle!,
-    body: message.Body!,
-    attributes: {
-      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
-      SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
-      SenderId: 'AIDAEXAMPLE',
-      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-      ...(attributes.MessageGroupId === undefined ? {} : { MessageGroupId: attributes.MessageGroupId }),
-      ...(attributes.MessageDeduplicationId === undefined
-        ? {}
-        : { MessageDeduplicationId: attributes.MessageDeduplicationId }),
-      ...(attributes.SequenceNumber === undefined ? {} : { SequenceNumber: attributes.SequenceNumber }),
-    },
-    messageAttributes: {},
-    md5OfBody: message.MD5OfBody!,
-    eventSource: 'aws:sqs',
-    eventSourceARN: queueArn,
-    awsRegion: 'us-east-1',
-  };
-}
