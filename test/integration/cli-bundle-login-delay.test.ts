@@ -3,29 +3,17 @@
  * login with `[LOGIN-DELAY n]` ends the run retry-later, and stderr says when the mailbox may be polled
  * again. A server whose APOP is refused but USER/PASS works is still drained (auth auto falls back).
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { buildCliBundle, runBuiltCli } from '../support/cli-bundle.ts';
 import { type ScriptServer, startScriptServer } from '../support/script-server.ts';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const exec = promisify(execFile);
 
 let buildDir: string;
 let runner: string;
 
 beforeAll(async () => {
-  buildDir = await mkdtemp(path.join(tmpdir(), 'cli-bundle-delay-'));
-  await exec(process.execPath, ['scripts/build.mjs', '--out-dir', buildDir, '--no-measure'], { cwd: ROOT });
-  runner = path.join(buildDir, 'run.mjs');
-  await writeFile(
-    runner,
-    "import { main } from './cli.mjs';\nprocess.exitCode = await main(process.argv.slice(2));\n",
-  );
+  ({ dir: buildDir, runner } = await buildCliBundle('cli-bundle-delay-'));
 }, 180_000);
 
 afterAll(async () => {
@@ -44,18 +32,10 @@ async function poll(server: ScriptServer, out: string) {
     password: 'secret',
   };
   await writeFile(configFile, JSON.stringify({ mailboxes: [mailbox] }));
-  try {
-    const { stdout, stderr } = await exec(
-      process.execPath,
-      [runner, 'poll', '--config', configFile, '--out', out],
-      { cwd: buildDir, env: { PATH: process.env.PATH ?? '' } },
-    );
-    return { status: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: unknown; stdout?: string; stderr?: string };
-    if (typeof failed.code !== 'number') throw error;
-    return { status: failed.code, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
+  return runBuiltCli(runner, ['poll', '--config', configFile, '--out', out], {
+    cwd: buildDir,
+    env: { PATH: process.env.PATH ?? '' },
+  });
 }
 
 it('[LOGIN-DELAY 600]: exit 1, retry-later (LOGIN-DELAY), and when the next poll is allowed', {

@@ -6,20 +6,14 @@
  * with the reason on stderr, identical errors grouped; stdout carries only the summary (only JSON with
  * --json); every name printed is readable. And `--dry-run` changes nothing and lists every message.
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildCliBundle, type CliRun, runBuiltCli } from '../support/cli-bundle.ts';
 import { type Fauxqs, startFauxqs } from '../support/fauxqs.ts';
 import { type MemoryPop3Server, startMemoryPop3Server } from '../support/memory-pop3-server.ts';
 import { startScriptServer } from '../support/script-server.ts';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const exec = promisify(execFile);
 
 const PASSWORD = 'correct-horse-battery';
 const MESSAGES = Array.from({ length: 14 }, (_, i) =>
@@ -36,14 +30,7 @@ let server: MemoryPop3Server;
 let configFile: string;
 
 beforeAll(async () => {
-  buildDir = await mkdtemp(path.join(tmpdir(), 'cli-bundle-'));
-  // The build script itself (not a copy of its settings), into a folder of our own: dist/ may be in use.
-  await exec(process.execPath, ['scripts/build.mjs', '--out-dir', buildDir, '--no-measure'], { cwd: ROOT });
-  runner = path.join(buildDir, 'run.mjs');
-  await writeFile(
-    runner,
-    "import { main } from './cli.mjs';\nprocess.exitCode = await main(process.argv.slice(2));\n",
-  );
+  ({ dir: buildDir, runner } = await buildCliBundle('cli-bundle-'));
   aws = await startFauxqs();
 }, 180_000);
 
@@ -74,29 +61,12 @@ async function maildrop(features: { expireZero?: boolean } = {}): Promise<void> 
   await writeFile(configFile, JSON.stringify({ mailboxes: [mailbox] }));
 }
 
-interface Run {
-  readonly status: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** The bundled CLI in a fresh `node`, with only the environment given (fauxqs endpoints, no real AWS). */
-async function cli(args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await exec(
-      process.execPath,
-      [runner, 'poll', '--config', configFile, ...args],
-      {
-        cwd: buildDir,
-        env: { ...aws.env, PATH: process.env.PATH ?? '' },
-      },
-    );
-    return { status: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: unknown; stdout?: string; stderr?: string };
-    if (typeof failed.code !== 'number') throw error;
-    return { status: failed.code, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
+async function cli(args: string[]): Promise<CliRun> {
+  return runBuiltCli(runner, ['poll', '--config', configFile, ...args], {
+    cwd: buildDir,
+    env: { ...aws.env, PATH: process.env.PATH ?? '' },
+  });
 }
 
 /** stdout of a failed run: the one summary line and the destination, nothing else. */

@@ -3,19 +3,14 @@
  * the state is a file under the folder, with `--bucket` an object under `.state/` in S3 (fauxqs). Either
  * way the first run ingests everything and deletes nothing, and the second run finds nothing new.
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCliBundle, type CliRun, runBuiltCli } from '../support/cli-bundle.ts';
 import { type Fauxqs, startFauxqs } from '../support/fauxqs.ts';
 import { type MemoryPop3Server, startMemoryPop3Server } from '../support/memory-pop3-server.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const exec = promisify(execFile);
 const PASSWORD = 'keep-password';
 const MESSAGES = Array.from({ length: 5 }, (_, i) =>
   Buffer.from(`Subject: kept ${i + 1}\r\n\r\nbody ${i + 1}\r\n`),
@@ -28,13 +23,7 @@ let server: MemoryPop3Server;
 let configFile: string;
 
 beforeAll(async () => {
-  buildDir = await mkdtemp(path.join(tmpdir(), 'keep-cli-bundle-'));
-  await exec(process.execPath, ['scripts/build.mjs', '--out-dir', buildDir, '--no-measure'], { cwd: ROOT });
-  runner = path.join(buildDir, 'run.mjs');
-  await writeFile(
-    runner,
-    "import { main } from './cli.mjs';\nprocess.exitCode = await main(process.argv.slice(2));\n",
-  );
+  ({ dir: buildDir, runner } = await buildCliBundle('keep-cli-bundle-'));
   aws = await startFauxqs();
   server = await startMemoryPop3Server({
     users: [{ name: 'alice', password: PASSWORD, messages: MESSAGES }],
@@ -59,22 +48,11 @@ afterAll(async () => {
   await rm(buildDir, { recursive: true, force: true });
 });
 
-async function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(
-      process.execPath,
-      [runner, 'poll', '--config', configFile, ...args],
-      {
-        cwd: buildDir,
-        env: { ...aws.env, PATH: process.env.PATH ?? '' },
-      },
-    );
-    return { status: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: unknown; stdout?: string; stderr?: string };
-    if (typeof failed.code !== 'number') throw error;
-    return { status: failed.code, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
+async function cli(args: string[]): Promise<CliRun> {
+  return runBuiltCli(runner, ['poll', '--config', configFile, ...args], {
+    cwd: buildDir,
+    env: { ...aws.env, PATH: process.env.PATH ?? '' },
+  });
 }
 
 describe('the bundled CLI in keep mode', () => {

@@ -3,18 +3,13 @@
  * mailbox: `check` passes against the XOAUTH2 Dovecot, and `poll` drains it with a refresh-token secret file
  * whose rotated token it writes back.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BuiltCli, buildCliBundle, runBuiltCli } from '../support/cli-bundle.ts';
 import { type DovecotServer, startDovecot } from '../support/dovecot.ts';
 import { startTokenEndpoint, type TokenEndpoint } from '../support/token-endpoint.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const exec = promisify(execFile);
 const USER = 'oauthuser';
 const DESKTOP = { clientId: 'desktop-app' };
 
@@ -24,20 +19,16 @@ let dovecot: DovecotServer;
 let endpoint: TokenEndpoint;
 
 beforeAll(async () => {
-  buildDir = await mkdtemp(path.join(tmpdir(), 'oauth2-cli-bundle-'));
   endpoint = await startTokenEndpoint({ clients: [DESKTOP] });
-  [dovecot] = await Promise.all([
+  let built: BuiltCli;
+  [dovecot, built] = await Promise.all([
     startDovecot({
       users: [{ name: USER, password: 'unused' }],
       oauth2IntrospectionUrl: `${endpoint.url}/introspect`,
     }),
-    exec(process.execPath, ['scripts/build.mjs', '--out-dir', buildDir, '--no-measure'], { cwd: ROOT }),
+    buildCliBundle('oauth2-cli-bundle-'),
   ]);
-  runner = path.join(buildDir, 'run.mjs');
-  await writeFile(
-    runner,
-    "import { main } from './cli.mjs';\nprocess.exitCode = await main(process.argv.slice(2));\n",
-  );
+  ({ dir: buildDir, runner } = built);
 }, 180_000);
 
 afterAll(async () => {
@@ -47,15 +38,8 @@ afterAll(async () => {
 });
 
 async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [runner, ...args], {
-      env: { PATH: process.env['PATH'] },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
+  const { status, stdout, stderr } = await runBuiltCli(runner, args, { env: { PATH: process.env['PATH'] } });
+  return { code: status, stdout, stderr };
 }
 
 describe('the built CLI with an OAuth2 mailbox', () => {
