@@ -3,23 +3,14 @@
  * expires retrieved messages (EXPIRE 0, Gmail) it never lets the session reach the UPDATE state after
  * TOP. Checked on the server's own log of the commands it received.
  */
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { Deadline } from '../../lib/deadline.ts';
 import { pollMailbox } from '../../lib/pipeline/poll-mailbox.ts';
 import { testMailbox } from '../support/mailbox.ts';
 import { startMemoryPop3Server } from '../support/memory-pop3-server.ts';
-import { type LocalPorts, localPorts } from '../support/pipeline-ports.ts';
+import { pipelineFixture } from '../support/pipeline-ports.ts';
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-function ports(): LocalPorts {
-  const created = localPorts();
-  cleanups.push(() => created.remove());
-  return created;
-}
+const { cleanups, ports } = pipelineFixture();
 
 const MESSAGES = [
   Buffer.from('From: Ann <ann@example.com>\r\nSubject: first\r\n\r\nhello\r\n'),

@@ -3,39 +3,19 @@
  * control or 8-bit characters) are stored under safe keys, and the mailbox run succeeds.
  */
 import { createHash } from 'node:crypto';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { Deadline } from '../../lib/deadline.ts';
 import { pollMailbox } from '../../lib/pipeline/poll-mailbox.ts';
 import { testMailbox } from '../support/mailbox.ts';
-import { type LocalPorts, localPorts } from '../support/pipeline-ports.ts';
+import { pipelineFixture } from '../support/pipeline-ports.ts';
 import { startScriptServer } from '../support/script-server.ts';
+import { USER_PASS_LOGIN } from '../support/scripted-login.ts';
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-function ports(): LocalPorts {
-  const created = localPorts();
-  cleanups.push(() => created.remove());
-  return created;
-}
+const { cleanups, ports } = pipelineFixture();
 
 const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
 const message = (subject: string) =>
   Buffer.from(`From: a@example.com\r\nTo: b@example.com\r\nSubject: ${subject}\r\n\r\nHello.\r\n`);
-
-const LOGIN = [
-  { send: '+OK scripted server ready\r\n' },
-  { expect: 'CAPA' },
-  { send: '+OK\r\nUSER\r\nUIDL\r\n.\r\n' },
-  { expect: 'USER alice' },
-  { send: '+OK\r\n' },
-  { expect: 'PASS secret' },
-  { send: '+OK logged in\r\n' },
-  { expect: 'CAPA' },
-  { send: '+OK\r\nUSER\r\nUIDL\r\n.\r\n' },
-];
 
 describe('object keys of unusual UIDLs, through a whole run', () => {
   test('".", "..", a 200-character and a non-printable UIDL are all stored, notified and deleted', async () => {
@@ -48,7 +28,7 @@ describe('object keys of unusual UIDLs, through a whole run', () => {
     const listing = uidls.map((uidl, index) => `${index + 1} ${uidl}\r\n`).join('');
     const sizes = bodies.map((body, index) => `${index + 1} ${body.length}\r\n`).join('');
     const server = await startScriptServer([
-      ...LOGIN,
+      ...USER_PASS_LOGIN,
       { expect: 'UIDL' },
       { send: Buffer.from(`+OK\r\n${listing}.\r\n`, 'latin1') },
       { expect: 'LIST' },

@@ -3,44 +3,20 @@
  * message it took on is partial; a notifier that keeps failing stops the run like a failing store does.
  * Stored objects and notifications go through the real local adapters.
  */
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { Deadline } from '../../lib/deadline.ts';
 import { pollMailbox } from '../../lib/pipeline/poll-mailbox.ts';
 import { testMailbox } from '../support/mailbox.ts';
 import { startMemoryPop3Server } from '../support/memory-pop3-server.ts';
-import { type LocalPorts, localPorts } from '../support/pipeline-ports.ts';
+import { pipelineFixture } from '../support/pipeline-ports.ts';
 import { startScriptServer } from '../support/script-server.ts';
+import { stuffed, testMessage, USER_PASS_LOGIN } from '../support/scripted-login.ts';
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-function ports(overrides: Parameters<typeof localPorts>[0] = {}): LocalPorts {
-  const created = localPorts(overrides);
-  cleanups.push(() => created.remove());
-  return created;
-}
-
-const message = (subject: string, body = 'Hello.\r\n') =>
-  Buffer.from(`From: a@example.com\r\nTo: b@example.com\r\nSubject: ${subject}\r\n\r\n${body}`);
-const stuffed = (bytes: Buffer) => Buffer.concat([bytes, Buffer.from('.\r\n')]);
-
-const LOGIN = [
-  { send: '+OK scripted server ready\r\n' },
-  { expect: 'CAPA' },
-  { send: '+OK\r\nUSER\r\nUIDL\r\n.\r\n' },
-  { expect: 'USER alice' },
-  { send: '+OK\r\n' },
-  { expect: 'PASS secret' },
-  { send: '+OK logged in\r\n' },
-  { expect: 'CAPA' },
-  { send: '+OK\r\nUSER\r\nUIDL\r\n.\r\n' },
-];
+const { cleanups, ports } = pipelineFixture();
 
 describe('pollMailbox outcomes', () => {
   test('an oversized message and one over the per-run limit are left by rule: ok, nothing uncommitted', async () => {
-    const messages = [message('big', `${'x'.repeat(5000)}\r\n`), message('a'), message('b')];
+    const messages = [testMessage('big', `${'x'.repeat(5000)}\r\n`), testMessage('a'), testMessage('b')];
     const server = await startMemoryPop3Server({ users: [{ name: 'alice', password: 'secret', messages }] });
     cleanups.push(() => server.close());
     const mailbox = testMailbox({
@@ -53,7 +29,7 @@ describe('pollMailbox outcomes', () => {
   });
 
   test('a notifier that keeps failing stops the run: retry later, QUIT commits what was notified', async () => {
-    const messages = Array.from({ length: 12 }, (_, i) => message(`m${i}`));
+    const messages = Array.from({ length: 12 }, (_, i) => testMessage(`m${i}`));
     const server = await startMemoryPop3Server({ users: [{ name: 'alice', password: 'secret', messages }] });
     cleanups.push(() => server.close());
     const local = ports();
@@ -82,9 +58,9 @@ describe('pollMailbox outcomes', () => {
   });
 
   test('DELE -ERR leaves the message (stored and notified) on the server: partial', async () => {
-    const only = message('only');
+    const only = testMessage('only');
     const server = await startScriptServer([
-      ...LOGIN,
+      ...USER_PASS_LOGIN,
       { expect: 'UIDL' },
       { send: '+OK\r\n1 uid-one\r\n.\r\n' },
       { expect: 'LIST' },

@@ -5,49 +5,24 @@
  */
 import { createHash } from 'node:crypto';
 import net from 'node:net';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { Deadline } from '../../lib/deadline.ts';
 import { pollMailbox } from '../../lib/pipeline/poll-mailbox.ts';
 import { testMailbox } from '../support/mailbox.ts';
 import { startMemoryPop3Server } from '../support/memory-pop3-server.ts';
-import { failingStore, type LocalPorts, localPorts } from '../support/pipeline-ports.ts';
+import { failingStore, pipelineFixture } from '../support/pipeline-ports.ts';
 import { startScriptServer } from '../support/script-server.ts';
+import { stuffed, testMessage, USER_PASS_LOGIN } from '../support/scripted-login.ts';
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-function ports(overrides: Parameters<typeof localPorts>[0] = {}): LocalPorts {
-  const created = localPorts(overrides);
-  cleanups.push(() => created.remove());
-  return created;
-}
+const { cleanups, ports } = pipelineFixture();
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
-const message = (subject: string, body = 'Hello.\r\n') =>
-  Buffer.from(`From: a@example.com\r\nTo: b@example.com\r\nSubject: ${subject}\r\n\r\n${body}`);
-
-/** The opening every scripted session below shares: no capabilities, USER/PASS. */
-const LOGIN = [
-  { send: '+OK scripted server ready\r\n' },
-  { expect: 'CAPA' },
-  { send: '+OK\r\nUSER\r\nUIDL\r\n.\r\n' },
-  { expect: 'USER alice' },
-  { send: '+OK\r\n' },
-  { expect: 'PASS secret' },
-  { send: '+OK logged in\r\n' },
-  { expect: 'CAPA' },
-  { send: '+OK\r\nUSER\r\nUIDL\r\n.\r\n' },
-];
-
-const stuffed = (bytes: Buffer) => Buffer.concat([bytes, Buffer.from('.\r\n')]);
 
 describe('pollMailbox rules', () => {
   test('a message the server will not give (RETR -ERR) is skipped, the run goes on, and ends partial', async () => {
-    const second = message('second');
+    const second = testMessage('second');
     const server = await startScriptServer([
-      ...LOGIN,
+      ...USER_PASS_LOGIN,
       { expect: 'UIDL' },
       { send: '+OK\r\n1 uid-one\r\n2 uid-two\r\n.\r\n' },
       { expect: 'LIST' },
@@ -83,11 +58,11 @@ describe('pollMailbox rules', () => {
 
   test('a different message under a reused UIDL gets its own object; the first is never overwritten', async () => {
     const local = ports();
-    const first = message('first under uid-7');
-    const second = message('second under uid-7');
+    const first = testMessage('first under uid-7');
+    const second = testMessage('second under uid-7');
     for (const body of [first, second]) {
       const server = await startScriptServer([
-        ...LOGIN,
+        ...USER_PASS_LOGIN,
         { expect: 'UIDL' },
         { send: '+OK\r\n1 uid-7\r\n.\r\n' },
         { expect: 'LIST' },
@@ -114,7 +89,7 @@ describe('pollMailbox rules', () => {
 
   test('without UIDL, objects are keyed by content, so a re-poll of the same bytes adds nothing', async () => {
     const local = ports();
-    const messages = [message('one'), message('two')];
+    const messages = [testMessage('one'), testMessage('two')];
     for (let round = 0; round < 2; round++) {
       const server = await startMemoryPop3Server({
         users: [{ name: 'alice', password: 'secret', messages }],
@@ -131,8 +106,8 @@ describe('pollMailbox rules', () => {
   });
 
   test('an oversized message is left on the server and reported; the rest is drained', async () => {
-    const small = message('small');
-    const big = message('big', `${'x'.repeat(5000)}\r\n`);
+    const small = testMessage('small');
+    const big = testMessage('big', `${'x'.repeat(5000)}\r\n`);
     const server = await startMemoryPop3Server({
       users: [{ name: 'alice', password: 'secret', messages: [big, small] }],
     });
@@ -149,10 +124,10 @@ describe('pollMailbox rules', () => {
   });
 
   test('a LIST size that lies low does not get an oversized message stored: the RETR is cut off', async () => {
-    const big = message('lying size', `${'y'.repeat(4000)}\r\n`);
-    const after = message('after');
+    const big = testMessage('lying size', `${'y'.repeat(4000)}\r\n`);
+    const after = testMessage('after');
     const server = await startScriptServer([
-      ...LOGIN,
+      ...USER_PASS_LOGIN,
       { expect: 'UIDL' },
       { send: '+OK\r\n1 a\r\n2 b\r\n.\r\n' },
       { expect: 'LIST' },
@@ -177,7 +152,7 @@ describe('pollMailbox rules', () => {
   });
 
   test('EXPIRE 0: after a message could not be committed, the session ends without QUIT', async () => {
-    const messages = [message('a'), message('b'), message('c')];
+    const messages = [testMessage('a'), testMessage('b'), testMessage('c')];
     const server = await startMemoryPop3Server({
       users: [{ name: 'alice', password: 'secret', messages }],
       expireZero: true,
@@ -197,7 +172,7 @@ describe('pollMailbox rules', () => {
   });
 
   test('the same failure without EXPIRE 0 still QUITs, committing what was stored, and ends partial', async () => {
-    const messages = [message('a'), message('b'), message('c')];
+    const messages = [testMessage('a'), testMessage('b'), testMessage('c')];
     const server = await startMemoryPop3Server({ users: [{ name: 'alice', password: 'secret', messages }] });
     cleanups.push(() => server.close());
     const local = ports();
@@ -218,7 +193,7 @@ describe('pollMailbox rules', () => {
   });
 
   test('a store that keeps failing stops the run (retry later) without deleting anything unstored', async () => {
-    const messages = Array.from({ length: 8 }, (_, i) => message(`m${i}`));
+    const messages = Array.from({ length: 8 }, (_, i) => testMessage(`m${i}`));
     const server = await startMemoryPop3Server({ users: [{ name: 'alice', password: 'secret', messages }] });
     cleanups.push(() => server.close());
     const local = ports();
@@ -235,7 +210,7 @@ describe('pollMailbox rules', () => {
 
   test('[IN-USE]: a mailbox locked by another session is "retry later", not an auth failure', async () => {
     const server = await startMemoryPop3Server({
-      users: [{ name: 'alice', password: 'secret', messages: [message('x')] }],
+      users: [{ name: 'alice', password: 'secret', messages: [testMessage('x')] }],
     });
     cleanups.push(() => server.close());
     const holder = await holdSession(server.port, 'alice', 'secret');
@@ -246,7 +221,7 @@ describe('pollMailbox rules', () => {
 
   test('a wrong password is an auth failure, and the password appears nowhere in the outcome', async () => {
     const server = await startMemoryPop3Server({
-      users: [{ name: 'alice', password: 'right-password', messages: [message('x')] }],
+      users: [{ name: 'alice', password: 'right-password', messages: [testMessage('x')] }],
     });
     cleanups.push(() => server.close());
     const mailbox = testMailbox({ port: server.port, password: { literal: 'wrong-Pa55word' } });
@@ -269,7 +244,7 @@ describe('pollMailbox rules', () => {
   ])(
     'a server failing the session right after login (-ERR [SYS/TEMP] %s) means retry later',
     async (_, failure) => {
-      const server = await startScriptServer([...LOGIN.slice(0, 6), ...failure, { close: true }]);
+      const server = await startScriptServer([...USER_PASS_LOGIN.slice(0, 6), ...failure, { close: true }]);
       cleanups.push(() => server.close());
       const outcome = await pollMailbox(testMailbox({ port: server.port }), ports(), Deadline.after(20_000));
       await server.done;

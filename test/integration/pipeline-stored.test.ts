@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { objectKeyFor } from '../../lib/adapters/object-key.ts';
 import { S3MessageStore } from '../../lib/adapters/s3-message-store.ts';
 import { SqsNotifier } from '../../lib/adapters/sqs-notifier.ts';
@@ -15,8 +15,9 @@ import type { ReceivedNotification } from '../../lib/notification/index.ts';
 import { pollMailbox } from '../../lib/pipeline/poll-mailbox.ts';
 import { type Fauxqs, startFauxqs } from '../support/fauxqs.ts';
 import { testMailbox } from '../support/mailbox.ts';
-import { type LocalPorts, localPorts } from '../support/pipeline-ports.ts';
+import { pipelineFixture } from '../support/pipeline-ports.ts';
 import { startScriptServer } from '../support/script-server.ts';
+import { USER_PASS_LOGIN } from '../support/scripted-login.ts';
 import { startStalledServer } from '../support/stalled-server.ts';
 
 let fauxqs: Fauxqs;
@@ -27,16 +28,7 @@ afterAll(async () => {
   await fauxqs?.stop();
 });
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-function ports(overrides: Parameters<typeof localPorts>[0]): LocalPorts {
-  const created = localPorts(overrides);
-  cleanups.push(() => created.remove());
-  return created;
-}
+const { cleanups, ports } = pipelineFixture();
 
 const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
 const MESSAGE = Buffer.from('From: a@example.com\r\nTo: b@example.com\r\nSubject: one\r\n\r\nHello.\r\n');
@@ -47,15 +39,7 @@ const MESSAGE = Buffer.from('From: a@example.com\r\nTo: b@example.com\r\nSubject
  */
 async function serverWithOneMessage(untilClose = false) {
   const server = await startScriptServer([
-    { send: '+OK scripted server ready\r\n' },
-    { expect: 'CAPA' },
-    { send: '+OK\r\nUSER\r\nUIDL\r\n.\r\n' },
-    { expect: 'USER alice' },
-    { send: '+OK\r\n' },
-    { expect: 'PASS secret' },
-    { send: '+OK logged in\r\n' },
-    { expect: 'CAPA' },
-    { send: '+OK\r\nUSER\r\nUIDL\r\n.\r\n' },
+    ...USER_PASS_LOGIN,
     { expect: 'UIDL' },
     { send: '+OK\r\n1 uid-1\r\n.\r\n' },
     { expect: 'LIST' },
@@ -170,15 +154,7 @@ describe('a run through S3 and SQS (fauxqs) with headers that are hard to notify
       notifier: new SqsNotifier({ client: fauxqs.sqs, queueUrl }),
     });
     const server = await startScriptServer([
-      { send: '+OK scripted server ready\r\n' },
-      { expect: 'CAPA' },
-      { send: '+OK\r\nUSER\r\nUIDL\r\n.\r\n' },
-      { expect: 'USER alice' },
-      { send: '+OK\r\n' },
-      { expect: 'PASS secret' },
-      { send: '+OK logged in\r\n' },
-      { expect: 'CAPA' },
-      { send: '+OK\r\nUSER\r\nUIDL\r\n.\r\n' },
+      ...USER_PASS_LOGIN,
       { expect: 'UIDL' },
       { send: '+OK\r\n1 a\r\n2 b\r\n3 c\r\n.\r\n' },
       { expect: 'LIST' },

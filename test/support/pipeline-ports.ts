@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterEach } from 'vitest';
 import { ConfigCredentialsProvider } from '../../lib/adapters/credentials.ts';
 import { LocalMessageStore } from '../../lib/adapters/local-message-store.ts';
 import { LocalNotifier, NOTIFICATIONS_FILE_NAME } from '../../lib/adapters/local-notifier.ts';
@@ -67,4 +68,21 @@ export function failingStore(
       return inner.put(message);
     },
   };
+}
+
+/**
+ * For a test file of pipeline runs: an afterEach that runs every cleanup pushed during the test, last
+ * first, and `ports`, local ports in a temp folder that is removed after the test.
+ */
+export function pipelineFixture() {
+  const cleanups: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  const ports = (overrides: Partial<PollPorts> = {}): LocalPorts => {
+    const created = localPorts(overrides);
+    cleanups.push(() => created.remove());
+    return created;
+  };
+  return { cleanups, ports };
 }
