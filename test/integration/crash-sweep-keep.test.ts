@@ -12,12 +12,8 @@
  * server must still hold every message (keep mode never deletes without deleteAfterDays).
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { ConfigCredentialsProvider } from '../../lib/adapters/credentials.ts';
-import { S3MessageStore } from '../../lib/adapters/s3-message-store.ts';
 import { S3StateStore } from '../../lib/adapters/s3-state-store.ts';
-import { SqsNotifier } from '../../lib/adapters/sqs-notifier.ts';
 import type { MailboxStateStore } from '../../lib/ports.ts';
-import { systemClock } from '../../lib/ports.ts';
 import { describeWithCorpus } from '../support/corpus.ts';
 import {
   type CoreFault,
@@ -29,8 +25,8 @@ import {
   type SweepRig,
   startSweepRig,
   sweepPoller,
+  sweepTarget,
 } from '../support/crash-sweep.ts';
-import { testMailbox } from '../support/mailbox.ts';
 
 const MESSAGES = 40;
 
@@ -98,26 +94,17 @@ describeWithCorpus('crash-point sweep in keep mode', () => {
   test('nothing lost, nothing altered, no duplicate object, nothing deleted, whatever fails', {
     timeout: 600_000,
   }, async () => {
-    const { dovecot, aws, proxy } = rig;
+    const { dovecot, aws } = rig;
     const rounds = corpusRounds(MESSAGES, 30);
     const seeded = rounds.flat();
-    await aws.createBucket('keep');
-    const queueUrl = await aws.createQueue('keep-notifications');
-    const ports = {
-      store: plan.flakyStore(new S3MessageStore({ client: aws.s3, bucket: 'keep' })),
-      notifier: plan.flakyNotifier(new SqsNotifier({ client: aws.sqs, queueUrl, retries: 0 })),
-      credentials: new ConfigCredentialsProvider(),
-      clock: systemClock,
-      stateStore: flakyState(new S3StateStore({ client: aws.s3, bucket: 'keep' })),
-    };
-    const mailbox = testMailbox({
-      id: 'keep',
-      port: proxy.port,
-      username: 'keep',
-      password: { literal: 'pw' },
-      auth: 'user',
+    const target = await sweepTarget(rig, plan, 'keep', {
       keep: { deleteAfterDays: undefined, initial: 'all' },
     });
+    const { queueUrl, mailbox } = target;
+    const ports = {
+      ...target.ports,
+      stateStore: flakyState(new S3StateStore({ client: aws.s3, bucket: 'keep' })),
+    };
     const sweep = sweepPoller(mailbox, ports, plan, (outcome) => [
       outcome.reason,
       JSON.stringify(outcome.keep),

@@ -10,10 +10,6 @@
  * notification, and no notification may point at an object that does not exist.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { ConfigCredentialsProvider } from '../../lib/adapters/credentials.ts';
-import { S3MessageStore } from '../../lib/adapters/s3-message-store.ts';
-import { SqsNotifier } from '../../lib/adapters/sqs-notifier.ts';
-import { systemClock } from '../../lib/ports.ts';
 import { describeWithCorpus } from '../support/corpus.ts';
 import {
   type CoreFault,
@@ -25,8 +21,8 @@ import {
   type SweepRig,
   startSweepRig,
   sweepPoller,
+  sweepTarget,
 } from '../support/crash-sweep.ts';
-import { testMailbox } from '../support/mailbox.ts';
 
 const MESSAGES = 60;
 
@@ -62,26 +58,11 @@ describeWithCorpus('crash-point sweep', () => {
   test('nothing lost, nothing altered, no duplicate object, whatever fails', {
     timeout: 600_000,
   }, async () => {
-    const { dovecot, aws, proxy } = rig;
+    const { dovecot, aws } = rig;
     // Two disjoint sets of corpus messages: one for the cut-after-each-command round, one for random chaos.
     const rounds = corpusRounds(MESSAGES, 50);
     const seeded = rounds.flat();
-    await aws.createBucket('sweep');
-    const queueUrl = await aws.createQueue('sweep-notifications');
-    const ports = {
-      store: plan.flakyStore(new S3MessageStore({ client: aws.s3, bucket: 'sweep' })),
-      notifier: plan.flakyNotifier(new SqsNotifier({ client: aws.sqs, queueUrl, retries: 0 })),
-      credentials: new ConfigCredentialsProvider(),
-      clock: systemClock,
-    };
-    // USER/PASS so that those commands, too, are cut after.
-    const mailbox = testMailbox({
-      id: 'sweep',
-      port: proxy.port,
-      username: 'sweep',
-      password: { literal: 'pw' },
-      auth: 'user',
-    });
+    const { queueUrl, ports, mailbox } = await sweepTarget(rig, plan, 'sweep');
     const { poll, stats } = sweepPoller(mailbox, ports, plan, (outcome) => [
       outcome.reason,
       outcome.message,

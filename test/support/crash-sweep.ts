@@ -9,14 +9,18 @@
  */
 import { createHash } from 'node:crypto';
 import { expect } from 'vitest';
+import { ConfigCredentialsProvider } from '../../lib/adapters/credentials.ts';
+import { S3MessageStore } from '../../lib/adapters/s3-message-store.ts';
+import { SqsNotifier } from '../../lib/adapters/sqs-notifier.ts';
 import type { MailboxConfig } from '../../lib/config/types.ts';
 import { Deadline } from '../../lib/deadline.ts';
 import type { MailboxOutcome } from '../../lib/pipeline/outcome.ts';
 import { pollMailbox } from '../../lib/pipeline/poll-mailbox.ts';
-import type { MessageStore, Notifier } from '../../lib/ports.ts';
+import { type MessageStore, type Notifier, systemClock } from '../../lib/ports.ts';
 import { loadCorpus, toCrlf } from './corpus.ts';
 import { type DovecotServer, startDovecot } from './dovecot.ts';
 import { type Fauxqs, startFauxqs } from './fauxqs.ts';
+import { testMailbox } from './mailbox.ts';
 import { servedByDovecot } from './served.ts';
 import { type ChunkVerdict, startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 
@@ -179,6 +183,37 @@ export function corpusRounds(messages: number, atLeast: number): [Buffer[], Buff
 }
 
 type Ports = Parameters<typeof pollMailbox>[1];
+
+/**
+ * What a sweep polls into: the bucket `user` and the queue `user-notifications` on fauxqs, the flaky S3
+ * store and SQS notifier (no SQS retries, so every injected failure reaches the pipeline), and the
+ * mailbox of `user` behind the proxy, logging in with USER/PASS so that those commands, too, are cut after.
+ */
+export async function sweepTarget(
+  rig: SweepRig,
+  plan: FaultPlan<{ kind: string }>,
+  user: string,
+  mailboxOverrides: Parameters<typeof testMailbox>[0] = {},
+) {
+  const { aws, proxy } = rig;
+  await aws.createBucket(user);
+  const queueUrl = await aws.createQueue(`${user}-notifications`);
+  const ports = {
+    store: plan.flakyStore(new S3MessageStore({ client: aws.s3, bucket: user })),
+    notifier: plan.flakyNotifier(new SqsNotifier({ client: aws.sqs, queueUrl, retries: 0 })),
+    credentials: new ConfigCredentialsProvider(),
+    clock: systemClock,
+  };
+  const mailbox = testMailbox({
+    id: user,
+    port: proxy.port,
+    username: user,
+    password: { literal: 'pw' },
+    auth: 'user',
+    ...mailboxOverrides,
+  });
+  return { queueUrl, ports, mailbox };
+}
 
 /**
  * One poller run per call, counted, with the outcome's status tallied; no run may fail to log in.
