@@ -36,7 +36,12 @@ import { killAllChildren } from './process-runner.ts';
 import { measuredHeadings, renderReport, spliceSections } from './report.ts';
 import type { BenchResults } from './results.ts';
 import { fleetUsers } from './scenarios/fleet.ts';
-import { measureKeepState, renderKeepState, withKeepStateSection } from './scenarios/keep-state.ts';
+import {
+  keepStateSectionOf,
+  measureKeepState,
+  renderKeepState,
+  withKeepStateSection,
+} from './scenarios/keep-state.ts';
 import { manyMailboxUsers, SINGLE_MAILBOX_USER } from './scenarios/many-mailboxes.ts';
 import { measureScenarios } from './scenarios/measure.ts';
 
@@ -128,7 +133,11 @@ if (values.rerender) {
     finishedAt: new Date(saved.finishedAt),
     notes: readNotes(),
   };
-  const rendered = renderReport(results);
+  // The keep-mode state is measured apart from the saved results: keep the section the report has.
+  const previous = fs.existsSync(REPORT) ? fs.readFileSync(REPORT, 'utf8') : '';
+  const keptSection = keepStateSectionOf(previous);
+  const fresh = renderReport(results);
+  const rendered = keptSection ? withKeepStateSection(fresh, keptSection) : fresh;
   fs.writeFileSync(
     REPORT,
     values.partial

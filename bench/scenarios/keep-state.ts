@@ -144,6 +144,14 @@ export function renderKeepState(results: KeepStateResults): string {
 }
 
 /** The report with this section in place of an earlier one, or before the notes. */
+/** The keep-mode state section of a report, or undefined: a re-render keeps the one it finds. */
+export function keepStateSectionOf(report: string): string | undefined {
+  const start = report.indexOf(KEEP_STATE_HEADING);
+  if (start === -1) return undefined;
+  const end = report.indexOf('\n## ', start + KEEP_STATE_HEADING.length);
+  return end === -1 ? report.slice(start) : report.slice(start, end + 1);
+}
+
 export function withKeepStateSection(report: string, section: string): string {
   const start = report.indexOf(KEEP_STATE_HEADING);
   if (start !== -1) {
