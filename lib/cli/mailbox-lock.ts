@@ -59,6 +59,9 @@ export function lockPath(dir: string, account: MailboxAccount): string {
   return path.join(dir, `${createHash('sha256').update(identity).digest('hex').slice(0, 32)}.lock`);
 }
 
+/** How long a lock file may stay unwritten (created, holder not yet in it) before it counts as unreadable. */
+const HOLDER_WRITE_GRACE_MS = 500;
+
 /** Takes the account's lock, waiting up to `waitMs` for another run to release it. */
 export async function lockMailbox(
   dir: string,
@@ -68,6 +71,9 @@ export async function lockMailbox(
   await ensureLockDir(dir);
   const file = lockPath(dir, account);
   const giveUpAt = Date.now() + waitMs;
+  // A lock file is created empty and written a moment later: give its holder that moment, so the message
+  // can name it, even when we do not wait for the lock itself.
+  const holderWrittenBy = Date.now() + HOLDER_WRITE_GRACE_MS;
   for (;;) {
     if (await tryCreate(file, account.id)) return { acquired: true, release: () => release(file) };
     const holder = await readHolder(file);
@@ -76,6 +82,10 @@ export async function lockMailbox(
       continue;
     }
     if (holder === 'gone') continue;
+    if (holder === undefined && Date.now() < holderWrittenBy) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      continue;
+    }
     if (Date.now() >= giveUpAt) return { acquired: false, holder };
     await new Promise((resolve) => setTimeout(resolve, Math.min(RETRY_EVERY_MS, giveUpAt - Date.now())));
   }
