@@ -24,8 +24,13 @@ export interface BenchPlan {
     readonly concurrencies: readonly number[];
   };
   readonly lambdaInitSamples: number;
-  /** Scenario 6: the S3 path alone. */
-  readonly s3Path: { readonly messages: number; readonly messageBytes: number; readonly inFlight: number };
+  /** Scenario 6: the S3 path alone; more repetitions than the rest, as two variants are compared. */
+  readonly s3Path: {
+    readonly messages: number;
+    readonly messageBytes: number;
+    readonly inFlight: number;
+    readonly repetitions: number;
+  };
   /** Scenario 7: the fleet (N mailboxes, M workers, RTT and batch sizes can be changed by flags). */
   readonly fleet: FleetPlan;
   /** The diagnostic contender (poller → discard) in scenarios 1 and 2. */
@@ -42,7 +47,7 @@ export const BENCH_PLANS: { readonly full: BenchPlan; readonly smoke: BenchPlan 
     sweepBytes: [1 * KiB, 100 * KiB, 10 * MiB, 200 * MiB],
     many: { mailboxes: 200, messagesEach: 20, messageBytes: 20 * KiB, concurrencies: [4, 16] },
     lambdaInitSamples: 5,
-    s3Path: { messages: 1000, messageBytes: 20 * KiB, inFlight: 16 },
+    s3Path: { messages: 1000, messageBytes: 20 * KiB, inFlight: 16, repetitions: 5 },
     fleet: {
       mailboxes: 500,
       workers: 4,
@@ -64,7 +69,7 @@ export const BENCH_PLANS: { readonly full: BenchPlan; readonly smoke: BenchPlan 
     sweepBytes: [1 * KiB],
     many: { mailboxes: 2, messagesEach: 1, messageBytes: 20 * KiB, concurrencies: [4] },
     lambdaInitSamples: 1,
-    s3Path: { messages: 50, messageBytes: 20 * KiB, inFlight: 16 },
+    s3Path: { messages: 50, messageBytes: 20 * KiB, inFlight: 16, repetitions: 1 },
     fleet: {
       mailboxes: 20,
       workers: 2,

@@ -99,7 +99,7 @@ export async function measureScenarios(context: MeasureContext): Promise<Measure
   }
   if (scenarios.has(6)) {
     log(`bench: 6. the S3 path alone, ${plan.s3Path.messages} × ${plan.s3Path.messageBytes} B`);
-    const s3Path = await runS3Path(env, bundles.s3Path, { ...plan.s3Path, repetitions });
+    const s3Path = await runS3Path(env, bundles.s3Path, plan.s3Path);
     measured.s3Path = { ...s3Path, load: loadAverage() };
   }
   if (scenarios.has(7)) {

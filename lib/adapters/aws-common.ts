@@ -9,6 +9,13 @@ export const DEFAULT_AWS_REGION = 'us-east-1';
  */
 export const AWS_HTTP_OPTIONS = { connectionTimeout: 5_000, socketTimeout: 60_000 } as const;
 
+/**
+ * Settings every AWS client of ours is created with. `cacheMiddleware`: resolve each command class's
+ * middleware stack once per client instead of on every request (sendAbortable extends this to requests
+ * with an abort signal); nothing here changes a client's middleware after its first request.
+ */
+export const AWS_CLIENT_DEFAULTS = { requestHandler: AWS_HTTP_OPTIONS, cacheMiddleware: true } as const;
+
 export function regionFromEnv(env: NodeJS.ProcessEnv = process.env): string {
   return env.AWS_REGION || env.AWS_DEFAULT_REGION || DEFAULT_AWS_REGION;
 }

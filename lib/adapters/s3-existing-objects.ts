@@ -10,6 +10,7 @@ import {
   type HeadObjectCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { sendAbortable } from './abortable-send.ts';
 import { describeAwsError, httpStatusOf } from './aws-common.ts';
 import { compareChecksum, type ExpectedChecksum, parseReportedChecksum } from './s3-checksums.ts';
 
@@ -93,7 +94,7 @@ export class ExistingObjects {
   async head(key: string, signal: AbortSignal | undefined): Promise<HeadObjectCommandOutput> {
     try {
       const command = new HeadObjectCommand({ Bucket: this.#bucket, Key: key, ChecksumMode: 'ENABLED' });
-      return await this.#client.send(command, { abortSignal: signal });
+      return await sendAbortable(this.#client, command, signal);
     } catch (error) {
       const hint =
         httpStatusOf(error) === 403
@@ -107,7 +108,7 @@ export class ExistingObjects {
   async #hashObject(key: string, signal: AbortSignal | undefined): Promise<{ sha256: string; size: number }> {
     try {
       const command = new GetObjectCommand({ Bucket: this.#bucket, Key: key });
-      const reply = await this.#client.send(command, { abortSignal: signal });
+      const reply = await sendAbortable(this.#client, command, signal);
       const hash = createHash('sha256');
       let size = 0;
       for await (const chunk of reply.Body as AsyncIterable<Uint8Array>) {

@@ -21,6 +21,7 @@ import {
   StateConflictError,
   type VersionedState,
 } from '../ports.ts';
+import { sendAbortable } from './abortable-send.ts';
 import { describeAwsError, httpStatusOf } from './aws-common.ts';
 import { stateKeyFor } from './local-state-store.ts';
 import { decodeState, encodeState } from './mailbox-state-codec.ts';
@@ -53,9 +54,8 @@ export class S3StateStore implements MailboxStateStore {
     let bytes: Uint8Array;
     let etag: string | undefined;
     try {
-      const response = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }), {
-        abortSignal: options.signal,
-      });
+      const command = new GetObjectCommand({ Bucket: this.#bucket, Key: key });
+      const response = await sendAbortable(this.#client, command, options.signal);
       etag = response.ETag;
       bytes = await (response.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
     } catch (error) {
@@ -88,7 +88,7 @@ export class S3StateStore implements MailboxStateStore {
       ...(expectedVersion === undefined ? { IfNoneMatch: '*' } : { IfMatch: expectedVersion }),
     });
     try {
-      const response = await this.#client.send(command, { abortSignal: options.signal });
+      const response = await sendAbortable(this.#client, command, options.signal);
       if (response.ETag === undefined) throw new Error('PutObject answered without an ETag');
       return response.ETag;
     } catch (error) {
@@ -107,10 +107,8 @@ export class S3StateStore implements MailboxStateStore {
   /** True only when a listing of exactly this key succeeds and shows nothing. */
   async #absent(key: string, signal: AbortSignal | undefined): Promise<boolean> {
     try {
-      const listed = await this.#client.send(
-        new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: key, MaxKeys: 1 }),
-        { abortSignal: signal },
-      );
+      const command = new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: key, MaxKeys: 1 });
+      const listed = await sendAbortable(this.#client, command, signal);
       return (listed.KeyCount ?? listed.Contents?.length ?? 0) === 0;
     } catch {
       return false; // the 403 of GetObject is what gets reported

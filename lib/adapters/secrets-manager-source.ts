@@ -11,7 +11,7 @@ import {
   SecretsManagerClient,
   type SecretsManagerClientConfig,
 } from '@aws-sdk/client-secrets-manager';
-import { AWS_HTTP_OPTIONS, endpointFromEnv, regionFromEnv } from './aws-common.ts';
+import { AWS_CLIENT_DEFAULTS, endpointFromEnv, regionFromEnv } from './aws-common.ts';
 import type { SecretSource } from './credentials.ts';
 
 /** The one call this source makes, so tests can stand in for the client. */
@@ -57,7 +57,7 @@ export function createSecretsManagerClient(config: SecretsManagerClientConfig = 
   const endpoint = endpointFromEnv('AWS_ENDPOINT_URL_SECRETS_MANAGER');
   return new SecretsManagerClient({
     region: regionFromEnv(),
-    requestHandler: AWS_HTTP_OPTIONS,
+    ...AWS_CLIENT_DEFAULTS,
     ...(endpoint === undefined ? {} : { endpoint }),
     ...config,
   });

@@ -16,7 +16,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import { SQS_MAX_BATCH_ENTRIES, SQS_MAX_PAYLOAD_BYTES } from '../aws-limits.ts';
 import type { NotificationResult, Notifier, NotifyOptions, OutgoingNotification } from '../ports.ts';
-import { AWS_HTTP_OPTIONS, describeAwsError, endpointFromEnv, regionFromEnv } from './aws-common.ts';
+import { sendAbortable } from './abortable-send.ts';
+import { AWS_CLIENT_DEFAULTS, describeAwsError, endpointFromEnv, regionFromEnv } from './aws-common.ts';
 
 export const DEFAULT_RETRIES = 2;
 export const DEFAULT_RETRY_DELAY_MS = 100;
@@ -108,10 +109,8 @@ export class SqsNotifier implements Notifier {
     let reply: SendMessageBatchCommandOutput;
     try {
       const entries = [...byId].map(([id, notification]) => this.#entry(notification, id));
-      reply = await this.#client.send(
-        new SendMessageBatchCommand({ QueueUrl: this.#queueUrl, Entries: entries }),
-        { abortSignal: signal },
-      );
+      const command = new SendMessageBatchCommand({ QueueUrl: this.#queueUrl, Entries: entries });
+      reply = await sendAbortable(this.#client, command, signal);
     } catch (error) {
       // The SDK has already retried what it could; what is left fails every entry of this request. An
       // abandoned request may still have been accepted: the next run re-sends (FIFO deduplicates).
@@ -172,7 +171,7 @@ export function createSqsClient(config: SQSClientConfig = {}): SQSClient {
   const endpoint = endpointFromEnv('AWS_ENDPOINT_URL_SQS');
   return new SQSClient({
     region: regionFromEnv(),
-    requestHandler: AWS_HTTP_OPTIONS,
+    ...AWS_CLIENT_DEFAULTS,
     ...(endpoint === undefined ? {} : { endpoint }),
     ...config,
   });

@@ -8,7 +8,7 @@ import {
   SSMClient,
   type SSMClientConfig,
 } from '@aws-sdk/client-ssm';
-import { AWS_HTTP_OPTIONS, endpointFromEnv, httpStatusOf, regionFromEnv } from '../adapters/aws-common.ts';
+import { AWS_CLIENT_DEFAULTS, endpointFromEnv, httpStatusOf, regionFromEnv } from '../adapters/aws-common.ts';
 
 /** The one call made here, so tests can stand in for the client. */
 export interface GetParameterClient {
@@ -43,7 +43,7 @@ export function createSsmClient(config: SSMClientConfig = {}): SSMClient {
   const endpoint = endpointFromEnv('AWS_ENDPOINT_URL_SSM');
   return new SSMClient({
     region: regionFromEnv(),
-    requestHandler: AWS_HTTP_OPTIONS,
+    ...AWS_CLIENT_DEFAULTS,
     ...(endpoint === undefined ? {} : { endpoint }),
     ...config,
   });
