@@ -53,9 +53,15 @@ function handlerFor<Output>(
   signal: AbortSignal,
 ): CommandHandler<Output> {
   let bySignal = handlers.get(client);
-  if (bySignal === undefined) handlers.set(client, (bySignal = new WeakMap()));
+  if (bySignal === undefined) {
+    bySignal = new WeakMap();
+    handlers.set(client, bySignal);
+  }
   let byClass = bySignal.get(signal);
-  if (byClass === undefined) bySignal.set(signal, (byClass = new Map()));
+  if (byClass === undefined) {
+    byClass = new Map();
+    bySignal.set(signal, byClass);
+  }
   let handler = byClass.get(command.constructor) as CommandHandler<Output> | undefined;
   if (handler === undefined) {
     const resolve = command.resolveMiddleware.bind(command) as (...args: unknown[]) => CommandHandler<Output>;

@@ -25,12 +25,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import {
-  CopyObjectCommand,
-  DeleteObjectCommand,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { CopyObjectCommand, DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { MessageStore, MessageToStore, StoredMessage } from '../ports.ts';
 import { sendAbortable } from './abortable-send.ts';
@@ -86,8 +81,8 @@ export interface S3MessageStoreOptions {
   readonly onWarning?: (message: string, cause?: unknown) => void;
 }
 
-export { S3MessageStoreError, S3ObjectMismatchError };
 export { createS3Client } from './s3-client.ts';
+export { S3MessageStoreError, S3ObjectMismatchError };
 
 export class S3MessageStore implements MessageStore {
   readonly #client: S3Client;
