@@ -6,7 +6,12 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { build, stop as stopEsbuild } from 'esbuild';
-import { buildFunctionBundles, ESBUILD_OPTIONS, initMs } from '../scripts/build.mjs';
+import {
+  buildFunctionBundles,
+  ESBUILD_OPTIONS,
+  initMs,
+  precompiledConfigValidator,
+} from '../scripts/build.mjs';
 import { median } from './stats.ts';
 
 export interface ChildBundles {
@@ -31,9 +36,13 @@ export interface LambdaBundle {
   readonly initMs: { median: number; min: number; max: number };
 }
 
-/** One child-process entry point, with the release build's esbuild settings (scripts/build.mjs). */
+/**
+ * One child-process entry point, with the release build's esbuild settings and plugin (scripts/build.mjs):
+ * the config validator is compiled at build time, as in the shipped CLI and functions.
+ */
 async function bundle(entry: string, outfile: string, target: string, minify = true): Promise<number> {
-  await build({ ...ESBUILD_OPTIONS, entryPoints: [entry], outfile, target, minify });
+  const plugins = [await precompiledConfigValidator()];
+  await build({ ...ESBUILD_OPTIONS, entryPoints: [entry], outfile, target, minify, plugins });
   return statSync(outfile).size;
 }
 

@@ -28,7 +28,7 @@ import { Readable } from 'node:stream';
 import { CopyObjectCommand, DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { MessageStore, MessageToStore, StoredMessage } from '../ports.ts';
-import { sendAbortable } from './abortable-send.ts';
+import { clientBoundTo, sendAbortable } from './abortable-send.ts';
 import { describeAwsError, httpStatusOf } from './aws-common.ts';
 import { HashingReader, prefixThenRest } from './hashing-reader.ts';
 import { encodeKeySegment, isRfc1939Uidl, objectKeyFor } from './object-key.ts';
@@ -164,7 +164,7 @@ export class S3MessageStore implements MessageStore {
     const tempKey = `${this.#prefix}${INCOMING_FOLDER}${message.mailboxId}/${randomUUID()}`;
     const parts = new PartDigests(this.#partSize);
     const upload = new Upload({
-      client: this.#client,
+      client: clientBoundTo(this.#client, message.signal),
       params: {
         Bucket: this.#bucket,
         Key: tempKey,
@@ -176,7 +176,8 @@ export class S3MessageStore implements MessageStore {
       queueSize: this.#queueSize,
       leavePartsOnError: false,
     });
-    // lib-storage has its own abort: done() rejects at once; parts in flight are dropped, the upload aborted.
+    // lib-storage has its own abort: done() rejects at once and the upload is aborted; the requests in
+    // flight carry the signal too (clientBoundTo), so none is left holding a connection.
     const abortUpload = () => void upload.abort();
     message.signal?.addEventListener('abort', abortUpload, { once: true });
     let uploaded: { ETag?: string; ChecksumSHA256?: string; ChecksumType?: string };

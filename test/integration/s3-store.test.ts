@@ -496,27 +496,32 @@ describe('S3MessageStore and the run deadline', () => {
   it.each([
     ['one PutObject', 64 * 1024],
     ['a multipart upload (lib-storage aborts it)', 1024],
-  ])('abandons %s to an endpoint that never answers when the signal aborts', async (_what, threshold) => {
-    const stalled = await startStalledServer();
-    try {
-      const client = new S3Client({
-        endpoint: stalled.url,
-        region: 'us-east-1',
-        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-        forcePathStyle: true,
-      });
-      const store = new S3MessageStore({ client, bucket: 'b', multipartThresholdBytes: threshold });
-      const signal = Deadline.after(300).signal();
-      const failure = await store
-        .put({ ...message(randomBytes(8000)), signal })
-        .catch((error: unknown) => error);
-      expect(failure).toBeInstanceOf(S3MessageStoreError);
-      expect((failure as Error).message).toMatch(/abandoned: the run's deadline passed/);
-      expect(stalled.requests()).toBeGreaterThan(0);
-    } finally {
-      await stalled.close();
-    }
-  });
+  ])(
+    'abandons %s to an endpoint that never answers when the signal aborts, closing its connection',
+    async (_what, threshold) => {
+      const stalled = await startStalledServer();
+      try {
+        const client = new S3Client({
+          endpoint: stalled.url,
+          region: 'us-east-1',
+          credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+          forcePathStyle: true,
+        });
+        const store = new S3MessageStore({ client, bucket: 'b', multipartThresholdBytes: threshold });
+        const signal = Deadline.after(300).signal();
+        const failure = await store
+          .put({ ...message(randomBytes(8000)), signal })
+          .catch((error: unknown) => error);
+        expect(failure).toBeInstanceOf(S3MessageStoreError);
+        expect((failure as Error).message).toMatch(/abandoned: the run's deadline passed/);
+        expect(stalled.requests()).toBeGreaterThan(0);
+        // Nothing is left waiting for an answer (which would keep a CLI process alive for the socket timeout).
+        await vi.waitFor(() => expect(stalled.openConnections()).toBe(0), { timeout: 2000 });
+      } finally {
+        await stalled.close();
+      }
+    },
+  );
 
   it('starts nothing once the deadline has passed', async () => {
     const { commands, store } = await freshStore();

@@ -9,6 +9,8 @@ export interface StalledServer {
   readonly url: string;
   /** Requests received so far (none is ever answered). */
   requests(): number;
+  /** Connections the client still holds open. */
+  openConnections(): number;
   close(): Promise<void>;
 }
 
@@ -17,11 +19,17 @@ export async function startStalledServer(): Promise<StalledServer> {
   const server = http.createServer(() => {
     requests++;
   });
+  let open = 0;
+  server.on('connection', (socket) => {
+    open++;
+    socket.on('close', () => open--);
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     requests: () => requests,
+    openConnections: () => open,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
