@@ -60,9 +60,17 @@ export const MAX_CAPA_OCTETS = 64 * 1024;
  */
 export const LISTING_ENTRIES_PER_RUN_MESSAGE = 2;
 
+/**
+ * Entries kept whatever the per-run limit: messages passed over (oversized) stay on the server at the head
+ * of the listing, and with a small per-run limit a few of them would fill the kept entries run after run,
+ * so that no later message is ever reached. 10,000 entries cost ~1.5 MB; the mailbox stalls only once
+ * that many messages at its head are passed over, and each run reports them (`skipped`, `oversized`).
+ */
+export const MIN_LISTING_ENTRIES = 10_000;
+
 /** Entries kept from a LIST or UIDL listing for a per-run message limit (see LISTING_ENTRIES_PER_RUN_MESSAGE). */
 export function maxListingEntriesFor(maxMessagesPerRun: number): number {
-  return Math.max(1, maxMessagesPerRun) * LISTING_ENTRIES_PER_RUN_MESSAGE;
+  return Math.max(MIN_LISTING_ENTRIES, Math.max(1, maxMessagesPerRun) * LISTING_ENTRIES_PER_RUN_MESSAGE);
 }
 
 /**

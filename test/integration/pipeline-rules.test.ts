@@ -123,6 +123,23 @@ describe('pollMailbox rules', () => {
     expect(server.messages('alice')).toEqual([big]);
   });
 
+  test('oversized messages at the head never hold back later ones, even with a small per-run limit', async () => {
+    const bigs = Array.from({ length: 6 }, (_, i) => testMessage(`big ${i}`, `${'x'.repeat(5000)}\r\n`));
+    const smalls = Array.from({ length: 3 }, (_, i) => testMessage(`small ${i}`));
+    const server = await startMemoryPop3Server({
+      users: [{ name: 'alice', password: 'secret', messages: [...bigs, ...smalls] }],
+    });
+    cleanups.push(() => server.close());
+    const local = ports();
+    const limits = { maxMessageBytes: 1000, maxMessagesPerRun: 2 };
+    const mailbox = testMailbox({ port: server.port, limits });
+    const first = await pollMailbox(mailbox, local, Deadline.after(20_000));
+    expect(first).toMatchObject({ status: 'ok', counts: { found: 9, stored: 2, deleted: 2, skipped: 6 } });
+    const second = await pollMailbox(mailbox, local, Deadline.after(20_000));
+    expect(second).toMatchObject({ status: 'ok', counts: { found: 7, stored: 1, deleted: 1, skipped: 6 } });
+    expect(server.messages('alice')).toEqual(bigs);
+  });
+
   test('a LIST size that lies low does not get an oversized message stored: the RETR is cut off', async () => {
     const big = testMessage('lying size', `${'y'.repeat(4000)}\r\n`);
     const after = testMessage('after');

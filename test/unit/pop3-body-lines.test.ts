@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BodyReader, Listing } from '../../lib/pop3/body-lines.ts';
 import { Pop3ProtocolError } from '../../lib/pop3/errors.ts';
-import { MAX_LISTING_LINE_OCTETS, maxListingEntriesFor } from '../../lib/pop3/limits.ts';
+import { MAX_LISTING_LINE_OCTETS, MIN_LISTING_ENTRIES, maxListingEntriesFor } from '../../lib/pop3/limits.ts';
 import {
   capabilitiesReader,
   type ListEntry,
@@ -160,9 +160,11 @@ describe('CAPA body, line by line at every split', () => {
 });
 
 describe('the listing cap follows the per-run message limit', () => {
-  it('keeps twice the per-run limit, at least one', () => {
+  it('keeps twice the per-run limit, at least MIN_LISTING_ENTRIES', () => {
     expect(maxListingEntriesFor(10_000)).toBe(20_000);
-    expect(maxListingEntriesFor(0)).toBe(2);
+    expect(maxListingEntriesFor(6_000)).toBe(12_000);
+    expect(maxListingEntriesFor(50)).toBe(MIN_LISTING_ENTRIES);
+    expect(maxListingEntriesFor(0)).toBe(MIN_LISTING_ENTRIES);
   });
 
   it('a listing exactly at the cap omits nothing', () => {
