@@ -73,8 +73,16 @@ export type { Credentials } from './pop3/credentials.ts';
 import type { Credentials } from './pop3/credentials.ts';
 
 export interface CredentialsProvider {
-  /** Resolves the secret reference of one mailbox. Errors must never contain the secret. */
-  resolve(ref: SecretRef, username: string, kind?: Credentials['kind']): Promise<Credentials>;
+  /**
+   * Resolves the secret reference of one mailbox. Errors must never contain the secret. `signal` is the
+   * run's deadline: a token request still running when it aborts is abandoned.
+   */
+  resolve(
+    ref: SecretRef,
+    username: string,
+    kind?: Credentials['kind'],
+    options?: { readonly signal?: AbortSignal },
+  ): Promise<Credentials>;
 }
 
 /** Where a mailbox's password or token comes from (see lib/config). */

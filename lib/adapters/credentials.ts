@@ -128,8 +128,13 @@ export class ConfigCredentialsProvider implements CredentialsProvider {
   }
 
   /** Credentials of the given kind (default password) from one secret reference. */
-  async resolve(ref: SecretRef, username: string, kind: CredentialKind = 'password'): Promise<Credentials> {
-    if ('oauth2' in ref) return this.#oauth2(ref.oauth2, username);
+  async resolve(
+    ref: SecretRef,
+    username: string,
+    kind: CredentialKind = 'password',
+    options: { readonly signal?: AbortSignal } = {},
+  ): Promise<Credentials> {
+    if ('oauth2' in ref) return this.#oauth2(ref.oauth2, username, options.signal);
     const secret = await this.#secretOf(ref, kind);
     return kind === 'oauth2'
       ? { kind: 'oauth2', username, accessToken: secret }
@@ -147,9 +152,9 @@ export class ConfigCredentialsProvider implements CredentialsProvider {
     if ('oauth2' in ref) this.#tokens.forget(ref.oauth2);
   }
 
-  async #oauth2(ref: OAuth2SecretRef, username: string): Promise<Credentials> {
+  async #oauth2(ref: OAuth2SecretRef, username: string, signal?: AbortSignal): Promise<Credentials> {
     this.#refuseUnlessAllowed('secretId' in ref.secret ? 'secretId' : 'file');
-    const token = await this.#tokens.token(ref, this.#validUntil());
+    const token = await this.#tokens.token(ref, this.#validUntil(), signal);
     return {
       kind: 'oauth2',
       username,

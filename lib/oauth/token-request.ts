@@ -106,6 +106,26 @@ export async function requestToken(
       ? clientAuthentication(credential)
       : await certificateAuthentication(credential.certificate, credential.tokenUrl);
   const options = httpOptions(credential.tokenUrl, signal);
+  try {
+    return await grantCall(credential, as, client, auth, options, nowMs);
+  } catch (error) {
+    // fetch rejects with the signal's own reason (the run's DeadlineExceededError), not an AbortError.
+    if (!signal?.aborted || error instanceof TokenEndpointUnavailableError) throw error;
+    throw new TokenEndpointUnavailableError(
+      `token request to ${credential.tokenUrl} abandoned: the run's deadline passed`,
+      { cause: error },
+    );
+  }
+}
+
+function grantCall(
+  credential: OAuth2Credential,
+  as: oauth.AuthorizationServer,
+  client: oauth.Client,
+  auth: oauth.ClientAuth,
+  options: ReturnType<typeof httpOptions>,
+  nowMs: number,
+): Promise<IssuedToken> {
   return tokenCall(credential.tokenUrl, nowMs, async () => {
     if (credential.grant === 'client_credentials') {
       const response = await oauth.clientCredentialsGrantRequest(

@@ -95,6 +95,7 @@ async function pollSession(
       mailbox.password,
       mailbox.username,
       mailbox.credentialKind,
+      { signal: deadline.signal() },
     );
     // auth "auto" may need a second connection when the server closes after refusing a mechanism.
     client = await Pop3Client.connectAndLogin(

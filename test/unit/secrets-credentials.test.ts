@@ -6,6 +6,9 @@ import {
   type SecretSource,
 } from '../../lib/adapters/credentials.ts';
 import { SecretsManagerSource } from '../../lib/adapters/secrets-manager-source.ts';
+import { Deadline } from '../../lib/deadline.ts';
+import { classifyFailure } from '../../lib/pipeline/classify-failure.ts';
+import { startStalledServer } from '../support/stalled-server.ts';
 
 const SECRET = 'hunter2-do-not-print';
 
@@ -253,5 +256,33 @@ describe('SecretsManagerSource', () => {
     const { client } = fakeClient({ ...metadata, SecretBinary: Uint8Array.from([0xff, 0xfe, 0x41]) });
     const error = await errorOf(new SecretsManagerSource({ client }).getSecretString('s'));
     expect(error.message).toBe('secret "s" is binary and not UTF-8 text');
+  });
+});
+
+describe('an OAuth2 token request and the run deadline', () => {
+  it('is abandoned when the deadline passes, not after its own 15 s timeout', async () => {
+    const stalled = await startStalledServer();
+    try {
+      const doc = {
+        grant: 'client_credentials',
+        clientId: 'app',
+        clientSecret: 's',
+        scope: 'pop',
+        tokenUrl: stalled.url,
+      };
+      const source: SecretSource = { getSecretString: async () => JSON.stringify(doc) };
+      const provider = new ConfigCredentialsProvider({ secretSource: source, allowed: ['secretId'] });
+      const ref = { oauth2: { grant: 'client_credentials' as const, secret: { secretId: 'oauth/app' } } };
+      const started = performance.now();
+      const error = await errorOf(
+        provider.resolve(ref, 'alice', 'oauth2', { signal: Deadline.after(300).signal() }),
+      );
+      expect(performance.now() - started).toBeLessThan(5_000);
+      expect(stalled.requests()).toBe(1);
+      expect(classifyFailure(error)).toMatchObject({ status: 'retry-later', reason: 'token-endpoint' });
+      expect(error.message).toContain("abandoned: the run's deadline passed");
+    } finally {
+      await stalled.close();
+    }
   });
 });
