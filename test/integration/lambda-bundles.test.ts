@@ -59,6 +59,7 @@ const USERS = {
   slow: 'slow-pop3-password',
   fine: 'fine-pop3-password',
   batch: 'batch-pop3-password',
+  keep: 'keep-pop3-password',
 };
 const SERVICE_NAME = 'bundle-test';
 const MESSAGE_BUCKET = 'mail';
@@ -569,6 +570,39 @@ describeWithCorpus('the built Lambda bundles', () => {
     const everything = output.lines.join('\n');
     expect(everything).not.toContain(misplaced);
     expect(everything).not.toContain(USERS.fine);
+  });
+
+  test('keep mode: messages stay on the server, the state object remembers them, later slots ingest only new ones', async () => {
+    const message = (n: number) =>
+      Buffer.from(`Message-ID: <keep-${n}@example.com>\r\nSubject: keep ${n}\r\n\r\nbody ${n}\r\n`);
+    await dovecot.seed('keep', [message(1), message(2), message(3)]);
+    secrets.putSecret('mailbox-poller/keep', USERS.keep);
+    const kept = { ...mailbox('keep', 'keep'), keep: true };
+    const slot = async (time: string) => {
+      const [job, ...more] = await dispatchAndReceive(time, [kept]);
+      expect(more).toEqual([]);
+      return (await pollJob(job!)).response;
+    };
+
+    expect(await slot('2025-03-04T11:00:00Z')).toEqual({ batchItemFailures: [] });
+    expect(await dovecot.messageCount('keep')).toBe(3);
+    expect((await storedObjects('keep')).size).toBe(3);
+    expect(await notificationsFor('keep')).toHaveLength(3);
+    const stateKey = `${KEY_PREFIX}.state/keep.jsonl.gz`;
+    expect(await aws.listKeys(MESSAGE_BUCKET, `${KEY_PREFIX}.state/`)).toEqual([stateKey]);
+
+    expect(await slot('2025-03-04T11:05:00Z')).toEqual({ batchItemFailures: [] });
+    expect(await notificationsFor('keep')).toEqual([]);
+
+    await dovecot.seed('keep', [message(4)]);
+    expect(await slot('2025-03-04T11:10:00Z')).toEqual({ batchItemFailures: [] });
+    const fresh = await notificationsFor('keep');
+    expect(fresh.map((n) => n.mail.commonHeaders.subject)).toEqual(['keep 4']);
+    expect(await dovecot.messageCount('keep')).toBe(4);
+    expect((await storedObjects('keep')).size).toBe(4);
+    const finished = output.logs().filter((entry) => entry['message'] === 'poll finished');
+    expect(finished.map((entry) => (entry['counts'] as { stored: number }).stored)).toEqual([3, 0, 1]);
+    expect(finished.map((entry) => (entry['counts'] as { deleted: number }).deleted)).toEqual([0, 0, 0]);
   });
 
   test('a slow mailbox stops within the time left, keeps what it deleted, and hands the job back', async () => {
