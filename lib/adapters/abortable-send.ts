@@ -70,17 +70,3 @@ function handlerFor<Output>(
   }
   return handler;
 }
-
-/**
- * The client as a library that calls `send(command)` itself should see it (lib-storage's Upload): every
- * request it sends carries `signal`, so a part still in flight at the deadline is cut off with the rest
- * instead of holding its connection open. Everything but `send` is the client's own (prototype lookup).
- */
-export function clientBoundTo<Client extends AbortableClient>(
-  client: Client,
-  signal: AbortSignal | undefined,
-): Client {
-  if (signal === undefined) return client;
-  const send = (command: AbortableCommand<unknown>) => sendAbortable(client, command, signal);
-  return Object.create(client, { send: { value: send } }) as Client;
-}

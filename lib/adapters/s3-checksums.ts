@@ -8,11 +8,11 @@
  * - A multipart upload with SHA-256 part checksums: a COMPOSITE checksum, the SHA-256 of the concatenated
  *   raw part digests followed by `-<number of parts>`. SHA-256 has no full-object type for multipart
  *   uploads (only the CRC algorithms do), so it can be checked only by someone who knows the part
- *   boundaries: we do for our own uploads (PartDigests), not for objects written by others.
+ *   boundaries: we do for our own uploads (lib/adapters/multipart-upload.ts), not for objects written by others.
  * - An object written without a SHA-256 checksum (another tool, S3's default CRC64NVME, an emulator):
  *   no SHA-256 at all.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 
 /** A checksum as S3 reported it, parsed: the base64 digest and, for a composite one, the part count. */
 export interface ReportedChecksum {
@@ -59,42 +59,4 @@ export function compositeDigest(partDigests: readonly Buffer[]): string {
 
 export function hexToBase64(hex: string): string {
   return Buffer.from(hex, 'hex').toString('base64');
-}
-
-/**
- * SHA-256 of each `partSize` slice of a byte stream, cut where @aws-sdk/lib-storage cuts its parts: every
- * part `partSize` bytes except the last, which holds the rest (never empty unless the stream is).
- */
-export class PartDigests {
-  readonly #partSize: number;
-  readonly #digests: Buffer[] = [];
-  #hash: Hash = createHash('sha256');
-  #inPart = 0;
-
-  constructor(partSize: number) {
-    this.#partSize = partSize;
-  }
-
-  update(chunk: Buffer): void {
-    let at = 0;
-    while (at < chunk.length) {
-      if (this.#inPart === this.#partSize) this.#closePart();
-      const take = Math.min(chunk.length - at, this.#partSize - this.#inPart);
-      this.#hash.update(chunk.subarray(at, at + take));
-      this.#inPart += take;
-      at += take;
-    }
-  }
-
-  /** The digests of every part; call once, at the end of the stream. */
-  finish(): Buffer[] {
-    if (this.#inPart > 0 || this.#digests.length === 0) this.#closePart();
-    return this.#digests;
-  }
-
-  #closePart(): void {
-    this.#digests.push(this.#hash.digest());
-    this.#hash = createHash('sha256');
-    this.#inPart = 0;
-  }
 }

@@ -3,8 +3,8 @@
  *
  * Small bodies (below the multipart threshold) go up in ONE PutObject carrying `x-amz-checksum-sha256`, so
  * S3 rejects the write unless the bytes it received hash to our digest. Larger bodies stream through a
- * multipart upload with SHA-256 part checksums to a temporary key under `.incoming/` (memory bounded by the
- * threshold plus the part buffers). S3 answers CompleteMultipartUpload with a composite checksum (SHA-256
+ * multipart upload with SHA-256 part checksums to a temporary key under `.incoming/` (multipart-upload.ts;
+ * memory bounded by the threshold plus the part buffers). S3 answers CompleteMultipartUpload with a composite checksum (SHA-256
  * of the part digests, `-N`), which we recompute from our own part digests: the temporary object is
  * verified BEFORE anything is visible under the final key. Then CopyObject, pinned to the verified upload
  * (`CopySourceIfMatch` its ETag), with `ChecksumAlgorithm: SHA256`, so S3 hashes the whole copy and reports
@@ -24,19 +24,17 @@
  * the end cannot push a run past its timeout; an abandoned put rejects and the message is not committed.
  */
 import { randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { CopyObjectCommand, DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import type { MessageStore, MessageToStore, StoredMessage } from '../ports.ts';
-import { clientBoundTo, sendAbortable } from './abortable-send.ts';
+import { sendAbortable } from './abortable-send.ts';
 import { describeAwsError, httpStatusOf } from './aws-common.ts';
 import { HashingReader, prefixThenRest } from './hashing-reader.ts';
+import { type UploadedObject, uploadInParts } from './multipart-upload.ts';
 import { encodeKeySegment, isRfc1939Uidl, objectKeyFor } from './object-key.ts';
 import {
   compareChecksum,
   type ExpectedChecksum,
   hexToBase64,
-  PartDigests,
   parseReportedChecksum,
 } from './s3-checksums.ts';
 import {
@@ -51,9 +49,8 @@ export const DEFAULT_MULTIPART_THRESHOLD_BYTES = 8 * MiB;
 /** S3 rejects multipart parts (other than the last) smaller than 5 MiB. */
 export const MIN_PART_SIZE_BYTES = 5 * MiB;
 /**
- * The smallest part S3 takes. lib-storage holds up to three part-sized buffers per part in flight (the
- * part, the copy it gathers the next one into, and what it still reads); with 8 MiB parts a 200 MiB
- * message peaked about 10 MiB higher (RSS) than with 5 MiB parts, and was not faster on loopback.
+ * The smallest part S3 takes: memory holds the part being filled plus `queueSize` parts in flight, and
+ * 5 MiB parts were no slower than 8 MiB ones on loopback.
  */
 export const DEFAULT_PART_SIZE_BYTES = MIN_PART_SIZE_BYTES;
 export const DEFAULT_UPLOAD_QUEUE_SIZE = 2;
@@ -162,38 +159,28 @@ export class S3MessageStore implements MessageStore {
     reader: HashingReader,
   ): Promise<StoredMessage> {
     const tempKey = `${this.#prefix}${INCOMING_FOLDER}${message.mailboxId}/${randomUUID()}`;
-    const parts = new PartDigests(this.#partSize);
-    const upload = new Upload({
-      client: clientBoundTo(this.#client, message.signal),
-      params: {
-        Bucket: this.#bucket,
-        Key: tempKey,
-        Body: Readable.from(hashedParts(prefixThenRest(prefix, reader), parts)),
-        ContentType: MESSAGE_CONTENT_TYPE,
-        ChecksumAlgorithm: 'SHA256',
-      },
-      partSize: this.#partSize,
-      queueSize: this.#queueSize,
-      leavePartsOnError: false,
-    });
-    // lib-storage has its own abort: done() rejects at once and the upload is aborted; the requests in
-    // flight carry the signal too (clientBoundTo), so none is left holding a connection.
-    const abortUpload = () => void upload.abort();
-    message.signal?.addEventListener('abort', abortUpload, { once: true });
-    let uploaded: { ETag?: string; ChecksumSHA256?: string; ChecksumType?: string };
+    let uploaded: UploadedObject;
     try {
-      uploaded = await upload.done();
+      const request = {
+        client: this.#client,
+        bucket: this.#bucket,
+        key: tempKey,
+        contentType: MESSAGE_CONTENT_TYPE,
+        partSize: this.#partSize,
+        queueSize: this.#queueSize,
+        signal: message.signal,
+      };
+      uploaded = await uploadInParts(request, prefixThenRest(prefix, reader));
     } catch (error) {
       if (reader.failure !== undefined) throw reader.failure;
       throw this.#error(tempKey, `upload failed: ${describeAwsError(error)}`, error);
-    } finally {
-      message.signal?.removeEventListener('abort', abortUpload);
     }
     try {
       if (!reader.ended) throw this.#error(tempKey, 'upload finished before the end of the message body');
-      const expected = { sha256: reader.sha256Hex(), partDigests: parts.finish() };
-      await this.#verifyUpload(tempKey, uploaded, expected, reader.size, message.signal);
-      return await this.#moveIntoPlace(message, tempKey, uploaded.ETag, expected, reader.size);
+      const expected = { sha256: reader.sha256Hex(), partDigests: uploaded.partDigests };
+      const reported = { ChecksumSHA256: uploaded.checksumSha256, ChecksumType: uploaded.checksumType };
+      await this.#verifyUpload(tempKey, reported, expected, reader.size, message.signal);
+      return await this.#moveIntoPlace(message, tempKey, uploaded.etag, expected, reader.size);
     } finally {
       await this.#deleteQuietly(tempKey, message.signal);
     }
@@ -311,14 +298,6 @@ export class S3MessageStore implements MessageStore {
 
   #error(key: string, problem: string, cause?: unknown): S3MessageStoreError {
     return storeError(this.#bucket, key, problem, cause);
-  }
-}
-
-/** Feeds every chunk to the part digests on its way to the uploader. */
-async function* hashedParts(chunks: AsyncIterable<Buffer>, parts: PartDigests): AsyncGenerator<Buffer> {
-  for await (const chunk of chunks) {
-    parts.update(chunk);
-    yield chunk;
   }
 }
 

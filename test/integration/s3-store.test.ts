@@ -376,7 +376,7 @@ describe('S3MessageStore, large messages (multipart upload to a temporary key, t
     const good = await freshStore({ multipartThresholdBytes: MiB, partSize });
     const sent = reportCompositeOfSentParts(good.client);
     const stored = await good.store.put(message(chunked(bytes, 64 * 1024)));
-    // What S3 would report: the composite of the parts as lib-storage actually cut and sent them.
+    // What S3 would report: the composite of the parts as they were actually cut and sent.
     expect(sent).toEqual(parts);
     expect(good.commands).not.toContain('HeadObjectCommand');
     expect((await fauxqs.getObject(good.bucket, stored.key)).equals(bytes)).toBe(true);
@@ -495,7 +495,7 @@ describe('S3MessageStore when the key is taken (412): the existing object must b
 describe('S3MessageStore and the run deadline', () => {
   it.each([
     ['one PutObject', 64 * 1024],
-    ['a multipart upload (lib-storage aborts it)', 1024],
+    ['a multipart upload', 1024],
   ])(
     'abandons %s to an endpoint that never answers when the signal aborts, closing its connection',
     async (_what, threshold) => {
