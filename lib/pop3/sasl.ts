@@ -270,40 +270,6 @@ export function createSaslMechanism(
   }
 }
 
-/**
- * What `auto` logs in with, strongest first:
- * - OAuth2 credentials: XOAUTH2, else OAUTHBEARER (RFC 7628); a token is useless to every other mechanism.
- *   XOAUTH2 first: Exchange Online and Gmail offer it, and some servers' OAUTHBEARER lags behind.
- * - Password: CRAM-MD5, then APOP, then PLAIN, LOGIN, USER. Over TLS, PLAIN is not weaker in practice
- *   than CRAM-MD5 (whose MD5 and server-side plaintext storage are dated), but CRAM-MD5 and APOP keep the
- *   password itself off the wire, which still protects it from a server impostor or a TLS-terminating
- *   middlebox. PLAIN beats LOGIN (standard, one round trip); USER/PASS comes last.
- *
- * Only what the server offers is chosen: SASL mechanisms from its CAPA SASL list, APOP when its greeting
- * had a valid timestamp (`canUseApop`), USER when the server lists the USER capability, or has no CAPA at
- * all (RFC 1939 servers). Without `server`, USER is assumed available only when no SASL is listed.
- * Returns undefined when nothing fits.
- */
-export function chooseSaslMechanism(
-  serverMechanisms: readonly string[],
-  credentials: Credentials,
-  canUseApop: boolean,
-  server?: { readonly capaSupported: boolean; readonly userCapability: boolean },
-): string | 'APOP' | 'USER' | undefined {
-  const offered = new Set(serverMechanisms.map((mechanism) => mechanism.toUpperCase()));
-  if (credentials.kind === 'oauth2') {
-    if (offered.has('XOAUTH2')) return 'XOAUTH2';
-    return offered.has('OAUTHBEARER') ? 'OAUTHBEARER' : undefined;
-  }
-  if (offered.has('CRAM-MD5')) return 'CRAM-MD5';
-  if (canUseApop) return 'APOP';
-  if (offered.has('PLAIN')) return 'PLAIN';
-  if (offered.has('LOGIN')) return 'LOGIN';
-  const userOffered =
-    server === undefined ? offered.size === 0 : server.userCapability || !server.capaSupported;
-  return userOffered ? 'USER' : undefined;
-}
-
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /**

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Pop3ProtocolError, Pop3UsageError } from '../../lib/pop3/errors.ts';
 import {
-  chooseSaslMechanism,
   createSaslMechanism,
   decodeChallenge,
   encodeResponse,
@@ -179,43 +178,5 @@ describe('decodeChallenge / encodeResponse', () => {
     ['padding in the middle', 'VX==cm5h'],
   ])('rejects %s', (_what, challenge) => {
     expect(() => decodeChallenge(challenge)).toThrow(Pop3ProtocolError);
-  });
-});
-
-describe('chooseSaslMechanism (auth: auto)', () => {
-  it('prefers CRAM-MD5, then APOP, then PLAIN, then LOGIN for a password', () => {
-    expect(chooseSaslMechanism(['PLAIN', 'LOGIN', 'CRAM-MD5'], password, true)).toBe('CRAM-MD5');
-    expect(chooseSaslMechanism(['PLAIN', 'LOGIN'], password, true)).toBe('APOP');
-    expect(chooseSaslMechanism(['login', 'plain'], password, false)).toBe('PLAIN');
-    expect(chooseSaslMechanism(['LOGIN', 'GSSAPI'], password, false)).toBe('LOGIN');
-  });
-
-  it('uses XOAUTH2 for a token, and nothing else', () => {
-    expect(chooseSaslMechanism(['PLAIN', 'XOAUTH2', 'CRAM-MD5'], token, true)).toBe('XOAUTH2');
-    expect(chooseSaslMechanism(['PLAIN', 'CRAM-MD5'], token, true)).toBeUndefined();
-    expect(
-      chooseSaslMechanism([], token, false, { capaSupported: false, userCapability: false }),
-    ).toBeUndefined();
-  });
-
-  it('never picks a SASL mechanism the server did not list', () => {
-    expect(chooseSaslMechanism(['GSSAPI'], password, false)).toBeUndefined();
-    expect(chooseSaslMechanism(['XOAUTH2'], password, false)).toBeUndefined();
-  });
-
-  it('falls back to USER only when the server offers it, or predates CAPA', () => {
-    expect(chooseSaslMechanism([], password, false)).toBe('USER');
-    expect(chooseSaslMechanism([], password, false, { capaSupported: true, userCapability: true })).toBe(
-      'USER',
-    );
-    expect(chooseSaslMechanism([], password, false, { capaSupported: false, userCapability: false })).toBe(
-      'USER',
-    );
-    expect(
-      chooseSaslMechanism([], password, false, { capaSupported: true, userCapability: false }),
-    ).toBeUndefined();
-    expect(
-      chooseSaslMechanism(['GSSAPI'], password, false, { capaSupported: true, userCapability: true }),
-    ).toBe('USER');
   });
 });
