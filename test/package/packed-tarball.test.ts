@@ -5,6 +5,8 @@
  *  - into a CDK app exactly as `cdk init app --language typescript` makes it (CommonJS, the template's
  *    tsconfig and runner), which imports the construct with the one documented line;
  *  - into an ESM TypeScript app that uses every public entry point and runs the library API;
+ *  - into the same app pinned at the oldest aws-cdk-lib the peer range accepts, whose template must equal
+ *    the newest's;
  *  - with `npm install -g` into a temporary prefix: the `mailbox-poller` command.
  * Installs use the npm cache (--prefer-offline): the registry is asked only for what the cache lacks.
  */
@@ -268,6 +270,59 @@ describe('an ESM TypeScript app', () => {
     expect(result.schemaTitle).toBe('mailbox-poller notification');
     expect(result.errorName).toBe('Pop3ServerError');
     expect(await dovecot.messageCount('bob')).toBe(0);
+  });
+});
+
+describe('a CDK app on the oldest aws-cdk-lib the peer range accepts', () => {
+  /** The synthesized template without CDKMetadata, which names the aws-cdk-lib version. */
+  function templateOf(cdkOut: string): Record<string, unknown> {
+    const template = JSON.parse(readFileSync(path.join(cdkOut, 'EsmMail.template.json'), 'utf8'));
+    delete template.Resources.CDKMetadata;
+    delete template.Conditions?.CDKMetadataAvailable;
+    return template;
+  }
+
+  it('installs without a peer conflict and synthesizes the same template as the newest', {
+    timeout: SLOW,
+  }, async () => {
+    const manifest = JSON.parse(readFileSync(path.join(packed, 'package.json'), 'utf8'));
+    const oldest = /^\^(2\.\d+\.\d+)$/.exec(manifest.peerDependencies['aws-cdk-lib'])?.[1];
+    expect(oldest, 'the peer range is ^<oldest version>').toBeDefined();
+    const newest = templatePackage.dependencies['aws-cdk-lib']!;
+    expect(newest).not.toBe(oldest);
+    const app = path.join(work, 'oldest-cdk-app');
+    mkdirSync(path.join(app, 'bin'), { recursive: true });
+    const { devDependencies } = templatePackage;
+    const appManifest = {
+      name: 'oldest-cdk-app',
+      private: true,
+      type: 'module',
+      // Pinned exactly, as `cdk init` pins it: npm refuses the install if the peer range excludes it.
+      dependencies: {
+        'aws-cdk-lib': oldest,
+        constructs: templatePackage.dependencies.constructs,
+        'mailbox-poller': `file:${tarball}`,
+      },
+      devDependencies: Object.fromEntries(
+        ['typescript', 'tsx', '@types/node'].map((name) => [name, devDependencies[name]]),
+      ),
+    };
+    writeFileSync(path.join(app, 'package.json'), JSON.stringify(appManifest, null, 2));
+    writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify(ESM_TSCONFIG, null, 2));
+    writeFileSync(path.join(app, 'cdk.json'), JSON.stringify({ app: 'npx tsx bin/app.ts' }));
+    writeFileSync(path.join(app, 'bin', 'app.ts'), ESM_APP);
+    const cdk = path.join(ROOT, 'node_modules', '.bin', 'cdk');
+    await sh('npm', INSTALL, app);
+    await sh('npx', ['tsc', '-p', '.'], app);
+    await sh(cdk, ['synth', '--no-notices', '--quiet', '--output', 'cdk.out.oldest'], app);
+    expectShippedAssets(path.join(app, 'cdk.out.oldest'), 'EsmMail');
+
+    // An older construct library ignores props it does not know: the template must not lose any.
+    await sh('npm', [...INSTALL, '--save-exact', `aws-cdk-lib@${newest}`], app);
+    await sh(cdk, ['synth', '--no-notices', '--quiet', '--output', 'cdk.out.newest'], app);
+    expect(templateOf(path.join(app, 'cdk.out.oldest'))).toEqual(
+      templateOf(path.join(app, 'cdk.out.newest')),
+    );
   });
 });
 
