@@ -229,27 +229,38 @@ describe('a CDK app as `cdk init app --language typescript` makes it', () => {
   });
 });
 
+/**
+ * An ESM CDK app with the construct in bin/app.ts, the package from the tarball, and `dependencies` for the
+ * rest; the CDK CLI, TypeScript and tsx in the cdk init app's versions, which the npm cache has.
+ */
+function writeEsmApp(name: string, dependencies: Record<string, string>): string {
+  const app = path.join(work, name);
+  mkdirSync(path.join(app, 'bin'), { recursive: true });
+  const { devDependencies } = templatePackage;
+  const manifest = {
+    name,
+    private: true,
+    type: 'module',
+    dependencies: { ...dependencies, 'mailbox-poller': `file:${tarball}` },
+    devDependencies: Object.fromEntries(
+      ['aws-cdk', 'typescript', 'tsx', '@types/node'].map((dependency) => [
+        dependency,
+        devDependencies[dependency],
+      ]),
+    ),
+  };
+  writeFileSync(path.join(app, 'package.json'), JSON.stringify(manifest, null, 2));
+  writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify(ESM_TSCONFIG, null, 2));
+  writeFileSync(path.join(app, 'cdk.json'), JSON.stringify({ app: 'npx tsx bin/app.ts' }));
+  writeFileSync(path.join(app, 'bin', 'app.ts'), ESM_APP);
+  return app;
+}
+
 describe('an ESM TypeScript app', () => {
   it('type-checks and synthesizes with the construct, and drains a mailbox with the library API', {
     timeout: SLOW,
   }, async () => {
-    const app = path.join(work, 'esm-app');
-    mkdirSync(path.join(app, 'bin'), { recursive: true });
-    // The same versions of the CDK, TypeScript and tsx as the cdk init app, which the npm cache has.
-    const { dependencies, devDependencies } = templatePackage;
-    const manifest = {
-      name: 'esm-app',
-      private: true,
-      type: 'module',
-      dependencies: { ...dependencies, 'mailbox-poller': `file:${tarball}` },
-      devDependencies: Object.fromEntries(
-        ['aws-cdk', 'typescript', 'tsx', '@types/node'].map((name) => [name, devDependencies[name]]),
-      ),
-    };
-    writeFileSync(path.join(app, 'package.json'), JSON.stringify(manifest, null, 2));
-    writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify(ESM_TSCONFIG, null, 2));
-    writeFileSync(path.join(app, 'cdk.json'), JSON.stringify({ app: 'npx tsx bin/app.ts' }));
-    writeFileSync(path.join(app, 'bin', 'app.ts'), ESM_APP);
+    const app = writeEsmApp('esm-app', templatePackage.dependencies);
     writeFileSync(path.join(app, 'bin', 'library.ts'), ESM_LIBRARY);
     await sh('npm', INSTALL, app);
 
@@ -290,36 +301,20 @@ describe('a CDK app on the oldest aws-cdk-lib the peer range accepts', () => {
     expect(oldest, 'the peer range is ^<oldest version>').toBeDefined();
     const newest = templatePackage.dependencies['aws-cdk-lib']!;
     expect(newest).not.toBe(oldest);
-    const app = path.join(work, 'oldest-cdk-app');
-    mkdirSync(path.join(app, 'bin'), { recursive: true });
-    const { devDependencies } = templatePackage;
-    const appManifest = {
-      name: 'oldest-cdk-app',
-      private: true,
-      type: 'module',
-      // Pinned exactly, as `cdk init` pins it: npm refuses the install if the peer range excludes it.
-      dependencies: {
-        'aws-cdk-lib': oldest,
-        constructs: templatePackage.dependencies.constructs,
-        'mailbox-poller': `file:${tarball}`,
-      },
-      devDependencies: Object.fromEntries(
-        ['typescript', 'tsx', '@types/node'].map((name) => [name, devDependencies[name]]),
-      ),
-    };
-    writeFileSync(path.join(app, 'package.json'), JSON.stringify(appManifest, null, 2));
-    writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify(ESM_TSCONFIG, null, 2));
-    writeFileSync(path.join(app, 'cdk.json'), JSON.stringify({ app: 'npx tsx bin/app.ts' }));
-    writeFileSync(path.join(app, 'bin', 'app.ts'), ESM_APP);
-    const cdk = path.join(ROOT, 'node_modules', '.bin', 'cdk');
+    // Pinned exactly, as `cdk init` pins it: npm refuses the install if the peer range excludes it.
+    const app = writeEsmApp('oldest-cdk-app', {
+      'aws-cdk-lib': oldest!,
+      constructs: templatePackage.dependencies.constructs!,
+    });
+    const synth = ['cdk', 'synth', '--no-notices', '--quiet', '--output'];
     await sh('npm', INSTALL, app);
     await sh('npx', ['tsc', '-p', '.'], app);
-    await sh(cdk, ['synth', '--no-notices', '--quiet', '--output', 'cdk.out.oldest'], app);
+    await sh('npx', [...synth, 'cdk.out.oldest'], app);
     expectShippedAssets(path.join(app, 'cdk.out.oldest'), 'EsmMail');
 
     // An older construct library ignores props it does not know: the template must not lose any.
     await sh('npm', [...INSTALL, '--save-exact', `aws-cdk-lib@${newest}`], app);
-    await sh(cdk, ['synth', '--no-notices', '--quiet', '--output', 'cdk.out.newest'], app);
+    await sh('npx', [...synth, 'cdk.out.newest'], app);
     expect(templateOf(path.join(app, 'cdk.out.oldest'))).toEqual(
       templateOf(path.join(app, 'cdk.out.newest')),
     );
