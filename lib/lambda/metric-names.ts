@@ -23,6 +23,12 @@ export const METRIC_NAMES = {
   messagesIngested: 'MessagesIngested',
   /** Keep mode only: messages deleted by deleteAfterDays. */
   messagesDeletedAfterDays: 'MessagesDeletedAfterDays',
+  /**
+   * 1 per mailbox run, dimension State (lib/health/states.ts): the Sum over one schedule period counts the
+   * mailboxes in each state without a metric per mailbox. A mailbox held back by its circuit breaker still
+   * counts (as needs-attention) each time its job comes round.
+   */
+  mailboxHealth: 'MailboxHealth',
 } as const;
 
 /** The dimension names of every metric set, as the alarms and the dashboard query them. */
@@ -30,6 +36,8 @@ export const METRIC_DIMENSIONS = {
   service: 'Service',
   mailboxId: 'MailboxId',
   reason: 'Reason',
+  /** Of MailboxHealth: one of HEALTH_STATES. */
+  state: 'State',
 } as const;
 
 /** Why a job was deleted without polling anything. */
