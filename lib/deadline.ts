@@ -3,12 +3,24 @@
  * `context.getRemainingTimeInMillis()`, the CLI from a flag; every timeout below it (connect, greeting,
  * idle read, upload) is capped by what is left here, so nothing can outlive the invocation.
  */
+import { setMaxListeners } from 'node:events';
+
 export interface MonotonicClock {
   /** Milliseconds from an arbitrary origin; never goes backwards. */
   monotonicMs(): number;
 }
 
 export const systemMonotonicClock: MonotonicClock = { monotonicMs: () => performance.now() };
+
+/**
+ * Abort listeners the deadline's signal may hold before Node warns of a leak (its default is 10). Every
+ * S3, SQS or token request in flight under one deadline adds one while it runs (the SDK's HTTP handler,
+ * our multipart reader): up to 64 messages in flight per mailbox (DEFAULT_MAX_IN_FLIGHT_MESSAGES) times
+ * the mailboxes polled at once (a Lambda batch of 10, the CLI's workers), plus notification batches. This
+ * bound leaves room for that, and still warns when listeners are not removed: a leak adds one per request,
+ * which passes it within a few thousand messages.
+ */
+export const DEADLINE_SIGNAL_MAX_LISTENERS = 2048;
 
 /** Longest delay setTimeout honours (2^31 - 1 ms, about 24.8 days); a longer one would fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -73,6 +85,7 @@ export class Deadline {
         else setTimeout(abortWhenExpired, Math.ceil(left)).unref();
       };
       if (remaining <= MAX_TIMER_MS) setTimeout(abortWhenExpired, Math.ceil(remaining)).unref();
+      setMaxListeners(DEADLINE_SIGNAL_MAX_LISTENERS, controller.signal);
       this.#signal = controller.signal;
     }
     return this.#signal;
