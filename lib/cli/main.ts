@@ -42,10 +42,30 @@ export interface CliIo {
 }
 
 const processIo: CliIo = {
-  stdout: { write: (text) => process.stdout.write(text), isTTY: process.stdout.isTTY === true },
-  stderr: { write: (text) => process.stderr.write(text), isTTY: process.stderr.isTTY === true },
+  stdout: closableOutput(process.stdout),
+  stderr: closableOutput(process.stderr),
   env: process.env,
 };
+
+/**
+ * A standard stream whose reader may go away early (`poll --dry-run | head -2`): EPIPE ends our output to
+ * it, not the run. The run goes on to its end (a poll that stopped halfway would leave retrieved messages
+ * uncommitted) and exits with its own status; nothing more is written there. Any other stream error is
+ * still thrown, as Node would.
+ */
+function closableOutput(stream: NodeJS.WriteStream): Output {
+  let closed = false;
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    closed = true;
+  });
+  return {
+    write: (text) => {
+      if (!closed) stream.write(text);
+    },
+    isTTY: stream.isTTY === true,
+  };
+}
 
 /**
  * Runs the CLI; resolves with the exit status: 0 when every message found was committed or left by rule
