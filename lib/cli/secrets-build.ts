@@ -43,13 +43,21 @@ interface BuildOptions {
 }
 
 /** Reads all of stdin; a parameter so tests and other callers can feed the list. */
-export type ReadInput = () => Promise<string>;
+export type ReadInput = () => Promise<Uint8Array>;
 
 const readStdin: ReadInput = async () => {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 };
+
+/**
+ * The list as text, refusing bytes that are not UTF-8: a lenient decoder would turn them into U+FFFD and
+ * store a password that differs from the one the server knows. A leading byte order mark is dropped.
+ */
+function utf8Text(bytes: Uint8Array): string {
+  return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+}
 
 export async function secretsMain(
   argv: readonly string[],
@@ -63,14 +71,19 @@ export async function secretsMain(
     io.stderr.write(`mailbox-poller: ${(error as Error).message}\n\n${SECRETS_USAGE}\n`);
     return 2;
   }
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text =
-      options.from === undefined || options.from === '-'
-        ? await readInput()
-        : await readFile(options.from, 'utf8');
+    bytes =
+      options.from === undefined || options.from === '-' ? await readInput() : await readFile(options.from);
   } catch (error) {
     io.stderr.write(`mailbox-poller: cannot read ${options.from ?? 'stdin'}: ${(error as Error).message}\n`);
+    return 1;
+  }
+  let text: string;
+  try {
+    text = utf8Text(bytes);
+  } catch {
+    io.stderr.write(`mailbox-poller: ${options.from ?? 'stdin'} is not UTF-8 text; save the list as UTF-8\n`);
     return 1;
   }
   try {
@@ -81,10 +94,10 @@ export async function secretsMain(
         ? secret
         : JSON.stringify({ SecretId: options.secretId, SecretString: secret });
     io.stdout.write(`${out}\n`);
-    const bytes = Buffer.byteLength(secret, 'utf8');
+    const size = Buffer.byteLength(secret, 'utf8');
     const id = options.secretId ?? 'SECRET-ID';
     io.stderr.write(
-      `${entries.length} mailboxes, ${bytes} of ${SECRETS_MANAGER_MAX_SECRET_BYTES} bytes.` +
+      `${entries.length} mailboxes, ${size} of ${SECRETS_MANAGER_MAX_SECRET_BYTES} bytes.` +
         ` Reference each as "password": { "secretId": ${JSON.stringify(id)}, "field": "<mailbox id>" }\n`,
     );
     return 0;
