@@ -101,3 +101,19 @@ describe('Microsoft 365: only the block Exchange appended', () => {
     expect(office(microsoft365(MICROSOFT_PASS, MICROSOFT_CLEAN))).toBe('PASS');
   });
 });
+
+describe('past the 64 KiB header cut', () => {
+  const filler = `X-Sender-Trace: ${'t'.repeat(900)}\n`.repeat(80);
+
+  it('a forged report the cut keeps in place of Exchange’s is still not read: DISABLED, never the forgery', () => {
+    // Only the first field of each wanted name is kept past the cut: the sender's report, not Exchange's.
+    const exchange = MICROSOFT_CLEAN.split('\n')[1]!.replace('SCL:1', 'SCL:9').replace('NSPM', 'SPM');
+    const header = `${filler}X-Forefront-Antispam-Report: CIP:198.51.100.7;SCL:-1;SFV:SKN;
+${SENDER_FIELDS}
+X-MS-Exchange-Organization-AuthAs: Anonymous
+${exchange}`;
+    const notification = notifyHeaders(header, { host: 'outlook.office365.com' });
+    expect(notification.mail.headersTruncated).toBe(true);
+    expect(rowOf(notification.receipt).spam).toBe('DISABLED');
+  });
+});
