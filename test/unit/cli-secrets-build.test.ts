@@ -7,15 +7,15 @@ import type { CliIo } from '../../lib/cli/main.ts';
 import { secretsMain } from '../../lib/cli/secrets-build.ts';
 
 async function run(argv: string[], input: Uint8Array) {
-  let stdout = '';
-  let stderr = '';
+  const stdout: string[] = [];
+  const stderr: string[] = [];
   const io: CliIo = {
-    stdout: { write: (text: string) => void (stdout += text), isTTY: false },
-    stderr: { write: (text: string) => void (stderr += text), isTTY: false },
+    stdout: { write: (text: string) => stdout.push(text), isTTY: false },
+    stderr: { write: (text: string) => stderr.push(text), isTTY: false },
     env: {},
   };
   const status = await secretsMain(argv, io, async () => input);
-  return { status, stdout, stderr };
+  return { status, stdout: stdout.join(''), stderr: stderr.join('') };
 }
 
 describe('secrets build', () => {
