@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { coalesceReads } from '../lib/adapters/coalescing-secret-source.ts';
 import { ConfigCredentialsProvider } from '../lib/adapters/credentials.ts';
 import { createS3Client, S3MessageStore } from '../lib/adapters/s3-message-store.ts';
 import { S3StateStore } from '../lib/adapters/s3-state-store.ts';
@@ -35,7 +36,7 @@ const deployedConfig = new DeployedConfigCache(awsConfigReaders(s3));
 // the invocation's deadline; rotated refresh tokens are written back with PutSecretValue.
 let invocationEndsAtMs = Date.now();
 const credentials = new ConfigCredentialsProvider({
-  secretSource: new SecretsManagerSource(),
+  secretSource: coalesceReads(new SecretsManagerSource()),
   allowed: ['secretId'],
   tokenValidUntil: () => invocationEndsAtMs,
   onRefreshTokenRotated: (where) => logger.info('rotated OAuth2 refresh token stored', { secret: where }),

@@ -24,3 +24,10 @@ export const SQS_MAX_DEDUPLICATION_ID_LENGTH = 128;
 
 /** ChangeMessageVisibility: at most 12 hours. */
 export const SQS_MAX_VISIBILITY_SECONDS = 43_200;
+
+/**
+ * The largest SecretString (and SecretBinary) one version of a Secrets Manager secret holds: 65,536 bytes
+ * (Secrets Manager quotas, "Secret value size"). A fleet secret (one JSON field per mailbox,
+ * lib/config/fleet-secret.ts) must fit in it; measured here as UTF-8 bytes, the stricter reading.
+ */
+export const SECRETS_MANAGER_MAX_SECRET_BYTES = 65_536;

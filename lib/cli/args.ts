@@ -33,7 +33,8 @@ Exit status: 0 every message found was committed or left by rule (size or per-ru
 
 Other commands (docs/oauth2.md):
   mailbox-poller check --config FILE [--mailbox ID]   DNS, TLS, login and STAT, step by step
-  mailbox-poller oauth login --provider google|microsoft ...   one-time consent for a refresh token`;
+  mailbox-poller oauth login --provider google|microsoft ...   one-time consent for a refresh token
+  mailbox-poller secrets build < LIST   one secret for many password mailboxes (docs/deploy.md)`;
 
 export interface PollCommand {
   readonly configPath: string;

@@ -3,6 +3,7 @@
  * queue it uses the local default (objects as files, notifications.jsonl) so it runs with no AWS account.
  */
 import path from 'node:path';
+import { coalesceReads } from '../adapters/coalescing-secret-source.ts';
 import { ConfigCredentialsProvider } from '../adapters/credentials.ts';
 import { LocalMessageStore } from '../adapters/local-message-store.ts';
 import { LocalNotifier } from '../adapters/local-notifier.ts';
@@ -24,6 +25,7 @@ import { defaultLockDir } from './mailbox-lock.ts';
 import { oauthLoginMain } from './oauth-login.ts';
 import { pollMailboxesLocked } from './poll-locked.ts';
 import { formatProblems, formatSummary, type Output, ProgressLine } from './report.ts';
+import { secretsMain } from './secrets-build.ts';
 
 /** The package version, put in by scripts/build.mjs (esbuild `define`); absent when run from the sources. */
 declare const MAILBOX_POLLER_VERSION: string | undefined;
@@ -77,6 +79,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   // The OAuth2 sub-commands parse their own options (lib/cli/oauth-login.ts, lib/cli/check.ts).
   if (argv[0] === 'oauth') return oauthLoginMain(argv.slice(1), io);
   if (argv[0] === 'check') return checkMain(argv.slice(1), io);
+  if (argv[0] === 'secrets') return secretsMain(argv.slice(1), io);
   let command: PollCommand;
   let config: PollerConfig;
   try {
@@ -168,7 +171,7 @@ function portsFor(command: PollCommand, env: NodeJS.ProcessEnv): { ports: PollPo
   // OAuth2 tokens are renewed before login when they would lapse before the run's deadline.
   const runEndsAtMs = Date.now() + (command.timeoutMs ?? 0);
   const credentials = new ConfigCredentialsProvider({
-    secretSource: new SecretsManagerSource(),
+    secretSource: coalesceReads(new SecretsManagerSource()),
     env,
     tokenValidUntil: () => runEndsAtMs,
   });

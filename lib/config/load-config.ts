@@ -11,6 +11,7 @@ import { compileConfigValidator } from './config-validator.ts';
 import { findJsonSyntaxProblem } from './json-syntax.ts';
 import { type ProviderName, providerProfile } from './providers.ts';
 import { configPath, describeSchemaErrors } from './schema-errors.ts';
+import { secretSharingProblems } from './secret-sharing.ts';
 import type {
   AuthMethod,
   InitialIngest,
@@ -90,6 +91,7 @@ export function parseConfig(json: unknown): PollerConfig {
   const valid = validate(json);
   const problems = valid ? [] : describeSchemaErrors(validator?.errors ?? []);
   problems.push(...duplicateIdProblems(json), ...unreadCaFileProblems(json));
+  problems.push(...secretSharingProblems(json));
   if (!valid || problems.length > 0) throw new ConfigError(inDocumentOrder(problems));
   const defaultLimits = { ...DEFAULT_LIMITS, ...json.defaults?.limits };
   return {

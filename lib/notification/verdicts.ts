@@ -52,6 +52,13 @@ export function topAuthenticationResults(fields: readonly HeaderField[]): Header
   return fields.slice(start, end);
 }
 
+/** Whether the topmost run holds a field of an authserv-id the mailbox trusts: the newest stamping is its own. */
+export function topRunTrusted(fields: readonly HeaderField[], trusted: TrustedAuthserv): boolean {
+  return topAuthenticationResults(fields).some((field) =>
+    authservIdTrusted(parseAuthenticationResults(field.value).authservId, trusted.ids),
+  );
+}
+
 /**
  * RFC 7208 §2.6 / RFC 8601 §2.7.2 result → SES status. neutral is GRAY: the domain owner explicitly
  * asserts nothing (RFC 7208 §8.2). softfail is GRAY too: only a weak statement that the host is probably
@@ -179,7 +186,10 @@ export function verdictsOf(fields: readonly HeaderField[], trusted: TrustedAuths
     spfVerdict: spfStatus(results, absent),
     dkimVerdict: dkimStatus(results, absent),
     dmarcVerdict,
-    spamVerdict: spamVerdictOf(fields, trusted.provider),
+    spamVerdict: spamVerdictOf(fields, {
+      provider: trusted.provider,
+      ownStamping: topRunTrusted(fields, trusted),
+    }),
     dmarcPolicy: dmarc !== undefined && dmarcVerdict.status === 'FAIL' ? dmarcPolicyOf(dmarc) : undefined,
   };
 }

@@ -219,6 +219,7 @@ describe('result keyword mapping', () => {
     expect(row(header, { trustedAuthservId: 'mx.example.com' }).spf).toBe('PASS');
   });
 
+  // Microsoft's fields as Exchange appends them, below the sender's and its first X-MS-Exchange-Organization-* field.
   it.each([
     ['X-MS-Exchange-Organization-SCL: -1', 'PASS'],
     ['X-MS-Exchange-Organization-SCL: 4', 'PASS'],
@@ -227,7 +228,20 @@ describe('result keyword mapping', () => {
     ['X-Forefront-Antispam-Report: CIP:192.0.2.1;SFV:BLK;', 'FAIL'],
     ['X-Forefront-Antispam-Report: CIP:192.0.2.1;SCL:6;SFV:NSPM;', 'FAIL'],
     ['X-MS-Exchange-Organization-SCL: 1\nX-Spam-Flag: YES', 'PASS'],
+    ['X-MS-Exchange-Organization-SCL: lots\nX-Forefront-Antispam-Report: SFV:NSPM;', 'PASS'],
+    ['X-MS-Exchange-Organization-SCL: lots', 'PROCESSING_FAILED'],
+  ])('Microsoft 365: %s → spam %s', (fields, spam) => {
+    const header = `${SENDER_FIELDS}\nX-MS-Exchange-Organization-AuthAs: Anonymous\n${fields}`;
+    expect(row(header, { host: 'outlook.office365.com' }).spam).toBe(spam);
+  });
+
+  // A filter on the mailbox's own server: its authserv-id stamped the message and the mailbox trusts it.
+  it.each([
     ['X-Spam-Status: maybe', 'PROCESSING_FAILED'],
-    ['X-MS-Exchange-Organization-SCL: lots\nX-Spam-Status: No, score=0.0', 'PASS'],
-  ])('%s → spam %s', (fields, spam) => expect(row(`${fields}\n${SENDER_FIELDS}`).spam).toBe(spam));
+    ['X-Spam-Status: maybe\nX-Spam: No', 'PASS'],
+    ['X-Spam-Flag: YES\nX-Spam-Status: No, score=0.0', 'FAIL'],
+  ])('own server’s filter: %s → spam %s', (fields, spam) => {
+    const header = `Authentication-Results: mx.example.com; spf=pass smtp.mailfrom=a@example.org\n${fields}\n${SENDER_FIELDS}`;
+    expect(row(header, { trustedAuthservId: 'mx.example.com' }).spam).toBe(spam);
+  });
 });
