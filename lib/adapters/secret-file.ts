@@ -5,11 +5,13 @@
  *
  * The write-back is conditional (lib/oauth/write-back.ts): the file's version is its mtime and content,
  * compared again right before the rename, after the slow part (write and flush) is done. POSIX has no
- * compare-and-rename, so a writer in the microseconds between compare and rename could still be lost;
- * CLI runs of one mailbox also exclude each other by its lock (lib/cli/mailbox-lock.ts).
+ * compare-and-rename, so compare and rename happen under `<file>.write-lock` (created with O_EXCL, held
+ * for milliseconds): two conditional writers cannot both pass the compare. A writer that ignores it (an
+ * editor) is not excluded; CLI runs of one mailbox also exclude each other by its lock
+ * (lib/cli/mailbox-lock.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
 /** A file's content and the version (mtime) it was read at. */
@@ -55,12 +57,40 @@ export async function writeSecretFileIfUnchanged(
   expected: VersionedText,
 ): Promise<'written' | 'conflict'> {
   let result: 'written' | 'conflict' = 'written';
-  await writeSecretFileAtomically(file, text, async () => {
-    const current = await readSecretFileVersioned(file).catch(() => undefined);
-    if (current?.text !== expected.text || current.version !== expected.version) result = 'conflict';
-    return result === 'written';
-  });
+  let release: (() => Promise<void>) | undefined;
+  try {
+    await writeSecretFileAtomically(file, text, async () => {
+      release = await takeWriteLock(file);
+      const current = await readSecretFileVersioned(file).catch(() => undefined);
+      if (current?.text !== expected.text || current.version !== expected.version) result = 'conflict';
+      return result === 'written';
+    });
+  } finally {
+    await release?.();
+  }
   return result;
+}
+
+/** How long a conditional writer waits for another to finish its compare and rename. */
+const WRITE_LOCK_WAIT_MS = 5_000;
+/** A write lock older than this belongs to a writer that died between compare and rename. */
+const STALE_WRITE_LOCK_MS = 30_000;
+
+async function takeWriteLock(file: string): Promise<() => Promise<void>> {
+  const lock = `${file}.write-lock`;
+  const giveUpAt = Date.now() + WRITE_LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      await (await open(lock, 'wx', 0o600)).close();
+      return () => unlink(lock).catch(() => undefined);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'EEXIST') throw error;
+    }
+    const age = Date.now() - (await stat(lock).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
+    if (age > STALE_WRITE_LOCK_MS) await unlink(lock).catch(() => undefined);
+    else if (Date.now() > giveUpAt) throw new Error(`${lock} is held by another writer`);
+    else await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 export async function writeSecretFileAtomically(
