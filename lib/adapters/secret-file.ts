@@ -6,8 +6,9 @@
  * The write-back is conditional (lib/oauth/write-back.ts): the file's version is its mtime and content,
  * compared again right before the rename, after the slow part (write and flush) is done. POSIX has no
  * compare-and-rename, so compare and rename happen under `<file>.write-lock` (created with O_EXCL, held
- * for milliseconds): two conditional writers cannot both pass the compare. A writer that ignores it (an
- * editor) is not excluded; CLI runs of one mailbox also exclude each other by its lock
+ * for milliseconds), which every write here takes (`oauth login` too): two conditional writers cannot both
+ * pass the compare, and no write of ours lands between a compare and its rename. A writer that ignores it
+ * (an editor) is not excluded; CLI runs of one mailbox also exclude each other by its lock
  * (lib/cli/mailbox-lock.ts).
  */
 import { randomBytes } from 'node:crypto';
@@ -57,17 +58,11 @@ export async function writeSecretFileIfUnchanged(
   expected: VersionedText,
 ): Promise<'written' | 'conflict'> {
   let result: 'written' | 'conflict' = 'written';
-  let release: (() => Promise<void>) | undefined;
-  try {
-    await writeSecretFileAtomically(file, text, async () => {
-      release = await takeWriteLock(file);
-      const current = await readSecretFileVersioned(file).catch(() => undefined);
-      if (current?.text !== expected.text || current.version !== expected.version) result = 'conflict';
-      return result === 'written';
-    });
-  } finally {
-    await release?.();
-  }
+  await writeSecretFileAtomically(file, text, async () => {
+    const current = await readSecretFileVersioned(file).catch(() => undefined);
+    if (current?.text !== expected.text || current.version !== expected.version) result = 'conflict';
+    return result === 'written';
+  });
   return result;
 }
 
@@ -112,8 +107,14 @@ export async function writeSecretFileAtomically(
     } finally {
       await handle.close();
     }
-    if (await stillWanted()) await rename(temporary, file);
-    else await rm(temporary, { force: true });
+    // Every writer renames under the write lock, so a conditional writer's compare still holds at its rename.
+    const release = await takeWriteLock(file);
+    try {
+      if (await stillWanted()) await rename(temporary, file);
+      else await rm(temporary, { force: true });
+    } finally {
+      await release();
+    }
   } catch (error) {
     await rm(temporary, { force: true }).catch(() => undefined);
     throw new SecretFileError(`secret file ${file} cannot be written (${codeOf(error)})`);

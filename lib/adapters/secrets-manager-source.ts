@@ -65,23 +65,34 @@ export class SecretsManagerSource implements SecretSource {
     versionId: string,
   ): Promise<'written' | 'conflict'> {
     this.#client ??= createSecretsManagerClient();
-    const current = await this.#client.send(new GetSecretValueCommand({ SecretId: secretId }));
-    if (current.VersionId !== versionId) return 'conflict';
-    try {
-      await this.#client.send(
-        new PutSecretValueCommand({
-          SecretId: secretId,
-          SecretString: text,
-          ClientRequestToken: successorVersionId(versionId),
-        }),
-      );
-    } catch (error) {
-      if (error instanceof Error && error.name === 'ResourceExistsException') return 'conflict';
-      throw error;
+    const client: GetSecretValueClient = this.#client;
+    const isCurrent = async () =>
+      (await client.send(new GetSecretValueCommand({ SecretId: secretId }))).VersionId === versionId;
+    // The successor's id may exist while `versionId` is current again (someone moved AWSCURRENT back):
+    // then the next id of the same chain is tried, which any racer that read `versionId` also computes.
+    let candidate = versionId;
+    for (let tries = 0; tries < MAX_SUCCESSOR_TRIES; tries++) {
+      if (!(await isCurrent())) return 'conflict';
+      candidate = successorVersionId(candidate);
+      try {
+        await client.send(
+          new PutSecretValueCommand({
+            SecretId: secretId,
+            SecretString: text,
+            ClientRequestToken: candidate,
+          }),
+        );
+        return 'written';
+      } catch (error) {
+        if (!(error instanceof Error && error.name === 'ResourceExistsException')) throw error;
+      }
     }
-    return 'written';
+    return 'conflict';
   }
 }
+
+/** Successor ids tried while the version read stays current (see putSecretStringIfCurrent). */
+const MAX_SUCCESSOR_TRIES = 4;
 
 /**
  * The version id a rotation of `versionId` creates: the same for every writer that read that version.

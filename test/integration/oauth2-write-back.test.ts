@@ -153,6 +153,19 @@ describe('two writers that read the same version', () => {
     );
   });
 
+  it('Secrets Manager: a version made current again can be rotated from again', async () => {
+    secrets.putSecret('oauth/restored', document('rt-start'));
+    const { versionId } = await source.getSecretVersion('oauth/restored');
+    expect(await source.putSecretStringIfCurrent('oauth/restored', document('rt-a'), versionId!)).toBe(
+      'written',
+    );
+    secrets.restoreVersion('oauth/restored', versionId!);
+    expect(await source.putSecretStringIfCurrent('oauth/restored', document('rt-b'), versionId!)).toBe(
+      'written',
+    );
+    expect(JSON.parse(secrets.valueOf('oauth/restored')).refreshToken).toBe('rt-b');
+  });
+
   it('secret file: exactly one conditional write succeeds', async () => {
     const file = path.join(workDir, 'race.json');
     await writeFile(file, document('rt-start'));

@@ -30,6 +30,8 @@ export interface SecretsManagerEndpoint {
   readonly writtenIds: readonly string[];
   /** The current value of a stored secret. */
   valueOf(name: string): string;
+  /** Moves AWSCURRENT back to an earlier version (UpdateSecretVersionStage, as a person may do). */
+  restoreVersion(name: string, versionId: string): void;
   /** Refuse PutSecretValue (as for a role without secretsmanager:PutSecretValue). */
   denyWrites(deny: boolean): void;
   close(): Promise<void>;
@@ -184,6 +186,12 @@ export async function startSecretsManagerEndpoint(
       const secret = secrets.get(name);
       if (secret === undefined) throw new Error(`no secret named ${name}`);
       return secret.secretString;
+    },
+    restoreVersion: (name, versionId) => {
+      const secret = secrets.get(name);
+      const value = secret?.versions.get(versionId);
+      if (secret === undefined || value === undefined) throw new Error(`no version ${versionId} of ${name}`);
+      Object.assign(secret, { secretString: value, versionId });
     },
     denyWrites: (deny) => {
       writesDenied = deny;
