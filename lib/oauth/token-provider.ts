@@ -142,7 +142,8 @@ export class OAuth2Tokens {
       issued = await this.#request(credential, this.#now(), signal);
     } catch (error) {
       const reported = await this.#keepRescuedToken(error, credential, ref, stored, where);
-      throw scrubbedError(reported, secretsOf(credential, rotatedRefreshTokenOf(error)));
+      const rotated = rotatedRefreshTokenOf(error);
+      throw scrubbedError(reported, secretsOf(credential, rotated?.usable ? rotated.token : undefined));
     }
     if (issued.refreshToken !== undefined && issued.refreshToken !== spent) {
       const secrets = secretsOf(credential, issued.refreshToken, issued.accessToken);
@@ -178,9 +179,15 @@ export class OAuth2Tokens {
     stored: StoredDocument,
     where: string,
   ): Promise<unknown> {
-    const rescued = rotatedRefreshTokenOf(error);
-    if (rescued === undefined || rescued === credential.refreshToken || !(error instanceof Error))
-      return error;
+    const rotated = rotatedRefreshTokenOf(error);
+    if (rotated === undefined || !(error instanceof Error)) return error;
+    if (!rotated.usable) {
+      const note =
+        'its refresh_token field is no usable token, so the stored refresh token may now be spent; ' +
+        'if the next run ends auth-revoked, run mailbox-poller oauth login again';
+      return new TokenRequestError(`${error.message}; ${note}`, { cause: error.cause });
+    }
+    if (rotated.token === credential.refreshToken) return error;
     let note: string;
     try {
       const saved = await saveRotatedRefreshToken(
@@ -188,7 +195,7 @@ export class OAuth2Tokens {
         ref.secret,
         stored,
         credential.refreshToken,
-        rescued,
+        rotated.token,
       );
       if (saved.outcome === 'written') this.#onRotated?.(where);
       note =

@@ -155,11 +155,13 @@ function grantCall(
     // A copy to read a rotated refresh token from, should the library refuse the rest of a 200 body.
     const copy = response.status === 200 ? response.clone() : undefined;
     try {
-      return await oauth.processRefreshTokenResponse(
+      const result = await oauth.processRefreshTokenResponse(
         as,
         client,
         unavailableIfBusy(response, credential.tokenUrl),
       );
+      await copy?.body?.cancel().catch(() => undefined);
+      return result;
     } catch (error) {
       const rescued = await refreshTokenIn(copy);
       if (rescued !== undefined && error instanceof Error) rotatedRefreshTokens.set(error, rescued);
@@ -168,23 +170,33 @@ function grantCall(
   });
 }
 
-/** Errors of a rejected 200 answer → the refresh token that answer carried. Invisible to loggers. */
-const rotatedRefreshTokens = new WeakMap<Error, string>();
+/**
+ * What a refused 200 answer said of the refresh token: a new one (to store), or a `refresh_token` field
+ * that is no usable token (the endpoint may have retired ours without giving a successor we can keep).
+ */
+export type RotatedRefreshToken =
+  | { readonly usable: true; readonly token: string }
+  | { readonly usable: false };
 
-/** The refresh token a token request's failure came with (a 200 body rejected for another field). */
-export function rotatedRefreshTokenOf(error: unknown): string | undefined {
+/** Errors of a refused 200 answer → what it carried as refresh token. Invisible to loggers. */
+const rotatedRefreshTokens = new WeakMap<Error, RotatedRefreshToken>();
+
+/** The refresh token a token request's failure came with (a 200 body refused for another field). */
+export function rotatedRefreshTokenOf(error: unknown): RotatedRefreshToken | undefined {
   return error instanceof Error ? rotatedRefreshTokens.get(error) : undefined;
 }
 
-/** `refresh_token` of a JSON object body, if it is a non-empty string; anything else is no token. */
-async function refreshTokenIn(copy: Response | undefined): Promise<string | undefined> {
+/** `refresh_token` of a JSON object body; undefined when the body has none (or is not JSON at all). */
+async function refreshTokenIn(copy: Response | undefined): Promise<RotatedRefreshToken | undefined> {
+  let body: unknown;
   try {
-    const body: unknown = await copy?.json();
-    const token = (body as { refresh_token?: unknown } | null | undefined)?.refresh_token;
-    return typeof token === 'string' && token !== '' ? token : undefined;
+    body = await copy?.json();
   } catch {
     return undefined;
   }
+  if (typeof body !== 'object' || body === null || !('refresh_token' in body)) return undefined;
+  const token = body.refresh_token;
+  return typeof token === 'string' && token !== '' ? { usable: true, token } : { usable: false };
 }
 
 /** Runs a token request and turns its failures into the errors of lib/oauth/errors.ts. */

@@ -41,9 +41,10 @@ export interface TokenEndpointOptions {
 
 /**
  * How a 200 answer is spoiled: `scope` as an array, `token_type` missing, or one no client knows. Each is
- * a body oauth4webapi rejects, while it still carries a (rotated) refresh token.
+ * a body oauth4webapi rejects, while it still carries a (rotated) refresh token. Or the rotated refresh
+ * token itself comes as a number: retired the old one, gave no usable new one.
  */
-export type MalformedBody = 'scope-array' | 'no-token-type' | 'unknown-token-type';
+export type MalformedBody = 'scope-array' | 'no-token-type' | 'unknown-token-type' | 'refresh-token-number';
 
 export interface IssuedRecord {
   readonly grantType: string;
@@ -260,6 +261,7 @@ export async function startTokenEndpoint(options: TokenEndpointOptions): Promise
     if (--malformed.count === 0) malformed = undefined;
     if (how === 'scope-array') return { ...document, scope: String(document['scope'] ?? 'pop').split(' ') };
     if (how === 'unknown-token-type') return { ...document, token_type: 'N_A' };
+    if (how === 'refresh-token-number') return { ...document, refresh_token: 42 };
     const { token_type: _dropped, ...rest } = document;
     return rest;
   };

@@ -118,6 +118,26 @@ describe('a 200 answer oauth4webapi refuses, refresh_token grant', () => {
   });
 });
 
+describe('a 200 answer whose rotated refresh token is no string', () => {
+  it('the error says the stored refresh token may now be spent; nothing of the body is logged', async () => {
+    const spent = endpoint.grantRefreshToken('u', 'public', 'pop');
+    const { oauth2, stored } = store({
+      grant: 'refresh_token',
+      clientId: 'public',
+      refreshToken: spent,
+      scope: 'pop',
+      tokenUrl: endpoint.tokenUrl,
+    });
+    endpoint.malformNext('refresh-token-number');
+    const error = await new OAuth2Tokens({ store: oauth2 })
+      .token(refreshRef, Date.now())
+      .catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/refresh_token field is no usable token.*may now be spent/);
+    expect(stored().refreshToken).toBe(spent);
+    for (const text of [spent, 'rt-', 'eyJ', 'access_token']) expect(logged(error)).not.toContain(text);
+  });
+});
+
 describe('errors of the client-credentials grant and of the endpoint', () => {
   it('a refused 200 body: the class names and the library message stay, the body and the secret go', async () => {
     const { oauth2 } = store({
