@@ -3,10 +3,11 @@
  * choked on: oauth4webapi puts the whole parsed body (access and refresh tokens included) into `cause`,
  * a ResponseBodyError holds the Response, a JSON SyntaxError quotes the start of the body. Powertools
  * prints every enumerable property of every error in a cause chain, so a log line kept 90 days would hold
- * live tokens. Everything leaving lib/oauth therefore goes through `scrubbedError`: the chain is rebuilt
- * from class names, messages (known secrets and anything JWT-shaped replaced, control characters removed,
- * truncated), short string codes and the endpoint's `error` / `error_description` (RFC 6749 §5.2); every
- * other property, and every cause that is not an Error, is dropped.
+ * live tokens. Everything leaving the token provider (lib/oauth/token-provider.ts) goes through
+ * `scrubbedError`: the chain is rebuilt from class names, messages (known secrets and anything JWT-shaped
+ * replaced, control characters removed, truncated), short string codes and the endpoint's `error` /
+ * `error_description` (RFC 6749 §5.2); every other property, and every cause that is not an Error, is
+ * dropped.
  */
 import { quote } from './errors.ts';
 
