@@ -15,7 +15,7 @@ import type { MailboxConfig } from '../config/types.ts';
 import { type MonotonicClock, systemMonotonicClock } from '../deadline.ts';
 import { describeLocation, type OAuth2SecretStore, OAuth2Tokens } from '../oauth/token-provider.ts';
 import type { Credentials, CredentialsProvider, OAuth2SecretRef, SecretRef } from '../ports.ts';
-import { readSecretFile, writeSecretFileAtomically } from './secret-file.ts';
+import { readSecretFileVersioned, writeSecretFileIfUnchanged } from './secret-file.ts';
 
 /** Where secrets referenced by `{ "secretId": ... }` are read from. */
 export interface SecretSource {
@@ -25,6 +25,14 @@ export interface SecretSource {
    * cannot write leave it out, and a rotation there fails the run before the new token is used.
    */
   putSecretString?(secretId: string, text: string): Promise<void>;
+  /** The value with its version id, for a conditional write-back. */
+  getSecretVersion?(secretId: string): Promise<{ text: string; versionId: string | undefined }>;
+  /** Stores a new version only if `versionId` is still the current one; `conflict` otherwise. */
+  putSecretStringIfCurrent?(
+    secretId: string,
+    text: string,
+    versionId: string,
+  ): Promise<'written' | 'conflict'>;
 }
 
 export type CredentialKind = MailboxConfig['credentialKind'];
@@ -104,25 +112,41 @@ export class ConfigCredentialsProvider implements CredentialsProvider {
     this.#validUntil = options.tokenValidUntil ?? Date.now;
   }
 
-  /** Credential documents: read uncached (a rotation elsewhere must be seen), written back on rotation. */
+  /**
+   * Credential documents: read uncached (a rotation elsewhere must be seen) with their version, written
+   * back on rotation only if still at that version (lib/oauth/write-back.ts).
+   */
   oauth2Store(): OAuth2SecretStore {
     return {
       read: async (location) => {
         this.#refuseUnlessAllowed('secretId' in location ? 'secretId' : 'file');
-        if ('file' in location) return readSecretFile(location.file);
+        if ('file' in location) return readSecretFileVersioned(location.file);
         const source = this.#source;
         if (source === undefined)
           throw new CredentialsError(`${describeLocation(location)} cannot be read: no secret source`);
-        return source.getSecretString(location.secretId).catch((error: unknown) => {
+        const secretId = location.secretId;
+        const read = source.getSecretVersion
+          ? source.getSecretVersion(secretId).then(({ text, versionId }) => ({ text, version: versionId }))
+          : source.getSecretString(secretId).then((text) => ({ text, version: undefined }));
+        return read.catch((error: unknown) => {
           throw new CredentialsError(`could not read ${describeLocation(location)}: ${reasonOf(error)}`);
         });
       },
-      write: async (location, text) => {
-        if ('file' in location) return writeSecretFileAtomically(location.file, text);
-        if (this.#source?.putSecretString === undefined) {
+      write: async (location, text, expected) => {
+        if ('file' in location) {
+          const version = expected.version ?? '';
+          return writeSecretFileIfUnchanged(location.file, text, { text: expected.text, version });
+        }
+        const source = this.#source;
+        if (expected.version !== undefined && source?.putSecretStringIfCurrent !== undefined) {
+          return source.putSecretStringIfCurrent(location.secretId, text, expected.version);
+        }
+        // A source without versions can only write unconditionally.
+        if (source?.putSecretString === undefined) {
           throw new CredentialsError(`${describeLocation(location)} cannot be written here`);
         }
-        await this.#source.putSecretString(location.secretId, text);
+        await source.putSecretString(location.secretId, text);
+        return 'written';
       },
     };
   }

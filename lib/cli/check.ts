@@ -3,6 +3,10 @@
  * (chain, expiry, name), greeting, CAPA and SASL mechanisms, credentials (an OAuth2 token's decoded claims,
  * never the token), login, STAT — and prints each step ok or failed with a hint for who must do what.
  * It never retrieves or deletes: after STAT it sends QUIT with no message marked.
+ *
+ * Each mailbox is checked under the same lock as a poll of it (lib/cli/mailbox-lock.ts): the credentials
+ * step may spend a refresh token, and a poll renewing the same one at that moment would present a token
+ * the other already retired; an endpoint with reuse detection (RFC 9700 §4.14.2) then revokes the grant.
  */
 import { lookup } from 'node:dns/promises';
 import { connect as netConnect } from 'node:net';
@@ -16,12 +20,16 @@ import { Deadline } from '../deadline.ts';
 import { classifyFailure } from '../pipeline/classify-failure.ts';
 import { Pop3Client } from '../pop3-client/client.ts';
 import type { Credentials } from '../ports.ts';
+import { underMailboxLock } from './check-lock.ts';
+import { defaultLockDir } from './mailbox-lock.ts';
 import type { CliIo } from './main.ts';
 
-export const CHECK_USAGE = `Usage: mailbox-poller check --config FILE [--mailbox ID]
+export const CHECK_USAGE = `Usage: mailbox-poller check --config FILE [--mailbox ID] [--wait-lock SECONDS]
 
 Checks each mailbox (or only ID) step by step: DNS, TCP, TLS, greeting, CAPA and SASL mechanisms,
 credentials (OAuth2: the token's decoded claims), login, STAT. Never retrieves or deletes anything.
+A mailbox another run is polling is not checked (it holds the mailbox's lock); --wait-lock SECONDS
+waits that long for it (default 0).
 Exit status: 0 every step of every mailbox passed, 1 a step failed, 2 usage or configuration error.`;
 
 /** Each network step gives up after this long. */
@@ -30,14 +38,16 @@ const STEP_TIMEOUT_MS = 20_000;
 const EXPIRY_WARNING_DAYS = 14;
 
 export async function checkMain(argv: readonly string[], io: CliIo): Promise<number> {
-  let values: { config?: string; mailbox?: string };
+  let values: { config?: string; mailbox?: string; 'wait-lock'?: string };
+  let waitLockMs: number;
   try {
     ({ values } = parseArgs({
       args: [...argv],
       strict: true,
-      options: { config: { type: 'string' }, mailbox: { type: 'string' } },
+      options: { config: { type: 'string' }, mailbox: { type: 'string' }, 'wait-lock': { type: 'string' } },
     }));
     if (!values.config) throw new Error('--config FILE is required');
+    waitLockMs = waitLockSeconds(values['wait-lock']) * 1000;
   } catch (error) {
     io.stderr.write(`mailbox-poller: ${(error as Error).message}\n\n${CHECK_USAGE}\n`);
     return 2;
@@ -59,16 +69,26 @@ export async function checkMain(argv: readonly string[], io: CliIo): Promise<num
     env: io.env,
     tokenValidUntil: () => Date.now() + STEP_TIMEOUT_MS,
   });
+  const lock = { dir: defaultLockDir(io.env), waitMs: waitLockMs };
   let allPassed = true;
   for (const mailbox of chosen) {
     io.stdout.write(`mailbox ${mailbox.id} (${mailbox.host}:${mailbox.port}, tls ${mailbox.tls})\n`);
-    allPassed =
-      (await checkMailbox(mailbox, credentials, (line) => io.stdout.write(`  ${line}\n`))) && allPassed;
+    const report: Report = (line) => io.stdout.write(`  ${line}\n`);
+    const passed = await underMailboxLock(mailbox, lock, report, () =>
+      checkMailbox(mailbox, credentials, report),
+    );
+    allPassed = passed && allPassed;
   }
   return allPassed ? 0 : 1;
 }
 
-type Report = (line: string) => void;
+function waitLockSeconds(text: string | undefined): number {
+  if (text === undefined) return 0;
+  if (!/^\d{1,6}$/.test(text)) throw new Error('--wait-lock takes a whole number of seconds');
+  return Number(text);
+}
+
+export type Report = (line: string) => void;
 
 async function step<T>(
   report: Report,

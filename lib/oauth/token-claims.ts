@@ -2,7 +2,18 @@
  * What a person needs to see when a server refuses a fresh token: its audience, scopes or roles, tenant
  * and expiry, decoded from a JWT payload WITHOUT verifying it (we are not the audience; the server is).
  * Never the token itself. Google's access tokens are opaque: that is said instead.
+ *
+ * The payload is whatever the endpoint sent, and it is decoded after a rotated refresh token was stored:
+ * nothing in it may throw. An `exp` that is not a number Date can hold is an unknown expiry; strings lose
+ * their control and bidirectional-override characters (they reach terminals and log lines) and are cut.
  */
+
+/** Longest claim value kept. */
+const MAX_CLAIM_LENGTH = 120;
+/** Latest expiry a Date can hold, in seconds (ECMA-262 §21.4.1.22: ±8.64e15 ms). */
+const MAX_EXP_SECONDS = 8.64e12;
+/** C0, DEL, C1, and the bidirectional overrides and isolates that reorder what a terminal shows. */
+const UNSAFE_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 export interface TokenClaims {
   readonly audience?: string;
@@ -27,11 +38,11 @@ export function decodeTokenClaims(token: string): TokenClaims | undefined {
   const claims = payload as Record<string, unknown>;
   const text = (value: unknown): string | undefined =>
     typeof value === 'string'
-      ? value
+      ? cleaned(value)
       : Array.isArray(value)
-        ? value.filter((v) => typeof v === 'string').join(' ')
+        ? cleaned(value.filter((v) => typeof v === 'string').join(' '))
         : undefined;
-  const exp = typeof claims.exp === 'number' ? new Date(claims.exp * 1000).toISOString() : undefined;
+  const exp = expiryOf(claims.exp);
   return pruned({
     audience: text(claims.aud),
     scopes: text(claims.scp ?? claims.scope),
@@ -55,8 +66,19 @@ export function describeToken(token: string): string {
     ['sub', claims.subject],
     ['exp', claims.expiresAt],
   ].filter((pair): pair is [string, string] => pair[1] !== undefined && pair[1] !== '');
-  const shown = parts.map(([key, value]) => `${key}=${value.slice(0, 120)}`).join(' ');
+  const shown = parts.map(([key, value]) => `${key}=${value}`).join(' ');
   return `token claims: ${shown || 'none of aud, scp, roles, tid'}`;
+}
+
+/** An ISO time for a NumericDate (RFC 7519 §2) a Date can hold; anything else is an unknown expiry. */
+function expiryOf(exp: unknown): string | undefined {
+  if (typeof exp !== 'number' || !Number.isFinite(exp) || exp < 0 || exp > MAX_EXP_SECONDS) return undefined;
+  return new Date(exp * 1000).toISOString();
+}
+
+function cleaned(value: string): string {
+  const clean = value.replace(UNSAFE_CHARACTERS, '');
+  return clean.length > MAX_CLAIM_LENGTH ? `${clean.slice(0, MAX_CLAIM_LENGTH)}…` : clean;
 }
 
 function pruned(claims: Record<string, string | undefined>): TokenClaims {

@@ -2,6 +2,12 @@
  * One token request (client_credentials or refresh_token grant, RFC 6749 §4.4 / §6) through oauth4webapi,
  * which builds the request and checks the response exactly as the RFC says. Here: which failures mean what
  * (lib/oauth/errors.ts), and the time limits.
+ *
+ * A 200 answer oauth4webapi rejects (`scope` as an array, `token_type` missing or unknown) may still hold
+ * a rotated refresh token: the endpoint has already retired the one we sent, so dropping the new one would
+ * leave the stored document spent. Its refresh token is read from a copy of the body and kept beside the
+ * error (`rotatedRefreshTokenOf`), out of every enumerable property, so the caller can write it back and
+ * no log ever prints it.
  */
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import * as oauth from 'oauth4webapi';
@@ -12,6 +18,7 @@ import {
   TokenEndpointUnavailableError,
   TokenRequestError,
 } from './errors.ts';
+import { redacted } from './scrubbed-error.ts';
 import { isAcceptableTokenUrl, type OAuth2Credential } from './settings.ts';
 
 /** A token endpoint that has not answered in this long is treated as down (retry-later). */
@@ -145,8 +152,51 @@ function grantCall(
       ...options,
       additionalParameters: { scope: credential.scope },
     });
-    return oauth.processRefreshTokenResponse(as, client, unavailableIfBusy(response, credential.tokenUrl));
+    // A copy to read a rotated refresh token from, should the library refuse the rest of a 200 body.
+    const copy = response.status === 200 ? response.clone() : undefined;
+    try {
+      const result = await oauth.processRefreshTokenResponse(
+        as,
+        client,
+        unavailableIfBusy(response, credential.tokenUrl),
+      );
+      await copy?.body?.cancel().catch(() => undefined);
+      return result;
+    } catch (error) {
+      const rescued = await refreshTokenIn(copy);
+      if (rescued !== undefined && error instanceof Error) rotatedRefreshTokens.set(error, rescued);
+      throw error;
+    }
   });
+}
+
+/**
+ * What a refused 200 answer said of the refresh token: a new one (to store), or a `refresh_token` field
+ * that is no usable token (the endpoint may have retired ours without giving a successor we can keep).
+ */
+export type RotatedRefreshToken =
+  | { readonly usable: true; readonly token: string }
+  | { readonly usable: false };
+
+/** Errors of a refused 200 answer → what it carried as refresh token. Invisible to loggers. */
+const rotatedRefreshTokens = new WeakMap<Error, RotatedRefreshToken>();
+
+/** The refresh token a token request's failure came with (a 200 body refused for another field). */
+export function rotatedRefreshTokenOf(error: unknown): RotatedRefreshToken | undefined {
+  return error instanceof Error ? rotatedRefreshTokens.get(error) : undefined;
+}
+
+/** `refresh_token` of a JSON object body; undefined when the body has none (or is not JSON at all). */
+async function refreshTokenIn(copy: Response | undefined): Promise<RotatedRefreshToken | undefined> {
+  let body: unknown;
+  try {
+    body = await copy?.json();
+  } catch {
+    return undefined;
+  }
+  if (typeof body !== 'object' || body === null || !('refresh_token' in body)) return undefined;
+  const token = body.refresh_token;
+  return typeof token === 'string' && token !== '' ? { usable: true, token } : { usable: false };
 }
 
 /** Runs a token request and turns its failures into the errors of lib/oauth/errors.ts. */
@@ -159,7 +209,10 @@ export async function tokenCall(
   try {
     result = await call();
   } catch (error) {
-    throw classifyTokenError(error, endpoint);
+    const classified = classifyTokenError(error, endpoint);
+    const rescued = rotatedRefreshTokenOf(error);
+    if (rescued !== undefined) rotatedRefreshTokens.set(classified, rescued);
+    throw classified;
   }
   return {
     accessToken: result.access_token,
@@ -200,10 +253,11 @@ export function classifyTokenError(error: unknown, endpoint: string): Error {
       },
     );
   }
+  // The library's own messages name the field it refused ('"response" body "scope" property must be a
+  // string'); they quote no value. Redacted all the same: the cause may come from anywhere.
+  const why = error instanceof Error && error.name !== 'SyntaxError' ? `: ${redacted(error.message)}` : '';
   return new TokenRequestError(
-    `token endpoint ${endpoint} gave an answer that is not a valid token response`,
-    {
-      cause: error,
-    },
+    `token endpoint ${endpoint} gave an answer that is not a valid token response${why}`,
+    { cause: error },
   );
 }

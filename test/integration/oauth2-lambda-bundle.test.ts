@@ -2,6 +2,8 @@
  * The BUILT poll handler (scripts/build.mjs) with OAuth2 mailboxes: deployed config in S3, jobs from the
  * built dispatch handler through the FIFO job queue (fauxqs), credential documents in the Secrets Manager
  * stand-in, tokens from the test token endpoint, and Dovecot checking every token by introspection.
+ * Also: a 200 token answer the library refuses leaves no token in any log line, and its rotated refresh
+ * token is written back.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -214,6 +216,41 @@ describe('the built poll handler with OAuth2 mailboxes', () => {
     // The second run spent the token the first one stored (the old one would have got invalid_grant).
     expect(tokens.isRefreshTokenValid(stored.refreshToken)).toBe(false);
     expect(JSON.parse(secrets.valueOf('oauth/delegated')).refreshToken).not.toBe(stored.refreshToken);
+  });
+
+  test('a 200 answer the token library refuses: no token in any log line; its rotated refresh token is written back', async () => {
+    await dovecot.seed(USER, [message(8)]);
+    for (const how of ['scope-array', 'no-token-type', 'unknown-token-type'] as const) {
+      const spent = tokens.grantRefreshToken(USER, DESKTOP.clientId, 'pop');
+      const secretId = `oauth/spoiled-${how}`;
+      secrets.putSecret(
+        secretId,
+        JSON.stringify({
+          grant: 'refresh_token',
+          clientId: DESKTOP.clientId,
+          refreshToken: spent,
+          scope: 'pop',
+          tokenUrl: tokens.tokenUrl,
+        }),
+      );
+      tokens.malformNext(how);
+      const lines = output.lines.length;
+      await pollOnce(oauthMailbox(`spoiled-${how}`, 'refresh_token', secretId));
+      const logged = output.lines.slice(lines).join('\n');
+      const rotated = (JSON.parse(secrets.valueOf(secretId)) as { refreshToken: string }).refreshToken;
+      // Written back: the endpoint retired the one we sent, and the one it rotated to is stored and live.
+      expect(rotated).not.toBe(spent);
+      expect(tokens.isRefreshTokenValid(spent)).toBe(false);
+      expect(tokens.isRefreshTokenValid(rotated)).toBe(true);
+      // The run failed and was logged with its cause chain, which holds no token, body or JWT.
+      expect(logged).toContain('mailbox run failed');
+      expect(logged).toContain('not a valid token response');
+      expect(logged).toContain(`was written back to secret \\"${secretId}\\"`);
+      for (const text of [spent, rotated, 'rt-', 'eyJ', 'access_token', 'refresh_token', '"body"'])
+        expect(logged).not.toContain(text);
+    }
+    // The mailbox was never opened with a token from a refused answer.
+    expect(await dovecot.messageCount(USER)).toBe(1);
   });
 
   test('invalid_grant: auth-revoked, the AuthRevoked metric, the job dropped after one token request', async () => {

@@ -4,6 +4,8 @@
  * `X-Amz-Target: secretsmanager.<Operation>`, JSON 1.1 body). Pointing
  * AWS_ENDPOINT_URL_SECRETS_MANAGER at it lets the real SDK client, bundled or not, read secrets in tests.
  * A secret is found by its name or its ARN, as the service does.
+ * PutSecretValue's ClientRequestToken becomes the new version's id, as in the service: the same token
+ * with the same value again changes nothing, with another value it is refused (ResourceExistsException).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,7 +20,7 @@ const PUT_SECRET_VALUE = 'secretsmanager.PutSecretValue';
 export interface SecretsManagerEndpoint {
   /** For AWS_ENDPOINT_URL_SECRETS_MANAGER. */
   readonly endpoint: string;
-  /** Creates or replaces a secret (its ARN stays the same). */
+  /** Creates or replaces a secret (its ARN stays the same), as a new version. */
   putSecret(name: string, secretString: string): void;
   /** The ARN of a stored secret: `arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 chars>`. */
   arnOf(name: string): string;
@@ -28,6 +30,8 @@ export interface SecretsManagerEndpoint {
   readonly writtenIds: readonly string[];
   /** The current value of a stored secret. */
   valueOf(name: string): string;
+  /** Moves AWSCURRENT back to an earlier version (UpdateSecretVersionStage, as a person may do). */
+  restoreVersion(name: string, versionId: string): void;
   /** Refuse PutSecretValue (as for a role without secretsmanager:PutSecretValue). */
   denyWrites(deny: boolean): void;
   close(): Promise<void>;
@@ -38,6 +42,8 @@ interface StoredSecret {
   secretString: string;
   versionId: string;
   readonly createdDate: number;
+  /** Every version ever created: id → value. */
+  readonly versions: Map<string, string>;
 }
 
 /** The random-looking suffix Secrets Manager appends to a name in an ARN; derived from the name here. */
@@ -56,13 +62,16 @@ export async function startSecretsManagerEndpoint(
   let writesDenied = false;
   let versions = 0;
 
-  const put = (name: string, secretString: string) => {
+  const put = (name: string, secretString: string, versionId = `version-${++versions}`) => {
     const existing = secrets.get(name);
-    const versionId = `version-${++versions}`;
-    if (existing) Object.assign(existing, { secretString, versionId });
-    else {
+    if (existing) {
+      Object.assign(existing, { secretString, versionId });
+      existing.versions.set(versionId, secretString);
+    } else {
       const arn = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}-${arnSuffix(name)}`;
-      secrets.set(name, { arn, secretString, versionId, createdDate: Math.floor(Date.now() / 1000) });
+      const created = Math.floor(Date.now() / 1000);
+      const versions = new Map([[versionId, secretString]]);
+      secrets.set(name, { arn, secretString, versionId, createdDate: created, versions });
     }
   };
   for (const [name, value] of Object.entries(initial)) put(name, value);
@@ -93,10 +102,16 @@ export async function startSecretsManagerEndpoint(
     }
     let secretId: unknown;
     let secretString: unknown;
+    let requestToken: unknown;
     try {
-      ({ SecretId: secretId, SecretString: secretString } = JSON.parse(body) as {
+      ({
+        SecretId: secretId,
+        SecretString: secretString,
+        ClientRequestToken: requestToken,
+      } = JSON.parse(body) as {
         SecretId?: unknown;
         SecretString?: unknown;
+        ClientRequestToken?: unknown;
       });
     } catch {
       reply(response, 400, { __type: 'SerializationException', message: 'body is not JSON' });
@@ -116,8 +131,17 @@ export async function startSecretsManagerEndpoint(
           __type: 'ResourceNotFoundException',
           message: 'no such secret or no SecretString',
         });
+      } else if (typeof requestToken === 'string' && found[1].versions.has(requestToken)) {
+        if (found[1].versions.get(requestToken) === secretString) {
+          reply(response, 200, { ARN: found[1].arn, Name: found[0], VersionId: requestToken });
+        } else {
+          reply(response, 400, {
+            __type: 'ResourceExistsException',
+            message: "You can't modify an existing version, you can only create new versions.",
+          });
+        }
       } else {
-        put(found[0], secretString);
+        put(found[0], secretString, typeof requestToken === 'string' ? requestToken : undefined);
         reply(response, 200, { ARN: found[1].arn, Name: found[0], VersionId: found[1].versionId });
       }
       return;
@@ -150,7 +174,7 @@ export async function startSecretsManagerEndpoint(
 
   return {
     endpoint: `http://${LOOPBACK}:${port}`,
-    putSecret: put,
+    putSecret: (name, secretString) => put(name, secretString),
     arnOf: (name) => {
       const secret = secrets.get(name);
       if (secret === undefined) throw new Error(`no secret named ${name}`);
@@ -162,6 +186,12 @@ export async function startSecretsManagerEndpoint(
       const secret = secrets.get(name);
       if (secret === undefined) throw new Error(`no secret named ${name}`);
       return secret.secretString;
+    },
+    restoreVersion: (name, versionId) => {
+      const secret = secrets.get(name);
+      const value = secret?.versions.get(versionId);
+      if (secret === undefined || value === undefined) throw new Error(`no version ${versionId} of ${name}`);
+      Object.assign(secret, { secretString: value, versionId });
     },
     denyWrites: (deny) => {
       writesDenied = deny;

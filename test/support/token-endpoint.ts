@@ -5,6 +5,8 @@
  *
  * Knobs: token lifetime, refresh-token rotation, a refresh token that is refused (invalid_grant), a number
  * of 503 answers, and the scope Dovecot's introspection demands (a token for another scope is inactive).
+ * Also: refresh-token reuse detection (RFC 9700 §4.14.2: a retired refresh token presented again revokes
+ * its whole family), and 200 answers whose body a strict client must reject (`malformNext`).
  */
 import { createHash, randomBytes, verify, X509Certificate } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -30,7 +32,19 @@ export interface TokenEndpointOptions {
   readonly requiredScope?: string;
   /** The user the authorization-code and device flows consent as. @default 'oauthuser' */
   readonly consentingUser?: string;
+  /**
+   * A retired (rotated) refresh token presented again revokes every refresh token of its family, as RFC
+   * 9700 §4.14.2 asks of servers that rotate. @default false
+   */
+  readonly reuseDetection?: boolean;
 }
+
+/**
+ * How a 200 answer is spoiled: `scope` as an array, `token_type` missing, or one no client knows. Each is
+ * a body oauth4webapi rejects, while it still carries a (rotated) refresh token. Or the rotated refresh
+ * token itself comes as a number: retired the old one, gave no usable new one.
+ */
+export type MalformedBody = 'scope-array' | 'no-token-type' | 'unknown-token-type' | 'refresh-token-number';
 
 export interface IssuedRecord {
   readonly grantType: string;
@@ -54,6 +68,10 @@ export interface TokenEndpoint {
   revokeAll(): void;
   /** The next `count` /token requests get 503. */
   failNext(count: number): void;
+  /** The next `count` tokens issued (grants still performed, rotation included) come in a spoiled body. */
+  malformNext(how: MalformedBody, count?: number): void;
+  /** Refresh-token families revoked by reuse detection. */
+  readonly familiesRevoked: number;
   setExpiresIn(seconds: number): void;
   close(): Promise<void>;
 }
@@ -66,7 +84,7 @@ interface LiveToken {
 
 export async function startTokenEndpoint(options: TokenEndpointOptions): Promise<TokenEndpoint> {
   const clients = new Map(options.clients.map((client) => [client.clientId, client]));
-  const refreshTokens = new Map<string, { user: string; clientId: string; scope: string }>();
+  const refreshTokens = new Map<string, { user: string; clientId: string; scope: string; family: string }>();
   const accessTokens = new Map<string, LiveToken>();
   const codes = new Map<
     string,
@@ -79,12 +97,20 @@ export async function startTokenEndpoint(options: TokenEndpointOptions): Promise
   let expiresIn = options.expiresIn ?? 3600;
   let failures = 0;
   let tokenRequests = 0;
+  let malformed: { how: MalformedBody; count: number } | undefined;
+  let familiesRevoked = 0;
+  /** Retired refresh token → its family (reuse detection). */
+  const retired = new Map<string, string>();
   const random = () => randomBytes(18).toString('base64url');
 
-  const newRefreshToken = (user: string, clientId: string, scope: string) => {
+  const newRefreshToken = (user: string, clientId: string, scope: string, family = random()) => {
     const token = `rt-${random()}`;
-    refreshTokens.set(token, { user, clientId, scope });
+    refreshTokens.set(token, { user, clientId, scope, family });
     return token;
+  };
+  const revokeFamily = (family: string) => {
+    familiesRevoked++;
+    for (const [token, record] of refreshTokens) if (record.family === family) refreshTokens.delete(token);
   };
 
   const accessToken = (user: string | undefined, clientId: string, scope: string, appOnly: boolean) => {
@@ -139,7 +165,7 @@ export async function startTokenEndpoint(options: TokenEndpointOptions): Promise
     const type = form.get('grant_type') ?? '';
     const ok = (document: object, scope: string) => {
       issued.push({ grantType: type, clientId: client.clientId, scope });
-      json(response, 200, { token_type: 'Bearer', expires_in: expiresIn, ...document });
+      json(response, 200, spoiled({ token_type: 'Bearer', expires_in: expiresIn, ...document }));
     };
     if (type === 'client_credentials') {
       if (client.clientSecret === undefined && client.certificatePem === undefined) {
@@ -153,6 +179,8 @@ export async function startTokenEndpoint(options: TokenEndpointOptions): Promise
     if (type === 'refresh_token') {
       const old = form.get('refresh_token') ?? '';
       const record = refreshTokens.get(old);
+      const family = retired.get(old);
+      if (options.reuseDetection && record === undefined && family !== undefined) revokeFamily(family);
       if (record === undefined || record.clientId !== client.clientId) {
         json(response, 400, {
           error: 'invalid_grant',
@@ -163,7 +191,8 @@ export async function startTokenEndpoint(options: TokenEndpointOptions): Promise
       let refreshToken: string | undefined;
       if (options.rotateRefreshTokens ?? true) {
         refreshTokens.delete(old);
-        refreshToken = newRefreshToken(record.user, record.clientId, record.scope);
+        retired.set(old, record.family);
+        refreshToken = newRefreshToken(record.user, record.clientId, record.scope, record.family);
       }
       ok(
         {
@@ -224,6 +253,17 @@ export async function startTokenEndpoint(options: TokenEndpointOptions): Promise
       return;
     }
     json(response, 400, { error: 'unsupported_grant_type' });
+  };
+
+  const spoiled = (document: Record<string, unknown>): Record<string, unknown> => {
+    if (malformed === undefined) return document;
+    const { how } = malformed;
+    if (--malformed.count === 0) malformed = undefined;
+    if (how === 'scope-array') return { ...document, scope: String(document['scope'] ?? 'pop').split(' ') };
+    if (how === 'unknown-token-type') return { ...document, token_type: 'N_A' };
+    if (how === 'refresh-token-number') return { ...document, refresh_token: 42 };
+    const { token_type: _dropped, ...rest } = document;
+    return rest;
   };
 
   const server = createServer((request, response) => {
@@ -315,11 +355,17 @@ export async function startTokenEndpoint(options: TokenEndpointOptions): Promise
     get tokenRequests() {
       return tokenRequests;
     },
-    grantRefreshToken: newRefreshToken,
+    grantRefreshToken: (user, clientId, scope) => newRefreshToken(user, clientId, scope),
     isRefreshTokenValid: (token) => refreshTokens.has(token),
     revokeAll: () => refreshTokens.clear(),
     failNext: (count) => {
       failures = count;
+    },
+    malformNext: (how, count = 1) => {
+      malformed = { how, count };
+    },
+    get familiesRevoked() {
+      return familiesRevoked;
     },
     setExpiresIn: (seconds) => {
       expiresIn = seconds;

@@ -25,12 +25,17 @@ function memoryStore(documents: Record<string, object>, failWrites = false) {
   const texts = new Map(Object.entries(documents).map(([id, doc]) => [id, JSON.stringify(doc)]));
   const writes: string[] = [];
   const store: OAuth2SecretStore = {
-    read: async (location) => texts.get('secretId' in location ? location.secretId : location.file) ?? '',
-    write: async (location, text) => {
+    read: async (location) => {
+      const text = texts.get('secretId' in location ? location.secretId : location.file) ?? '';
+      return { text, version: text };
+    },
+    write: async (location, text, expected) => {
       if (failWrites) throw new Error('AccessDeniedException');
       const id = 'secretId' in location ? location.secretId : location.file;
+      if (texts.get(id) !== expected.text) return 'conflict';
       writes.push(id);
       texts.set(id, text);
+      return 'written';
     },
   };
   return { store, writes, text: (id: string) => texts.get(id) ?? '' };
