@@ -16,6 +16,7 @@ import {
 } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { PER_MAILBOX_METRICS_DEFAULT } from '../lib/lambda/metric-names.ts';
 
 /**
  * The package root, the nearest folder above this module with a package.json: the repository (this
@@ -42,8 +43,11 @@ export const DEFAULTS = {
   maxConcurrency: 10,
   /** SQS event source batchSize: jobs (mailboxes) per poll invocation; 10 is the FIFO maximum. */
   pollBatchSize: 10,
-  /** Poll metrics per MailboxId as well as per Service. */
-  perMailboxMetrics: true,
+  /**
+   * Poll metrics per MailboxId as well as per Service: off, the same default as the poll function's
+   * (PER_MAILBOX_METRICS_DEFAULT). 7 custom metrics a mailbox cost more than everything else at scale.
+   */
+  perMailboxMetrics: PER_MAILBOX_METRICS_DEFAULT,
   dispatchMemorySize: 256,
   dispatchTimeout: Duration.minutes(1),
 

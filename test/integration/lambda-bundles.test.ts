@@ -337,10 +337,12 @@ describeWithCorpus('the built Lambda bundles', () => {
     expect(output.logs().filter((entry) => entry['level'] !== 'INFO')).toEqual([]);
     const metrics = output.lines.filter((line) => line.includes('"CloudWatchMetrics"'));
     expect(metrics.map((line) => JSON.parse(line)['MessagesRetrieved'])).toContain(20);
-    // Written by Powertools Metrics: the dimension sets the alarms watch, and no `service` of its own.
+    // Written by Powertools Metrics: the dimension set the alarms watch, and no `service` of its own. No
+    // MailboxId: PER_MAILBOX_METRICS is not set, and per-mailbox metrics are off unless asked for.
     const [run] = metrics.map((line) => JSON.parse(line));
-    expect(run._aws.CloudWatchMetrics[0].Dimensions).toEqual([['Service'], ['Service', 'MailboxId']]);
-    expect(run).toMatchObject({ Service: SERVICE_NAME, MailboxId: 'drain' });
+    expect(run._aws.CloudWatchMetrics[0].Dimensions).toEqual([['Service']]);
+    expect(run).toMatchObject({ Service: SERVICE_NAME });
+    expect(run).not.toHaveProperty('MailboxId');
     expect(run).not.toHaveProperty('service');
   });
 
