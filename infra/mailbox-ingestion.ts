@@ -41,6 +41,7 @@ import {
   grantMessageStore,
   grantSecretsRead,
   grantSecretsWrite,
+  healthObjectsPattern,
   incomingObjectsPattern,
   messageObjectsPattern,
   secretArnFor,
@@ -283,6 +284,12 @@ export class MailboxIngestion extends MailboxIngestionBase {
       this.bucket.arnForObjects(stateObjectsPattern(this.keyPrefix)),
       'Keep mode reads its per-mailbox state objects under the .state/ folder of the prefix (one per ' +
         'mailbox id, known only from the deployed config at run time); GetObject alone, writes stay conditional.',
+    );
+    acknowledgeWildcardResource(
+      role,
+      this.bucket.arnForObjects(healthObjectsPattern(this.keyPrefix)),
+      'Each mailbox keeps its health record in the .health/ folder of its own folder (the mailbox ids are ' +
+        'known only from the deployed config at run time); GetObject and PutObject there, writes conditional.',
     );
   }
 

@@ -210,6 +210,18 @@ describe('MailboxIngestion: least privilege', () => {
         Resource: bucketArn,
         Condition: { StringLike: { 's3:prefix': 'mail/.state/*' } },
       },
+      // Each mailbox's health record, read and (conditionally) written; listed there only.
+      {
+        Action: ['s3:GetObject', 's3:PutObject'],
+        Effect: 'Allow',
+        Resource: { 'Fn::Join': ['', [bucketArn, '/mail/*/.health/*']] },
+      },
+      {
+        Action: 's3:ListBucket',
+        Effect: 'Allow',
+        Resource: bucketArn,
+        Condition: { StringLike: { 's3:prefix': 'mail/*/.health/*' } },
+      },
       { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: getAtt(stack, ingestion.notificationQueue) },
       {
         Action: 'secretsmanager:GetSecretValue',
