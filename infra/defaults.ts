@@ -91,6 +91,22 @@ export function defaultOldestJobAgeThreshold(schedule: Duration): Duration {
   return Duration.seconds(Math.max(15 * 60, 3 * schedule.toSeconds()));
 }
 
+/**
+ * CloudWatch caps an alarm's period times its evaluation periods at one day; a longer schedule gets a
+ * one-day window, which then may miss a cycle.
+ */
+const ALARM_WINDOW_LIMIT = Duration.days(1);
+
+/**
+ * The period of the needs-attention alarm: two schedule periods. Each mailbox reports MailboxHealth once
+ * per cycle, but a rate schedule starts whenever it was created, not on CloudWatch's period boundaries,
+ * and a cycle's jobs run over a while after their slot: a window of one schedule period can fall between
+ * two runs of a mailbox and read "nobody needs attention". Any window of two periods holds one whole cycle.
+ */
+export function needsAttentionAlarmPeriod(schedule: Duration): Duration {
+  return Duration.seconds(Math.min(2 * schedule.toSeconds(), ALARM_WINDOW_LIMIT.toSeconds()));
+}
+
 /** Bucket settings that apply whatever the caller passes in `bucketProps`. */
 export const ENFORCED_BUCKET_PROPS = {
   blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,

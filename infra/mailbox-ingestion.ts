@@ -33,6 +33,7 @@ import {
   DEFAULTS,
   defaultOldestJobAgeThreshold,
   FUNCTION_ENVIRONMENT,
+  needsAttentionAlarmPeriod,
   PROJECT_ROOT,
   RUNTIME,
 } from './defaults.ts';
@@ -233,6 +234,8 @@ export class MailboxIngestion extends MailboxIngestionBase {
       pollFailurePeriod: DEFAULTS.pollFailureAlarmPeriod,
       uncommittedPeriods: DEFAULTS.uncommittedAlarmPeriods,
       alarmAction: props.alarmAction,
+      needsAttention: this.metricMailboxHealth('needs-attention'),
+      needsAttentionPeriod: needsAttentionAlarmPeriod(schedulePeriod),
     });
 
     const options = props.dashboard === true ? {} : props.dashboard || undefined;

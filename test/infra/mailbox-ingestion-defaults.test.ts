@@ -14,7 +14,7 @@ describe('MailboxIngestion: what it creates', () => {
     template.resourceCountIs('AWS::SSM::Parameter', 1);
     template.resourceCountIs('AWS::Logs::LogGroup', 2);
     template.resourceCountIs('AWS::IAM::Role', 3);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
   });
 
   it('makes the bucket private, encrypted and TLS-only, and cleans up interrupted uploads', () => {
