@@ -37,6 +37,7 @@ import {
   PROJECT_ROOT,
   RUNTIME,
 } from './defaults.ts';
+import { FleetHealth } from './fleet-health.ts';
 import { functionCodeFor } from './function-code.ts';
 import {
   grantMessageStore,
@@ -73,6 +74,8 @@ export class MailboxIngestion extends MailboxIngestionBase {
   readonly pollFunction: lambda.Function;
   readonly schedule: scheduler.Schedule;
   readonly alarms: IngestionAlarms;
+  /** The Contributor Insights rule that names the failing mailboxes (and the dashboard widgets of the fleet). */
+  readonly fleetHealth: FleetHealth;
   /** The secrets the poll function may read. */
   readonly secretArns: readonly string[];
   /** Where both functions read the config (the SSM parameter this construct wrote, for inline mailboxes). */
@@ -238,6 +241,11 @@ export class MailboxIngestion extends MailboxIngestionBase {
       needsAttentionPeriod: needsAttentionAlarmPeriod(schedulePeriod),
     });
 
+    this.fleetHealth = new FleetHealth(this, 'FleetHealth', {
+      pollLogGroup: this.pollFunction.logGroup,
+      healthMetric: (state, metricProps) => this.metricMailboxHealth(state, metricProps),
+    });
+
     const options = props.dashboard === true ? {} : props.dashboard || undefined;
     const dashboard = options
       ? new IngestionDashboard(this, 'Dashboard', {
@@ -248,6 +256,8 @@ export class MailboxIngestion extends MailboxIngestionBase {
           pollFunction: this.pollFunction,
           pollTimeout,
           period: pollMetricPeriod(schedulePeriod),
+          fleetHealth: this.fleetHealth,
+          perMailboxMetrics: props.perMailboxMetrics ?? DEFAULTS.perMailboxMetrics,
         })
       : undefined;
     this.dashboard = dashboard?.dashboard;

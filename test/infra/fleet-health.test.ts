@@ -62,3 +62,49 @@ describe('the alarm "mailboxes needing a person > 0"', () => {
     expect(metric.statistic).toBe('Sum');
   });
 });
+
+/** The dashboard body as JSON, each CloudFormation reference in it replaced by `<ref>`. */
+function dashboardWidgets(template: Template) {
+  const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+  const body = dashboard!['Properties'].DashboardBody as { 'Fn::Join': [string, unknown[]] };
+  const text = body['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : '<ref>')).join('');
+  return (JSON.parse(text) as { widgets: { properties: Record<string, unknown> }[] }).widgets;
+}
+
+describe('the fleet row of the dashboard', () => {
+  const { template } = synth({ dashboard: true, serviceName: 'intake', schedule: Duration.minutes(10) });
+  const widgets = dashboardWidgets(template);
+  const titled = (title: string) => widgets.find((w) => w.properties['title'] === title)?.properties;
+
+  it('comes first: mailbox runs in each of the four health states, stacked, one schedule period each', () => {
+    const byState = titled('Mailboxes by health state (runs per period)');
+    expect(widgets[0]?.properties).toBe(byState);
+    expect(byState).toMatchObject({ stacked: true, period: 600 });
+    expect(byState!['metrics']).toEqual(
+      ['needs-attention', 'retrying', 'paused', 'ok'].map((state) => [
+        'MailboxPoller',
+        'MailboxHealth',
+        'Service',
+        'intake',
+        'State',
+        state,
+        { label: state, period: 600, stat: 'Sum' },
+      ]),
+    );
+  });
+
+  it('names the failing mailboxes from the Contributor Insights rule, top 10 by count', () => {
+    const failing = titled('Failing mailboxes: runs not ok, by mailbox and reason (top 10)');
+    expect(failing).toMatchObject({
+      view: 'timeSeries',
+      period: 600,
+      region: 'eu-west-1',
+      insightRule: { ruleName: '<ref>', maxContributorCount: 10, orderBy: 'Sum' },
+    });
+    const body = JSON.stringify(
+      Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]!['Properties'].DashboardBody,
+    );
+    const [ruleId] = Object.keys(template.findResources('AWS::CloudWatch::InsightRule'));
+    expect(body).toContain(`{"Fn::GetAtt":["${ruleId}","RuleName"]}`);
+  });
+});
