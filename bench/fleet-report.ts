@@ -10,6 +10,7 @@ import {
 } from './fleet-cost.ts';
 import { table } from './markdown.ts';
 import type { BenchResults } from './results.ts';
+import type { FleetResult } from './scenarios/fleet.ts';
 import type { Summary } from './stats.ts';
 
 export const S3_PATH_HEADING = '## 6. The S3 path alone: CPU per message';
@@ -102,6 +103,26 @@ export function fleetSection(results: BenchResults): string[] {
     '"Empty/Non-empty ms": connect to QUIT of one mailbox as the poll logs it (`poll finished` durationMs). "Invocation overhead": an invocation\'s wall time less its longest poll (job intake, deployed config, metrics flush). "CPU ms per empty mailbox": the workers\' CPU in invocations whose mailboxes were all empty, per mailbox; "per message": the rest of the CPU over the messages stored. Failed polls in these runs: ' +
       fleet.runs.map((run) => `${run.failedPolls} at batch size ${run.batchSize}`).join(', ') +
       '.',
+    '',
+    ...logOutputLine(fleet.runs),
+  ];
+}
+
+/** What the handler printed per mailbox run: the CloudWatch Logs ingestion docs/deploy.md prices. */
+function logOutputLine(runs: FleetResult['runs']): string[] {
+  const measured = runs.filter((run) => run.logBytesPerEmptyMailbox !== undefined);
+  if (measured.length === 0) return [];
+  // A batch of 10 seldom holds only empty mailboxes: then there is no "empty" figure for it.
+  const empty = (run: FleetResult['runs'][number]) =>
+    Number.isFinite(run.logBytesPerEmptyMailbox)
+      ? `${Math.round(run.logBytesPerEmptyMailbox!)} bytes in ${run.logLinesPerEmptyMailbox!.toFixed(1)} lines per empty mailbox, `
+      : '';
+  const each = measured.map(
+    (run) =>
+      `batch size ${run.batchSize}: ${empty(run)}${Math.round(run.logBytesPerMailbox!)} bytes per mailbox on average`,
+  );
+  return [
+    `Log output of the poll handler (Powertools JSON lines and EMF documents, as CloudWatch Logs ingests them; the runtime's START/END/REPORT lines per invocation come on top): ${each.join('; ')}.`,
     '',
   ];
 }
