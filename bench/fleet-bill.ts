@@ -61,109 +61,119 @@ export interface BillLine {
   readonly usd: (mailboxes: number) => number;
 }
 
-const I = FLEET_INPUTS;
-const cyclesPerMonth = (MONTH_DAYS * 86_400) / I.periodSeconds;
-const runs = (m: number) => m * cyclesPerMonth;
-const invocationsPerCycle = (m: number) => Math.ceil(m / I.batchSize);
-const invocations = (m: number) => invocationsPerCycle(m) * cyclesPerMonth;
+export type FleetInputs = { readonly [K in keyof typeof FLEET_INPUTS]: number };
+
+const cyclesPerMonth = (I: FleetInputs) => (MONTH_DAYS * 86_400) / I.periodSeconds;
+const invocationsPerCycle = (I: FleetInputs, m: number) => Math.ceil(m / I.batchSize);
 /** One poll invocation on Lambda: its slowest poll's round trips, or its CPU at 0.29 vCPU if longer. */
-const invocationSeconds = (m: number) =>
+const invocationSeconds = (I: FleetInputs, m: number) =>
   lambdaInvocationSeconds(I.emptyPollMs, Math.min(m, I.batchSize), I.cpuMsPerMailbox, I.pollMemoryGb);
 /** Containers kept warm: the event source runs up to maxConcurrency invocations at once. */
-export const warmContainers = (m: number) => Math.min(I.maxConcurrency, invocationsPerCycle(m));
-const logEvents = (m: number) => runs(m) * I.logLinesPerRun + invocations(m) * I.runtimeLogLinesPerInvocation;
+const warmContainers = (I: FleetInputs, m: number) => Math.min(I.maxConcurrency, invocationsPerCycle(I, m));
 const gb = (bytes: number) => bytes / 1024 ** 3;
 
 /** Seconds of one cycle's poll work spread over the warm containers: it must stay under the period. */
-export const cycleSeconds = (m: number) =>
-  (invocationsPerCycle(m) * invocationSeconds(m)) / warmContainers(m);
+export const cycleSeconds = (m: number, I: FleetInputs = FLEET_INPUTS) =>
+  (invocationsPerCycle(I, m) * invocationSeconds(I, m)) / warmContainers(I, m);
 
-export const BILL: readonly BillLine[] = [
-  {
-    item: 'Lambda GB-s (poll + dispatch)',
-    basis: `${I.batchSize} mailboxes an invocation, max(${I.emptyPollMs} ms, ${I.batchSize} × ${I.cpuMsPerMailbox} ms CPU ÷ 0.29 vCPU) at 512 MB; dispatch ${I.dispatchSecondsBase} s + ${I.dispatchSecondsPerMailbox * 1000} ms a mailbox at 256 MB`,
-    usd: (m) =>
-      (invocations(m) * invocationSeconds(m) * I.pollMemoryGb +
-        cyclesPerMonth * (I.dispatchSecondsBase + I.dispatchSecondsPerMailbox * m) * I.dispatchMemoryGb) *
-      PRICES.lambdaArmPerGbSecond,
-  },
-  {
-    item: 'Lambda requests',
-    basis: 'poll invocations + one dispatch a cycle',
-    usd: (m) => ((invocations(m) + cyclesPerMonth) / 1e6) * PRICES.lambdaPerMillionRequests,
-  },
-  {
-    item: 'SQS job queue (FIFO)',
-    basis: `SendMessageBatch per 10 jobs; ReceiveMessage and DeleteMessageBatch per invocation; ${(I.idleReceivesPerMonth / 1e3).toFixed(0)}k idle long polls`,
-    usd: (m) =>
-      ((Math.ceil(m / 10) * cyclesPerMonth + 2 * invocations(m) + I.idleReceivesPerMonth) / 1e6) *
-      PRICES.sqsFifoPerMillion,
-  },
-  {
-    item: 'S3 health GET',
-    basis: 'one per mailbox run',
-    usd: (m) => (runs(m) / 1000) * PRICES.s3GetPer1000,
-  },
-  {
-    item: 'S3 health PUT',
-    basis: `on change; at most ${I.healthPutsPerMailboxPerDay} a mailbox a day assumed`,
-    usd: (m) => ((m * I.healthPutsPerMailboxPerDay * MONTH_DAYS) / 1000) * PRICES.s3PutPer1000,
-  },
-  {
-    item: 'Secrets Manager secret',
-    basis: `${I.secrets} shared secret for the password mailboxes`,
-    usd: () => I.secrets * PRICES.secretPerMonth,
-  },
-  {
-    item: 'Secrets Manager GetSecretValue',
-    basis: `one per secret per warm container (≤ maxConcurrency ${I.maxConcurrency}) per 5 minutes`,
-    usd: (m) => ((I.secrets * warmContainers(m) * cyclesPerMonth) / 10_000) * PRICES.secretsPer10000Calls,
-  },
-  {
-    item: 'CloudWatch custom metrics',
-    basis: `${I.fixedMetrics} at the Service level, none per mailbox`,
-    usd: () => customMetricsUsd(I.fixedMetrics),
-  },
-  {
-    item: 'CloudWatch alarms',
-    basis: `${I.alarms} standard-resolution alarms`,
-    usd: () => I.alarms * PRICES.alarmPerMonth,
-  },
-  {
-    item: 'CloudWatch Logs ingestion',
-    basis: `${I.logBytesPerRun.toLocaleString('en-US')} bytes a mailbox run (measured) + ${I.runtimeLogBytesPerInvocation} an invocation (START/END/REPORT)`,
-    usd: (m) =>
-      gb(runs(m) * I.logBytesPerRun + invocations(m) * I.runtimeLogBytesPerInvocation) *
-      PRICES.logsIngestionPerGb,
-  },
-  {
-    item: 'Contributor Insights',
-    basis: `${I.insightRules} rule + matched log events (bounded here by every event of the poll log group)`,
-    usd: (m) =>
-      I.insightRules * PRICES.insightRulePerMonth + (logEvents(m) / 1e6) * PRICES.insightEventsPerMillion,
-  },
-  {
-    item: 'EventBridge Scheduler',
-    basis: `${cyclesPerMonth.toLocaleString('en-US')} invocations, within the 14 million free`,
-    usd: () => 0,
-  },
-];
+/** The bill's lines for these inputs (FLEET_INPUTS: the table of docs/deploy.md). */
+export function billLines(I: FleetInputs = FLEET_INPUTS): readonly BillLine[] {
+  const cycles = cyclesPerMonth(I);
+  const runs = (m: number) => m * cycles;
+  const invocations = (m: number) => invocationsPerCycle(I, m) * cycles;
+  const logEvents = (m: number) =>
+    runs(m) * I.logLinesPerRun + invocations(m) * I.runtimeLogLinesPerInvocation;
+  return [
+    {
+      item: 'Lambda GB-s (poll + dispatch)',
+      basis: `${I.batchSize} mailboxes an invocation, max(${I.emptyPollMs.toFixed(0)} ms, ${I.batchSize} × ${I.cpuMsPerMailbox.toFixed(0)} ms CPU ÷ 0.29 vCPU) at 512 MB; dispatch ${I.dispatchSecondsBase} s + ${I.dispatchSecondsPerMailbox * 1000} ms a mailbox at 256 MB`,
+      usd: (m) =>
+        (invocations(m) * invocationSeconds(I, m) * I.pollMemoryGb +
+          cycles * (I.dispatchSecondsBase + I.dispatchSecondsPerMailbox * m) * I.dispatchMemoryGb) *
+        PRICES.lambdaArmPerGbSecond,
+    },
+    {
+      item: 'Lambda requests',
+      basis: 'poll invocations + one dispatch a cycle',
+      usd: (m) => ((invocations(m) + cycles) / 1e6) * PRICES.lambdaPerMillionRequests,
+    },
+    {
+      item: 'SQS job queue (FIFO)',
+      basis: `SendMessageBatch per 10 jobs; ReceiveMessage and DeleteMessageBatch per invocation; ${(I.idleReceivesPerMonth / 1e3).toFixed(0)}k idle long polls`,
+      usd: (m) =>
+        ((Math.ceil(m / 10) * cycles + 2 * invocations(m) + I.idleReceivesPerMonth) / 1e6) *
+        PRICES.sqsFifoPerMillion,
+    },
+    {
+      item: 'S3 health GET',
+      basis: 'one per mailbox run',
+      usd: (m) => (runs(m) / 1000) * PRICES.s3GetPer1000,
+    },
+    {
+      item: 'S3 health PUT',
+      basis: `on change; at most ${I.healthPutsPerMailboxPerDay} a mailbox a day assumed`,
+      usd: (m) => ((m * I.healthPutsPerMailboxPerDay * MONTH_DAYS) / 1000) * PRICES.s3PutPer1000,
+    },
+    {
+      item: 'Secrets Manager secret',
+      basis: `${I.secrets} shared secret for the password mailboxes`,
+      usd: () => I.secrets * PRICES.secretPerMonth,
+    },
+    {
+      item: 'Secrets Manager GetSecretValue',
+      basis: `one per secret per warm container (≤ maxConcurrency ${I.maxConcurrency}) per 5 minutes`,
+      usd: (m) => ((I.secrets * warmContainers(I, m) * cycles) / 10_000) * PRICES.secretsPer10000Calls,
+    },
+    {
+      item: 'CloudWatch custom metrics',
+      basis: `${I.fixedMetrics} at the Service level, none per mailbox`,
+      usd: () => customMetricsUsd(I.fixedMetrics),
+    },
+    {
+      item: 'CloudWatch alarms',
+      basis: `${I.alarms} standard-resolution alarms`,
+      usd: () => I.alarms * PRICES.alarmPerMonth,
+    },
+    {
+      item: 'CloudWatch Logs ingestion',
+      basis: `${Math.round(I.logBytesPerRun).toLocaleString('en-US')} bytes a mailbox run (measured) + ${I.runtimeLogBytesPerInvocation} an invocation (START/END/REPORT)`,
+      usd: (m) =>
+        gb(runs(m) * I.logBytesPerRun + invocations(m) * I.runtimeLogBytesPerInvocation) *
+        PRICES.logsIngestionPerGb,
+    },
+    {
+      item: 'Contributor Insights',
+      basis: `${I.insightRules} rule + matched log events (bounded here by every event of the poll log group)`,
+      usd: (m) =>
+        I.insightRules * PRICES.insightRulePerMonth + (logEvents(m) / 1e6) * PRICES.insightEventsPerMillion,
+    },
+    {
+      item: 'EventBridge Scheduler',
+      basis: `${cycles.toLocaleString('en-US')} invocations, within the 14 million free`,
+      usd: () => 0,
+    },
+  ];
+}
 
 /** Options that are off by default, priced on their own. */
-export const OPTIONS: readonly BillLine[] = [
-  {
-    item: '`perMailboxMetrics: true`',
-    basis: `${I.metricsPerMailbox} custom metrics per mailbox`,
-    usd: (m) => customMetricsUsd(I.fixedMetrics + I.metricsPerMailbox * m) - customMetricsUsd(I.fixedMetrics),
-  },
-  {
-    item: '`dashboard: true`',
-    basis: "one dashboard (an account's first 3 are free)",
-    usd: () => PRICES.dashboardPerMonth,
-  },
-];
+export function optionLines(I: FleetInputs = FLEET_INPUTS): readonly BillLine[] {
+  return [
+    {
+      item: '`perMailboxMetrics: true`',
+      basis: `${I.metricsPerMailbox} custom metrics per mailbox`,
+      usd: (m) =>
+        customMetricsUsd(I.fixedMetrics + I.metricsPerMailbox * m) - customMetricsUsd(I.fixedMetrics),
+    },
+    {
+      item: '`dashboard: true`',
+      basis: "one dashboard (an account's first 3 are free)",
+      usd: () => PRICES.dashboardPerMonth,
+    },
+  ];
+}
 
-export const totalUsd = (m: number): number => BILL.reduce((sum, line) => sum + line.usd(m), 0);
+export const totalUsd = (m: number, I: FleetInputs = FLEET_INPUTS): number =>
+  billLines(I).reduce((sum, line) => sum + line.usd(m), 0);
 
 export function usd(value: number): string {
   if (value === 0) return '$0';
@@ -173,14 +183,14 @@ export function usd(value: number): string {
 }
 
 /** The markdown table of docs/deploy.md: one column per fleet size. */
-export function billTable(): string {
+export function billTable(I: FleetInputs = FLEET_INPUTS): string {
   const row = (line: BillLine) => [line.item, ...FLEET_SIZES.map((m) => usd(line.usd(m))), line.basis];
   return table(
     ['per month', ...FLEET_SIZES.map((m) => `${m.toLocaleString('en-US')} mailboxes`), 'basis'],
     [
-      ...BILL.map(row),
-      ['**total, defaults**', ...FLEET_SIZES.map((m) => `**${usd(totalUsd(m))}**`), ''],
-      ...OPTIONS.map(row),
+      ...billLines(I).map(row),
+      ['**total, defaults**', ...FLEET_SIZES.map((m) => `**${usd(totalUsd(m, I))}**`), ''],
+      ...optionLines(I).map(row),
     ],
   );
 }

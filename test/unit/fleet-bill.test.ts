@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { billTable, cycleSeconds, FLEET_INPUTS, OPTIONS, totalUsd } from '../../bench/fleet-bill.ts';
+import { billTable, cycleSeconds, FLEET_INPUTS, optionLines, totalUsd } from '../../bench/fleet-bill.ts';
 import { DEFAULTS } from '../../infra/defaults.ts';
 import { synth } from '../infra/synth-helpers.ts';
 
@@ -41,7 +41,7 @@ describe('the fleet bill', () => {
   });
 
   it('shows per-mailbox metrics as the option they are: $2.10 a mailbox, $9,000 at 10,000', () => {
-    const perMailbox = OPTIONS.find((line) => line.item.includes('perMailboxMetrics'))!;
+    const perMailbox = optionLines().find((line) => line.item.includes('perMailboxMetrics'))!;
     expect(perMailbox.usd(100)).toBeCloseTo(210, 6);
     expect(perMailbox.usd(10_000)).toBeGreaterThan(8_900);
   });
