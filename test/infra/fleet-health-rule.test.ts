@@ -122,6 +122,13 @@ describe('the Contributor Insights rule "failing mailboxes"', () => {
       { Match: '$.message', In: ['poll finished', 'poll incomplete, will retry', 'poll failed'] },
       { Match: '$.status', NotIn: ['ok'] },
     ]);
+    // The syntax's limits: 4 keys, 4 filters, 10 values per In / NotIn, 8,192 characters in all.
+    expect(body.Contribution.Keys.length).toBeLessThanOrEqual(4);
+    expect(body.Contribution.Filters.length).toBeLessThanOrEqual(4);
+    for (const filter of body.Contribution.Filters) {
+      expect((filter.In ?? filter.NotIn ?? []).length).toBeLessThanOrEqual(10);
+    }
+    expect(JSON.stringify(body).length).toBeLessThanOrEqual(8192);
     expect(properties.RuleState).toBe('ENABLED');
     // Name: 1 to 128 printable ASCII characters, unique per account and region (from the construct path).
     expect(properties.RuleName).toMatch(/^[\x20-\x7E]{1,128}$/);
