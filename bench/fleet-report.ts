@@ -159,6 +159,7 @@ export function arithmeticSection(results: BenchResults): string[] {
         'Invocation s: measured here / on Lambda (estimate)',
         'Invocations per cycle',
         'Poll concurrency needed',
+        'GB-s per mailbox run (on Lambda)',
         'Lambda / month',
       ],
       rows.map(({ run, a, estimated }) => [
@@ -166,6 +167,7 @@ export function arithmeticSection(results: BenchResults): string[] {
         `${run.meanInvocationSeconds.toFixed(2)} / ${estimated.toFixed(2)}`,
         a.invocationsPerCycle.toLocaleString('en-US'),
         String(a.concurrency),
+        ((estimated * memoryGb) / run.mailboxesPerInvocation).toFixed(3),
         usd(a.lambdaUsd),
       ]),
     ),
