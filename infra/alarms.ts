@@ -29,6 +29,8 @@ export interface IngestionAlarmsProps {
   readonly needsAttention: cloudwatch.Metric;
   /** Its window: at least one whole schedule cycle (defaults.ts needsAttentionAlarmPeriod). */
   readonly needsAttentionPeriod: Duration;
+  /** The Contributor Insights rule that names the failing mailboxes (fleet-health.ts). */
+  readonly failingMailboxesRuleName: string;
 }
 
 /** Dead-letter queues are checked every 5 minutes: one message there is already worth a look. */
@@ -183,7 +185,8 @@ export class IngestionAlarms extends Construct {
     this.mailboxesNeedingAttention = new cloudwatch.Alarm(this, 'MailboxesNeedingAttention', {
       alarmDescription:
         'Mailboxes need a person (health state needs-attention: refused credentials, a wrong host, port or ' +
-        'TLS mode): the dashboard\'s "Failing mailboxes" names them; fix the secret or the config.',
+        `TLS mode). CloudWatch Contributor Insights rule ${props.failingMailboxesRuleName} (and the ` +
+        'dashboard\'s "Failing mailboxes") names them with the reason; fix the secret or the config.',
       metric: props.needsAttention.with({
         statistic: cloudwatch.Stats.SUM,
         period: props.needsAttentionPeriod,

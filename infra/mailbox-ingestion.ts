@@ -224,6 +224,11 @@ export class MailboxIngestion extends MailboxIngestionBase {
       }),
     });
 
+    this.fleetHealth = new FleetHealth(this, 'FleetHealth', {
+      pollLogGroup: this.pollFunction.logGroup,
+      healthMetric: (state, metricProps) => this.metricMailboxHealth(state, metricProps),
+    });
+
     this.alarms = new IngestionAlarms(this, 'Alarms', {
       metricsNamespace,
       serviceName,
@@ -239,11 +244,7 @@ export class MailboxIngestion extends MailboxIngestionBase {
       alarmAction: props.alarmAction,
       needsAttention: this.metricMailboxHealth('needs-attention'),
       needsAttentionPeriod: needsAttentionAlarmPeriod(schedulePeriod),
-    });
-
-    this.fleetHealth = new FleetHealth(this, 'FleetHealth', {
-      pollLogGroup: this.pollFunction.logGroup,
-      healthMetric: (state, metricProps) => this.metricMailboxHealth(state, metricProps),
+      failingMailboxesRuleName: this.fleetHealth.failingMailboxesRule.ruleName,
     });
 
     const options = props.dashboard === true ? {} : props.dashboard || undefined;

@@ -20,8 +20,10 @@ function needsAttentionAlarm(template: Template) {
 describe('the alarm "mailboxes needing a person > 0"', () => {
   it('sums MailboxHealth of State needs-attention over two schedule periods, missing data not breaching', () => {
     const { template, ingestion } = synth({ serviceName: 'intake' });
+    const [rule] = Object.values(template.findResources('AWS::CloudWatch::InsightRule'));
     expect(needsAttentionAlarm(template)).toEqual({
-      AlarmDescription: expect.stringContaining('Mailboxes need a person'),
+      // It says where the names are: the Contributor Insights rule.
+      AlarmDescription: expect.stringContaining(`Contributor Insights rule ${rule!['Properties'].RuleName} `),
       Namespace: 'MailboxPoller',
       MetricName: 'MailboxHealth',
       Dimensions: [
