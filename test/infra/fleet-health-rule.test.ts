@@ -11,51 +11,15 @@ import { encodeJob } from '../../lib/lambda/job.ts';
 import { asRunLogger, createLogger, runLogger } from '../../lib/lambda/logger.ts';
 import { processJobRecords } from '../../lib/lambda/poll-job.ts';
 import { emptyCounts, type MailboxOutcome } from '../../lib/pipeline/outcome.ts';
+import { contributorsOf, insightRuleOf } from '../support/contributor-insights.ts';
 import { captureOutput } from '../support/lambda-harness.ts';
 import { synth } from './synth-helpers.ts';
 
-interface Filter {
-  readonly Match: string;
-  readonly In?: readonly unknown[];
-  readonly NotIn?: readonly unknown[];
-}
-interface RuleBody {
-  readonly Schema: unknown;
-  readonly LogGroupNames: readonly string[];
-  readonly LogFormat: string;
-  readonly Contribution: { readonly Keys: readonly string[]; readonly Filters: readonly Filter[] };
-  readonly AggregateOn: string;
-}
-
-/** The rule of the synthesized template, its body parsed, each `{ Ref }` in it written `<ref:LogicalId>`. */
+/** The rule of the synthesized template, and the poll log group it must read. */
 function synthesizedRule() {
   const { template, stack, ingestion } = synth();
-  const rules = Object.values(template.findResources('AWS::CloudWatch::InsightRule'));
-  expect(rules).toHaveLength(1);
-  const properties = rules[0]!['Properties'];
-  const parts = properties.RuleBody['Fn::Join'][1] as (string | { Ref: string })[];
-  const text = parts.map((part) => (typeof part === 'string' ? part : `<ref:${part.Ref}>`)).join('');
   const pollLogGroup = stack.getLogicalId(ingestion.pollFunction.logGroup.node.defaultChild as never);
-  return { properties, body: JSON.parse(text) as RuleBody, pollLogGroup };
-}
-
-/** A JSON path of the rule syntax (`$.a.b`) read from one log event. */
-function valueAt(event: Record<string, unknown>, path: string): unknown {
-  expect(path.startsWith('$.')).toBe(true);
-  return path
-    .slice(2)
-    .split('.')
-    .reduce<unknown>((value, key) => (value as Record<string, unknown> | undefined)?.[key], event);
-}
-
-/** The rule's filters as the syntax defines them: every filter must hold; In and NotIn on present fields. */
-function matches(event: Record<string, unknown>, filters: readonly Filter[]): boolean {
-  return filters.every((filter) => {
-    const value = valueAt(event, filter.Match);
-    if (filter.In) return filter.In.includes(value);
-    if (filter.NotIn) return value !== undefined && !filter.NotIn.includes(value);
-    throw new Error(`operator not modelled here: ${JSON.stringify(filter)}`);
-  });
+  return { ...insightRuleOf(template), pollLogGroup };
 }
 
 function record(mailboxId: string): SQSRecord {
@@ -139,10 +103,7 @@ describe('the Contributor Insights rule "failing mailboxes"', () => {
     const lines = await realPollLogLines();
     // The batch wrote more than the last lines ("poll started" for each): those must not count.
     expect(lines.length).toBeGreaterThan(4);
-    const contributors = lines
-      .filter((line) => matches(line, body.Contribution.Filters))
-      .map((line) => body.Contribution.Keys.map((key) => valueAt(line, key)));
-    expect(contributors.sort()).toEqual([
+    expect(contributorsOf(body, lines)).toEqual([
       ['broken', 'server-error'],
       ['busy', 'IN-USE'],
       ['refused', 'auth'],

@@ -26,6 +26,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from 'vitest
 import { configVersionOf } from '../../lib/lambda/config-source.ts';
 import { POLL_SAFETY_MARGIN_MS } from '../../lib/lambda/env.ts';
 import type { ReceivedNotification } from '../../lib/notification/types.ts';
+import { synth } from '../infra/synth-helpers.ts';
+import { contributorsOf, insightRuleOf } from '../support/contributor-insights.ts';
 import { describeWithCorpus, loadCorpus, toCrlf } from '../support/corpus.ts';
 import { type DovecotServer, startDovecot } from '../support/dovecot.ts';
 import { type Fauxqs, startFauxqs } from '../support/fauxqs.ts';
@@ -708,6 +710,10 @@ describeWithCorpus('the built Lambda bundles', () => {
       mailboxId: 'batch-bad',
       status: 'failed',
     });
+    // The construct's Contributor Insights rule, over every line the bundle printed (logs and EMF
+    // documents), counts the failing mailbox with its reason, and nothing else.
+    const { body } = insightRuleOf(synth().template);
+    expect(contributorsOf(body, output.json())).toEqual([['batch-bad', 'credentials']]);
     // The good mailbox's jobs are gone; the bad one's wait in the queue for their retry.
     const queue = aws.server.inspectQueue('jobs.fifo')!.messages;
     const left = [...queue.ready, ...queue.inflight.map((entry) => entry.message)];
