@@ -6,7 +6,7 @@
 
 /** us-east-1 list prices (aws.amazon.com/<service>/pricing), as read for this report on the date below. */
 export const PRICES = {
-  date: '2026-12-01',
+  date: '2026-12-07',
   /** Lambda arm64, first 7.5 billion GB-s a month. */
   lambdaArmPerGbSecond: 0.0000133334,
   lambdaPerMillionRequests: 0.2,
@@ -20,6 +20,19 @@ export const PRICES = {
   /** CloudWatch custom metrics: first 10,000 metrics $0.30 each a month, the next 240,000 $0.10. */
   metricFirst10k: 0.3,
   metricNext240k: 0.1,
+  /** S3 Standard GET (and other reads), per 1,000. */
+  s3GetPer1000: 0.0004,
+  /** CloudWatch standard-resolution alarm, per alarm a month. */
+  alarmPerMonth: 0.1,
+  /** CloudWatch Logs ingestion (Standard log class), per GB. */
+  logsIngestionPerGb: 0.5,
+  /** Contributor Insights for CloudWatch Logs: per rule a month, and per million log events matched. */
+  insightRulePerMonth: 0.5,
+  insightEventsPerMillion: 0.02,
+  /** CloudWatch dashboard a month (the first 3 of an account are free). */
+  dashboardPerMonth: 3,
+  /** EventBridge Scheduler, after 14 million invocations a month free. */
+  schedulerPerMillion: 1,
 } as const;
 
 export const MONTH_DAYS = 30;

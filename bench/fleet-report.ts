@@ -1,15 +1,14 @@
 /** BENCHMARKS.md sections 6 (the S3 path alone), 7 (the fleet) and 8 (the arithmetic for 10,000 mailboxes). */
+import { billTable, FLEET_INPUTS, type FleetInputs } from './fleet-bill.ts';
 import {
-  ASSUMED_CONTAINER_HOURS,
-  customMetricsUsd,
   fleetArithmetic,
   lambdaInvocationSeconds,
-  METRICS_PER_POLL,
   PRICES,
   perHundredThousandMessages,
 } from './fleet-cost.ts';
 import { table } from './markdown.ts';
 import type { BenchResults } from './results.ts';
+import type { FleetResult } from './scenarios/fleet.ts';
 import type { Summary } from './stats.ts';
 
 export const S3_PATH_HEADING = '## 6. The S3 path alone: CPU per message';
@@ -103,6 +102,26 @@ export function fleetSection(results: BenchResults): string[] {
       fleet.runs.map((run) => `${run.failedPolls} at batch size ${run.batchSize}`).join(', ') +
       '.',
     '',
+    ...logOutputLine(fleet.runs),
+  ];
+}
+
+/** What the handler printed per mailbox run: the CloudWatch Logs ingestion docs/deploy.md prices. */
+function logOutputLine(runs: FleetResult['runs']): string[] {
+  const measured = runs.filter((run) => run.logBytesPerEmptyMailbox !== undefined);
+  if (measured.length === 0) return [];
+  // A batch of 10 seldom holds only empty mailboxes: then there is no "empty" figure for it.
+  const empty = (run: FleetResult['runs'][number]) =>
+    Number.isFinite(run.logBytesPerEmptyMailbox)
+      ? `${Math.round(run.logBytesPerEmptyMailbox!)} bytes in ${run.logLinesPerEmptyMailbox!.toFixed(1)} lines per empty mailbox, `
+      : '';
+  const each = measured.map(
+    (run) =>
+      `batch size ${run.batchSize}: ${empty(run)}${Math.round(run.logBytesPerMailbox!)} bytes per mailbox on average`,
+  );
+  return [
+    `Log output of the poll handler (Powertools JSON lines and EMF documents, as CloudWatch Logs ingests them; the runtime's START/END/REPORT lines per invocation come on top): ${each.join('; ')}.`,
+    '',
   ];
 }
 
@@ -110,7 +129,7 @@ export function arithmeticSection(results: BenchResults): string[] {
   const fleet = results.fleet;
   if (fleet === undefined) return [];
   const mailboxes = 10_000;
-  const memoryGb = 0.5;
+  const memoryGb = FLEET_INPUTS.pollMemoryGb;
   const rows = fleet.runs.map((run) => {
     const estimated = lambdaInvocationSeconds(
       run.emptyMs.p50,
@@ -118,29 +137,21 @@ export function arithmeticSection(results: BenchResults): string[] {
       run.cpuMsPerMailbox,
       memoryGb,
     );
-    return {
-      run,
-      estimated,
-      a: fleetArithmetic(
-        {
-          batchSize: run.batchSize,
-          secondsPerInvocation: estimated,
-          mailboxesPerInvocation: run.mailboxesPerInvocation,
-        },
-        mailboxes,
-        300,
-        memoryGb,
-      ),
+    const measure = {
+      batchSize: run.batchSize,
+      secondsPerInvocation: estimated,
+      mailboxesPerInvocation: run.mailboxesPerInvocation,
     };
+    return { run, estimated, a: fleetArithmetic(measure, mailboxes, 300, memoryGb) };
   });
   const withMessages = fleet.runs.find((run) => !Number.isNaN(run.cpuMsPerMessage));
   const cpuPerMessage = results.s3Path?.cpuMsPerMessage.median ?? withMessages?.cpuMsPerMessage ?? Number.NaN;
   const perMessages = perHundredThousandMessages(cpuPerMessage, fleet.plan.messageBytes, memoryGb);
-  const perMailboxMetrics = METRICS_PER_POLL * (mailboxes + 1);
+  const inputs = billInputsOf(fleet);
   return [
     ARITHMETIC_HEADING,
     '',
-    `From the fleet runs above (${fleet.plan.rttMs} ms RTT to the mail server), for ${mailboxes.toLocaleString('en-US')} mailboxes every 5 minutes (${(30 * 288).toLocaleString('en-US')} cycles in a 30-day month), the poll function at 512 MB arm64 (≈ 0.29 vCPU). An invocation on Lambda is estimated as the longer of the median empty poll (its round trips; a batch's polls run concurrently) and the batch's CPU (mailboxes × CPU ms per mailbox) at 0.29 vCPU: the time measured here is inflated by the saturated shared machine, where 4 workers, Dovecot and the emulator share 2 cores. Concurrency: invocations per cycle × estimated invocation time × 2 (headroom) ÷ 300 s; Lambda GB-s from the same estimate. Prices: us-east-1 list prices as of ${PRICES.date}: Lambda arm64 $${PRICES.lambdaArmPerGbSecond} per GB-s and $${PRICES.lambdaPerMillionRequests} per million requests; SQS FIFO $${PRICES.sqsFifoPerMillion} and standard $${PRICES.sqsStandardPerMillion} per million requests; S3 PUT $${PRICES.s3PutPer1000} per 1,000, storage $${PRICES.s3StandardPerGbMonth} per GB-month; Secrets Manager $${PRICES.secretsPer10000Calls} per 10,000 calls and $${PRICES.secretPerMonth} per secret per month; CloudWatch custom metrics $${PRICES.metricFirst10k} (first 10,000) and $${PRICES.metricNext240k} (next 240,000) per metric per month.`,
+    `From the fleet runs above (${fleet.plan.rttMs} ms RTT to the mail server), for ${mailboxes.toLocaleString('en-US')} mailboxes every 5 minutes (${(30 * 288).toLocaleString('en-US')} cycles in a 30-day month), the poll function at 512 MB arm64 (≈ 0.29 vCPU). An invocation on Lambda is estimated as the longer of the median empty poll (its round trips; a batch's polls run concurrently) and the batch's CPU (mailboxes × CPU ms per mailbox) at 0.29 vCPU: the time measured here is inflated by the saturated shared machine, where 4 workers, Dovecot and the emulator share 2 cores. Concurrency: invocations per cycle × estimated invocation time × 2 (headroom) ÷ 300 s; Lambda GB-s from the same estimate, at us-east-1 list prices as of ${PRICES.date} (bench/fleet-cost.ts PRICES).`,
     '',
     table(
       [
@@ -148,32 +159,45 @@ export function arithmeticSection(results: BenchResults): string[] {
         'Invocation s: measured here / on Lambda (estimate)',
         'Invocations per cycle',
         'Poll concurrency needed',
+        'GB-s per mailbox run (on Lambda)',
         'Lambda / month',
-        'SQS job queue / month',
-        'Secrets Manager calls / month',
-        'Secrets stored / month',
-        'Per-mailbox metrics / month',
-        'Total / month',
-        'Total without per-mailbox metrics',
       ],
       rows.map(({ run, a, estimated }) => [
         String(run.batchSize),
         `${run.meanInvocationSeconds.toFixed(2)} / ${estimated.toFixed(2)}`,
         a.invocationsPerCycle.toLocaleString('en-US'),
         String(a.concurrency),
+        ((estimated * memoryGb) / run.mailboxesPerInvocation).toFixed(3),
         usd(a.lambdaUsd),
-        usd(a.sqsJobsUsd),
-        usd(a.secretCallsUsd),
-        usd(a.secretsStoredUsd),
-        usd(a.metricsPerMailboxUsd),
-        usd(a.totalUsd),
-        usd(a.totalUsd - a.metricsPerMailboxUsd + a.metricsServiceOnlyUsd),
       ]),
     ),
     '',
-    `- **CloudWatch metrics dominate.** The poll function emits ${METRICS_PER_POLL} metrics per poll with the dimension sets [Service] and [Service, MailboxId] (plus PollFailures by Reason, and by Reason and MailboxId, on failures). Each MailboxId makes ${METRICS_PER_POLL} more custom metrics: ${perMailboxMetrics.toLocaleString('en-US')} metrics, ${usd(customMetricsUsd(perMailboxMetrics))} a month, against ${usd(customMetricsUsd(METRICS_PER_POLL))} with the [Service] set alone. Per-mailbox detail is in the logs (\`poll finished\` carries mailboxId and counts), queryable with Logs Insights at no per-mailbox cost.`,
-    `- **Secrets stored**: one secret per mailbox at $${PRICES.secretPerMonth} a month is ${usd(mailboxes * PRICES.secretPerMonth)}. Reads are cached per container for its life: each container reads each mailbox's secret once; assuming containers live about ${ASSUMED_CONTAINER_HOURS} h, that is the "calls" column. The GetSecretValue quota (10,000 requests/s) is far away: a new container reads at most its batch's secrets at once.`,
+    `The month with the construct's defaults (pollBatchSize ${inputs.batchSize}, maxConcurrency ${inputs.maxConcurrency}, no per-mailbox metrics), line by line, from this run: ${inputs.cpuMsPerMailbox.toFixed(0)} ms of CPU per mailbox at batch size ${inputs.batchSize}, an empty poll of ${inputs.emptyPollMs.toFixed(0)} ms, ${inputs.logBytesPerRun.toFixed(0)} bytes of log output per mailbox run; every other input and price as in bench/fleet-bill.ts, whose recorded figures give the table of docs/deploy.md ("Scale and cost").`,
+    '',
+    billTable(inputs),
+    '',
     `- **Per 100,000 messages** (${fleet.plan.messageBytes / 1024} KiB each; ${cpuPerMessage.toFixed(2)} CPU ms per message, at 512 MB ≈ 0.29 vCPU): Lambda ${usd(perMessages.lambdaUsd)}, S3 PUTs ${usd(perMessages.s3PutUsd)}, notifications ${usd(perMessages.notifyUsd)} (SendMessageBatch, 10 per request), storage ${usd(perMessages.storageUsdPerMonth)} per month kept: ${usd(perMessages.totalUsd)} plus storage. The messages are cheap; the polls of empty mailboxes are what a fleet pays for.`,
     '',
   ];
+}
+
+/**
+ * The bill's inputs from a fleet run: the CPU per mailbox of the run at the default batch size, the empty
+ * poll of the run at batch size 1 (its polls do not compete for the bench machine's cores), and the log
+ * output; the recorded figures of bench/fleet-bill.ts where this run has none.
+ */
+function billInputsOf(fleet: FleetResult): FleetInputs {
+  const batched = fleet.runs.find((run) => run.batchSize === FLEET_INPUTS.batchSize);
+  const single = fleet.runs.find((run) => run.batchSize === 1);
+  const finite = (value: number | undefined, fallback: number) =>
+    value !== undefined && Number.isFinite(value) ? value : fallback;
+  return {
+    ...FLEET_INPUTS,
+    cpuMsPerMailbox: finite(batched?.cpuMsPerMailbox, FLEET_INPUTS.cpuMsPerMailbox),
+    emptyPollMs: finite(single?.emptyMs.p50, FLEET_INPUTS.emptyPollMs),
+    logBytesPerRun: finite(
+      batched?.logBytesPerMailbox ?? single?.logBytesPerMailbox,
+      FLEET_INPUTS.logBytesPerRun,
+    ),
+  };
 }

@@ -25,6 +25,12 @@ export interface IngestionAlarmsProps {
   /** Consecutive alarm periods with uncommitted messages that raise the UncommittedMessages alarm. */
   readonly uncommittedPeriods: number;
   readonly alarmAction: sns.ITopic | undefined;
+  /** The metric of the mailboxes a person must look at (MailboxHealth, State = needs-attention). */
+  readonly needsAttention: cloudwatch.Metric;
+  /** Its window: at least one whole schedule cycle (defaults.ts needsAttentionAlarmPeriod). */
+  readonly needsAttentionPeriod: Duration;
+  /** The Contributor Insights rule that names the failing mailboxes (fleet-health.ts). */
+  readonly failingMailboxesRuleName: string;
 }
 
 /** Dead-letter queues are checked every 5 minutes: one message there is already worth a look. */
@@ -42,6 +48,11 @@ export class IngestionAlarms extends Construct {
   readonly dispatchErrors: cloudwatch.Alarm;
   readonly uncommittedMessages: cloudwatch.Alarm;
   readonly droppedJobs: cloudwatch.Alarm;
+  /**
+   * At least one mailbox needs a person (health state needs-attention: credentials refused, a
+   * configuration mistake that repeats): the one alarm a fleet needs, without a metric per mailbox.
+   */
+  readonly mailboxesNeedingAttention: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: IngestionAlarmsProps) {
     super(scope, id);
@@ -169,6 +180,23 @@ export class IngestionAlarms extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
+    // Every needs-attention mailbox reports once per cycle, and keeps reporting while its circuit breaker
+    // holds it back: the alarm stays up until a person fixed the cause, and clears by itself after that.
+    this.mailboxesNeedingAttention = new cloudwatch.Alarm(this, 'MailboxesNeedingAttention', {
+      alarmDescription:
+        'Mailboxes need a person (health state needs-attention: refused credentials, a wrong host, port or ' +
+        `TLS mode). CloudWatch Contributor Insights rule ${props.failingMailboxesRuleName} (and the ` +
+        'dashboard\'s "Failing mailboxes") names them with the reason; fix the secret or the config.',
+      metric: props.needsAttention.with({
+        statistic: cloudwatch.Stats.SUM,
+        period: props.needsAttentionPeriod,
+      }),
+      threshold: 0,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
     if (props.alarmAction) {
       const action = new actions.SnsAction(props.alarmAction);
       for (const alarm of this.all) alarm.addAlarmAction(action);
@@ -187,6 +215,7 @@ export class IngestionAlarms extends Construct {
       this.dispatchErrors,
       this.uncommittedMessages,
       this.droppedJobs,
+      this.mailboxesNeedingAttention,
     ];
   }
 

@@ -1,7 +1,8 @@
 /**
- * The optional CloudWatch dashboard of a MailboxIngestion: is mail flowing (messages and bytes), what
- * fails and why (by reason, by mailbox), what is stuck (uncommitted messages, job backlog, job DLQ), and
- * how close a poll comes to its timeout.
+ * The optional CloudWatch dashboard of a MailboxIngestion: which mailboxes need a person (counts by health
+ * state, the failing mailboxes: fleet-health.ts), is mail flowing (messages and bytes), what fails and why
+ * (by reason; by mailbox with per-mailbox metrics), what is stuck (uncommitted messages, job backlog, job
+ * DLQ), and how close a poll comes to its timeout.
  */
 import { type Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -9,6 +10,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRIC_DIMENSIONS, METRIC_NAMES } from '../lib/lambda/metric-names.ts';
+import type { FleetHealth } from './fleet-health.ts';
 import { type PollMetricSource, pollMetric, pollMetricSearch } from './ingestion-metrics.ts';
 
 /** Options of the dashboard (MailboxIngestionProps.dashboard). */
@@ -28,6 +30,10 @@ export interface IngestionDashboardProps extends DashboardOptions {
   readonly pollTimeout: Duration;
   /** The period of every graph; poll metrics arrive once per schedule slot. */
   readonly period: Duration;
+  /** The fleet row: mailboxes by health state, and the failing mailboxes (Contributor Insights). */
+  readonly fleetHealth?: FleetHealth;
+  /** Whether the poll function publishes per MailboxId: the per-mailbox widgets only graph then. */
+  readonly perMailboxMetrics?: boolean;
 }
 
 const WIDTH = 8;
@@ -50,7 +56,13 @@ export class IngestionDashboard extends Construct {
     const byReason = `\${PROP('Dim.${METRIC_DIMENSIONS.reason}')}`;
     const byMailbox = `\${PROP('Dim.${METRIC_DIMENSIONS.mailboxId}')}`;
 
+    // Without per-mailbox metrics (the default) the SEARCH over MailboxId finds nothing: leave it out.
+    const perMailbox = <T>(widget: T): T[] => (props.perMailboxMetrics === false ? [] : [widget]);
+
     this.dashboard = new cloudwatch.Dashboard(this, 'Resource', { dashboardName: props.dashboardName });
+    if (props.fleetHealth) {
+      this.dashboard.addWidgets(...props.fleetHealth.widgets(period, { width: 12, height: HEIGHT }));
+    }
     this.dashboard.addWidgets(
       graph('Messages ingested', [
         pollMetric(source, METRIC_NAMES.messagesRetrieved, sum, {}, { label: 'all mailboxes', period }),
@@ -58,12 +70,14 @@ export class IngestionDashboard extends Construct {
       graph('Bytes ingested', [
         pollMetric(source, METRIC_NAMES.bytesRetrieved, sum, {}, { label: 'all mailboxes', period }),
       ]),
-      graph('Messages ingested by mailbox', [
-        pollMetricSearch(source, METRIC_NAMES.messagesRetrieved, [METRIC_DIMENSIONS.mailboxId], sum, {
-          label: byMailbox,
-          periodSeconds,
-        }),
-      ]),
+      ...perMailbox(
+        graph('Messages ingested by mailbox', [
+          pollMetricSearch(source, METRIC_NAMES.messagesRetrieved, [METRIC_DIMENSIONS.mailboxId], sum, {
+            label: byMailbox,
+            periodSeconds,
+          }),
+        ]),
+      ),
     );
     this.dashboard.addWidgets(
       graph('Poll failures by reason', [
@@ -72,15 +86,17 @@ export class IngestionDashboard extends Construct {
           periodSeconds,
         }),
       ]),
-      graph('Poll failures by mailbox and reason', [
-        pollMetricSearch(
-          source,
-          METRIC_NAMES.pollFailures,
-          [METRIC_DIMENSIONS.mailboxId, METRIC_DIMENSIONS.reason],
-          sum,
-          { label: `${byMailbox} ${byReason}`, periodSeconds },
-        ),
-      ]),
+      ...perMailbox(
+        graph('Poll failures by mailbox and reason', [
+          pollMetricSearch(
+            source,
+            METRIC_NAMES.pollFailures,
+            [METRIC_DIMENSIONS.mailboxId, METRIC_DIMENSIONS.reason],
+            sum,
+            { label: `${byMailbox} ${byReason}`, periodSeconds },
+          ),
+        ]),
+      ),
       graph('Dropped jobs by reason', [
         pollMetricSearch(source, METRIC_NAMES.droppedJobs, [METRIC_DIMENSIONS.reason], sum, {
           label: byReason,

@@ -16,6 +16,7 @@ import {
 } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { PER_MAILBOX_METRICS_DEFAULT } from '../lib/lambda/metric-names.ts';
 
 /**
  * The package root, the nearest folder above this module with a package.json: the repository (this
@@ -42,8 +43,11 @@ export const DEFAULTS = {
   maxConcurrency: 10,
   /** SQS event source batchSize: jobs (mailboxes) per poll invocation; 10 is the FIFO maximum. */
   pollBatchSize: 10,
-  /** Poll metrics per MailboxId as well as per Service. */
-  perMailboxMetrics: true,
+  /**
+   * Poll metrics per MailboxId as well as per Service: off, the same default as the poll function's
+   * (PER_MAILBOX_METRICS_DEFAULT). 7 custom metrics a mailbox cost more than everything else at scale.
+   */
+  perMailboxMetrics: PER_MAILBOX_METRICS_DEFAULT,
   dispatchMemorySize: 256,
   dispatchTimeout: Duration.minutes(1),
 
@@ -85,6 +89,22 @@ export const ARCHITECTURE = lambda.Architecture.ARM_64;
 /** The oldest-job alarm fires when a job waited three schedule periods (at least 15 minutes). */
 export function defaultOldestJobAgeThreshold(schedule: Duration): Duration {
   return Duration.seconds(Math.max(15 * 60, 3 * schedule.toSeconds()));
+}
+
+/**
+ * CloudWatch caps an alarm's period times its evaluation periods at one day; a longer schedule gets a
+ * one-day window, which then may miss a cycle.
+ */
+const ALARM_WINDOW_LIMIT = Duration.days(1);
+
+/**
+ * The period of the needs-attention alarm: two schedule periods. Each mailbox reports MailboxHealth once
+ * per cycle, but a rate schedule starts whenever it was created, not on CloudWatch's period boundaries,
+ * and a cycle's jobs run over a while after their slot: a window of one schedule period can fall between
+ * two runs of a mailbox and read "nobody needs attention". Any window of two periods holds one whole cycle.
+ */
+export function needsAttentionAlarmPeriod(schedule: Duration): Duration {
+  return Duration.seconds(Math.min(2 * schedule.toSeconds(), ALARM_WINDOW_LIMIT.toSeconds()));
 }
 
 /** Bucket settings that apply whatever the caller passes in `bucketProps`. */

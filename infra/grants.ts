@@ -10,6 +10,12 @@
  *   and written (GetObject; PutObject is already granted on the prefix), and ListBucket is allowed for that
  *   prefix only, so a missing state object answers 404 rather than 403 (or, where S3 still says 403, the
  *   store lists the key to tell "none yet" from "refused").
+ * - S3, health records: each mailbox's health record (lib/health/) sits in a `.health/` folder under the
+ *   mailbox's own prefix, `<prefix><mailboxId>/.health/...`; the poll function reads it at the start of a
+ *   run and writes it when the state changes. GetObject and PutObject are granted on those keys by name
+ *   (the prefix grant above also covers them, but a narrower prefix or a move of the messages must not
+ *   take the health record along), and ListBucket for those keys only, so a mailbox's first run can tell
+ *   "no record yet" from "refused".
  * - Secrets Manager: GetSecretValue on the named secrets only; PutSecretValue only on the secrets of
  *   OAuth2 refresh-token mailboxes, where a rotated refresh token is written back (lib/oauth).
  */
@@ -36,6 +42,13 @@ export function stateObjectsPattern(keyPrefix: string): string {
   return `${keyPrefix}.state/*`;
 }
 
+/** The health records: a `.health/` folder in each mailbox's folder (`<prefix><mailboxId>/.health/`). */
+export const HEALTH_FOLDER = '.health/';
+
+export function healthObjectsPattern(keyPrefix: string): string {
+  return `${keyPrefix}*/${HEALTH_FOLDER}*`;
+}
+
 export function grantMessageStore(grantee: iam.IGrantable, bucket: s3.IBucket, keyPrefix: string): void {
   iam.Grant.addToPrincipal({
     grantee,
@@ -58,8 +71,24 @@ export function grantMessageStore(grantee: iam.IGrantable, bucket: s3.IBucket, k
     resourceArns: [bucket.bucketArn],
     conditions: { StringLike: { 's3:prefix': stateObjectsPattern(keyPrefix) } },
   });
+  grantHealthRecords(grantee, bucket, keyPrefix);
   // SSE-KMS: writing needs a data key; multipart completion and copy read the parts back.
   bucket.encryptionKey?.grant(grantee, 'kms:GenerateDataKey', 'kms:Decrypt');
+}
+
+/** Read and write of the mailboxes' health records, and a listing of those keys alone. */
+function grantHealthRecords(grantee: iam.IGrantable, bucket: s3.IBucket, keyPrefix: string): void {
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['s3:GetObject', 's3:PutObject'],
+    resourceArns: [bucket.arnForObjects(healthObjectsPattern(keyPrefix))],
+  });
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['s3:ListBucket'],
+    resourceArns: [bucket.bucketArn],
+    conditions: { StringLike: { 's3:prefix': healthObjectsPattern(keyPrefix) } },
+  });
 }
 
 /**

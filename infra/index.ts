@@ -7,5 +7,6 @@
  * app's own copies are used.
  */
 export type { IngestionAlarms } from './alarms.ts';
+export type { FleetHealth } from './fleet-health.ts';
 export { FUNCTION_CODE_CONTEXT } from './function-code.ts';
 export * from './mailbox-ingestion.ts';

@@ -8,7 +8,8 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { type DropReason, METRIC_NAMES } from '../lib/lambda/metric-names.ts';
+import type { HealthState } from '../lib/health/states.ts';
+import { type DropReason, METRIC_DIMENSIONS, METRIC_NAMES } from '../lib/lambda/metric-names.ts';
 import { grantReadMessages } from './grants.ts';
 import { pollMetric, reasonDimension } from './ingestion-metrics.ts';
 
@@ -78,6 +79,16 @@ export abstract class MailboxIngestionBase extends Construct {
    */
   metricDroppedJobs(reason?: DropReason, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return pollMetric(this, METRIC_NAMES.droppedJobs, 'Sum', reasonDimension(reason), props);
+  }
+
+  /**
+   * Mailbox runs that ended in one health `state` (MailboxHealth, dimension State): 1 per mailbox per
+   * run, so the Sum over one schedule period is about the number of mailboxes in that state (a retried run
+   * counts again). 'needs-attention' counts the mailboxes a person must look at.
+   * @default - sum over 5 minutes
+   */
+  metricMailboxHealth(state: HealthState, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return pollMetric(this, METRIC_NAMES.mailboxHealth, 'Sum', { [METRIC_DIMENSIONS.state]: state }, props);
   }
 
   /**

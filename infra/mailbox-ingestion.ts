@@ -33,14 +33,17 @@ import {
   DEFAULTS,
   defaultOldestJobAgeThreshold,
   FUNCTION_ENVIRONMENT,
+  needsAttentionAlarmPeriod,
   PROJECT_ROOT,
   RUNTIME,
 } from './defaults.ts';
+import { FleetHealth } from './fleet-health.ts';
 import { functionCodeFor } from './function-code.ts';
 import {
   grantMessageStore,
   grantSecretsRead,
   grantSecretsWrite,
+  healthObjectsPattern,
   incomingObjectsPattern,
   messageObjectsPattern,
   secretArnFor,
@@ -71,6 +74,8 @@ export class MailboxIngestion extends MailboxIngestionBase {
   readonly pollFunction: lambda.Function;
   readonly schedule: scheduler.Schedule;
   readonly alarms: IngestionAlarms;
+  /** The Contributor Insights rule that names the failing mailboxes (and the dashboard widgets of the fleet). */
+  readonly fleetHealth: FleetHealth;
   /** The secrets the poll function may read. */
   readonly secretArns: readonly string[];
   /** Where both functions read the config (the SSM parameter this construct wrote, for inline mailboxes). */
@@ -219,6 +224,11 @@ export class MailboxIngestion extends MailboxIngestionBase {
       }),
     });
 
+    this.fleetHealth = new FleetHealth(this, 'FleetHealth', {
+      pollLogGroup: this.pollFunction.logGroup,
+      healthMetric: (state, metricProps) => this.metricMailboxHealth(state, metricProps),
+    });
+
     this.alarms = new IngestionAlarms(this, 'Alarms', {
       metricsNamespace,
       serviceName,
@@ -232,6 +242,9 @@ export class MailboxIngestion extends MailboxIngestionBase {
       pollFailurePeriod: DEFAULTS.pollFailureAlarmPeriod,
       uncommittedPeriods: DEFAULTS.uncommittedAlarmPeriods,
       alarmAction: props.alarmAction,
+      needsAttention: this.metricMailboxHealth('needs-attention'),
+      needsAttentionPeriod: needsAttentionAlarmPeriod(schedulePeriod),
+      failingMailboxesRuleName: this.fleetHealth.failingMailboxesRule.ruleName,
     });
 
     const options = props.dashboard === true ? {} : props.dashboard || undefined;
@@ -244,6 +257,8 @@ export class MailboxIngestion extends MailboxIngestionBase {
           pollFunction: this.pollFunction,
           pollTimeout,
           period: pollMetricPeriod(schedulePeriod),
+          fleetHealth: this.fleetHealth,
+          perMailboxMetrics: props.perMailboxMetrics ?? DEFAULTS.perMailboxMetrics,
         })
       : undefined;
     this.dashboard = dashboard?.dashboard;
@@ -283,6 +298,12 @@ export class MailboxIngestion extends MailboxIngestionBase {
       this.bucket.arnForObjects(stateObjectsPattern(this.keyPrefix)),
       'Keep mode reads its per-mailbox state objects under the .state/ folder of the prefix (one per ' +
         'mailbox id, known only from the deployed config at run time); GetObject alone, writes stay conditional.',
+    );
+    acknowledgeWildcardResource(
+      role,
+      this.bucket.arnForObjects(healthObjectsPattern(this.keyPrefix)),
+      'Each mailbox keeps its health record in the .health/ folder of its own folder (the mailbox ids are ' +
+        'known only from the deployed config at run time); GetObject and PutObject there, writes conditional.',
     );
   }
 

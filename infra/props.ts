@@ -115,12 +115,14 @@ export interface MailboxIngestionProps {
    */
   readonly pollBatchSize?: number;
   /**
-   * Publish the poll metrics per MailboxId as well as per Service. Each mailbox adds 7 CloudWatch custom
-   * metrics, billed per metric per month (about $2 a mailbox at list prices, $9,000 a month for 10,000
-   * mailboxes: see docs/deploy.md, "Scale and cost"). The alarms use the Service metrics only; with this
-   * off the dashboard's per-mailbox widgets stay empty, and per-mailbox detail stays in the `poll finished`
-   * log lines (Logs Insights).
-   * @default true
+   * Publish the poll metrics per MailboxId as well as per Service: for small fleets that want a graph per
+   * mailbox. Each mailbox adds 7 CloudWatch custom metrics at $0.30 each a month (us-east-1, first 10,000
+   * metrics): $2.10 a mailbox, $210 a month for 100 mailboxes, $9,001 for 10,000 (docs/deploy.md, "Scale and
+   * cost"). Without them nothing is lost for operations: the alarms use the Service metrics, the
+   * MailboxHealth metric counts mailboxes per health state, and the dashboard's "Failing mailboxes" widget
+   * names them from the poll log lines (Contributor Insights); the per-mailbox widgets appear only with
+   * this on.
+   * @default false
    */
   readonly perMailboxMetrics?: boolean;
   /**

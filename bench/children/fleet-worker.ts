@@ -4,7 +4,9 @@
  * mapping does, until the job queue stays empty: receive up to `batchSize` jobs, invoke the handler with
  * an SQSEvent of them, delete every job not listed in batchItemFailures. Prints one JSON line: the import's
  * time and CPU, and per invocation its records, wall time and CPU (process.cpuUsage), plus every
- * "poll finished" line's mailbox, duration and message count, read from the handler's own log output.
+ * "poll finished" line's mailbox, duration and message count, read from the handler's own log output,
+ * and the bytes and lines of that output (Powertools JSON logs and EMF documents: what CloudWatch Logs
+ * ingests, less the runtime's own START/END/REPORT lines).
  *
  *   node fleet-worker.mjs <poll bundle> <batchSize>   (environment as the construct gives the function)
  */
@@ -27,10 +29,15 @@ interface PollRun {
   readonly status: string;
 }
 const runs: PollRun[] = [];
+/** What the handler printed since the last invocation started. */
+const output = { bytes: 0, lines: 0 };
 // The handler's log lines (Powertools JSON, EMF metrics) are read here, not printed.
 const write = process.stdout.write.bind(process.stdout);
 process.stdout.write = ((chunk: string | Uint8Array) => {
   for (const line of String(chunk).split('\n')) {
+    if (line === '') continue;
+    output.bytes += Buffer.byteLength(line) + 1;
+    output.lines += 1;
     if (!line.includes('"poll ')) continue;
     const entry = JSON.parse(line) as Record<string, unknown>;
     if (
@@ -58,7 +65,14 @@ const poll = (await import(pathToFileURL(bundle).href)) as {
 const init = { ms: performance.now() - importStart, cpuMs: cpuMs(process.cpuUsage(importCpu)) };
 
 const sqs = new SQSClient({ region: process.env.AWS_REGION, endpoint: process.env.AWS_ENDPOINT_URL_SQS });
-const invocations: { records: number; wallMs: number; cpuMs: number; failures: number }[] = [];
+const invocations: {
+  records: number;
+  wallMs: number;
+  cpuMs: number;
+  failures: number;
+  logBytes: number;
+  logLines: number;
+}[] = [];
 let empty = 0;
 while (empty < EMPTY_RECEIVES_TO_STOP) {
   const reply = await sqs.send(
@@ -76,6 +90,8 @@ while (empty < EMPTY_RECEIVES_TO_STOP) {
     continue;
   }
   empty = 0;
+  output.bytes = 0;
+  output.lines = 0;
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const response = await poll.handler(
@@ -94,7 +110,14 @@ while (empty < EMPTY_RECEIVES_TO_STOP) {
       }),
     );
   }
-  invocations.push({ records: messages.length, wallMs, cpuMs: used, failures: failed.size });
+  invocations.push({
+    records: messages.length,
+    wallMs,
+    cpuMs: used,
+    failures: failed.size,
+    logBytes: output.bytes,
+    logLines: output.lines,
+  });
 }
 write(`${JSON.stringify({ init, invocations, runs })}\n`);
 

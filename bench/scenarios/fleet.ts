@@ -55,6 +55,14 @@ export interface FleetRun {
   readonly initMs: number;
   readonly messages: number;
   readonly failedPolls: number;
+  /**
+   * Bytes and lines the handler printed (Powertools JSON logs and EMF documents, newline included) per
+   * mailbox run, over all invocations and over those whose mailboxes were all empty: CloudWatch Logs
+   * ingestion, less the runtime's START/END/REPORT lines per invocation. Absent in results saved before.
+   */
+  readonly logBytesPerMailbox?: number;
+  readonly logBytesPerEmptyMailbox?: number;
+  readonly logLinesPerEmptyMailbox?: number;
 }
 
 export interface FleetResult {
@@ -197,7 +205,14 @@ process.stderr.write(JSON.stringify(r) + '\\n');`;
 
 interface WorkerOutput {
   readonly init: { ms: number; cpuMs: number };
-  readonly invocations: { records: number; wallMs: number; cpuMs: number; failures: number }[];
+  readonly invocations: {
+    records: number;
+    wallMs: number;
+    cpuMs: number;
+    failures: number;
+    logBytes: number;
+    logLines: number;
+  }[];
   readonly runs: { mailboxId: string; durationMs: number; messages: number; status: string }[];
 }
 
@@ -226,6 +241,7 @@ function summarize(
   const cpu = invocations.reduce((sum, i) => sum + i.cpuMs, 0);
   // Invocations in job order: which ones polled only empty mailboxes is known per worker by run count.
   const emptyInvocationCpu: number[] = [];
+  const emptyInvocationLog = { bytes: 0, lines: 0, runs: 0 };
   for (const worker of workers) {
     let next = 0;
     for (const invocation of worker.invocations) {
@@ -233,9 +249,13 @@ function summarize(
       next += invocation.records;
       if (its.length === invocation.records && its.every((r) => r.messages === 0)) {
         emptyInvocationCpu.push(invocation.cpuMs / invocation.records);
+        emptyInvocationLog.bytes += invocation.logBytes;
+        emptyInvocationLog.lines += invocation.logLines;
+        emptyInvocationLog.runs += invocation.records;
       }
     }
   }
+  const logBytes = invocations.reduce((sum, i) => sum + i.logBytes, 0);
   const cpuPerEmpty = median(emptyInvocationCpu);
   const overhead = workers.flatMap((worker) => {
     let next = 0;
@@ -262,5 +282,8 @@ function summarize(
     initMs: median(workers.map((w) => w.init.ms)),
     messages: seeded,
     failedPolls: runs.filter((r) => r.status !== 'ok').length,
+    logBytesPerMailbox: logBytes / runs.length,
+    logBytesPerEmptyMailbox: emptyInvocationLog.bytes / emptyInvocationLog.runs,
+    logLinesPerEmptyMailbox: emptyInvocationLog.lines / emptyInvocationLog.runs,
   };
 }

@@ -3,6 +3,7 @@
  * its name instead of as an `undefined` deep inside an SDK call.
  */
 import { type ConfigLocation, configLocationFromEnv } from './config-source.ts';
+import { PER_MAILBOX_METRICS_DEFAULT } from './metric-names.ts';
 import { DEFAULT_METRICS_NAMESPACE } from './metrics.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -33,6 +34,14 @@ function positiveInteger(env: Env, name: string, fallback: number): number {
   return value;
 }
 
+/** 'true' or 'false' as the construct writes them; unset or empty is the fallback. */
+function booleanFlag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw !== 'true' && raw !== 'false') throw new EnvError(`${name} must be true or false, got ${raw}`);
+  return raw === 'true';
+}
+
 export interface DispatchEnv {
   readonly configLocation: ConfigLocation;
   readonly jobQueueUrl: string;
@@ -57,7 +66,10 @@ export interface PollEnv {
   readonly jobMaxReceiveCount: number;
   readonly metricsNamespace: string;
   readonly serviceName: string;
-  /** PER_MAILBOX_METRICS=false: poll metrics per Service only (see MetricContext.perMailbox). */
+  /**
+   * PER_MAILBOX_METRICS=true: poll metrics per MailboxId too; false, or unset (the construct's default,
+   * PER_MAILBOX_METRICS_DEFAULT): per Service only (see MetricContext.perMailbox).
+   */
   readonly perMailboxMetrics: boolean;
 }
 
@@ -71,7 +83,7 @@ export function readPollEnv(env: Env): PollEnv {
     jobMaxReceiveCount: positiveInteger(env, 'JOB_MAX_RECEIVE_COUNT', DEFAULT_JOB_MAX_RECEIVE_COUNT),
     metricsNamespace: env['METRICS_NAMESPACE'] || DEFAULT_METRICS_NAMESPACE,
     serviceName: env['POWERTOOLS_SERVICE_NAME'] || 'mailbox-poller',
-    perMailboxMetrics: env['PER_MAILBOX_METRICS'] !== 'false',
+    perMailboxMetrics: booleanFlag(env, 'PER_MAILBOX_METRICS', PER_MAILBOX_METRICS_DEFAULT),
   };
 }
 

@@ -44,3 +44,11 @@ export const METRIC_DIMENSIONS = {
 export type DropReason = 'bad-job' | 'unknown-mailbox';
 
 export const DEFAULT_METRICS_NAMESPACE = 'MailboxPoller';
+
+/**
+ * Poll metrics per MailboxId as well as per Service: off unless asked for. Each mailbox adds 7 custom
+ * metrics at $0.30 each a month (docs/deploy.md, "Scale and cost"); the fleet's health comes from
+ * MailboxHealth by State and the poll log lines instead. Read by the construct's default and by the poll
+ * function when PER_MAILBOX_METRICS is not set, so the two cannot disagree.
+ */
+export const PER_MAILBOX_METRICS_DEFAULT = false;

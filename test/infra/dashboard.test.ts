@@ -9,6 +9,8 @@ interface Widget {
   properties: {
     title: string;
     metrics?: unknown[][];
+    insightRule?: { ruleName: string; maxContributorCount: number; orderBy: string };
+    stacked?: boolean;
     annotations?: { horizontal?: { value: number; label: string }[] };
     period?: number;
   };
@@ -58,7 +60,12 @@ describe('MailboxIngestion dashboard', () => {
     });
   });
 
-  const { template } = synth({ dashboard: true, serviceName: 'intake', pollTimeout: Duration.minutes(4) });
+  const { template } = synth({
+    dashboard: true,
+    serviceName: 'intake',
+    pollTimeout: Duration.minutes(4),
+    perMailboxMetrics: true,
+  });
   const widgets = widgetsOf(template);
 
   it('graphs messages and bytes ingested, all mailboxes and by mailbox', () => {
@@ -101,8 +108,19 @@ describe('MailboxIngestion dashboard', () => {
     ]);
   });
 
-  it('has no widget without a metric', () => {
-    expect(widgets).toHaveLength(9);
-    for (const w of widgets) expect(w.properties.metrics?.length, w.properties.title).toBeGreaterThan(0);
+  it('has no widget without a metric or a Contributor Insights rule', () => {
+    expect(widgets).toHaveLength(11);
+    for (const w of widgets) {
+      const graphs = (w.properties.metrics?.length ?? 0) + (w.properties.insightRule ? 1 : 0);
+      expect(graphs, w.properties.title).toBeGreaterThan(0);
+    }
+  });
+
+  it('leaves out the per-mailbox widgets without per-mailbox metrics (the default): nothing to graph', () => {
+    const titles = widgetsOf(synth({ dashboard: true }).template).map((w) => w.properties.title);
+    expect(titles).not.toContain('Messages ingested by mailbox');
+    expect(titles).not.toContain('Poll failures by mailbox and reason');
+    expect(titles).toContain('Failing mailboxes: runs not ok, by mailbox and reason (top 10)');
+    expect(titles).toHaveLength(9);
   });
 });

@@ -14,7 +14,7 @@ describe('MailboxIngestion: what it creates', () => {
     template.resourceCountIs('AWS::SSM::Parameter', 1);
     template.resourceCountIs('AWS::Logs::LogGroup', 2);
     template.resourceCountIs('AWS::IAM::Role', 3);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
   });
 
   it('makes the bucket private, encrypted and TLS-only, and cleans up interrupted uploads', () => {
@@ -209,6 +209,18 @@ describe('MailboxIngestion: least privilege', () => {
         Effect: 'Allow',
         Resource: bucketArn,
         Condition: { StringLike: { 's3:prefix': 'mail/.state/*' } },
+      },
+      // Each mailbox's health record, read and (conditionally) written; listed there only.
+      {
+        Action: ['s3:GetObject', 's3:PutObject'],
+        Effect: 'Allow',
+        Resource: { 'Fn::Join': ['', [bucketArn, '/mail/*/.health/*']] },
+      },
+      {
+        Action: 's3:ListBucket',
+        Effect: 'Allow',
+        Resource: bucketArn,
+        Condition: { StringLike: { 's3:prefix': 'mail/*/.health/*' } },
       },
       { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: getAtt(stack, ingestion.notificationQueue) },
       {

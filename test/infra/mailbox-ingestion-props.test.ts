@@ -62,6 +62,8 @@ describe('MailboxIngestion: props', () => {
       '/archive/inbound/.incoming/*',
       '/archive/inbound/.state/*',
       { StringLike: { 's3:prefix': 'archive/inbound/.state/*' } },
+      '/archive/inbound/*/.health/*',
+      { StringLike: { 's3:prefix': 'archive/inbound/*/.health/*' } },
     ]);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ KEY_PREFIX: 'archive/inbound/' }) },
@@ -148,7 +150,7 @@ describe('MailboxIngestion: props', () => {
     }));
     template.resourceCountIs('AWS::S3::Bucket', 0);
     template.resourceCountIs('AWS::SQS::Queue', 2);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
     expect(ingestion.notificationDeadLetterQueue).toBeUndefined();
     const resources = statementsOf(template, stack, ingestion.pollFunction.role).map(
       (s: { Resource: unknown }) => s.Resource,

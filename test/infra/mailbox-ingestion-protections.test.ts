@@ -63,10 +63,11 @@ describe('the bucket: stored mail is never overwritten', () => {
       Principal: { AWS: getAtt(stack, ingestion.pollFunction.role) },
       Action: 's3:PutObject',
       // Everything but the store's temporary folder, whose multipart parts cannot carry the header, and
-      // keep mode's state objects, which have their own deny below.
+      // keep mode's state objects and the health records, which have their own denies below.
       NotResource: [
         { 'Fn::Join': ['', [getAtt(stack, ingestion.bucket), '/mail/.incoming/*']] },
         { 'Fn::Join': ['', [getAtt(stack, ingestion.bucket), '/mail/.state/*']] },
+        { 'Fn::Join': ['', [getAtt(stack, ingestion.bucket), '/mail/*/.health/*']] },
       ],
       Condition: { Null: { 's3:if-none-match': 'true' } },
     });
@@ -89,6 +90,7 @@ describe('the bucket: stored mail is never overwritten', () => {
     expect(deny?.['NotResource']).toEqual([
       { 'Fn::Join': ['', [getAtt(stack, ingestion.bucket), '/inbound/.incoming/*']] },
       { 'Fn::Join': ['', [getAtt(stack, ingestion.bucket), '/inbound/.state/*']] },
+      { 'Fn::Join': ['', [getAtt(stack, ingestion.bucket), '/inbound/*/.health/*']] },
     ]);
   });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { readPollEnv } from '../../lib/lambda/env.ts';
 import { synth } from './synth-helpers.ts';
 
 describe('MailboxIngestion: pollBatchSize', () => {
@@ -24,11 +25,20 @@ describe('MailboxIngestion: perMailboxMetrics', () => {
     return poll!.Properties.Environment.Variables as Record<string, unknown>;
   };
 
-  it('tells the poll function to publish per-mailbox metrics by default', () => {
-    expect(pollEnvironment({})['PER_MAILBOX_METRICS']).toBe('true');
+  it('tells the poll function to publish no per-mailbox metrics by default: 7 custom metrics a mailbox', () => {
+    expect(pollEnvironment({})['PER_MAILBOX_METRICS']).toBe('false');
   });
 
-  it('turns them off when asked', () => {
-    expect(pollEnvironment({ perMailboxMetrics: false })['PER_MAILBOX_METRICS']).toBe('false');
+  it('turns them on when asked (small fleets)', () => {
+    expect(pollEnvironment({ perMailboxMetrics: true })['PER_MAILBOX_METRICS']).toBe('true');
+  });
+
+  it('agrees with the poll function on the default when the variable is not set', () => {
+    const env = pollEnvironment({});
+    const { PER_MAILBOX_METRICS: _, ...unset } = env as Record<string, string>;
+    expect(readPollEnv(unset).perMailboxMetrics).toBe(
+      readPollEnv(env as Record<string, string>).perMailboxMetrics,
+    );
+    expect(readPollEnv(unset).perMailboxMetrics).toBe(false);
   });
 });

@@ -26,6 +26,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from 'vitest
 import { configVersionOf } from '../../lib/lambda/config-source.ts';
 import { POLL_SAFETY_MARGIN_MS } from '../../lib/lambda/env.ts';
 import type { ReceivedNotification } from '../../lib/notification/types.ts';
+import { synth } from '../infra/synth-helpers.ts';
+import { contributorsOf, insightRuleOf } from '../support/contributor-insights.ts';
 import { describeWithCorpus, loadCorpus, toCrlf } from '../support/corpus.ts';
 import { type DovecotServer, startDovecot } from '../support/dovecot.ts';
 import { type Fauxqs, startFauxqs } from '../support/fauxqs.ts';
@@ -337,10 +339,12 @@ describeWithCorpus('the built Lambda bundles', () => {
     expect(output.logs().filter((entry) => entry['level'] !== 'INFO')).toEqual([]);
     const metrics = output.lines.filter((line) => line.includes('"CloudWatchMetrics"'));
     expect(metrics.map((line) => JSON.parse(line)['MessagesRetrieved'])).toContain(20);
-    // Written by Powertools Metrics: the dimension sets the alarms watch, and no `service` of its own.
+    // Written by Powertools Metrics: the dimension set the alarms watch, and no `service` of its own. No
+    // MailboxId: PER_MAILBOX_METRICS is not set, and per-mailbox metrics are off unless asked for.
     const [run] = metrics.map((line) => JSON.parse(line));
-    expect(run._aws.CloudWatchMetrics[0].Dimensions).toEqual([['Service'], ['Service', 'MailboxId']]);
-    expect(run).toMatchObject({ Service: SERVICE_NAME, MailboxId: 'drain' });
+    expect(run._aws.CloudWatchMetrics[0].Dimensions).toEqual([['Service']]);
+    expect(run).toMatchObject({ Service: SERVICE_NAME });
+    expect(run).not.toHaveProperty('MailboxId');
     expect(run).not.toHaveProperty('service');
   });
 
@@ -706,6 +710,10 @@ describeWithCorpus('the built Lambda bundles', () => {
       mailboxId: 'batch-bad',
       status: 'failed',
     });
+    // The construct's Contributor Insights rule, over every line the bundle printed (logs and EMF
+    // documents), counts the failing mailbox with its reason, and nothing else.
+    const { body } = insightRuleOf(synth().template);
+    expect(contributorsOf(body, output.json())).toEqual([['batch-bad', 'credentials']]);
     // The good mailbox's jobs are gone; the bad one's wait in the queue for their retry.
     const queue = aws.server.inspectQueue('jobs.fifo')!.messages;
     const left = [...queue.ready, ...queue.inflight.map((entry) => entry.message)];

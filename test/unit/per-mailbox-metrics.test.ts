@@ -43,7 +43,7 @@ describe('poll metrics per mailbox, or per service only', () => {
     ]);
   });
 
-  it('reads PER_MAILBOX_METRICS: only "false" turns them off', () => {
+  it('reads PER_MAILBOX_METRICS: only "true" turns them on; unset is off, as the construct defaults', () => {
     const base = {
       MESSAGE_BUCKET: 'b',
       NOTIFICATION_QUEUE_URL: 'n',
@@ -51,8 +51,12 @@ describe('poll metrics per mailbox, or per service only', () => {
       CONFIG_BUCKET: 'c',
       CONFIG_KEY: 'k',
     };
-    expect(readPollEnv(base).perMailboxMetrics).toBe(true);
+    expect(readPollEnv(base).perMailboxMetrics).toBe(false);
+    expect(readPollEnv({ ...base, PER_MAILBOX_METRICS: '' }).perMailboxMetrics).toBe(false);
     expect(readPollEnv({ ...base, PER_MAILBOX_METRICS: 'true' }).perMailboxMetrics).toBe(true);
     expect(readPollEnv({ ...base, PER_MAILBOX_METRICS: 'false' }).perMailboxMetrics).toBe(false);
+    expect(() => readPollEnv({ ...base, PER_MAILBOX_METRICS: 'yes' })).toThrow(
+      'PER_MAILBOX_METRICS must be true or false, got yes',
+    );
   });
 });
