@@ -64,6 +64,13 @@ interface LoginOptions {
 
 class LoginUsageError extends Error {}
 
+/** Nobody finished the sign-in within --timeout: the message is the whole story, not a token problem. */
+class LoginTimeoutError extends Error {
+  override readonly name = 'LoginTimeoutError';
+}
+
+const NOBODY_SIGNED_IN = 'nobody completed the sign-in in time (--timeout)';
+
 export async function oauthLoginMain(argv: readonly string[], io: CliIo): Promise<number> {
   let options: LoginOptions;
   try {
@@ -248,7 +255,7 @@ async function codeFlow(
   const client: oauth.Client = { client_id: options.clientId };
   const verifier = oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
-  const callback = await listenOnce(signal);
+  const callback = await listenForCallback(signal, state, io);
   try {
     const url = new URL(options.authorizationUrl);
     url.search = new URLSearchParams({
@@ -281,6 +288,7 @@ async function codeFlow(
       unavailableIfBusy(response, options.tokenUrl),
     );
   } catch (error) {
+    if (error instanceof LoginTimeoutError) throw error;
     throw error instanceof oauth.AuthorizationResponseError
       ? new Error(
           `the sign-in was refused: ${error.error}${error.error_description ? ` (${error.error_description})` : ''}`,
@@ -291,9 +299,22 @@ async function codeFlow(
   }
 }
 
-/** A listener on 127.0.0.1 (never a public interface) that takes the first request to / as the callback. */
-async function listenOnce(
+/**
+ * Requests to the loopback listener that are not the sign-in's answer reported on stderr at most: a
+ * program that floods the port must not bury the address the person has to open.
+ */
+const MAX_REPORTED_STRAY_REQUESTS = 5;
+
+/**
+ * A listener on 127.0.0.1 (never a public interface) that waits for the browser's return to `/` with
+ * this sign-in's `state` (RFC 6749 §10.12). Any local process can reach the port: a request to another
+ * path gets 404, one to `/` without the right state 400, and the listener keeps waiting for the right one
+ * until the timeout. So a stray or hostile request can neither end the sign-in nor inject its own code.
+ */
+async function listenForCallback(
   signal: AbortSignal,
+  state: string,
+  io: CliIo,
 ): Promise<{ redirectUri: string; url: Promise<URL>; close(): void }> {
   let resolve!: (url: URL) => void;
   let reject!: (error: Error) => void;
@@ -301,10 +322,24 @@ async function listenOnce(
     resolve = res;
     reject = rej;
   });
+  let strays = 0;
   const server: Server = createServer((request, response) => {
     const received = new URL(request.url ?? '/', redirectUri);
     if (received.pathname !== '/') {
+      // A browser also asks for /favicon.ico: not worth a line.
       response.writeHead(404).end();
+      return;
+    }
+    if (received.searchParams.get('state') !== state) {
+      strays++;
+      response.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' });
+      response.end('mailbox-poller: this is not the answer to the sign-in that is waiting here.\n');
+      if (strays <= MAX_REPORTED_STRAY_REQUESTS) {
+        io.stderr.write(
+          `mailbox-poller: ignored a request to ${redirectUri} without this sign-in's state (from another ` +
+            `program on this machine?); still waiting for the browser${strays === MAX_REPORTED_STRAY_REQUESTS ? ' (further ones are not reported)' : ''}\n`,
+        );
+      }
       return;
     }
     response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
@@ -316,7 +351,10 @@ async function listenOnce(
     server.listen(0, '127.0.0.1', res);
   });
   const redirectUri = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  const onAbort = () => reject(new Error('nobody completed the sign-in in time (--timeout)'));
+  const onAbort = () => {
+    const ignored = strays === 0 ? '' : ` (${strays} request(s) without this sign-in's state were ignored)`;
+    reject(new LoginTimeoutError(`${NOBODY_SIGNED_IN}${ignored}`));
+  };
   signal.addEventListener('abort', onAbort, { once: true });
   return {
     redirectUri,
@@ -332,7 +370,7 @@ async function listenOnce(
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
-      reject(new Error('nobody completed the sign-in in time (--timeout)'));
+      reject(new LoginTimeoutError(NOBODY_SIGNED_IN));
       return;
     }
     const timer = setTimeout(resolve, ms);
@@ -340,7 +378,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       'abort',
       () => {
         clearTimeout(timer);
-        reject(new Error('nobody completed the sign-in in time (--timeout)'));
+        reject(new LoginTimeoutError(NOBODY_SIGNED_IN));
       },
       { once: true },
     );
