@@ -7,8 +7,6 @@
  * code. Google: the authorization code grant with PKCE (RFC 7636) and a loopback redirect (RFC 8252 §7.3);
  * Google's device flow does not allow the mail scope. The tokens are never printed, only their claims.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import * as oauth from 'oauth4webapi';
 import { writeSecretFileAtomically } from '../adapters/secret-file.ts';
@@ -28,6 +26,7 @@ import {
   httpOptions,
   unavailableIfBusy,
 } from '../oauth/token-request.ts';
+import { LoginTimeoutError, listenForCallback, NOBODY_SIGNED_IN } from './loopback-listener.ts';
 import type { CliIo } from './main.ts';
 
 export const OAUTH_LOGIN_USAGE = `Usage: mailbox-poller oauth login --provider google|microsoft --client-id ID (--out FILE | --secret-id ID) [options]
@@ -63,13 +62,6 @@ interface LoginOptions {
 }
 
 class LoginUsageError extends Error {}
-
-/** Nobody finished the sign-in within --timeout: the message is the whole story, not a token problem. */
-class LoginTimeoutError extends Error {
-  override readonly name = 'LoginTimeoutError';
-}
-
-const NOBODY_SIGNED_IN = 'nobody completed the sign-in in time (--timeout)';
 
 export async function oauthLoginMain(argv: readonly string[], io: CliIo): Promise<number> {
   let options: LoginOptions;
@@ -297,74 +289,6 @@ async function codeFlow(
   } finally {
     callback.close();
   }
-}
-
-/**
- * Requests to the loopback listener that are not the sign-in's answer reported on stderr at most: a
- * program that floods the port must not bury the address the person has to open.
- */
-const MAX_REPORTED_STRAY_REQUESTS = 5;
-
-/**
- * A listener on 127.0.0.1 (never a public interface) that waits for the browser's return to `/` with
- * this sign-in's `state` (RFC 6749 §10.12). Any local process can reach the port: a request to another
- * path gets 404, one to `/` without the right state 400, and the listener keeps waiting for the right one
- * until the timeout. So a stray or hostile request can neither end the sign-in nor inject its own code.
- */
-async function listenForCallback(
-  signal: AbortSignal,
-  state: string,
-  io: CliIo,
-): Promise<{ redirectUri: string; url: Promise<URL>; close(): void }> {
-  let resolve!: (url: URL) => void;
-  let reject!: (error: Error) => void;
-  const url = new Promise<URL>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  let strays = 0;
-  const server: Server = createServer((request, response) => {
-    const received = new URL(request.url ?? '/', redirectUri);
-    if (received.pathname !== '/') {
-      // A browser also asks for /favicon.ico: not worth a line.
-      response.writeHead(404).end();
-      return;
-    }
-    if (received.searchParams.get('state') !== state) {
-      strays++;
-      response.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' });
-      response.end('mailbox-poller: this is not the answer to the sign-in that is waiting here.\n');
-      if (strays <= MAX_REPORTED_STRAY_REQUESTS) {
-        io.stderr.write(
-          `mailbox-poller: ignored a request to ${redirectUri} without this sign-in's state (from another ` +
-            `program on this machine?); still waiting for the browser${strays === MAX_REPORTED_STRAY_REQUESTS ? ' (further ones are not reported)' : ''}\n`,
-        );
-      }
-      return;
-    }
-    response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-    response.end('mailbox-poller: sign-in received. You can close this window.\n');
-    resolve(received);
-  });
-  await new Promise<void>((res, rej) => {
-    server.once('error', rej);
-    server.listen(0, '127.0.0.1', res);
-  });
-  const redirectUri = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  const onAbort = () => {
-    const ignored = strays === 0 ? '' : ` (${strays} request(s) without this sign-in's state were ignored)`;
-    reject(new LoginTimeoutError(`${NOBODY_SIGNED_IN}${ignored}`));
-  };
-  signal.addEventListener('abort', onAbort, { once: true });
-  return {
-    redirectUri,
-    url,
-    close: () => {
-      signal.removeEventListener('abort', onAbort);
-      server.closeAllConnections();
-      server.close();
-    },
-  };
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
