@@ -16,17 +16,18 @@
  * each other's locks. Runs of different users do not exclude each other: poll an account as one user.
  *
  * Taking it is `open(path, O_CREAT | O_EXCL)`: atomic on local file systems. The file holds the holder's
- * pid and host name; a lock whose process is gone (same host, pid not alive) is stale and taken over. Only
- * the holder of `<lock>.break` (also exclusive) may remove a stale lock, and only after reading it again,
- * so two runs that both find it stale cannot both remove it and both go on. The lock is removed when the
- * mailbox is done, and on any exit of the process that runs its 'exit' handlers.
+ * pid, host name and (Linux) boot id; a lock whose process is gone (same host, and an earlier boot or a
+ * pid not alive) is stale and taken over. Only the holder of `<lock>.break` (also exclusive) may remove a
+ * stale lock, and only after reading it again, so two runs that both find it stale cannot both remove it
+ * and both go on. The lock is removed when the mailbox is done, and on any exit of the process that runs
+ * its 'exit' handlers.
  *
  * A lock held longer than LOCK_HELD_TOO_LONG_MS is not an overlap with another run any more: it throws a
  * MailboxLockError (the run fails, exit 1) instead of ending the mailbox as locked (exit 75), so a stuck
  * holder shows up where failures do (`systemctl --failed`, cron mail) instead of in every run's exit 75.
  */
 import { createHash } from 'node:crypto';
-import { unlinkSync } from 'node:fs';
+import { readFileSync, unlinkSync } from 'node:fs';
 import { lstat, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -45,6 +46,8 @@ export interface LockHolder {
   readonly hostname: string;
   readonly startedAt: string;
   readonly mailboxId: string;
+  /** Linux: the kernel's id of the boot the holder ran in; absent elsewhere and in older lock files. */
+  readonly bootId?: string;
 }
 
 export type LockAttempt =
@@ -64,11 +67,27 @@ const RETRY_EVERY_MS = 250;
 const STALE_BREAK_MS = 30_000;
 /**
  * A lock held this long has a stuck holder, or one that is no mailbox-poller run at all (a pid reused
- * after the holder died unseen, by a crash of the machine say). The systemd unit and the cron line in
+ * after the holder was killed without its exit handlers, by SIGKILL say). The systemd unit and the cron line in
  * docs/running.md end every run within 240 s (--timeout) and start one every 5 minutes; an hour is a
  * dozen of their runs, and more than draining a large backlog by hand takes.
  */
 export const LOCK_HELD_TOO_LONG_MS = 60 * 60 * 1000;
+
+/**
+ * Linux gives every boot a random id. It tells a lock of an earlier boot from a live one without
+ * comparing clocks: a clock stepped after boot (NTP on a machine without a battery-backed clock) would
+ * make a boot-time comparison take a live lock for stale, and two runs would then poll one mailbox.
+ */
+const bootId = readBootId();
+
+function readBootId(): string | undefined {
+  try {
+    const id = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    return id === '' ? undefined : id;
+  } catch {
+    return undefined;
+  }
+}
 
 const held = new Set<string>();
 let exitHandlerInstalled = false;
@@ -140,6 +159,7 @@ async function tryCreate(file: string, mailboxId: string): Promise<boolean> {
     hostname: os.hostname(),
     startedAt: new Date().toISOString(),
     mailboxId,
+    ...(bootId === undefined ? {} : { bootId }),
   };
   try {
     await handle.writeFile(`${JSON.stringify(holder)}\n`);
@@ -197,6 +217,9 @@ function throwIfHeldTooLong(file: string, found: FoundLock): void {
 /** Only a lock of this host can be judged: a pid on another host (shared folder) says nothing here. */
 function isStale(holder: LockHolder): boolean {
   if (holder.hostname !== os.hostname()) return false;
+  // Written before the machine last started: its process is gone, whoever has that pid now. Locks live in
+  // a folder that outlasts a reboot, and pids are handed out again from the start after one.
+  if (holder.bootId !== undefined && bootId !== undefined && holder.bootId !== bootId) return true;
   if (holder.pid === process.pid) return false;
   try {
     process.kill(holder.pid, 0);

@@ -7,7 +7,19 @@
  * run writes under --out is for its user only: files 0600, folders 0700.
  */
 import { execFile } from 'node:child_process';
-import { chmod, chown, lstat, mkdir, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import {
+  chmod,
+  chown,
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -19,7 +31,20 @@ import { type MemoryPop3Server, startMemoryPop3Server } from '../support/memory-
 const exec = promisify(execFile);
 const PASSWORD = 'shared-host';
 const NOBODY = 65534;
-const USERS = ['planted', 'zero', 'fifo', 'open', 'linked', 'foreign', 'long', 'stale', 'plain', 'kept'];
+const BOOT_ID = '/proc/sys/kernel/random/boot_id';
+const USERS = [
+  'planted',
+  'zero',
+  'fifo',
+  'open',
+  'linked',
+  'foreign',
+  'long',
+  'stale',
+  'reboot',
+  'plain',
+  'kept',
+];
 const message = (n: number) => Buffer.from(`Subject: shared host ${n}\r\n\r\nbody ${n}\r\n`);
 
 let built: BuiltCli;
@@ -201,6 +226,19 @@ describe('the lock folder and lock files on a shared machine', () => {
     const run = await poll('stale', { MAILBOX_POLLER_LOCK_DIR: dir });
     expect(run.status, run.stderr).toBe(0);
     expect(server.messages('stale')).toHaveLength(0);
+  });
+});
+
+describe.runIf(existsSync(BOOT_ID))('a lock left by a run before the machine restarted', () => {
+  it('is taken over even though its pid now belongs to a live process', async () => {
+    const dir = await lockFolder('reboot');
+    const bootId = (await readFile(BOOT_ID, 'utf8')).trim();
+    const earlierBoot = `${bootId.slice(0, -1)}${bootId.endsWith('0') ? '1' : '0'}`;
+    const lock = { ...JSON.parse(holder('reboot', process.pid, new Date())), bootId: earlierBoot };
+    await writeFile(lockPath(dir, account('reboot')), JSON.stringify(lock));
+    const run = await poll('reboot', { MAILBOX_POLLER_LOCK_DIR: dir });
+    expect(run.status, run.stderr).toBe(0);
+    expect(server.messages('reboot')).toHaveLength(0);
   });
 });
 
