@@ -67,9 +67,9 @@ const RETRY_EVERY_MS = 250;
 const STALE_BREAK_MS = 30_000;
 /**
  * A lock held this long has a stuck holder, or one that is no mailbox-poller run at all (a pid reused
- * after the holder was killed without its exit handlers, by SIGKILL say). The systemd unit and the cron line in
- * docs/running.md end every run within 240 s (--timeout) and start one every 5 minutes; an hour is a
- * dozen of their runs, and more than draining a large backlog by hand takes.
+ * after the holder was killed without its exit handlers, by SIGKILL say). The systemd unit and the cron
+ * line in docs/running.md end every run within 240 s (--timeout) and start one every 5 minutes; an hour
+ * is a dozen of their runs, and more than draining a large backlog by hand takes.
  */
 export const LOCK_HELD_TOO_LONG_MS = 60 * 60 * 1000;
 
