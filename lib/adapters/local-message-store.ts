@@ -7,14 +7,18 @@
  * existing file should be this very message from an earlier run: it is hashed to make sure, then
  * `created: false`, and it is left alone. A file that is another message (edited, replaced) fails the
  * put and is left as it is: the message is not committed.
+ *
+ * Files are 0600 and the folders this store creates 0700 (lib/adapters/private-files.ts): a message is
+ * for its mailbox's owner, not for every user of the machine.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
-import { access, mkdir, open, rename, rm } from 'node:fs/promises';
+import { access, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { MessageStore, MessageToStore, StoredMessage } from '../ports.ts';
 import { HashingReader } from './hashing-reader.ts';
 import { objectKeyFolderFor, objectKeyFor } from './object-key.ts';
+import { makePrivateFolder, PRIVATE_FILE_MODE } from './private-files.ts';
 
 export interface LocalMessageStoreOptions {
   readonly outDir: string;
@@ -34,7 +38,7 @@ export class LocalMessageStore implements MessageStore {
   async put(message: MessageToStore): Promise<StoredMessage> {
     // The folder depends only on mailbox and UIDL, so it is known before the hash is.
     const folder = this.#pathOf(objectKeyFolderFor(this.#prefix, message.mailboxId, message.uidl));
-    await mkdir(folder, { recursive: true });
+    await makePrivateFolder(folder);
     const tempPath = path.join(folder, `.${randomUUID()}.tmp`);
     const reader = new HashingReader(message.body);
     try {
@@ -74,7 +78,7 @@ export class LocalMessageStore implements MessageStore {
 }
 
 async function writeDurably(filePath: string, reader: HashingReader): Promise<void> {
-  const file = await open(filePath, 'wx');
+  const file = await open(filePath, 'wx', PRIVATE_FILE_MODE);
   try {
     for (let chunk = await reader.next(); chunk !== undefined; chunk = await reader.next()) {
       // One write call may take fewer bytes than offered (a full disk reports its error on the next one).

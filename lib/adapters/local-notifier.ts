@@ -2,10 +2,13 @@
  * Notifier on the local file system: each notification body becomes one line of
  * `<outDir>/notifications.jsonl`. A batch is one append followed by one fsync, so a batch reported as
  * sent is on disk; batches from concurrent mailboxes are written one after the other, never interleaved.
+ * The file is created 0600 and its folder 0700 (lib/adapters/private-files.ts): it names senders and
+ * subjects.
  */
-import { mkdir, open } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type { NotificationResult, Notifier, OutgoingNotification } from '../ports.ts';
+import { makePrivateFolder, PRIVATE_FILE_MODE } from './private-files.ts';
 
 export const NOTIFICATIONS_FILE_NAME = 'notifications.jsonl';
 /** Same batch size as SQS, so the pipeline behaves the same with either notifier. */
@@ -71,8 +74,8 @@ export class LocalNotifier implements Notifier {
   }
 
   async #appendDurably(bytes: Buffer): Promise<void> {
-    await mkdir(this.#outDir, { recursive: true });
-    const file = await open(this.#filePath, 'a');
+    await makePrivateFolder(this.#outDir);
+    const file = await open(this.#filePath, 'a', PRIVATE_FILE_MODE);
     try {
       for (let offset = 0; offset < bytes.length; ) {
         offset += (await file.write(bytes, offset)).bytesWritten;

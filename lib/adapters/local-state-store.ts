@@ -9,9 +9,10 @@
  * an exclusive lock file (`open(..., 'wx')`), so two CLI processes polling the same mailbox into the
  * same folder cannot both pass the check. A save holds the lock for about a second; a lock older than
  * STALE_LOCK_MS was left by a killed process and is removed (once) rather than blocking the mailbox forever.
+ * Files are created 0600 and folders 0700 (lib/adapters/private-files.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { type FileHandle, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import {
   type MailboxState,
@@ -20,6 +21,7 @@ import {
   type VersionedState,
 } from '../ports.ts';
 import { decodeState, encodeState } from './mailbox-state-codec.ts';
+import { makePrivateFolder, PRIVATE_FILE_MODE } from './private-files.ts';
 
 export interface LocalStateStoreOptions {
   readonly outDir: string;
@@ -58,7 +60,7 @@ export class LocalStateStore implements MailboxStateStore {
   async save(mailboxId: string, state: MailboxState, expectedVersion: string | undefined): Promise<string> {
     const file = this.#fileOf(mailboxId);
     const folder = path.dirname(file);
-    await mkdir(folder, { recursive: true });
+    await makePrivateFolder(folder);
     const lock = await this.#lock(mailboxId, `${file}.lock`);
     try {
       const current = await this.load(mailboxId);
@@ -69,7 +71,7 @@ export class LocalStateStore implements MailboxStateStore {
       }
       const counter = (current === undefined ? 0 : Number(current.version)) + 1;
       const temp = path.join(folder, `.${randomUUID()}.tmp`);
-      const handle = await open(temp, 'wx');
+      const handle = await open(temp, 'wx', PRIVATE_FILE_MODE);
       try {
         await handle.writeFile(encodeState(mailboxId, state, counter));
         await handle.sync();
@@ -96,7 +98,7 @@ export class LocalStateStore implements MailboxStateStore {
   async #lock(mailboxId: string, lockFile: string): Promise<FileHandle> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await open(lockFile, 'wx');
+        return await open(lockFile, 'wx', PRIVATE_FILE_MODE);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         const age = await stat(lockFile).then(

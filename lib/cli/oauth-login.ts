@@ -7,8 +7,6 @@
  * code. Google: the authorization code grant with PKCE (RFC 7636) and a loopback redirect (RFC 8252 §7.3);
  * Google's device flow does not allow the mail scope. The tokens are never printed, only their claims.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import * as oauth from 'oauth4webapi';
 import { writeSecretFileAtomically } from '../adapters/secret-file.ts';
@@ -28,6 +26,7 @@ import {
   httpOptions,
   unavailableIfBusy,
 } from '../oauth/token-request.ts';
+import { LoginTimeoutError, listenForCallback, NOBODY_SIGNED_IN } from './loopback-listener.ts';
 import type { CliIo } from './main.ts';
 
 export const OAUTH_LOGIN_USAGE = `Usage: mailbox-poller oauth login --provider google|microsoft --client-id ID (--out FILE | --secret-id ID) [options]
@@ -248,7 +247,7 @@ async function codeFlow(
   const client: oauth.Client = { client_id: options.clientId };
   const verifier = oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
-  const callback = await listenOnce(signal);
+  const callback = await listenForCallback(signal, state, io);
   try {
     const url = new URL(options.authorizationUrl);
     url.search = new URLSearchParams({
@@ -281,6 +280,7 @@ async function codeFlow(
       unavailableIfBusy(response, options.tokenUrl),
     );
   } catch (error) {
+    if (error instanceof LoginTimeoutError) throw error;
     throw error instanceof oauth.AuthorizationResponseError
       ? new Error(
           `the sign-in was refused: ${error.error}${error.error_description ? ` (${error.error_description})` : ''}`,
@@ -291,48 +291,10 @@ async function codeFlow(
   }
 }
 
-/** A listener on 127.0.0.1 (never a public interface) that takes the first request to / as the callback. */
-async function listenOnce(
-  signal: AbortSignal,
-): Promise<{ redirectUri: string; url: Promise<URL>; close(): void }> {
-  let resolve!: (url: URL) => void;
-  let reject!: (error: Error) => void;
-  const url = new Promise<URL>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  const server: Server = createServer((request, response) => {
-    const received = new URL(request.url ?? '/', redirectUri);
-    if (received.pathname !== '/') {
-      response.writeHead(404).end();
-      return;
-    }
-    response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-    response.end('mailbox-poller: sign-in received. You can close this window.\n');
-    resolve(received);
-  });
-  await new Promise<void>((res, rej) => {
-    server.once('error', rej);
-    server.listen(0, '127.0.0.1', res);
-  });
-  const redirectUri = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  const onAbort = () => reject(new Error('nobody completed the sign-in in time (--timeout)'));
-  signal.addEventListener('abort', onAbort, { once: true });
-  return {
-    redirectUri,
-    url,
-    close: () => {
-      signal.removeEventListener('abort', onAbort);
-      server.closeAllConnections();
-      server.close();
-    },
-  };
-}
-
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
-      reject(new Error('nobody completed the sign-in in time (--timeout)'));
+      reject(new LoginTimeoutError(NOBODY_SIGNED_IN));
       return;
     }
     const timer = setTimeout(resolve, ms);
@@ -340,7 +302,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       'abort',
       () => {
         clearTimeout(timer);
-        reject(new Error('nobody completed the sign-in in time (--timeout)'));
+        reject(new LoginTimeoutError(NOBODY_SIGNED_IN));
       },
       { once: true },
     );

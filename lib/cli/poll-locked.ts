@@ -6,7 +6,7 @@ import type { MailboxConfig } from '../config/types.ts';
 import type { Deadline } from '../deadline.ts';
 import { emptyCounts, type MailboxOutcome } from '../pipeline/outcome.ts';
 import { type PollOptions, type PollPorts, pollMailbox } from '../pipeline/poll-mailbox.ts';
-import { type LockHolder, lockMailbox } from './mailbox-lock.ts';
+import { type LockHolder, lockMailbox, MailboxLockError } from './mailbox-lock.ts';
 
 export interface LockOptions {
   readonly lockDir: string;
@@ -50,7 +50,11 @@ async function pollOne(
       ...lockedOutcome(mailbox, undefined, performance.now() - startedAt),
       status: 'failed',
       reason: 'error',
-      message: `cannot take the lock for this mailbox in ${options.lockDir} (${why}); set MAILBOX_POLLER_LOCK_DIR to a writable folder`,
+      // A MailboxLockError names the folder or file and what to change; anything else is a folder problem.
+      message:
+        error instanceof MailboxLockError
+          ? `cannot take the lock for this mailbox: ${why}`
+          : `cannot take the lock for this mailbox in ${options.lockDir} (${why}); set MAILBOX_POLLER_LOCK_DIR to a writable folder`,
     };
   }
   if (!lock.acquired) return lockedOutcome(mailbox, lock.holder, performance.now() - startedAt);
