@@ -4,26 +4,30 @@
  */
 import path from 'node:path';
 import { ConfigCredentialsProvider } from '../adapters/credentials.ts';
+import { LocalHealthStore } from '../adapters/local-health-store.ts';
 import { LocalMessageStore } from '../adapters/local-message-store.ts';
 import { LocalNotifier } from '../adapters/local-notifier.ts';
 import { LocalStateStore } from '../adapters/local-state-store.ts';
+import { S3HealthStore } from '../adapters/s3-health-store.ts';
 import { createS3Client, S3MessageStore } from '../adapters/s3-message-store.ts';
 import { S3StateStore } from '../adapters/s3-state-store.ts';
+import { secretMaterialOf } from '../adapters/secret-material.ts';
 import { SecretsManagerSource } from '../adapters/secrets-manager-source.ts';
 import { createSqsClient, SqsNotifier } from '../adapters/sqs-notifier.ts';
 import { ConfigError, loadConfigFile } from '../config/load-config.ts';
 import type { MailboxConfig, PollerConfig } from '../config/types.ts';
 import { Deadline } from '../deadline.ts';
 import type { MailboxOutcome } from '../pipeline/outcome.ts';
-import type { PollPorts } from '../pipeline/poll-mailbox.ts';
 import { systemClock } from '../ports.ts';
 import { type PollCommand, parseCommandLine, USAGE, UsageError } from './args.ts';
 import { checkMain } from './check.ts';
 import { formatMessageEvent, traceWriter } from './live-log.ts';
 import { defaultLockDir } from './mailbox-lock.ts';
 import { oauthLoginMain } from './oauth-login.ts';
-import { pollMailboxesLocked } from './poll-locked.ts';
+import { type LockedPollPorts, pollMailboxesLocked } from './poll-locked.ts';
 import { formatProblems, formatSummary, type Output, ProgressLine } from './report.ts';
+import { resetMain } from './reset.ts';
+import { statusMain } from './status.ts';
 
 /** The package version, put in by scripts/build.mjs (esbuild `define`); absent when run from the sources. */
 declare const MAILBOX_POLLER_VERSION: string | undefined;
@@ -57,6 +61,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   // The OAuth2 sub-commands parse their own options (lib/cli/oauth-login.ts, lib/cli/check.ts).
   if (argv[0] === 'oauth') return oauthLoginMain(argv.slice(1), io);
   if (argv[0] === 'check') return checkMain(argv.slice(1), io);
+  if (argv[0] === 'status') return statusMain(argv.slice(1), io);
+  if (argv[0] === 'reset') return resetMain(argv.slice(1), io);
   let command: PollCommand;
   let config: PollerConfig;
   try {
@@ -100,6 +106,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   const outcomes = await pollMailboxesLocked(config.mailboxes, ports, deadline, {
     concurrency: command.concurrency ?? config.concurrency,
     dryRun: command.dryRun,
+    force: command.force,
     onProgress: (p) => progress.update(p),
     ...(command.verbosity === 'verbose'
       ? { onMessage: (event) => io.stderr.write(formatMessageEvent(event)) }
@@ -143,7 +150,10 @@ function unsetPasswordVariables(mailboxes: readonly MailboxConfig[], env: NodeJS
   });
 }
 
-function portsFor(command: PollCommand, env: NodeJS.ProcessEnv): { ports: PollPorts; destination: string } {
+function portsFor(
+  command: PollCommand,
+  env: NodeJS.ProcessEnv,
+): { ports: LockedPollPorts; destination: string } {
   // Secrets Manager is only contacted when a mailbox names a secretId.
   // OAuth2 tokens are renewed before login when they would lapse before the run's deadline.
   const runEndsAtMs = Date.now() + (command.timeoutMs ?? 0);
@@ -166,6 +176,8 @@ function portsFor(command: PollCommand, env: NodeJS.ProcessEnv): { ports: PollPo
         credentials,
         clock: systemClock,
         stateStore: new S3StateStore({ client: s3, bucket: command.bucket, keyPrefix: command.keyPrefix }),
+        healthStore: new S3HealthStore({ client: s3, bucket: command.bucket, keyPrefix: command.keyPrefix }),
+        secretMaterial: secretMaterialOf(credentials),
       },
       destination: `s3://${command.bucket}/${command.keyPrefix} + ${command.queueUrl}`,
     };
@@ -178,6 +190,8 @@ function portsFor(command: PollCommand, env: NodeJS.ProcessEnv): { ports: PollPo
       credentials,
       clock: systemClock,
       stateStore: new LocalStateStore({ outDir, keyPrefix: command.keyPrefix }),
+      healthStore: new LocalHealthStore({ outDir, keyPrefix: command.keyPrefix }),
+      secretMaterial: secretMaterialOf(credentials),
     },
     destination: `${outDir} (objects) + ${path.join(outDir, 'notifications.jsonl')}`,
   };

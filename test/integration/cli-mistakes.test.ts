@@ -79,7 +79,7 @@ async function poll(mailbox: Record<string, unknown>, ...args: string[]): Promis
 }
 
 describe('connection mistakes are named with their fix', () => {
-  it('plain POP3 against the implicit-TLS port: "the server may expect TLS", not a bare timeout', {
+  it('plain POP3 against the implicit-TLS port: failed (tls), "the server may expect TLS", not a bare timeout', {
     timeout: 60_000,
   }, async () => {
     // The TLS server waits in silence for a ClientHello that never comes; --timeout keeps the wait short.
@@ -89,7 +89,7 @@ describe('connection mistakes are named with their fix', () => {
       '3',
     );
     expect(run.status).toBe(1);
-    expect(run.stdout).toMatch(/^support: retry-later \((timeout|deadline)\)/);
+    expect(run.stdout).toMatch(/^support: failed \(tls\)/);
     expect(run.stderr).toContain(HINT_EXPECTS_TLS);
   });
 
