@@ -21,7 +21,6 @@ import { testMessage } from '../support/scripted-login.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 
 const PASSWORD = 'breaker-password-5521';
-const HOUR = 60 * 60 * 1000;
 const { cleanups, ports } = pipelineFixture();
 let dovecot: DovecotServer;
 

@@ -515,7 +515,8 @@ describeWithCorpus('the built Lambda bundles', () => {
       mailboxId: 'wrong',
       status: 'auth-failed',
       detail: expect.stringContaining('the credentials were refused'),
-      disposition: { action: 'delete', consumedBecause: 'auth-failed' },
+      health: 'needs-attention',
+      disposition: { action: 'delete', consumedBecause: 'needs-attention' },
     });
     const authFailures = output.lines.filter((line) => line.includes('"AuthFailures"'));
     expect(authFailures.map((line) => JSON.parse(line)['AuthFailures'])).toContain(1);
