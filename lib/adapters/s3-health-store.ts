@@ -131,7 +131,8 @@ export class S3HealthStore implements MailboxHealthStore {
       if (response.ETag === undefined) throw new Error('GetObject answered without an ETag');
       return { bytes, etag: response.ETag };
     } catch (error) {
-      if (httpStatusOf(error) === 404 || (error as Error).name === 'NoSuchKey') return undefined;
+      const name = (error as Error).name;
+      if (name === 'NoSuchKey' || (httpStatusOf(error) === 404 && name !== 'NoSuchBucket')) return undefined;
       // Without s3:ListBucket a missing key is a 403 too; the construct grants the listing of the
       // prefix, so a 403 here is a refused read, reported as such (the run then polls unguarded).
       throw this.#error(key, `GetObject failed: ${describeAwsError(error)}`, error);

@@ -108,22 +108,25 @@ export interface RunFacts {
   readonly now: Date;
   /** The fingerprint now; needed only when the breaker opens (the caller computes it then). */
   readonly fingerprint?: string;
+  /** The login mechanism that worked this run, to remember (a change is written, a repeat is not). */
+  readonly loginMechanism?: string;
 }
 
 /** The record after a run that was attempted (not held back). */
 export function nextHealth(
   previous: MailboxHealth | undefined,
-  { outcome, now, fingerprint }: RunFacts,
+  { outcome, now, fingerprint, loginMechanism }: RunFacts,
   policy: BreakerPolicy = {},
 ): MailboxHealth {
   const at = now.toISOString();
   const heartbeat = policy.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   const ingested = outcome.counts.notified > 0;
   const lastIngestAt = ingested ? refreshed(previous?.lastIngestAt, now, heartbeat) : previous?.lastIngestAt;
+  const mechanism = loginMechanism ?? previous?.loginMechanism;
   const kept = {
     ...(previous?.lastSuccessAt === undefined ? {} : { lastSuccessAt: previous.lastSuccessAt }),
     ...(lastIngestAt === undefined ? {} : { lastIngestAt }),
-    ...(previous?.loginMechanism === undefined ? {} : { loginMechanism: previous.loginMechanism }),
+    ...(mechanism === undefined ? {} : { loginMechanism: mechanism }),
   };
   if (outcome.status === 'ok') {
     return {

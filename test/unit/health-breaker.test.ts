@@ -147,6 +147,17 @@ describe('circuit breaker', () => {
     );
   });
 
+  it('a remembered login mechanism is kept across runs and written only when it changes', () => {
+    const first = nextHealth(undefined, { outcome: outcome('ok'), now: at(0), loginMechanism: 'PLAIN' });
+    expect(first.loginMechanism).toBe('PLAIN');
+    const same = nextHealth(first, { outcome: outcome('ok'), now: at(1), loginMechanism: 'PLAIN' });
+    expect(healthChanged(first, same)).toBe(false);
+    const failed = nextHealth(same, { outcome: outcome('retry-later', 'network'), now: at(2) });
+    expect(failed.loginMechanism).toBe('PLAIN');
+    const other = nextHealth(failed, { outcome: outcome('ok'), now: at(3), loginMechanism: 'USER' });
+    expect(other.loginMechanism).toBe('USER');
+  });
+
   it('reset closes the breaker and forgets the streak, keeping the history', () => {
     const [open] = replay([[0, outcome('auth-failed', 'auth')]]);
     const reset = resetHealth({ ...open!, lastSuccessAt: 'earlier' }, 'box', at(5));
