@@ -17,6 +17,7 @@ import { secretMaterialOf } from '../lib/adapters/secret-material.ts';
 import { SecretsManagerSource } from '../lib/adapters/secrets-manager-source.ts';
 import { createSqsClient, SqsNotifier } from '../lib/adapters/sqs-notifier.ts';
 import { Deadline } from '../lib/deadline.ts';
+import { breakerPolicyFromEnv } from '../lib/health/breaker.ts';
 import { type HealthPorts, pollGuarded } from '../lib/health/guarded-poll.ts';
 import { awsConfigReaders } from '../lib/lambda/config-readers.ts';
 import { DeployedConfigCache } from '../lib/lambda/deployed-mailboxes.ts';
@@ -80,6 +81,7 @@ async function pollJobs(event: SQSEvent, context: Context): Promise<SQSBatchResp
     deployedMailboxes: (configVersion) => deployedConfig.mailboxesFor(env.configLocation, configVersion),
     poll: async (mailbox, runDeadline, runLog) => {
       const outcome = await pollGuarded(mailbox, pollPorts, runDeadline, {
+        breaker: breakerPolicyFromEnv(process.env),
         logger: runLog,
         maxInFlightBytes,
       });

@@ -17,6 +17,7 @@ import { createSqsClient, SqsNotifier } from '../adapters/sqs-notifier.ts';
 import { ConfigError, loadConfigFile } from '../config/load-config.ts';
 import type { MailboxConfig, PollerConfig } from '../config/types.ts';
 import { Deadline } from '../deadline.ts';
+import { breakerPolicyFromEnv } from '../health/breaker.ts';
 import type { MailboxOutcome } from '../pipeline/outcome.ts';
 import { systemClock } from '../ports.ts';
 import { type PollCommand, parseCommandLine, USAGE, UsageError } from './args.ts';
@@ -107,6 +108,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     concurrency: command.concurrency ?? config.concurrency,
     dryRun: command.dryRun,
     force: command.force,
+    breaker: breakerPolicyFromEnv(io.env),
     onProgress: (p) => progress.update(p),
     ...(command.verbosity === 'verbose'
       ? { onMessage: (event) => io.stderr.write(formatMessageEvent(event)) }

@@ -60,6 +60,16 @@ export interface BreakerPolicy {
 }
 
 export const DEFAULT_CONFIG_REPEATS = 3;
+
+/**
+ * The policy from the environment: `BREAKER_CONFIG_REPEATS` (a whole number from 1) sets configRepeats,
+ * for the poll function (set by the deployment) and the CLI alike. Anything else keeps the default: a
+ * typo must not stop a fleet from polling.
+ */
+export function breakerPolicyFromEnv(env: NodeJS.ProcessEnv): BreakerPolicy {
+  const repeats = Number(env['BREAKER_CONFIG_REPEATS']);
+  return Number.isSafeInteger(repeats) && repeats >= 1 ? { configRepeats: repeats } : {};
+}
 const HOUR_MS = 60 * 60 * 1000;
 export const DEFAULT_FIRST_BACKOFF_MS = HOUR_MS;
 export const DEFAULT_MAX_BACKOFF_MS = 24 * HOUR_MS;

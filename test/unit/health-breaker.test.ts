@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   backoffMs,
+  breakerPolicyFromEnv,
   breakerRule,
   healthChanged,
   isHeldBack,
@@ -99,6 +100,15 @@ describe('circuit breaker', () => {
     const blips = replay(Array.from({ length: 50 }, (_, i) => [i, outcome('retry-later', 'network')]));
     expect(blips.at(-1)).toMatchObject({ state: 'retrying', failures: 50 });
     expect(blips.at(-1)?.nextAttemptAt).toBeUndefined();
+  });
+
+  it('the number of repeats comes from BREAKER_CONFIG_REPEATS; a bad value keeps the default', () => {
+    const policy = breakerPolicyFromEnv({ BREAKER_CONFIG_REPEATS: '1' });
+    expect(nextHealth(undefined, { outcome: outcome('failed', 'dns'), now: T0 }, policy).state).toBe(
+      'needs-attention',
+    );
+    for (const bad of ['0', 'three', '', undefined])
+      expect(breakerPolicyFromEnv({ BREAKER_CONFIG_REPEATS: bad })).toEqual({});
   });
 
   it('every reason has a rule; only credentials open at once, blips and throttling never', () => {
