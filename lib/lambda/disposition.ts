@@ -56,8 +56,12 @@ export function decideDisposition(
   policy: RetryPolicy,
 ): JobDisposition {
   // Held back by its breaker, or this run opened it: retries in a loop (and the DLQ) would only repeat
-  // the mistake; the next scheduled job asks the breaker again.
-  if (outcome.health?.state === 'needs-attention' && outcome.status !== 'ok')
+  // the mistake; the next scheduled job asks the breaker again. (auth-failed is consumed below anyway.)
+  if (
+    outcome.health?.state === 'needs-attention' &&
+    outcome.status !== 'ok' &&
+    outcome.status !== 'auth-failed'
+  )
     return { action: 'delete', consumedBecause: 'needs-attention' };
   switch (outcome.status) {
     case 'ok':

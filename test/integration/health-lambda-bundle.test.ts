@@ -163,7 +163,7 @@ test('the built poll bundle: a refused password is tried once, held back without
     status: 'auth-failed',
     reason: 'auth',
     health: 'needs-attention',
-    disposition: { action: 'delete', consumedBecause: 'needs-attention' },
+    disposition: { action: 'delete', consumedBecause: 'auth-failed' },
   });
   expect(first.healthStates).toEqual(['needs-attention']);
   expect(first.authFailures).toBe(1);

@@ -516,7 +516,7 @@ describeWithCorpus('the built Lambda bundles', () => {
       status: 'auth-failed',
       detail: expect.stringContaining('the credentials were refused'),
       health: 'needs-attention',
-      disposition: { action: 'delete', consumedBecause: 'needs-attention' },
+      disposition: { action: 'delete', consumedBecause: 'auth-failed' },
     });
     const authFailures = output.lines.filter((line) => line.includes('"AuthFailures"'));
     expect(authFailures.map((line) => JSON.parse(line)['AuthFailures'])).toContain(1);
