@@ -113,6 +113,32 @@ describe('health stores', () => {
     expect(String(error)).toContain('s3://no-such-bucket/.health/support.json');
   });
 
+  test('S3 without s3:ListBucket-style 404s: a 403 on a missing record is told from a refusal by a listing', async () => {
+    const client = conditionalClient();
+    let listingAllowed = true;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const refuse = () => {
+          throw Object.assign(new Error('Access Denied'), {
+            name: 'AccessDenied',
+            $metadata: { httpStatusCode: 403 },
+          });
+        };
+        if (context.commandName === 'GetObjectCommand') {
+          const result = await next(args).catch(refuse); // S3 answers a missing key so without ListBucket
+          return result;
+        }
+        if (context.commandName === 'ListObjectsV2Command' && !listingAllowed) refuse();
+        return next(args);
+      },
+      { step: 'initialize', name: 'forbidMissing' },
+    );
+    const store = new S3HealthStore({ client, bucket: 'health', keyPrefix: 'forbidden/' });
+    expect(await store.load('support')).toBeUndefined();
+    listingAllowed = false;
+    await expect(store.load('support')).rejects.toThrow(/GetObject failed: AccessDenied/);
+  });
+
   test('local files: the same contract, under --out', async () => {
     const dir = tempDir();
     await contract(new LocalHealthStore({ outDir: dir }));
