@@ -9,17 +9,19 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { type BuiltCli, buildCliBundle, runBuiltCli } from '../support/cli-bundle.ts';
 import { type DovecotServer, startDovecot } from '../support/dovecot.ts';
+import { type Fauxqs, startFauxqs } from '../support/fauxqs.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 
 const PASSWORD = 'health-cli-password-3310';
 let cli: BuiltCli;
 let dovecot: DovecotServer;
 let proxy: TcpProxy;
+let aws: Fauxqs;
 let configFile: string;
 let out: string;
 
 beforeAll(async () => {
-  [cli, dovecot] = await Promise.all([
+  [cli, dovecot, aws] = await Promise.all([
     buildCliBundle('health-cli-'),
     startDovecot({
       users: [
@@ -27,7 +29,9 @@ beforeAll(async () => {
         { name: 'bob', password: PASSWORD },
       ],
     }),
+    startFauxqs(),
   ]);
+  await aws.createBucket('fleet');
   proxy = await startTcpProxy({ target: { host: dovecot.host, port: dovecot.pop3Port } });
   configFile = path.join(cli.dir, 'mailboxes.json');
   out = path.join(cli.dir, 'out');
@@ -46,13 +50,15 @@ beforeAll(async () => {
 afterAll(async () => {
   await proxy?.close();
   await dovecot?.stop();
+  await aws?.stop();
   await cli?.remove();
 });
 
-function run(args: string[], badPassword = 'not-the-password') {
+function run(args: string[], badPassword = 'not-the-password', extraEnv: NodeJS.ProcessEnv = {}) {
   return runBuiltCli(cli.runner, args, {
     cwd: cli.dir,
     env: {
+      ...extraEnv,
       PATH: process.env.PATH ?? '',
       BAD_PASSWORD: badPassword,
       MAILBOX_POLLER_LOCK_DIR: path.join(cli.dir, 'locks'),
@@ -116,4 +122,25 @@ test('the built CLI: refused once, then held back; status, --force, reset and th
   const healthy = await status();
   expect(healthy.status).toBe(0);
   expect(healthy.stdout).toMatch(/^bad: ok since \S+, last success \S+\ngood: ok/);
+});
+
+test('the built CLI with S3: status --bucket lists the records a fleet writes there; reset --bucket closes one', {
+  timeout: 120_000,
+}, async () => {
+  const queueUrl = await aws.createQueue('fleet-notifications');
+  const s3 = (args: string[], password?: string) => run(args, password, aws.env);
+  const target = ['--bucket', 'fleet', '--key-prefix', 'p/'];
+  const polled = await s3(['poll', '--config', configFile, ...target, '--queue-url', queueUrl]);
+  expect(polled.stdout).toMatch(/^bad: auth-failed \(auth\)/m);
+  expect(await aws.listKeys('fleet', 'p/.health/')).toEqual(['p/.health/bad.json', 'p/.health/good.json']);
+
+  const shown = await s3(['status', '--bucket', 'fleet', '--prefix', 'p/']);
+  expect(shown.status).toBe(1);
+  expect(shown.stdout).toMatch(/^bad: needs-attention since .*1 × auth/);
+  expect(shown.stdout).toMatch(/^good: ok/m);
+
+  expect((await s3(['reset', 'bad', '--bucket', 'fleet', '--prefix', 'p/'])).status).toBe(0);
+  const after = await s3(['status', '--bucket', 'fleet', '--prefix', 'p/', '--json']);
+  expect(after.status).toBe(0);
+  expect(JSON.parse(after.stdout).map((r: { state: string }) => r.state)).toEqual(['retrying', 'ok']);
 });
