@@ -8,7 +8,9 @@ import { parseArgs } from 'node:util';
 import { LocalHealthStore } from '../adapters/local-health-store.ts';
 import { S3HealthStore } from '../adapters/s3-health-store.ts';
 import { createS3Client } from '../adapters/s3-message-store.ts';
+import type { PollLogger } from '../pipeline/poll-mailbox.ts';
 import type { MailboxHealthStore } from '../ports.ts';
+import type { Output } from './report.ts';
 
 export interface HealthCommand {
   readonly configPath: string | undefined;
@@ -46,5 +48,22 @@ export function parseHealthCommand(argv: readonly string[], env: NodeJS.ProcessE
     ...common,
     store: new LocalHealthStore({ outDir, keyPrefix }),
     where: path.join(outDir, `${keyPrefix}.health`),
+  };
+}
+
+/**
+ * The poll's logger in the CLI: only warnings, on stderr (a health record that cannot be read or
+ * written); failures are already in the outcome and its summary line.
+ */
+export function warningsTo(stderr: Output): PollLogger {
+  const ignore = () => undefined;
+  return {
+    info: ignore,
+    error: ignore,
+    warn: (message, data) => {
+      const { mailboxId, error } = (data ?? {}) as { mailboxId?: string; error?: unknown };
+      const why = error instanceof Error ? `: ${error.message}` : '';
+      stderr.write(`mailbox-poller: warning: ${mailboxId ?? 'run'}: ${message}${why}\n`);
+    },
   };
 }

@@ -22,6 +22,7 @@ import type { MailboxOutcome } from '../pipeline/outcome.ts';
 import { systemClock } from '../ports.ts';
 import { type PollCommand, parseCommandLine, USAGE, UsageError } from './args.ts';
 import { checkMain } from './check.ts';
+import { warningsTo } from './health-options.ts';
 import { formatMessageEvent, traceWriter } from './live-log.ts';
 import { defaultLockDir } from './mailbox-lock.ts';
 import { oauthLoginMain } from './oauth-login.ts';
@@ -109,6 +110,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     dryRun: command.dryRun,
     force: command.force,
     breaker: breakerPolicyFromEnv(io.env),
+    logger: warningsTo(io.stderr),
     onProgress: (p) => progress.update(p),
     ...(command.verbosity === 'verbose'
       ? { onMessage: (event) => io.stderr.write(formatMessageEvent(event)) }

@@ -4,7 +4,7 @@
  * (as from cron), `status` puts the mailbox that needs a person first and exits 1, `poll --force` tries
  * anyway, `reset` closes the breaker, and a fixed password brings everything back to ok and exit 0.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { type BuiltCli, buildCliBundle, runBuiltCli } from '../support/cli-bundle.ts';
@@ -115,7 +115,15 @@ test('the built CLI: refused once, then held back; status, --force, reset and th
   expect(afterReset.stdout).toMatch(/^bad: retrying/);
 
   // The password is fixed: the next run polls it, and everything is ok.
+  // A record that is not ours: the run polls anyway and says so.
+  const goodRecord = path.join(out, '.health', 'good.json');
+  const kept = await readFile(goodRecord, 'utf8');
+  await writeFile(goodRecord, '{');
   const fixed = await run(['poll', '--config', configFile, '--out', out], PASSWORD);
+  expect(fixed.stderr).toContain(
+    'mailbox-poller: warning: good: health record unreadable; polling without the circuit breaker: health record of good is not JSON',
+  );
+  await writeFile(goodRecord, kept);
   expect(fixed.status).toBe(0);
   expect(fixed.stdout).toMatch(/^bad: ok — 1 found/m);
   expect(proxy.connections).toBe(3);
