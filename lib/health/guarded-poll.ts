@@ -113,7 +113,7 @@ export function heldBackOutcome(health: MailboxHealth, durationMs: number): Mail
     message:
       `not tried (circuit breaker open after ${cause}); next attempt after ${health.nextAttemptAt}, or ` +
       `at once when the password or the configuration changes; after fixing the cause: ` +
-      `mailbox-poller reset ${health.mailboxId}, or poll --force`,
+      `mailbox-poller reset ${health.mailboxId} (--bucket B for a deployment), or poll --force`,
     counts: emptyCounts(),
     skipped: [],
     quitConfirmed: false,
