@@ -8,9 +8,9 @@ import { parseArgs } from 'node:util';
 import { LocalHealthStore } from '../adapters/local-health-store.ts';
 import { S3HealthStore } from '../adapters/s3-health-store.ts';
 import { createS3Client } from '../adapters/s3-message-store.ts';
+import type { MailboxOutcome } from '../pipeline/outcome.ts';
 import type { PollLogger } from '../pipeline/poll-mailbox.ts';
 import type { MailboxHealthStore } from '../ports.ts';
-import type { Output } from './report.ts';
 
 export interface HealthCommand {
   readonly configPath: string | undefined;
@@ -52,18 +52,29 @@ export function parseHealthCommand(argv: readonly string[], env: NodeJS.ProcessE
 }
 
 /**
- * The poll's logger in the CLI: only warnings, on stderr (a health record that cannot be read or
- * written); failures are already in the outcome and its summary line.
+ * The poll's logger in the CLI: only warnings (a health record that cannot be read or written), kept
+ * until the run ends; failures are already in the outcome and its summary line. A mailbox whose run ended
+ * `store` gets none: its destination is unusable, which its own grouped error line already says.
  */
-export function warningsTo(stderr: Output): PollLogger {
-  const ignore = () => undefined;
-  return {
-    info: ignore,
-    error: ignore,
+export class HealthWarnings {
+  readonly #lines: { mailboxId: string; text: string }[] = [];
+
+  readonly logger: PollLogger = {
+    info: () => undefined,
+    error: () => undefined,
     warn: (message, data) => {
-      const { mailboxId, error } = (data ?? {}) as { mailboxId?: string; error?: unknown };
+      const { mailboxId = 'run', error } = (data ?? {}) as { mailboxId?: string; error?: unknown };
       const why = error instanceof Error ? `: ${error.message}` : '';
-      stderr.write(`mailbox-poller: warning: ${mailboxId ?? 'run'}: ${message}${why}\n`);
+      this.#lines.push({ mailboxId, text: `mailbox-poller: warning: ${mailboxId}: ${message}${why}\n` });
     },
   };
+
+  /** The warnings to print after the run, given how each mailbox ended. */
+  text(outcomes: readonly MailboxOutcome[]): string {
+    const storeDown = new Set(outcomes.filter((o) => o.reason === 'store').map((o) => o.mailboxId));
+    return this.#lines
+      .filter((line) => !storeDown.has(line.mailboxId))
+      .map((line) => line.text)
+      .join('');
+  }
 }

@@ -22,7 +22,7 @@ import type { MailboxOutcome } from '../pipeline/outcome.ts';
 import { systemClock } from '../ports.ts';
 import { type PollCommand, parseCommandLine, USAGE, UsageError } from './args.ts';
 import { checkMain } from './check.ts';
-import { warningsTo } from './health-options.ts';
+import { HealthWarnings } from './health-options.ts';
 import { formatMessageEvent, traceWriter } from './live-log.ts';
 import { defaultLockDir } from './mailbox-lock.ts';
 import { oauthLoginMain } from './oauth-login.ts';
@@ -105,12 +105,13 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     quiet || command.verbosity === 'verbose' || command.trace ? { write: () => undefined } : io.stderr,
   );
   const deadline = command.timeoutMs === undefined ? Deadline.never() : Deadline.after(command.timeoutMs);
+  const healthWarnings = new HealthWarnings();
   const outcomes = await pollMailboxesLocked(config.mailboxes, ports, deadline, {
     concurrency: command.concurrency ?? config.concurrency,
     dryRun: command.dryRun,
     force: command.force,
     breaker: breakerPolicyFromEnv(io.env),
-    logger: warningsTo(io.stderr),
+    logger: healthWarnings.logger,
     onProgress: (p) => progress.update(p),
     ...(command.verbosity === 'verbose'
       ? { onMessage: (event) => io.stderr.write(formatMessageEvent(event)) }
@@ -121,6 +122,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   });
   progress.clear();
   io.stderr.write(formatProblems(quiet ? withoutRuleSkips(outcomes) : outcomes));
+  io.stderr.write(healthWarnings.text(outcomes));
   if (command.json) io.stdout.write(`${JSON.stringify(outcomes, null, 2)}\n`);
   else if (!quiet) io.stdout.write(formatSummary(outcomes, destination));
   return exitStatus(outcomes);
