@@ -11,18 +11,22 @@ import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { coalesceReads } from '../lib/adapters/coalescing-secret-source.ts';
 import { ConfigCredentialsProvider } from '../lib/adapters/credentials.ts';
+import { S3HealthStore } from '../lib/adapters/s3-health-store.ts';
 import { createS3Client, S3MessageStore } from '../lib/adapters/s3-message-store.ts';
 import { S3StateStore } from '../lib/adapters/s3-state-store.ts';
+import { secretMaterialOf } from '../lib/adapters/secret-material.ts';
 import { SecretsManagerSource } from '../lib/adapters/secrets-manager-source.ts';
 import { createSqsClient, SqsNotifier } from '../lib/adapters/sqs-notifier.ts';
 import { Deadline } from '../lib/deadline.ts';
+import { breakerPolicyFromEnv } from '../lib/health/breaker.ts';
+import { type HealthPorts, pollGuarded } from '../lib/health/guarded-poll.ts';
 import { awsConfigReaders } from '../lib/lambda/config-readers.ts';
 import { DeployedConfigCache } from '../lib/lambda/deployed-mailboxes.ts';
 import { pollBudgetMs, readPollEnv } from '../lib/lambda/env.ts';
 import { asRunLogger, createLogger, logEscapingError, runLogger } from '../lib/lambda/logger.ts';
 import { createPollMetrics, publishMetricSets } from '../lib/lambda/metrics.ts';
 import { processJobRecords } from '../lib/lambda/poll-job.ts';
-import { type PollPorts, pollMailbox } from '../lib/pipeline/poll-mailbox.ts';
+import type { PollPorts } from '../lib/pipeline/poll-mailbox.ts';
 import { DEFAULT_MAX_IN_FLIGHT_BYTES } from '../lib/pipeline/retrieve-ahead.ts';
 import { systemClock } from '../lib/ports.ts';
 
@@ -41,10 +45,10 @@ const credentials = new ConfigCredentialsProvider({
   tokenValidUntil: () => invocationEndsAtMs,
   onRefreshTokenRotated: (where) => logger.info('rotated OAuth2 refresh token stored', { secret: where }),
 });
-let ports: PollPorts | undefined;
+let ports: (PollPorts & HealthPorts) | undefined;
 let metrics: ReturnType<typeof createPollMetrics> | undefined;
 
-function portsFor(env: ReturnType<typeof readPollEnv>): PollPorts {
+function portsFor(env: ReturnType<typeof readPollEnv>): PollPorts & HealthPorts {
   ports ??= {
     store: new S3MessageStore({
       client: s3,
@@ -56,6 +60,9 @@ function portsFor(env: ReturnType<typeof readPollEnv>): PollPorts {
     credentials,
     clock: systemClock,
     stateStore: new S3StateStore({ client: s3, bucket: env.bucket, keyPrefix: env.keyPrefix }),
+    // Each mailbox's circuit breaker and health record: `<keyPrefix>.health/<mailboxId>.json`.
+    healthStore: new S3HealthStore({ client: s3, bucket: env.bucket, keyPrefix: env.keyPrefix }),
+    secretMaterial: secretMaterialOf(credentials),
   };
   return ports;
 }
@@ -74,7 +81,8 @@ async function pollJobs(event: SQSEvent, context: Context): Promise<SQSBatchResp
   return processJobRecords(event.Records, deadline, {
     deployedMailboxes: (configVersion) => deployedConfig.mailboxesFor(env.configLocation, configVersion),
     poll: async (mailbox, runDeadline, runLog) => {
-      const outcome = await pollMailbox(mailbox, pollPorts, runDeadline, {
+      const outcome = await pollGuarded(mailbox, pollPorts, runDeadline, {
+        breaker: breakerPolicyFromEnv(process.env),
         logger: runLog,
         maxInFlightBytes,
       });

@@ -147,3 +147,27 @@ export interface MailboxStateStore {
 export class StateConflictError extends Error {
   override readonly name = 'StateConflictError';
 }
+
+export type { MailboxHealth, VersionedHealth } from './health/record.ts';
+
+import type { MailboxHealth, VersionedHealth } from './health/record.ts';
+
+/**
+ * Where each mailbox's health record lives (lib/health/record.ts): an S3 object beside the keep-mode
+ * state, or a local file for the CLI. Read once per run, written only when the record changed.
+ */
+export interface MailboxHealthStore {
+  /** Undefined when the mailbox has no record yet. */
+  load(mailboxId: string, options?: { signal?: AbortSignal }): Promise<VersionedHealth | undefined>;
+  /**
+   * Replaces the record only if it is still at `expectedVersion` (undefined: only if there is none);
+   * otherwise rejects with a StateConflictError. Resolves with the new version.
+   */
+  save(
+    health: MailboxHealth,
+    expectedVersion: string | undefined,
+    options?: { signal?: AbortSignal },
+  ): Promise<string>;
+  /** Every record in the store, for `mailbox-poller status` without a configuration. */
+  list(options?: { signal?: AbortSignal }): Promise<MailboxHealth[]>;
+}

@@ -175,7 +175,8 @@ function demoConfig(host: string, port: number) {
 
 async function reportStored(aws: Fauxqs, checks: Checks): Promise<void> {
   const originals = new Map(SAMPLES.map((sample, index) => [sha256(sample.bytes), index]));
-  const keys = await aws.listKeys(BUCKET);
+  // The mailbox's health record (`.health/support.json`, docs/running.md) sits beside the messages.
+  const keys = (await aws.listKeys(BUCKET)).filter((key) => !key.startsWith('.health/'));
   console.log(`\nStored in s3://${BUCKET}/ (each object's SHA-256 compared with the original message):`);
   const matched = new Set<number>();
   for (const key of keys) {

@@ -18,6 +18,8 @@ Options:
   -q, --quiet         print only errors (no summary, no warnings about messages left by rule)
   --trace             the POP3 conversation on stderr (passwords, AUTH data and tokens redacted;
                       message contents never shown)
+  --force             poll a mailbox even when its circuit breaker holds it back
+                      (credentials refused, a configuration mistake that repeats)
   --wait-lock SECONDS when another run is polling the same mailbox, wait for it this long
                       (default 0: leave that mailbox to it, status retry-later (locked))
   --json              print the per-mailbox results as JSON
@@ -31,7 +33,9 @@ Exit status: 0 every message found was committed or left by rule (size or per-ru
 1 any mailbox ended otherwise (failed, retry-later, partial), 2 usage or configuration error,
 75 only because another run was polling some mailboxes (locked).
 
-Other commands (docs/oauth2.md):
+Other commands (docs/oauth2.md, docs/running.md):
+  mailbox-poller status [--config FILE | --bucket NAME [--prefix P]] [--json]   each mailbox's health
+  mailbox-poller reset MAILBOX [--config FILE]   close a mailbox's circuit breaker once its cause is fixed
   mailbox-poller check --config FILE [--mailbox ID]   DNS, TLS, login and STAT, step by step
   mailbox-poller oauth login --provider google|microsoft ...   one-time consent for a refresh token
   mailbox-poller secrets build < LIST   one secret for many password mailboxes (docs/deploy.md)`;
@@ -43,6 +47,8 @@ export interface PollCommand {
   readonly queueUrl: string | undefined;
   readonly keyPrefix: string;
   readonly dryRun: boolean;
+  /** Poll mailboxes whose circuit breaker is open (lib/health/breaker.ts). */
+  readonly force: boolean;
   /** 'quiet': errors only; 'verbose': a line per message on stderr. */
   readonly verbosity: 'quiet' | 'normal' | 'verbose';
   readonly trace: boolean;
@@ -95,6 +101,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       queueUrl,
       keyPrefix: values['key-prefix'] ?? env.KEY_PREFIX ?? '',
       dryRun: values['dry-run'] ?? false,
+      force: values.force ?? false,
       verbosity: values.quiet ? 'quiet' : values.verbose ? 'verbose' : 'normal',
       trace: values.trace ?? false,
       waitLockMs: (nonNegativeInteger(values['wait-lock'], '--wait-lock') ?? 0) * 1000,
@@ -117,6 +124,7 @@ function parse(argv: readonly string[]) {
       'queue-url': { type: 'string' },
       'key-prefix': { type: 'string' },
       'dry-run': { type: 'boolean' },
+      force: { type: 'boolean' },
       verbose: { type: 'boolean', short: 'v' },
       quiet: { type: 'boolean', short: 'q' },
       trace: { type: 'boolean' },

@@ -5,27 +5,33 @@
 import path from 'node:path';
 import { coalesceReads } from '../adapters/coalescing-secret-source.ts';
 import { ConfigCredentialsProvider } from '../adapters/credentials.ts';
+import { LocalHealthStore } from '../adapters/local-health-store.ts';
 import { LocalMessageStore } from '../adapters/local-message-store.ts';
 import { LocalNotifier } from '../adapters/local-notifier.ts';
 import { LocalStateStore } from '../adapters/local-state-store.ts';
+import { S3HealthStore } from '../adapters/s3-health-store.ts';
 import { createS3Client, S3MessageStore } from '../adapters/s3-message-store.ts';
 import { S3StateStore } from '../adapters/s3-state-store.ts';
+import { secretMaterialOf } from '../adapters/secret-material.ts';
 import { SecretsManagerSource } from '../adapters/secrets-manager-source.ts';
 import { createSqsClient, SqsNotifier } from '../adapters/sqs-notifier.ts';
 import { ConfigError, loadConfigFile } from '../config/load-config.ts';
 import type { MailboxConfig, PollerConfig } from '../config/types.ts';
 import { Deadline } from '../deadline.ts';
+import { breakerPolicyFromEnv } from '../health/breaker.ts';
 import type { MailboxOutcome } from '../pipeline/outcome.ts';
-import type { PollPorts } from '../pipeline/poll-mailbox.ts';
 import { systemClock } from '../ports.ts';
 import { type PollCommand, parseCommandLine, USAGE, UsageError } from './args.ts';
 import { checkMain } from './check.ts';
+import { HealthWarnings } from './health-options.ts';
 import { formatMessageEvent, traceWriter } from './live-log.ts';
 import { defaultLockDir } from './mailbox-lock.ts';
 import { oauthLoginMain } from './oauth-login.ts';
-import { pollMailboxesLocked } from './poll-locked.ts';
+import { type LockedPollPorts, pollMailboxesLocked } from './poll-locked.ts';
 import { formatProblems, formatSummary, type Output, ProgressLine } from './report.ts';
 import { secretsMain } from './secrets-build.ts';
+import { resetMain } from './reset.ts';
+import { statusMain } from './status.ts';
 
 /** The package version, put in by scripts/build.mjs (esbuild `define`); absent when run from the sources. */
 declare const MAILBOX_POLLER_VERSION: string | undefined;
@@ -80,6 +86,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   if (argv[0] === 'oauth') return oauthLoginMain(argv.slice(1), io);
   if (argv[0] === 'check') return checkMain(argv.slice(1), io);
   if (argv[0] === 'secrets') return secretsMain(argv.slice(1), io);
+  if (argv[0] === 'status') return statusMain(argv.slice(1), io);
+  if (argv[0] === 'reset') return resetMain(argv.slice(1), io);
   let command: PollCommand;
   let config: PollerConfig;
   try {
@@ -120,9 +128,13 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     quiet || command.verbosity === 'verbose' || command.trace ? { write: () => undefined } : io.stderr,
   );
   const deadline = command.timeoutMs === undefined ? Deadline.never() : Deadline.after(command.timeoutMs);
+  const healthWarnings = new HealthWarnings();
   const outcomes = await pollMailboxesLocked(config.mailboxes, ports, deadline, {
     concurrency: command.concurrency ?? config.concurrency,
     dryRun: command.dryRun,
+    force: command.force,
+    breaker: breakerPolicyFromEnv(io.env),
+    logger: healthWarnings.logger,
     onProgress: (p) => progress.update(p),
     ...(command.verbosity === 'verbose'
       ? { onMessage: (event) => io.stderr.write(formatMessageEvent(event)) }
@@ -133,6 +145,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   });
   progress.clear();
   io.stderr.write(formatProblems(quiet ? withoutRuleSkips(outcomes) : outcomes));
+  io.stderr.write(healthWarnings.text(outcomes));
   if (command.json) io.stdout.write(`${JSON.stringify(outcomes, null, 2)}\n`);
   else if (!quiet) io.stdout.write(formatSummary(outcomes, destination));
   return exitStatus(outcomes);
@@ -166,7 +179,10 @@ function unsetPasswordVariables(mailboxes: readonly MailboxConfig[], env: NodeJS
   });
 }
 
-function portsFor(command: PollCommand, env: NodeJS.ProcessEnv): { ports: PollPorts; destination: string } {
+function portsFor(
+  command: PollCommand,
+  env: NodeJS.ProcessEnv,
+): { ports: LockedPollPorts; destination: string } {
   // Secrets Manager is only contacted when a mailbox names a secretId.
   // OAuth2 tokens are renewed before login when they would lapse before the run's deadline.
   const runEndsAtMs = Date.now() + (command.timeoutMs ?? 0);
@@ -189,6 +205,8 @@ function portsFor(command: PollCommand, env: NodeJS.ProcessEnv): { ports: PollPo
         credentials,
         clock: systemClock,
         stateStore: new S3StateStore({ client: s3, bucket: command.bucket, keyPrefix: command.keyPrefix }),
+        healthStore: new S3HealthStore({ client: s3, bucket: command.bucket, keyPrefix: command.keyPrefix }),
+        secretMaterial: secretMaterialOf(credentials),
       },
       destination: `s3://${command.bucket}/${command.keyPrefix} + ${command.queueUrl}`,
     };
@@ -201,6 +219,8 @@ function portsFor(command: PollCommand, env: NodeJS.ProcessEnv): { ports: PollPo
       credentials,
       clock: systemClock,
       stateStore: new LocalStateStore({ outDir, keyPrefix: command.keyPrefix }),
+      healthStore: new LocalHealthStore({ outDir, keyPrefix: command.keyPrefix }),
+      secretMaterial: secretMaterialOf(credentials),
     },
     destination: `${outDir} (objects) + ${path.join(outDir, 'notifications.jsonl')}`,
   };

@@ -4,6 +4,7 @@
  */
 import type { MailboxConfig } from '../config/types.ts';
 import type { Deadline } from '../deadline.ts';
+import { type GuardOptions, type HealthPorts, pollGuarded } from '../health/guarded-poll.ts';
 import { emptyCounts, type MailboxOutcome } from '../pipeline/outcome.ts';
 import { type PollOptions, type PollPorts, pollMailbox } from '../pipeline/poll-mailbox.ts';
 import { type LockHolder, lockMailbox, MailboxLockError } from './mailbox-lock.ts';
@@ -13,11 +14,14 @@ export interface LockOptions {
   readonly waitLockMs: number;
 }
 
+/** With a health store, each mailbox is polled behind its circuit breaker (lib/health/guarded-poll.ts). */
+export type LockedPollPorts = PollPorts & Partial<HealthPorts>;
+
 export async function pollMailboxesLocked(
   mailboxes: readonly MailboxConfig[],
-  ports: PollPorts,
+  ports: LockedPollPorts,
   deadline: Deadline,
-  options: PollOptions & LockOptions & { concurrency?: number },
+  options: PollOptions & GuardOptions & LockOptions & { concurrency?: number },
 ): Promise<MailboxOutcome[]> {
   const outcomes: MailboxOutcome[] = new Array(mailboxes.length);
   let next = 0;
@@ -34,9 +38,9 @@ export async function pollMailboxesLocked(
 
 async function pollOne(
   mailbox: MailboxConfig,
-  ports: PollPorts,
+  ports: LockedPollPorts,
   deadline: Deadline,
-  options: PollOptions & LockOptions,
+  options: PollOptions & GuardOptions & LockOptions,
 ): Promise<MailboxOutcome> {
   const startedAt = performance.now();
   const waitMs = Math.min(options.waitLockMs, deadline.remainingMs());
@@ -59,7 +63,10 @@ async function pollOne(
   }
   if (!lock.acquired) return lockedOutcome(mailbox, lock.holder, performance.now() - startedAt);
   try {
-    return await pollMailbox(mailbox, ports, deadline, options);
+    const { healthStore } = ports;
+    return healthStore === undefined
+      ? await pollMailbox(mailbox, ports, deadline, options)
+      : await pollGuarded(mailbox, { ...ports, healthStore }, deadline, options);
   } finally {
     await lock.release();
   }

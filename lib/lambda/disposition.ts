@@ -29,7 +29,9 @@ export type ConsumedBecause =
   | 'auth-revoked'
   | 'attempts-exhausted'
   | 'bad-job'
-  | 'unknown-mailbox';
+  | 'unknown-mailbox'
+  // The mailbox's circuit breaker is open (lib/health/breaker.ts): a person must act, no retry helps.
+  | 'needs-attention';
 
 export interface RetryPolicy {
   /** The job queue's redrive maxReceiveCount: a job failing this often moves to the job DLQ. */
@@ -48,10 +50,19 @@ export function backoffSeconds(receiveCount: number, policy: RetryPolicy): numbe
 }
 
 export function decideDisposition(
-  outcome: Pick<MailboxOutcome, 'status' | 'retryAfterSeconds'> & Partial<Pick<MailboxOutcome, 'reason'>>,
+  outcome: Pick<MailboxOutcome, 'status' | 'retryAfterSeconds'> &
+    Partial<Pick<MailboxOutcome, 'reason' | 'health'>>,
   receiveCount: number,
   policy: RetryPolicy,
 ): JobDisposition {
+  // Held back by its breaker, or this run opened it: retries in a loop (and the DLQ) would only repeat
+  // the mistake; the next scheduled job asks the breaker again. (auth-failed is consumed below anyway.)
+  if (
+    outcome.health?.state === 'needs-attention' &&
+    outcome.status !== 'ok' &&
+    outcome.status !== 'auth-failed'
+  )
+    return { action: 'delete', consumedBecause: 'needs-attention' };
   switch (outcome.status) {
     case 'ok':
       return { action: 'delete' };

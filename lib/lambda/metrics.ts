@@ -16,6 +16,7 @@
  */
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { MetricsOptions } from '@aws-lambda-powertools/metrics/types';
+import type { HealthState } from '../health/states.ts';
 import type { MailboxOutcome } from '../pipeline/outcome.ts';
 import { type DropReason, METRIC_DIMENSIONS, METRIC_NAMES } from './metric-names.ts';
 
@@ -47,10 +48,14 @@ export interface MetricContext {
   readonly perMailbox?: boolean;
 }
 
-const { service: SERVICE, mailboxId: MAILBOX_ID, reason: REASON } = METRIC_DIMENSIONS;
+const { service: SERVICE, mailboxId: MAILBOX_ID, reason: REASON, state: STATE } = METRIC_DIMENSIONS;
 
-/** The metric sets for one polled mailbox. */
+/**
+ * The metric sets for one polled mailbox. A run its circuit breaker held back polled nothing: it has no
+ * poll metrics, only its MailboxHealth data point (mailboxHealthMetric).
+ */
 export function outcomeMetrics(outcome: MailboxOutcome, context: MetricContext): MetricSet[] {
+  if (outcome.reason === 'held-back') return [];
   const sets: MetricSet[] = [
     {
       dimensionSets: context.perMailbox === false ? [[SERVICE]] : [[SERVICE], [SERVICE, MAILBOX_ID]],
@@ -99,6 +104,30 @@ export function pollFailureMetric(context: MetricContext, reason: string, mailbo
     dimensions,
     metrics: [{ name: METRIC_NAMES.pollFailures, unit: 'Count', value: 1 }],
   };
+}
+
+/**
+ * One MailboxHealth data point (value 1) for a mailbox run, dimensions Service + State and never the
+ * mailbox: the Sum per State over a schedule period counts the mailboxes in each state at the cost of
+ * four metrics, whatever the size of the fleet. Which mailboxes they are: the health records
+ * (`mailbox-poller status --bucket`), or the poll log's one line per run.
+ */
+export function mailboxHealthMetric(context: MetricContext, state: HealthState): MetricSet {
+  return {
+    dimensionSets: [[SERVICE, STATE]],
+    dimensions: { [SERVICE]: context.service, [STATE]: state },
+    metrics: [{ name: METRIC_NAMES.mailboxHealth, unit: 'Count', value: 1 }],
+  };
+}
+
+/**
+ * The health state a run leaves its mailbox in: the health record's (lib/health/guarded-poll.ts), or,
+ * where no record is kept, what the outcome alone says (refused credentials need a person).
+ */
+export function healthStateOf(outcome: MailboxOutcome): HealthState {
+  if (outcome.health !== undefined) return outcome.health.state;
+  if (outcome.status === 'ok') return 'ok';
+  return outcome.status === 'auth-failed' ? 'needs-attention' : 'retrying';
 }
 
 /** One DroppedJobs data point, per Service and per Service + Reason. */

@@ -17,7 +17,7 @@ import { emptyCounts, type MailboxOutcome } from '../pipeline/outcome.ts';
 import { decideDisposition, type JobDisposition } from './disposition.ts';
 import { type Intake, type JobIntakeDeps, receiveCountOf, takeJob } from './job-intake.ts';
 import type { RunLogger } from './logger.ts';
-import { outcomeMetrics } from './metrics.ts';
+import { healthStateOf, mailboxHealthMetric, outcomeMetrics } from './metrics.ts';
 
 export interface PollJobDeps extends JobIntakeDeps {
   poll(mailbox: MailboxConfig, deadline: Deadline, logger: RunLogger): Promise<MailboxOutcome>;
@@ -74,12 +74,16 @@ async function pollJob(
     logger.error('poll threw', { error });
     outcome = crashedOutcome(mailbox.id, error, Math.round(performance.now() - startedAt));
   }
-  deps.emitMetrics(outcomeMetrics(outcome, deps.metricContext()));
+  const metricContext = deps.metricContext();
+  const health = healthStateOf(outcome);
+  deps.emitMetrics([...outcomeMetrics(outcome, metricContext), mailboxHealthMetric(metricContext, health)]);
 
   const disposition = decideDisposition(outcome, receiveCount, deps.retryPolicy);
   const summary = {
     status: outcome.status,
     reason: outcome.reason,
+    health,
+    ...(outcome.health?.nextAttemptAt === undefined ? {} : { nextAttemptAt: outcome.health.nextAttemptAt }),
     // Not `message`: that key is the log line's own text, and the logger drops a second one.
     detail: outcome.message,
     counts: outcome.counts,

@@ -10,7 +10,12 @@ import {
   Pop3TimeoutError,
 } from '../pop3/errors.ts';
 import { isRateOrQuotaText } from '../pop3/response-codes.ts';
-import { type ConnectionContext, connectionHint } from './connection-hints.ts';
+import {
+  type ConnectionContext,
+  connectionHint,
+  HINT_EXPECTS_TLS,
+  HINT_REFUSED,
+} from './connection-hints.ts';
 import { KeepModeError } from './keep-mode.ts';
 import type { OutcomeStatus } from './outcome.ts';
 import { OUTCOME_REASONS, type OutcomeReason } from './reasons.ts';
@@ -29,16 +34,20 @@ const TRANSIENT_CODES = ['IN-USE', 'LOGIN-DELAY', 'SYS/TEMP'] as const;
 /**
  * With the connection's context, a usual configuration mistake (lib/pipeline/connection-hints.ts) gets
  * its fix added to the message, and DNS and TLS mistakes their own reason: they fail rather than being
- * retried as if they were transient.
+ * retried as if they were transient. So does a plain connection whose server never greeted or answered
+ * with TLS bytes (tls: starttls/none against an implicit-TLS port): a timeout that is the configuration's.
+ * A refused connection gets its own reason too (`refused`, still retried: a server restarting refuses),
+ * so the circuit breaker can tell a port where nothing listens from a network blip.
  */
 export function classifyFailure(error: unknown, connection?: ConnectionContext): Classified {
   const classified = classifyError(error);
   const found = connection === undefined ? undefined : connectionHint(error, connection);
   if (found === undefined) return classified;
   const message = `${found.message ?? classified.message}; ${found.hint}`;
-  return found.reason === undefined
-    ? { ...classified, message }
-    : { status: 'failed', reason: found.reason, message };
+  if (found.reason !== undefined) return { status: 'failed', reason: found.reason, message };
+  if (found.hint === HINT_EXPECTS_TLS) return { status: 'failed', reason: 'tls', message };
+  if (found.hint === HINT_REFUSED) return { status: 'retry-later', reason: 'refused', message };
+  return { ...classified, message };
 }
 
 function classifyError(error: unknown): Classified {

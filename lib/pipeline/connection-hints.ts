@@ -14,6 +14,7 @@ import {
   Pop3SecurityError,
   Pop3TimeoutError,
 } from '../pop3/errors.ts';
+import { SERVER_EXPECTS_TLS_CODE } from '../pop3-client/tls-probe.ts';
 
 /** What the run knew about the connection it tried. */
 export interface ConnectionContext {
@@ -62,6 +63,8 @@ export function connectionHint(error: unknown, context: ConnectionContext): Conn
     const name = causeField(error, 'hostname') ?? 'the host name';
     return { reason: 'dns', hint: HINT_DNS, message: `cannot resolve ${name} (${dns})` };
   }
+  // The port answered our TLS probe with TLS (lib/pop3-client/tls-probe.ts): tls: implicit is the fix.
+  if (codes.includes(SERVER_EXPECTS_TLS_CODE)) return { reason: 'tls', hint: HINT_EXPECTS_TLS };
   if (codes.includes('ERR_SSL_WRONG_VERSION_NUMBER') || (context.tls !== 'none' && notTls(error))) {
     return { reason: 'tls', hint: HINT_NO_TLS };
   }

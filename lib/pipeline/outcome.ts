@@ -1,4 +1,5 @@
 /** The typed result of polling one mailbox: what the CLI prints and the Lambda maps to retries/metrics. */
+import type { HealthState } from '../health/states.ts';
 import type { DryRunLeftReason, OutcomeReason, SkipReason } from './reasons.ts';
 
 export type { DryRunLeftReason, OutcomeReason, SkipReason } from './reasons.ts';
@@ -92,6 +93,14 @@ export interface MailboxOutcome {
   readonly durationMs: number;
   /** Only for a dry run: what a real run would do, message by message. */
   readonly dryRun?: readonly DryRunEntry[];
+  /** The mailbox's health after this run, where a health store keeps it (lib/health/guarded-poll.ts). */
+  readonly health?: OutcomeHealth;
+}
+
+export interface OutcomeHealth {
+  readonly state: HealthState;
+  /** The circuit breaker is open: no attempt before this time (ISO 8601), unless the cause changes. */
+  readonly nextAttemptAt?: string;
 }
 
 /** Counts of a run that has not retrieved anything (yet). */

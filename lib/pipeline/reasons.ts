@@ -22,6 +22,7 @@ export const OUTCOME_REASONS = {
   locked: 'retry-later',
   'state-conflict': 'retry-later',
   'state-store': 'retry-later',
+  refused: 'retry-later',
   // partial: the run ended, but some retrieved messages stay on the server uncommitted.
   uncommitted: 'partial',
   // auth-failed: the credentials were refused.
@@ -39,6 +40,7 @@ export const OUTCOME_REASONS = {
   crash: 'failed',
   'no-uidl': 'failed',
   'listing-too-long': 'failed',
+  'held-back': 'failed',
   // ok, but nothing was changed.
   'dry-run': 'ok',
 } as const;

@@ -28,7 +28,8 @@ import { authenticate, Pop3LoginInterruptedError } from './authenticate.ts';
 import { Conversation } from './conversation.ts';
 import { MessageStream } from './message-stream.ts';
 import { type Pop3ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.ts';
-import { Transport } from './transport.ts';
+import { greetingUnlessTlsPort } from './tls-probe.ts';
+import { answersWithTls, Transport } from './transport.ts';
 
 export interface QuitResult {
   /** The server answered +OK to QUIT: the UPDATE state ran and the DELEs are committed. */
@@ -82,7 +83,17 @@ export class Pop3Client {
       onTrace: options.onTrace,
     });
     try {
-      const greeting = parseGreeting(await conversation.greeting(deadline.cap(timeouts.greetingMs)));
+      const greeted = conversation.greeting(deadline.cap(timeouts.greetingMs));
+      const greeting = parseGreeting(
+        await (options.tls === 'implicit'
+          ? greeted
+          : greetingUnlessTlsPort(
+              greeted,
+              () => answersWithTls(options.host, options.port, deadline.cap(timeouts.tlsMs)),
+              timeouts.tlsProbeMs,
+              transport.label,
+            )),
+      );
       const client = new Pop3Client(options, transport, conversation, greeting);
       await client.#refreshCapabilities();
       if (options.tls === 'starttls') await client.#startTls();

@@ -3,6 +3,7 @@
 import { Deadline } from '../deadline.ts';
 import type { TlsMode, XOAuth2Form } from '../pop3/credentials.ts';
 import { DEFAULT_MAX_LISTING_ENTRIES, DEFAULT_MAX_LISTING_OCTETS } from '../pop3/limits.ts';
+import { TLS_PROBE_AFTER_MS } from './tls-probe.ts';
 
 export interface Pop3Timeouts {
   /** TCP connect. @default 10_000 */
@@ -11,6 +12,11 @@ export interface Pop3Timeouts {
   readonly tlsMs?: number;
   /** From connect to the greeting. @default 15_000 */
   readonly greetingMs?: number;
+  /**
+   * A plain (`starttls`/`none`) connection still without a greeting after this long has its port probed
+   * for TLS (lib/pop3-client/tls-probe.ts). @default TLS_PROBE_AFTER_MS (1.5 s)
+   */
+  readonly tlsProbeMs?: number;
   /** Silence while a reply is awaited and we are not the ones holding back. @default 30_000 */
   readonly idleMs?: number;
   /**
@@ -108,6 +114,7 @@ export function resolveClientOptions(options: Pop3ClientOptions): ResolvedClient
       connectMs: options.timeouts?.connectMs ?? 10_000,
       tlsMs: options.timeouts?.tlsMs ?? 10_000,
       greetingMs: options.timeouts?.greetingMs ?? 15_000,
+      tlsProbeMs: options.timeouts?.tlsProbeMs ?? TLS_PROBE_AFTER_MS,
       idleMs: options.timeouts?.idleMs ?? 30_000,
       replyMs: options.timeouts?.replyMs ?? 60_000,
       minBytesPerSecond: options.timeouts?.minBytesPerSecond ?? 1024,

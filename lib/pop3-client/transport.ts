@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { Pop3ConnectionError, Pop3SecurityError, Pop3TimeoutError } from '../pop3/errors.ts';
+import { isTlsRecordStart, tlsProbeClientHello } from './tls-probe.ts';
 
 export interface TlsSettings {
   /**
@@ -300,4 +301,25 @@ const CERTIFICATE_ERROR_CODES: ReadonlySet<string> = new Set([
 
 function isCertificateError(code: string): boolean {
   return CERTIFICATE_ERROR_CODES.has(code) || /CERT|SELF_SIGNED|HOSTNAME|ALTNAME/.test(code);
+}
+
+/**
+ * Whether host:port answers a TLS ClientHello with a TLS record (lib/pop3-client/tls-probe.ts): a
+ * throwaway connection of its own that sends the hello, reads the first bytes and closes. False for
+ * anything else (a POP3 greeting, silence until `timeoutMs`, a refused or failed connection).
+ */
+export function answersWithTls(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (speaksTls: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(speaksTls);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.once('connect', () => socket.write(tlsProbeClientHello()));
+    socket.once('data', (chunk: Buffer) => done(isTlsRecordStart(chunk)));
+    socket.once('error', () => done(false));
+    socket.once('close', () => done(false));
+  });
 }

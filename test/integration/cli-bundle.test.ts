@@ -174,7 +174,7 @@ describe('the bundled CLI does not report a failure as success', () => {
     expect(server.messages('alice')).toEqual(MESSAGES);
   });
 
-  it('an unreachable server names its reason readably: retry-later (network)', {
+  it('an unreachable server names its reason readably: retry-later (refused)', {
     timeout: 60_000,
   }, async () => {
     await maildrop();
@@ -183,8 +183,8 @@ describe('the bundled CLI does not report a failure as success', () => {
     const { status, stdout, stderr } = await cli(['--out', path.join(buildDir, 'out')]);
 
     expect(status).toBe(1);
-    expectSummaryOnly(stdout, /^support: retry-later \(network\) — /);
-    expect(stderr).toMatch(/^mailbox-poller: support: retry-later \(network\): .*127\.0\.0\.1/m);
+    expectSummaryOnly(stdout, /^support: retry-later \(refused\) — /);
+    expect(stderr).toMatch(/^mailbox-poller: support: retry-later \(refused\): .*127\.0\.0\.1/m);
     expectReadableNames(ownLines(stderr).join('\n'));
   });
 });

@@ -290,9 +290,9 @@ describe('mailbox-poller poll, local default destination', () => {
       path.join(workDir, 'out'),
     ]);
     expect(status).toBe(1);
-    expect(stdout).toMatch(/^support: retry-later \(network\) — /m);
+    expect(stdout).toMatch(/^support: retry-later \(refused\) — /m);
     expect(stdout).not.toContain(`127.0.0.1:${closedPort}`);
-    expect(stderr).toMatch(/^mailbox-poller: support: retry-later \(network\): /m);
+    expect(stderr).toMatch(/^mailbox-poller: support: retry-later \(refused\): /m);
     expect(stderr).toContain(`127.0.0.1:${closedPort}`);
   });
 

@@ -519,6 +519,7 @@ describeWithCorpus('the built Lambda bundles', () => {
       mailboxId: 'wrong',
       status: 'auth-failed',
       detail: expect.stringContaining('the credentials were refused'),
+      health: 'needs-attention',
       disposition: { action: 'delete', consumedBecause: 'auth-failed' },
     });
     const authFailures = output.lines.filter((line) => line.includes('"AuthFailures"'));

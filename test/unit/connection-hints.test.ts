@@ -100,14 +100,28 @@ describe('connectionHint', () => {
     }
   });
 
-  it('a refused connection keeps its reason (network, retried) and gets a hint', () => {
+  it('a refused connection is retried under its own reason (refused, for the circuit breaker) with a hint', () => {
     const error = new Pop3ConnectionError('cannot connect to x:110: connect ECONNREFUSED', {
       cause: withCode('connect ECONNREFUSED 127.0.0.1:110', 'ECONNREFUSED'),
     });
     expect(classifyFailure(error, plain)).toEqual({
       status: 'retry-later',
-      reason: 'network',
+      reason: 'refused',
       message: `cannot connect to x:110: connect ECONNREFUSED; ${HINT_REFUSED}`,
     });
+    // Without the connection's context (lib/cli/check.ts) it stays a network failure.
+    expect(classifyFailure(error).reason).toBe('network');
+  });
+
+  it('a plain connection that gets no greeting, or TLS bytes, fails as tls (configuration), not as a timeout', () => {
+    const silent = new Pop3TimeoutError('no greeting from x:995 within 15000 ms', { phase: 'greeting' });
+    expect(classifyFailure(silent, plain)).toEqual({
+      status: 'failed',
+      reason: 'tls',
+      message: `no greeting from x:995 within 15000 ms; ${HINT_EXPECTS_TLS}`,
+    });
+    expect(classifyFailure(silent, { ...plain, tls: 'starttls' }).reason).toBe('tls');
+    // Implicit TLS that gets no greeting after its handshake is a slow server: retried.
+    expect(classifyFailure(silent, implicit)).toMatchObject({ status: 'retry-later', reason: 'timeout' });
   });
 });
