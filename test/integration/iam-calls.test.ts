@@ -12,8 +12,8 @@
  * OAuth2 mailboxes (refresh-token rotation written back). The runs are steered through the paths that make
  * other calls: a multipart upload that fails (AbortMultipartUpload, then the job's retry delay), one that
  * succeeds (copy into place, temporary object deleted), a notification that fails after the store (the
- * next run's conditional write finds the object: HeadObject), keep mode's first read answered 403 as S3
- * does for a missing key (ListObjectsV2), and its state written first with If-None-Match, then If-Match.
+ * next run's conditional write finds the object: HeadObject, GetObject), keep mode's first read answered
+ * 403 as S3 does for a missing key (ListObjectsV2), and its state written with If-None-Match, then If-Match.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,11 +23,16 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MailboxIngestion } from '../../infra/mailbox-ingestion.ts';
 import { MailboxPollerStack, SAMPLE_MAILBOXES } from '../../infra/sample-stack.ts';
-import { type AwsRequestRecorder, startAwsRequestRecorder } from '../support/aws-request-recorder.ts';
+import {
+  type AwsRequestRecorder,
+  type RecordedRequest,
+  startAwsRequestRecorder,
+} from '../support/aws-request-recorder.ts';
 import { deployFunctions } from '../support/deployed-functions.ts';
+import { DeployedTemplate, type TemplateJson } from '../support/deployed-template.ts';
 import { type DovecotServer, startDovecot } from '../support/dovecot.ts';
 import { type Fauxqs, startFauxqs } from '../support/fauxqs.ts';
-import { checkRecordedCalls, functionCaller, unusedGrants } from '../support/iam-check.ts';
+import { checkRecordedCalls, functionCaller, unusedGrants, type Verdict } from '../support/iam-check.ts';
 import { iamRequestsFor } from '../support/iam-request-map.ts';
 import { buildFunctionBundles, captureOutput } from '../support/lambda-harness.ts';
 import {
@@ -35,26 +40,29 @@ import {
   startSecretsManagerEndpoint,
 } from '../support/secrets-manager-endpoint.ts';
 import { type SsmEndpoint, startSsmEndpoint } from '../support/ssm-endpoint.ts';
+import { withoutIdentityAction, withStatementChanged } from '../support/template-edits.ts';
 import { startTokenEndpoint, type TokenEndpoint } from '../support/token-endpoint.ts';
 
 const TARGET = { account: '123456789012', region: 'us-east-1' };
-const USERS = {
-  support: 'support-pw',
-  invoices: 'invoices-pw',
-  archive: 'archive-pw',
-  keeper: 'x',
-  oauthuser: 'x',
-};
+const USERS = { support: 'pw-s', invoices: 'pw-i', archive: 'pw-a', keeper: 'unused', oauthuser: 'unused' };
 const APP = { clientId: 'poller-app', clientSecret: 'app-secret' };
 const DESKTOP = { clientId: 'desktop-app' };
+const REFUSED = { status: 403, code: 'AccessDenied' };
 
-const message = (tag: string, n: number) =>
-  Buffer.from(`Message-ID: <${tag}-${n}@example.com>\r\nSubject: ${tag} ${n}\r\n\r\nbody ${n}\r\n`);
-/** Above the store's 8 MiB multipart threshold: the upload goes through `.incoming/` and a copy. */
-const large = (n: number) =>
-  Buffer.concat([message('large', n), Buffer.from(`${'x'.repeat(998)}\r\n`.repeat(9 * 1024))]);
+/**
+ * Granted to the functions' roles for the Lambda service rather than for their code: it writes each
+ * function's logs with the role, and the SQS event source mapping receives and deletes the poll jobs
+ * with it (the Lambda developer guide's list for SQS event sources).
+ */
+const USED_BY_LAMBDA_SERVICE = [
+  'logs:CreateLogStream',
+  'logs:PutLogEvents',
+  'sqs:ReceiveMessage',
+  'sqs:DeleteMessage',
+  'sqs:GetQueueAttributes',
+];
 
-/** Keep mode with a password and with a refresh-token mailbox, and a client-credentials mailbox in drain mode. */
+/** Keep mode with a password and with a refresh-token mailbox, and a client-credentials one draining. */
 const KEEP_OAUTH_MAILBOXES = [
   {
     id: 'archive',
@@ -81,25 +89,59 @@ const KEEP_OAUTH_MAILBOXES = [
   },
 ];
 
+const message = (tag: string, n: number) =>
+  Buffer.from(`Message-ID: <${tag}-${n}@example.com>\r\nSubject: ${tag} ${n}\r\n\r\nbody ${n}\r\n`);
+/** Above the store's 8 MiB multipart threshold: the upload goes through `.incoming/` and a copy. */
+const large = (n: number) =>
+  Buffer.concat([message('large', n), Buffer.from(`${'x'.repeat(998)}\r\n`.repeat(9 * 1024))]);
+
 function synthApp() {
   return new App({ builtinCloudFormationValidation: false, context: { 'aws:cdk:bundling-stacks': [] } });
 }
 
 /** The template and the logical ids the runs need, from a stack with one MailboxIngestion. */
-function idsOf(stack: Stack, ingestion: MailboxIngestion) {
+function deployable(stack: Stack, ingestion: MailboxIngestion) {
   const id = (construct: { node: { defaultChild?: unknown } }) =>
     stack.getLogicalId(construct.node.defaultChild as never);
-  const configParameter = Object.keys(Template.fromStack(stack).findResources('AWS::SSM::Parameter'))[0]!;
+  const template = Template.fromStack(stack);
   return {
-    template: Template.fromStack(stack).toJSON() as never,
+    template: template.toJSON() as TemplateJson,
+    target: { ...TARGET, stackName: stack.stackName },
     ids: {
       dispatch: id(ingestion.dispatchFunction),
       poll: id(ingestion.pollFunction),
       jobQueue: id(ingestion.jobQueue),
-      configParameter,
+      configParameter: Object.keys(template.findResources('AWS::SSM::Parameter'))[0]!,
     },
-    bucket: id(ingestion.bucket as never),
   };
+}
+
+interface RunResult {
+  readonly deployment: DeployedTemplate;
+  readonly ids: { dispatch: string; poll: string };
+  readonly requests: readonly RecordedRequest[];
+  readonly verdicts: readonly Verdict[];
+  readonly problems: readonly string[];
+}
+
+/** The recorded calls evaluated against `template` (by default the one the functions ran with). */
+async function evaluate(result: RunResult, template?: TemplateJson) {
+  const deployment = template ? new DeployedTemplate(template, result.deployment.target) : result.deployment;
+  const callers = {
+    dispatch: functionCaller(deployment, 'dispatch', result.ids.dispatch),
+    poll: functionCaller(deployment, 'poll', result.ids.poll),
+  };
+  return { callers, ...(await checkRecordedCalls(deployment, callers, result.requests)) };
+}
+
+function operationsOf(result: RunResult, caller: string): string[] {
+  const operations = result.requests
+    .filter((request) => request.caller === caller)
+    .flatMap((request) => {
+      const mapped = iamRequestsFor(request, TARGET.account);
+      return mapped.kind === 'mapped' ? mapped.authorizations.map((call) => call.operation) : [];
+    });
+  return [...new Set(operations)].sort();
 }
 
 describe('every AWS call of the built functions is allowed by the synthesized policies', () => {
@@ -112,6 +154,7 @@ describe('every AWS call of the built functions is allowed by the synthesized po
   let outDir: string;
   let bundles: { poll: string; dispatch: string };
   const savedEnv = { ...process.env };
+  const results: { sample?: RunResult; keepOAuth?: RunResult } = {};
 
   beforeAll(async () => {
     outDir = await mkdtemp(path.join(tmpdir(), 'iam-calls-'));
@@ -126,15 +169,17 @@ describe('every AWS call of the built functions is allowed by the synthesized po
       startSsmEndpoint(),
       buildFunctionBundles(outDir),
     ]);
-    recorder = await startAwsRequestRecorder({
+    const upstreams = {
       s3: aws.endpoint,
       sqs: aws.endpoint,
       secretsmanager: secrets.endpoint,
       ssm: ssm.endpoint,
-    });
+    };
+    recorder = await startAwsRequestRecorder(upstreams);
     // Every SDK client of the bundles, whatever its service, goes through the recorder.
-    for (const name of Object.keys(process.env))
+    for (const name of Object.keys(process.env)) {
       if (name.startsWith('AWS_ENDPOINT_URL')) delete process.env[name];
+    }
     Object.assign(process.env, {
       AWS_ENDPOINT_URL: recorder.endpoint,
       AWS_REGION: TARGET.region,
@@ -145,14 +190,8 @@ describe('every AWS call of the built functions is allowed by the synthesized po
 
   afterAll(async () => {
     process.env = savedEnv;
-    await Promise.all([
-      dovecot?.stop(),
-      aws?.stop(),
-      secrets?.close(),
-      ssm?.close(),
-      tokens?.close(),
-      recorder?.close(),
-    ]);
+    const stops = [dovecot?.stop(), aws?.stop(), secrets?.close(), ssm?.close(), tokens?.close()];
+    await Promise.all([...stops, recorder?.close()]);
     if (outDir) await rm(outDir, { recursive: true, force: true });
   });
 
@@ -162,172 +201,185 @@ describe('every AWS call of the built functions is allowed by the synthesized po
       ...document,
       mailboxes: document.mailboxes.map((mailbox) => ({
         ...mailbox,
-        host: '127.0.0.1',
-        port: dovecot.pop3sPort,
-        tls: 'implicit',
-        ca: dovecot.caPem,
+        ...{ host: '127.0.0.1', port: dovecot.pop3sPort, tls: 'implicit', ca: dovecot.caPem },
         username: users[String(mailbox['id'])],
       })),
     });
 
-  /** The recorded calls of one deployment, evaluated; the run's log lines are kept out of the console. */
-  async function evaluate(
-    deployment: Awaited<ReturnType<typeof deployFunctions>>['deployment'],
-    ids: { dispatch: string; poll: string },
-    from: number,
-  ) {
-    const callers = {
-      dispatch: functionCaller(deployment, 'dispatch', ids.dispatch),
-      poll: functionCaller(deployment, 'poll', ids.poll),
-    };
-    const requests = recorder.requests.slice(from);
-    const result = await checkRecordedCalls(deployment, callers, requests);
-    const operations = (caller: string) =>
-      new Set(
-        requests
-          .filter((request) => request.caller === caller)
-          .flatMap((request) => {
-            const mapped = iamRequestsFor(request, TARGET.account);
-            return mapped.kind === 'mapped' ? mapped.authorizations.map((call) => call.operation) : [];
-          }),
-      );
-    return { ...result, operations, unused: unusedGrants(Object.values(callers), result.verdicts) };
+  /** Deploys, runs `scenario` with the handlers' log lines kept off the console, evaluates what was recorded. */
+  async function recordRun(
+    { template, target, ids }: ReturnType<typeof deployable>,
+    users: Record<string, string>,
+    scenario: (run: Awaited<ReturnType<typeof deployFunctions>>) => Promise<void>,
+  ): Promise<RunResult> {
+    const from = recorder.requests.length;
+    const output = captureOutput();
+    let run: Awaited<ReturnType<typeof deployFunctions>>;
+    try {
+      const environment = { bundles, aws, ssm, recorder, adaptConfig: toDovecot(users) };
+      run = await deployFunctions({ template, target, ids, ...environment });
+      await scenario(run);
+    } finally {
+      output.stop();
+    }
+    const partial = { deployment: run.deployment, ids, requests: recorder.requests.slice(from) };
+    const { verdicts, problems } = await evaluate({ ...partial, verdicts: [], problems: [] });
+    return { ...partial, verdicts, problems };
   }
 
-  test('the sample app (delete mode): multipart, retries, a notification that failed after the store', async () => {
-    const app = synthApp();
-    const stack = new MailboxPollerStack(app, 'MailboxPoller', { mailboxes: SAMPLE_MAILBOXES });
-    const { template, ids } = idsOf(stack, stack.ingestion);
-    const from = recorder.requests.length;
-    const original = process.stderr.write;
-    const output = captureOutput();
-    try {
-      const run = await deployFunctions({
-        template,
-        target: { ...TARGET, stackName: 'MailboxPoller' },
-        ids,
-        bundles,
-        aws,
-        ssm,
-        recorder,
-        adaptConfig: toDovecot({ support: 'support', invoices: 'invoices' }),
+  describe('the sample app (infra/sample-stack.ts, delete mode)', () => {
+    beforeAll(async () => {
+      const stack = new MailboxPollerStack(synthApp(), 'MailboxPoller', { mailboxes: SAMPLE_MAILBOXES });
+      results.sample = await recordRun(deployable(stack, stack.ingestion), SAMPLE_USERS, async (run) => {
+        secrets.putSecret('mailbox-poller/support', JSON.stringify({ password: USERS.support }));
+        secrets.putSecret('mailbox-poller/invoices', USERS.invoices);
+        await dovecot.seed('support', [message('support', 1), message('support', 2), large(3)]);
+        await dovecot.seed('invoices', [message('invoices', 1)]);
+        // Slot 1: the large message's first part is refused (its upload aborted, the job retried), and
+        // the first notification batch is refused after its objects were stored.
+        recorder.failNext((r) => r.caller === 'poll' && 'partNumber' in r.query, REFUSED);
+        recorder.failNext((r) => r.caller === 'poll' && r.service === 'sqs', REFUSED);
+        const first = await run.runSlot('2025-03-04T10:00:00Z');
+        expect(first.batchItemFailures.length).toBeGreaterThan(0);
+        // Slot 2: the rest is stored (the already stored ones found in place), notified, deleted.
+        expect(await run.runSlot('2025-03-04T10:05:00Z')).toEqual({ batchItemFailures: [] });
+        expect(await dovecot.messageCount('support')).toBe(0);
+        expect(await dovecot.messageCount('invoices')).toBe(0);
       });
-      secrets.putSecret('mailbox-poller/support', JSON.stringify({ password: USERS.support }));
-      secrets.putSecret('mailbox-poller/invoices', USERS.invoices);
-      await dovecot.seed('support', [message('support', 1), message('support', 2), large(3)]);
-      await dovecot.seed('invoices', [message('invoices', 1)]);
-      // Slot 1: the large message's first part is refused (its upload is aborted, the job retried);
-      // the first notification batch is refused after its objects were stored.
-      recorder.failNext((r) => r.caller === 'poll' && 'partNumber' in r.query, {
-        status: 403,
-        code: 'AccessDenied',
-      });
-      recorder.failNext((r) => r.caller === 'poll' && r.service === 'sqs', {
-        status: 403,
-        code: 'AccessDenied',
-      });
-      const first = await run.runSlot('2025-03-04T10:00:00Z');
-      expect(first.batchItemFailures.length).toBeGreaterThan(0);
-      // Slot 2: everything left is stored (the refused-notification ones found in place), notified, deleted.
-      expect(await run.runSlot('2025-03-04T10:05:00Z')).toEqual({ batchItemFailures: [] });
-      expect(await dovecot.messageCount('support')).toBe(0);
-      expect(await dovecot.messageCount('invoices')).toBe(0);
+    }, 180_000);
 
-      const { problems, operations, unused } = await evaluate(run.deployment, ids, from);
-      expect(problems).toEqual([]);
-      expect(operations('dispatch')).toEqual(new Set(['GetParameter', 'SendMessageBatch']));
-      expect([...operations('poll')].sort()).toEqual(
+    test('every recorded call is allowed', () => {
+      expect(results.sample!.problems).toEqual([]);
+    });
+
+    test('the runs made the calls of every store path: multipart, abort, copy, found in place, retry delay', () => {
+      expect(operationsOf(results.sample!, 'dispatch')).toEqual(['GetParameter', 'SendMessageBatch']);
+      expect(operationsOf(results.sample!, 'poll')).toEqual(
         [
-          'AbortMultipartUpload',
-          'ChangeMessageVisibility',
-          'CompleteMultipartUpload',
-          'CopyObject',
-          'CreateMultipartUpload',
-          'DeleteObject',
-          'GetObject',
-          'GetParameter',
-          'GetSecretValue',
-          'HeadObject',
-          'PutObject',
-          'SendMessageBatch',
-          'UploadPart',
+          ...['AbortMultipartUpload', 'ChangeMessageVisibility', 'CompleteMultipartUpload', 'CopyObject'],
+          ...['CreateMultipartUpload', 'DeleteObject', 'GetObject', 'GetParameter', 'GetSecretValue'],
+          ...['HeadObject', 'PutObject', 'SendMessageBatch', 'UploadPart'],
         ].sort(),
       );
-      process.stderr.write = original;
-      console.error(unused, recorder.requests.length);
-    } finally {
-      output.stop();
-    }
+    });
+
+    test('without the grant on .incoming/, the calls it covered are listed with the statement they lack', async () => {
+      const edited = withoutIdentityAction(results.sample!.deployment.template, 's3:AbortMultipartUpload');
+      const { problems } = await evaluate(results.sample!, edited);
+      expect(problems).toEqual([
+        expect.stringMatching(
+          /^poll: AbortMultipartUpload = s3:AbortMultipartUpload on arn:aws:s3:::mailboxpoller-ingestionbucket\w+\/mail\/\.incoming\/support\/[\w-]+ → ImplicitlyDenied: no statement allows it; missing in the role's policies \(IngestionPollRoleDefaultPolicy\w+\): \{"Effect":"Allow","Action":"s3:AbortMultipartUpload","Resource":"arn:aws:s3:::mailboxpoller-ingestionbucket\w+\/mail\/\.incoming\/support\/[\w-]+"\}$/,
+        ),
+      ]);
+    });
+
+    test('a deny that also covered .incoming/ is named as the statement that refuses the multipart calls', async () => {
+      const edited = withStatementChanged(
+        results.sample!.deployment.template,
+        'PollRoleNeverOverwrites',
+        ({ NotResource: _, ...statement }) => ({
+          ...statement,
+          Resource: '*',
+        }),
+      );
+      const { problems } = await evaluate(results.sample!, edited);
+      const operations = problems.map((line) => line.split(' = ')[0]);
+      expect(new Set(operations)).toEqual(
+        new Set(['poll: CreateMultipartUpload', 'poll: UploadPart', 'poll: CompleteMultipartUpload']),
+      );
+      for (const line of problems) {
+        expect(line).toMatch(
+          /→ ExplicitlyDenied: denied by IngestionBucketPolicy\w+ statement "PollRoleNeverOverwrites" #2$/,
+        );
+      }
+    });
   });
 
-  test('keep mode and OAuth2 mailboxes: state read, listed and written conditionally, refresh token written back', async () => {
-    const app = synthApp();
-    const stack = new Stack(app, 'KeepOAuth', { env: TARGET });
-    const ingestion = new MailboxIngestion(stack, 'Mail', { mailboxes: KEEP_OAUTH_MAILBOXES });
-    const { template, ids } = idsOf(stack, ingestion);
-    const from = recorder.requests.length;
-    const original = process.stderr.write;
-    const output = captureOutput();
-    try {
-      const run = await deployFunctions({
-        template,
-        target: { ...TARGET, stackName: 'KeepOAuth' },
-        ids,
-        bundles,
-        aws,
-        ssm,
-        recorder,
-        adaptConfig: toDovecot({ archive: 'archive', delegated: 'keeper', app: 'oauthuser' }),
-      });
-      secrets.putSecret('mail/archive', USERS.archive);
-      const refreshToken = tokens.grantRefreshToken('keeper', DESKTOP.clientId, 'pop');
-      const delegated = { grant: 'refresh_token', clientId: DESKTOP.clientId, refreshToken, scope: 'pop' };
-      secrets.putSecret('oauth/delegated', JSON.stringify({ ...delegated, tokenUrl: tokens.tokenUrl }));
-      const app = { grant: 'client_credentials', ...APP, scope: 'pop', tokenUrl: tokens.tokenUrl };
-      secrets.putSecret('oauth/app', JSON.stringify(app));
-      await dovecot.seed('archive', [message('archive', 1), message('archive', 2)]);
-      await dovecot.seed('keeper', [message('keeper', 1)]);
-      await dovecot.seed('oauthuser', [message('app', 1)]);
-      // S3 answers a missing key 403 when it does not consider the role's ListBucket: the store lists it.
-      recorder.failNext((r) => r.caller === 'poll' && r.method === 'GET' && r.path.includes('/.state/'), {
-        status: 403,
-        code: 'AccessDenied',
-      });
-      expect(await run.runSlot('2025-03-04T11:00:00Z')).toEqual({ batchItemFailures: [] });
-      await dovecot.seed('archive', [message('archive', 3)]);
-      await dovecot.seed('keeper', [message('keeper', 2)]);
-      expect(await run.runSlot('2025-03-04T11:05:00Z')).toEqual({ batchItemFailures: [] });
-      expect(await dovecot.messageCount('archive')).toBe(3);
-      expect(await dovecot.messageCount('keeper')).toBe(2);
-      expect(await dovecot.messageCount('oauthuser')).toBe(0);
-      expect(secrets.writtenIds).toContain('oauth/delegated');
-      expect(JSON.parse(secrets.valueOf('oauth/delegated')).refreshToken).not.toBe(refreshToken);
+  describe('a construct with keep-mode and OAuth2 mailboxes', () => {
+    let refreshToken: string;
 
-      const { problems, operations, unused } = await evaluate(run.deployment, ids, from);
-      expect(problems).toEqual([]);
-      expect(operations('dispatch')).toEqual(new Set(['GetParameter', 'SendMessageBatch']));
-      expect([...operations('poll')].sort()).toEqual(
+    beforeAll(async () => {
+      const stack = new Stack(synthApp(), 'KeepOAuth', { env: TARGET });
+      const ingestion = new MailboxIngestion(stack, 'Mail', { mailboxes: KEEP_OAUTH_MAILBOXES });
+      results.keepOAuth = await recordRun(deployable(stack, ingestion), KEEP_OAUTH_USERS, async (run) => {
+        secrets.putSecret('mail/archive', USERS.archive);
+        refreshToken = tokens.grantRefreshToken('keeper', DESKTOP.clientId, 'pop');
+        const delegated = { grant: 'refresh_token', clientId: DESKTOP.clientId, refreshToken, scope: 'pop' };
+        secrets.putSecret('oauth/delegated', JSON.stringify({ ...delegated, tokenUrl: tokens.tokenUrl }));
+        const app = { grant: 'client_credentials', ...APP, scope: 'pop', tokenUrl: tokens.tokenUrl };
+        secrets.putSecret('oauth/app', JSON.stringify(app));
+        await dovecot.seed('archive', [message('archive', 1), message('archive', 2)]);
+        await dovecot.seed('keeper', [message('keeper', 1)]);
+        await dovecot.seed('oauthuser', [message('app', 1)]);
+        // S3 answers a missing key 403 when it does not weigh the role's ListBucket: the store lists it.
+        const stateRead = (r: RecordedRequest) => r.method === 'GET' && r.path.includes('/.state/');
+        recorder.failNext((r) => r.caller === 'poll' && stateRead(r), REFUSED);
+        expect(await run.runSlot('2025-03-04T11:00:00Z')).toEqual({ batchItemFailures: [] });
+        await dovecot.seed('archive', [message('archive', 3)]);
+        await dovecot.seed('keeper', [message('keeper', 2)]);
+        expect(await run.runSlot('2025-03-04T11:05:00Z')).toEqual({ batchItemFailures: [] });
+        expect(await dovecot.messageCount('archive')).toBe(3);
+        expect(await dovecot.messageCount('keeper')).toBe(2);
+        expect(await dovecot.messageCount('oauthuser')).toBe(0);
+      });
+    }, 180_000);
+
+    test('every recorded call is allowed', () => {
+      expect(results.keepOAuth!.problems).toEqual([]);
+    });
+
+    test('the runs listed, read and wrote the state conditionally, and wrote the rotated refresh token back', () => {
+      expect(operationsOf(results.keepOAuth!, 'poll')).toEqual(
         [
-          'GetObject',
-          'GetParameter',
-          'GetSecretValue',
-          'ListObjectsV2',
-          'PutObject',
-          'PutSecretValue',
-          'SendMessageBatch',
+          ...['GetObject', 'GetParameter', 'GetSecretValue', 'ListObjectsV2', 'PutObject'],
+          ...['PutSecretValue', 'SendMessageBatch'],
         ].sort(),
       );
-      const stateWrites = recorder.requests
-        .slice(from)
-        .filter((r) => r.method === 'PUT' && r.path.includes('/.state/'))
+      const stateWrites = results
+        .keepOAuth!.requests.filter((r) => r.method === 'PUT' && r.path.includes('/.state/'))
         .map((r) =>
-          r.headers['if-match'] === undefined ? `If-None-Match ${r.headers['if-none-match']}` : 'If-Match',
+          r.headers['if-match'] === undefined ? `If-None-Match: ${r.headers['if-none-match']}` : 'If-Match',
         );
-      expect(stateWrites.sort()).toEqual(['If-Match', 'If-Match', 'If-None-Match *', 'If-None-Match *']);
-      process.stderr.write = original;
-      console.error(unused, recorder.requests.length);
-    } finally {
-      output.stop();
-    }
+      expect(stateWrites.sort()).toEqual(['If-Match', 'If-Match', 'If-None-Match: *', 'If-None-Match: *']);
+      expect(secrets.writtenIds).toEqual(['oauth/delegated']);
+      expect(JSON.parse(secrets.valueOf('oauth/delegated')).refreshToken).not.toBe(refreshToken);
+    });
+
+    test('without the state listing grant or the write-back grant, those calls are listed', async () => {
+      const withoutList = withoutIdentityAction(results.keepOAuth!.deployment.template, 's3:ListBucket');
+      const withoutWrite = withoutIdentityAction(withoutList, 'secretsmanager:PutSecretValue');
+      const { problems } = await evaluate(results.keepOAuth!, withoutWrite);
+      expect(problems.map((line) => line.split(' → ')[0]).sort()).toEqual([
+        expect.stringMatching(
+          /^poll: ListObjectsV2 = s3:ListBucket on arn:aws:s3:::keepoauth-mailbucket\w+ \[s3:prefix=mail\/\.state\/archive\.jsonl\.gz, s3:max-keys=1\]$/,
+        ),
+        expect.stringMatching(
+          /^poll: PutSecretValue = secretsmanager:PutSecretValue on arn:aws:secretsmanager:us-east-1:123456789012:secret:oauth\/delegated-\w{6}$/,
+        ),
+      ]);
+    });
+  });
+
+  test('every action granted is used by the functions or by the Lambda service for them, but the listed excess', () => {
+    // Per deployment, `<function>: <action>` (the resource names differ between the two stacks).
+    const unusedIn = (result: RunResult): string[] => {
+      const callers = [
+        functionCaller(result.deployment, 'dispatch', result.ids.dispatch),
+        functionCaller(result.deployment, 'poll', result.ids.poll),
+      ];
+      return unusedGrants(callers, result.verdicts).map((line) => line.split(' on ')[0] ?? line);
+    };
+    const inKeepOAuth = new Set(unusedIn(results.keepOAuth!));
+    const unusedByBoth = unusedIn(results.sample!).filter((grant) => inKeepOAuth.has(grant));
+    const excess = unusedByBoth.filter(
+      (grant) => !USED_BY_LAMBDA_SERVICE.includes(grant.split(': ')[1] ?? grant),
+    );
+    expect(excess.sort()).toEqual([
+      // From the SqsEventSource's grantConsumeMessages: neither the code nor the event source mapping asks for it.
+      'poll: sqs:GetQueueUrl',
+    ]);
   });
 });
+
+const SAMPLE_USERS = { support: 'support', invoices: 'invoices' };
+const KEEP_OAUTH_USERS = { archive: 'archive', delegated: 'keeper', app: 'oauthuser' };

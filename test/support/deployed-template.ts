@@ -45,6 +45,11 @@ export class DeployedTemplate {
     this.target = target;
   }
 
+  /** The template as synthesized, intrinsics unresolved. */
+  get template(): TemplateJson {
+    return this.#template;
+  }
+
   get resources(): Record<string, CfnResource> {
     return this.#template.Resources;
   }
