@@ -18,11 +18,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { App, Stack } from 'aws-cdk-lib';
+import type { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { MailboxIngestion } from '../../infra/mailbox-ingestion.ts';
-import { MailboxPollerStack, SAMPLE_MAILBOXES } from '../../infra/sample-stack.ts';
+import type { MailboxIngestion } from '../../infra/mailbox-ingestion.ts';
 import {
   type AwsRequestRecorder,
   type RecordedRequest,
@@ -33,6 +32,13 @@ import { DeployedTemplate, type TemplateJson } from '../support/deployed-templat
 import { type DovecotServer, startDovecot } from '../support/dovecot.ts';
 import { type Fauxqs, startFauxqs } from '../support/fauxqs.ts';
 import { checkRecordedCalls, functionCaller, unusedGrants, type Verdict } from '../support/iam-check.ts';
+import {
+  configParameterIdOf,
+  keepOAuthDeployment,
+  logicalIdOf,
+  sampleDeployment,
+  TARGET,
+} from '../support/iam-deployments.ts';
 import { iamRequestsFor } from '../support/iam-request-map.ts';
 import { buildFunctionBundles, captureOutput } from '../support/lambda-harness.ts';
 import {
@@ -43,7 +49,6 @@ import { type SsmEndpoint, startSsmEndpoint } from '../support/ssm-endpoint.ts';
 import { withoutIdentityAction, withStatementChanged } from '../support/template-edits.ts';
 import { startTokenEndpoint, type TokenEndpoint } from '../support/token-endpoint.ts';
 
-const TARGET = { account: '123456789012', region: 'us-east-1' };
 const USERS = { support: 'pw-s', invoices: 'pw-i', archive: 'pw-a', keeper: 'unused', oauthuser: 'unused' };
 const APP = { clientId: 'poller-app', clientSecret: 'app-secret' };
 const DESKTOP = { clientId: 'desktop-app' };
@@ -62,56 +67,22 @@ const USED_BY_LAMBDA_SERVICE = [
   'sqs:GetQueueAttributes',
 ];
 
-/** Keep mode with a password and with a refresh-token mailbox, and a client-credentials one draining. */
-const KEEP_OAUTH_MAILBOXES = [
-  {
-    id: 'archive',
-    host: 'pop.example.com',
-    tls: 'implicit',
-    username: 'archive',
-    keep: true,
-    password: { secretId: 'mail/archive' },
-  },
-  {
-    id: 'delegated',
-    host: 'pop.example.com',
-    tls: 'implicit',
-    username: 'keeper',
-    keep: true,
-    oauth2: { grant: 'refresh_token', secret: { secretId: 'oauth/delegated' } },
-  },
-  {
-    id: 'app',
-    host: 'pop.example.com',
-    tls: 'implicit',
-    username: 'oauthuser',
-    oauth2: { grant: 'client_credentials', secret: { secretId: 'oauth/app' } },
-  },
-];
-
 const message = (tag: string, n: number) =>
   Buffer.from(`Message-ID: <${tag}-${n}@example.com>\r\nSubject: ${tag} ${n}\r\n\r\nbody ${n}\r\n`);
 /** Above the store's 8 MiB multipart threshold: the upload goes through `.incoming/` and a copy. */
 const large = (n: number) =>
   Buffer.concat([message('large', n), Buffer.from(`${'x'.repeat(998)}\r\n`.repeat(9 * 1024))]);
 
-function synthApp() {
-  return new App({ builtinCloudFormationValidation: false, context: { 'aws:cdk:bundling-stacks': [] } });
-}
-
 /** The template and the logical ids the runs need, from a stack with one MailboxIngestion. */
-function deployable(stack: Stack, ingestion: MailboxIngestion) {
-  const id = (construct: { node: { defaultChild?: unknown } }) =>
-    stack.getLogicalId(construct.node.defaultChild as never);
-  const template = Template.fromStack(stack);
+function deployable({ stack, ingestion }: { stack: Stack; ingestion: MailboxIngestion }) {
   return {
-    template: template.toJSON() as TemplateJson,
+    template: Template.fromStack(stack).toJSON() as TemplateJson,
     target: { ...TARGET, stackName: stack.stackName },
     ids: {
-      dispatch: id(ingestion.dispatchFunction),
-      poll: id(ingestion.pollFunction),
-      jobQueue: id(ingestion.jobQueue),
-      configParameter: Object.keys(template.findResources('AWS::SSM::Parameter'))[0]!,
+      dispatch: logicalIdOf(stack, ingestion.dispatchFunction),
+      poll: logicalIdOf(stack, ingestion.pollFunction),
+      jobQueue: logicalIdOf(stack, ingestion.jobQueue),
+      configParameter: configParameterIdOf(stack),
     },
   };
 }
@@ -229,8 +200,7 @@ describe('every AWS call of the built functions is allowed by the synthesized po
 
   describe('the sample app (infra/sample-stack.ts, delete mode)', () => {
     beforeAll(async () => {
-      const stack = new MailboxPollerStack(synthApp(), 'MailboxPoller', { mailboxes: SAMPLE_MAILBOXES });
-      results.sample = await recordRun(deployable(stack, stack.ingestion), SAMPLE_USERS, async (run) => {
+      results.sample = await recordRun(deployable(sampleDeployment()), SAMPLE_USERS, async (run) => {
         secrets.putSecret('mailbox-poller/support', JSON.stringify({ password: USERS.support }));
         secrets.putSecret('mailbox-poller/invoices', USERS.invoices);
         await dovecot.seed('support', [message('support', 1), message('support', 2), large(3)]);
@@ -299,29 +269,36 @@ describe('every AWS call of the built functions is allowed by the synthesized po
     let refreshToken: string;
 
     beforeAll(async () => {
-      const stack = new Stack(synthApp(), 'KeepOAuth', { env: TARGET });
-      const ingestion = new MailboxIngestion(stack, 'Mail', { mailboxes: KEEP_OAUTH_MAILBOXES });
-      results.keepOAuth = await recordRun(deployable(stack, ingestion), KEEP_OAUTH_USERS, async (run) => {
-        secrets.putSecret('mail/archive', USERS.archive);
-        refreshToken = tokens.grantRefreshToken('keeper', DESKTOP.clientId, 'pop');
-        const delegated = { grant: 'refresh_token', clientId: DESKTOP.clientId, refreshToken, scope: 'pop' };
-        secrets.putSecret('oauth/delegated', JSON.stringify({ ...delegated, tokenUrl: tokens.tokenUrl }));
-        const app = { grant: 'client_credentials', ...APP, scope: 'pop', tokenUrl: tokens.tokenUrl };
-        secrets.putSecret('oauth/app', JSON.stringify(app));
-        await dovecot.seed('archive', [message('archive', 1), message('archive', 2)]);
-        await dovecot.seed('keeper', [message('keeper', 1)]);
-        await dovecot.seed('oauthuser', [message('app', 1)]);
-        // S3 answers a missing key 403 when it does not weigh the role's ListBucket: the store lists it.
-        const stateRead = (r: RecordedRequest) => r.method === 'GET' && r.path.includes('/.state/');
-        recorder.failNext((r) => r.caller === 'poll' && stateRead(r), REFUSED);
-        expect(await run.runSlot('2025-03-04T11:00:00Z')).toEqual({ batchItemFailures: [] });
-        await dovecot.seed('archive', [message('archive', 3)]);
-        await dovecot.seed('keeper', [message('keeper', 2)]);
-        expect(await run.runSlot('2025-03-04T11:05:00Z')).toEqual({ batchItemFailures: [] });
-        expect(await dovecot.messageCount('archive')).toBe(3);
-        expect(await dovecot.messageCount('keeper')).toBe(2);
-        expect(await dovecot.messageCount('oauthuser')).toBe(0);
-      });
+      results.keepOAuth = await recordRun(
+        deployable(keepOAuthDeployment()),
+        KEEP_OAUTH_USERS,
+        async (run) => {
+          secrets.putSecret('mail/archive', USERS.archive);
+          refreshToken = tokens.grantRefreshToken('keeper', DESKTOP.clientId, 'pop');
+          const delegated = {
+            grant: 'refresh_token',
+            clientId: DESKTOP.clientId,
+            refreshToken,
+            scope: 'pop',
+          };
+          secrets.putSecret('oauth/delegated', JSON.stringify({ ...delegated, tokenUrl: tokens.tokenUrl }));
+          const app = { grant: 'client_credentials', ...APP, scope: 'pop', tokenUrl: tokens.tokenUrl };
+          secrets.putSecret('oauth/app', JSON.stringify(app));
+          await dovecot.seed('archive', [message('archive', 1), message('archive', 2)]);
+          await dovecot.seed('keeper', [message('keeper', 1)]);
+          await dovecot.seed('oauthuser', [message('app', 1)]);
+          // S3 answers a missing key 403 when it does not weigh the role's ListBucket: the store lists it.
+          const stateRead = (r: RecordedRequest) => r.method === 'GET' && r.path.includes('/.state/');
+          recorder.failNext((r) => r.caller === 'poll' && stateRead(r), REFUSED);
+          expect(await run.runSlot('2025-03-04T11:00:00Z')).toEqual({ batchItemFailures: [] });
+          await dovecot.seed('archive', [message('archive', 3)]);
+          await dovecot.seed('keeper', [message('keeper', 2)]);
+          expect(await run.runSlot('2025-03-04T11:05:00Z')).toEqual({ batchItemFailures: [] });
+          expect(await dovecot.messageCount('archive')).toBe(3);
+          expect(await dovecot.messageCount('keeper')).toBe(2);
+          expect(await dovecot.messageCount('oauthuser')).toBe(0);
+        },
+      );
     }, 180_000);
 
     test('every recorded call is allowed', () => {

@@ -197,6 +197,21 @@ export async function checkRecordedCalls(
   return { verdicts, problems: [...new Set(problems)] };
 }
 
+/** Calls that must be allowed; a problem line for each one the template does not allow, with why. */
+export async function checkAllowedCalls(
+  deployment: DeployedTemplate,
+  calls: readonly { caller: Caller; call: IamRequest }[],
+): Promise<string[]> {
+  const problems: string[] = [];
+  for (const { caller, call } of calls) {
+    const verdict = await evaluateCall(deployment, caller, call);
+    if (verdict.decision !== 'Allowed') {
+      problems.push(`${describeCall(caller.name, call)} → ${verdict.decision}: ${verdict.because}`);
+    }
+  }
+  return problems;
+}
+
 /** Calls that must be denied; a problem line for each one the template allows, with what allows it. */
 export async function checkDeniedCalls(
   deployment: DeployedTemplate,

@@ -46,3 +46,23 @@ export function withStatementChanged(
   if (!found) throw new Error(`no statement ${sid} in the template`);
   return copy;
 }
+
+/** The template with `statement` added to the identity policy (AWS::IAM::Policy) attached to the role. */
+export function withIdentityStatement(
+  template: TemplateJson,
+  roleLogicalId: string,
+  statement: Record<string, unknown>,
+): TemplateJson {
+  const copy = copyOf(template);
+  const policy = Object.values(copy.Resources).find(
+    (resource) =>
+      resource.Type === 'AWS::IAM::Policy' &&
+      ((resource.Properties?.['Roles'] ?? []) as { Ref?: string }[]).some(
+        (role) => role.Ref === roleLogicalId,
+      ),
+  );
+  const document = policy?.Properties?.['PolicyDocument'] as { Statement: unknown[] } | undefined;
+  if (document === undefined) throw new Error(`no identity policy attached to ${roleLogicalId}`);
+  document.Statement.push(statement);
+  return copy;
+}

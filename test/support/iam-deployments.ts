@@ -1,0 +1,66 @@
+/**
+ * The two deployments whose IAM policies are checked (test/infra/iam-boundaries.test.ts on the template,
+ * test/integration/iam-calls.test.ts with the recorded calls of the built functions): the sample app, and
+ * a construct with keep-mode and OAuth2 mailboxes. Both are resolved for one fixed account and region.
+ */
+import { App, type CfnElement, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { MailboxIngestion } from '../../infra/mailbox-ingestion.ts';
+import { MailboxPollerStack, SAMPLE_MAILBOXES } from '../../infra/sample-stack.ts';
+
+export const TARGET = { account: '123456789012', region: 'us-east-1' } as const;
+
+/** Keep mode with a password and with a refresh-token mailbox, and a client-credentials one draining. */
+export const KEEP_OAUTH_MAILBOXES = [
+  {
+    id: 'archive',
+    host: 'pop.example.com',
+    tls: 'implicit',
+    username: 'archive',
+    keep: true,
+    password: { secretId: 'mail/archive' },
+  },
+  {
+    id: 'delegated',
+    host: 'pop.example.com',
+    tls: 'implicit',
+    username: 'keeper',
+    keep: true,
+    oauth2: { grant: 'refresh_token', secret: { secretId: 'oauth/delegated' } },
+  },
+  {
+    id: 'app',
+    host: 'pop.example.com',
+    tls: 'implicit',
+    username: 'oauthuser',
+    oauth2: { grant: 'client_credentials', secret: { secretId: 'oauth/app' } },
+  },
+];
+
+function synthApp(): App {
+  return new App({ builtinCloudFormationValidation: false, context: { 'aws:cdk:bundling-stacks': [] } });
+}
+
+/** infra/sample-stack.ts as infra/app.ts makes it without an account: environment-agnostic. */
+export function sampleDeployment(): { stack: Stack; ingestion: MailboxIngestion } {
+  const stack = new MailboxPollerStack(synthApp(), 'MailboxPoller', { mailboxes: SAMPLE_MAILBOXES });
+  return { stack, ingestion: stack.ingestion };
+}
+
+export function keepOAuthDeployment(): { stack: Stack; ingestion: MailboxIngestion } {
+  const stack = new Stack(synthApp(), 'KeepOAuth', { env: TARGET });
+  return { stack, ingestion: new MailboxIngestion(stack, 'Mail', { mailboxes: KEEP_OAUTH_MAILBOXES }) };
+}
+
+/** The logical id of a construct's CloudFormation resource. */
+export function logicalIdOf(stack: Stack, construct: unknown): string {
+  return stack.getLogicalId((construct as IConstruct).node.defaultChild as CfnElement);
+}
+
+/** The logical id of the stack's one SSM parameter, the inline mailbox config. */
+export function configParameterIdOf(stack: Stack): string {
+  const ids = Object.keys(Template.fromStack(stack).findResources('AWS::SSM::Parameter'));
+  if (ids.length !== 1) throw new Error(`expected one SSM parameter, found ${ids.join(', ')}`);
+  return ids[0]!;
+}
