@@ -18,29 +18,19 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { MailboxIngestion } from '../../infra/mailbox-ingestion.ts';
 import {
   type AwsRequestRecorder,
   type RecordedRequest,
   startAwsRequestRecorder,
 } from '../support/aws-request-recorder.ts';
 import { deployFunctions } from '../support/deployed-functions.ts';
-import { DeployedTemplate, type TemplateJson } from '../support/deployed-template.ts';
 import { type DovecotServer, startDovecot } from '../support/dovecot.ts';
 import { type Fauxqs, startFauxqs } from '../support/fauxqs.ts';
-import { checkRecordedCalls, functionCaller, unusedGrants, type Verdict } from '../support/iam-check.ts';
-import {
-  configParameterIdOf,
-  keepOAuthDeployment,
-  logicalIdOf,
-  sampleDeployment,
-  TARGET,
-} from '../support/iam-deployments.ts';
-import { iamRequestsFor } from '../support/iam-request-map.ts';
+import { functionCaller, unusedGrants } from '../support/iam-check.ts';
+import { keepOAuthDeployment, kmsDeployment, sampleDeployment, TARGET } from '../support/iam-deployments.ts';
 import { buildFunctionBundles, captureOutput } from '../support/lambda-harness.ts';
+import { deployable, evaluate, operationsOf, type RunResult } from '../support/recorded-runs.ts';
 import {
   type SecretsManagerEndpoint,
   startSecretsManagerEndpoint,
@@ -73,48 +63,6 @@ const message = (tag: string, n: number) =>
 const large = (n: number) =>
   Buffer.concat([message('large', n), Buffer.from(`${'x'.repeat(998)}\r\n`.repeat(9 * 1024))]);
 
-/** The template and the logical ids the runs need, from a stack with one MailboxIngestion. */
-function deployable({ stack, ingestion }: { stack: Stack; ingestion: MailboxIngestion }) {
-  return {
-    template: Template.fromStack(stack).toJSON() as TemplateJson,
-    target: { ...TARGET, stackName: stack.stackName },
-    ids: {
-      dispatch: logicalIdOf(stack, ingestion.dispatchFunction),
-      poll: logicalIdOf(stack, ingestion.pollFunction),
-      jobQueue: logicalIdOf(stack, ingestion.jobQueue),
-      configParameter: configParameterIdOf(stack),
-    },
-  };
-}
-
-interface RunResult {
-  readonly deployment: DeployedTemplate;
-  readonly ids: { dispatch: string; poll: string };
-  readonly requests: readonly RecordedRequest[];
-  readonly verdicts: readonly Verdict[];
-  readonly problems: readonly string[];
-}
-
-/** The recorded calls evaluated against `template` (by default the one the functions ran with). */
-async function evaluate(result: RunResult, template?: TemplateJson) {
-  const deployment = template ? new DeployedTemplate(template, result.deployment.target) : result.deployment;
-  const callers = {
-    dispatch: functionCaller(deployment, 'dispatch', result.ids.dispatch),
-    poll: functionCaller(deployment, 'poll', result.ids.poll),
-  };
-  return { callers, ...(await checkRecordedCalls(deployment, callers, result.requests)) };
-}
-
-function operationsOf(result: RunResult, caller: string): string[] {
-  const operations = result.requests
-    .filter((request) => request.caller === caller)
-    .flatMap((request) => {
-      const mapped = iamRequestsFor(request, TARGET.account);
-      return mapped.kind === 'mapped' ? mapped.authorizations.map((call) => call.operation) : [];
-    });
-  return [...new Set(operations)].sort();
-}
-
 describe('every AWS call of the built functions is allowed by the synthesized policies', () => {
   let dovecot: DovecotServer;
   let aws: Fauxqs;
@@ -125,7 +73,7 @@ describe('every AWS call of the built functions is allowed by the synthesized po
   let outDir: string;
   let bundles: { poll: string; dispatch: string };
   const savedEnv = { ...process.env };
-  const results: { sample?: RunResult; keepOAuth?: RunResult } = {};
+  const results: { sample?: RunResult; keepOAuth?: RunResult; kms?: RunResult } = {};
 
   beforeAll(async () => {
     outDir = await mkdtemp(path.join(tmpdir(), 'iam-calls-'));
@@ -334,6 +282,51 @@ describe('every AWS call of the built functions is allowed by the synthesized po
           /^poll: PutSecretValue = secretsmanager:PutSecretValue on arn:aws:secretsmanager:us-east-1:123456789012:secret:oauth\/delegated-\w{6}$/,
         ),
       ]);
+    });
+  });
+
+  describe('a construct with a customer managed KMS key', () => {
+    beforeAll(async () => {
+      results.kms = await recordRun(deployable(kmsDeployment()), SAMPLE_USERS, async (run) => {
+        secrets.putSecret('mailbox-poller/support', USERS.support);
+        secrets.putSecret('mailbox-poller/invoices', USERS.invoices);
+        await dovecot.seed('support', [message('kms', 1), large(2)]);
+        await dovecot.seed('invoices', [message('kms', 3)]);
+        expect(await run.runSlot('2025-03-04T12:00:00Z')).toEqual({ batchItemFailures: [] });
+        expect(await dovecot.messageCount('support')).toBe(0);
+      });
+    }, 180_000);
+
+    test('every recorded call is allowed, with the key permissions S3 and SQS use on its behalf', () => {
+      expect(results.kms!.problems).toEqual([]);
+      const keyCalls = results.kms!.verdicts.filter((verdict) => verdict.call.action.startsWith('kms:'));
+      const described = keyCalls.map(
+        ({ caller, call }) => `${caller} ${call.action} ${call.context['kms:ViaService']}`,
+      );
+      expect([...new Set(described)].sort()).toEqual([
+        'dispatch kms:Decrypt sqs.us-east-1.amazonaws.com',
+        'dispatch kms:GenerateDataKey sqs.us-east-1.amazonaws.com',
+        'poll kms:Decrypt s3.us-east-1.amazonaws.com',
+        'poll kms:Decrypt sqs.us-east-1.amazonaws.com',
+        'poll kms:GenerateDataKey s3.us-east-1.amazonaws.com',
+        'poll kms:GenerateDataKey sqs.us-east-1.amazonaws.com',
+      ]);
+    });
+
+    test('without kms:Decrypt, the multipart upload and the copy out of .incoming/ are listed', async () => {
+      const edited = withoutIdentityAction(results.kms!.deployment.template, 'kms:Decrypt');
+      const { problems } = await evaluate(results.kms!, edited);
+      const operations = new Set(problems.map((line) => line.split(' = ')[0]));
+      expect(operations).toEqual(
+        new Set([
+          "dispatch: SendMessageBatch (sqs on the caller's behalf)",
+          "poll: SendMessageBatch (sqs on the caller's behalf)",
+          "poll: CreateMultipartUpload (s3 on the caller's behalf)",
+          "poll: UploadPart (s3 on the caller's behalf)",
+          "poll: CompleteMultipartUpload (s3 on the caller's behalf)",
+          "poll: CopyObject (s3 on the caller's behalf)",
+        ]),
+      );
     });
   });
 

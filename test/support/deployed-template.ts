@@ -216,6 +216,33 @@ export class DeployedTemplate {
   }
 
   /**
+   * The KMS key that encrypts a bucket's objects (SSE-KMS default encryption) or a queue's messages, as
+   * an ARN; undefined for S3- or SQS-managed encryption and for resources outside the template.
+   */
+  encryptionKeyOf(arn: string): string | undefined {
+    const [, , service, , , rest = ''] = arn.split(':');
+    if (service === 's3') {
+      const bucket = rest.split('/')[0];
+      const id = this.logicalIdsOf('AWS::S3::Bucket').find((logicalId) => this.ref(logicalId) === bucket);
+      const encryption = this.resources[id ?? '']?.Properties?.['BucketEncryption'] as
+        | { ServerSideEncryptionConfiguration: { ServerSideEncryptionByDefault?: Record<string, unknown> }[] }
+        | undefined;
+      const byDefault = encryption?.ServerSideEncryptionConfiguration[0]?.ServerSideEncryptionByDefault;
+      if (byDefault?.['SSEAlgorithm'] !== 'aws:kms' || byDefault['KMSMasterKeyID'] === undefined)
+        return undefined;
+      return String(this.resolve(byDefault['KMSMasterKeyID']));
+    }
+    if (service === 'sqs') {
+      const id = this.logicalIdsOf('AWS::SQS::Queue').find(
+        (logicalId) => this.getAtt(logicalId, 'Arn') === arn,
+      );
+      const key = this.resources[id ?? '']?.Properties?.['KmsMasterKeyId'];
+      return key === undefined ? undefined : String(this.resolve(key));
+    }
+    return undefined;
+  }
+
+  /**
    * The resource policy that governs `arn`: the bucket policy of an S3 bucket or object, the queue
    * policy of a queue, the key policy of a KMS key; undefined for resources without one here.
    */

@@ -18,7 +18,7 @@ import {
 } from '@cloud-copilot/iam-simulate';
 import { OUTSIDE_ANY_INVOCATION, type RecordedRequest } from './aws-request-recorder.ts';
 import type { DeployedTemplate, PolicyDocument } from './deployed-template.ts';
-import { type IamRequest, iamRequestsFor } from './iam-request-map.ts';
+import { type IamRequest, iamRequestsFor, kmsAuthorizationsFor } from './iam-request-map.ts';
 
 /** Who makes a call: a role and its identity policies. */
 export interface Caller {
@@ -186,7 +186,12 @@ export async function checkRecordedCalls(
       problems.push(`${where}: ${mapped.reason}`);
       continue;
     }
-    for (const call of mapped.authorizations) {
+    const withKeys = mapped.authorizations.flatMap((call) => {
+      const key = deployment.encryptionKeyOf(call.resource);
+      const { account } = deployment.target;
+      return [call, ...(key ? kmsAuthorizationsFor(call, key, request.region, account) : [])];
+    });
+    for (const call of withKeys) {
       const verdict = await evaluateCall(deployment, caller, call);
       verdicts.push(verdict);
       if (verdict.decision !== 'Allowed') {

@@ -1,10 +1,12 @@
 /**
  * The two deployments whose IAM policies are checked (test/infra/iam-boundaries.test.ts on the template,
  * test/integration/iam-calls.test.ts with the recorded calls of the built functions): the sample app, and
- * a construct with keep-mode and OAuth2 mailboxes. Both are resolved for one fixed account and region.
+ * a construct with keep-mode and OAuth2 mailboxes, and one whose bucket and queues are encrypted with a
+ * customer managed KMS key. All are resolved for one fixed account and region.
  */
 import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import type { IConstruct } from 'constructs';
 import { MailboxIngestion } from '../../infra/mailbox-ingestion.ts';
 import { MailboxPollerStack, SAMPLE_MAILBOXES } from '../../infra/sample-stack.ts';
@@ -51,6 +53,13 @@ export function sampleDeployment(): { stack: Stack; ingestion: MailboxIngestion 
 export function keepOAuthDeployment(): { stack: Stack; ingestion: MailboxIngestion } {
   const stack = new Stack(synthApp(), 'KeepOAuth', { env: TARGET });
   return { stack, ingestion: new MailboxIngestion(stack, 'Mail', { mailboxes: KEEP_OAUTH_MAILBOXES }) };
+}
+
+/** The sample mailboxes, with the bucket and every queue encrypted under a key of the stack. */
+export function kmsDeployment(): { stack: Stack; ingestion: MailboxIngestion } {
+  const stack = new Stack(synthApp(), 'WithKey', { env: TARGET });
+  const kmsKey = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+  return { stack, ingestion: new MailboxIngestion(stack, 'Mail', { mailboxes: SAMPLE_MAILBOXES, kmsKey }) };
 }
 
 /** The logical id of a construct's CloudFormation resource. */

@@ -180,3 +180,34 @@ function kmsRequests(request: RecordedRequest, account: string): MappedRequest {
   const resource = keyId.startsWith('arn:') ? keyId : `arn:aws:kms:${request.region}:${account}:key/${keyId}`;
   return mapped({ operation, action: `kms:${operation}`, resource, context: {} });
 }
+
+/**
+ * The KMS permissions S3 or SQS uses on the caller's behalf when the resource is encrypted with a KMS key
+ * (the caller needs them on the key, with `kms:ViaService` naming the service): writing an object or
+ * sending a message needs a data key, a multipart upload also reads its parts back (kms:Decrypt), reading
+ * an object or receiving a message decrypts. HeadObject reads metadata only.
+ */
+export function kmsAuthorizationsFor(
+  call: IamRequest,
+  keyArn: string,
+  region: string,
+  account: string,
+): IamRequest[] {
+  const service = call.action.split(':')[0];
+  const multipart = ['CreateMultipartUpload', 'UploadPart', 'UploadPartCopy', 'CompleteMultipartUpload'];
+  const actions: Record<string, string[]> = {
+    's3:PutObject': multipart.includes(call.operation)
+      ? ['kms:GenerateDataKey', 'kms:Decrypt']
+      : ['kms:GenerateDataKey'],
+    's3:GetObject': call.operation === 'HeadObject' ? [] : ['kms:Decrypt'],
+    'sqs:SendMessage': ['kms:GenerateDataKey', 'kms:Decrypt'],
+    'sqs:ReceiveMessage': ['kms:Decrypt'],
+  };
+  const context = { 'kms:ViaService': `${service}.${region}.amazonaws.com`, 'kms:CallerAccount': account };
+  return (actions[call.action] ?? []).map((action) => ({
+    operation: `${call.operation} (${service} on the caller's behalf)`,
+    action,
+    resource: keyArn,
+    context,
+  }));
+}
