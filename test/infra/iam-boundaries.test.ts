@@ -72,9 +72,16 @@ const call = (
 const CREATE_ONLY = { 's3:if-none-match': '*' };
 const MESSAGE = 'mail/support/uidl/1/0f1e2d.eml';
 
-/** Pairs: [must be denied, its allowed neighbour]; `undefined` where nothing near it is allowed. */
-function boundaries(d: Deployed): [string, Boundary, Boundary | undefined][] {
-  const { poll, dispatch, administrator: admin, bucket } = d;
+/** [what, a call that must be denied, its allowed neighbour]; `undefined` where nothing near it is allowed. */
+type Row = [string, Boundary, Boundary | undefined];
+
+function boundaries(d: Deployed): Row[] {
+  return [...bucketBoundaries(d), ...queueAndConfigBoundaries(d)];
+}
+
+/** The key prefix, the temporary folder, conditional writes, keep mode's state, TLS; dispatch kept out. */
+function bucketBoundaries(d: Deployed): Row[] {
+  const { poll, dispatch, bucket } = d;
   return [
     [
       'poll writes outside the key prefix',
@@ -128,6 +135,23 @@ function boundaries(d: Deployed): [string, Boundary, Boundary | undefined][] {
       undefined,
     ],
     [
+      'dispatch reads a message',
+      call(dispatch, 'GetObject', 's3:GetObject', `${bucket}/${MESSAGE}`),
+      call(poll, 'GetObject', 's3:GetObject', `${bucket}/${MESSAGE}`),
+    ],
+    [
+      'dispatch writes a message',
+      call(dispatch, 'PutObject', 's3:PutObject', `${bucket}/${MESSAGE}`, CREATE_ONLY),
+      undefined,
+    ],
+  ];
+}
+
+/** Who sends to which queue, who reads notifications, the config read-only and without its history. */
+function queueAndConfigBoundaries(d: Deployed): Row[] {
+  const { poll, dispatch, administrator: admin } = d;
+  return [
+    [
       'poll sends a job',
       call(poll, 'SendMessage', 'sqs:SendMessage', d.jobQueue),
       call(poll, 'SendMessage', 'sqs:SendMessage', d.notifications),
@@ -158,16 +182,6 @@ function boundaries(d: Deployed): [string, Boundary, Boundary | undefined][] {
       undefined,
     ],
     [
-      'dispatch reads a message',
-      call(dispatch, 'GetObject', 's3:GetObject', `${bucket}/${MESSAGE}`),
-      call(poll, 'GetObject', 's3:GetObject', `${bucket}/${MESSAGE}`),
-    ],
-    [
-      'dispatch writes a message',
-      call(dispatch, 'PutObject', 's3:PutObject', `${bucket}/${MESSAGE}`, CREATE_ONLY),
-      undefined,
-    ],
-    [
       'dispatch sends a notification',
       call(dispatch, 'SendMessage', 'sqs:SendMessage', d.notifications),
       call(dispatch, 'SendMessage', 'sqs:SendMessage', d.jobQueue),
@@ -186,13 +200,9 @@ function boundaries(d: Deployed): [string, Boundary, Boundary | undefined][] {
 }
 
 /** The password and OAuth2 secrets of a deployment, and whether the poll function may write each back. */
-function secretBoundaries(
-  d: Deployed,
-  readable: string[],
-  writable: string[],
-): [string, Boundary, Boundary | undefined][] {
+function secretBoundaries(d: Deployed, readable: string[], writable: string[]): Row[] {
   const { poll, dispatch } = d;
-  const rows: [string, Boundary, Boundary | undefined][] = readable.map((name) => [
+  const rows: Row[] = readable.map((name) => [
     `dispatch reads ${name}`,
     call(dispatch, 'GetSecretValue', 'secretsmanager:GetSecretValue', d.secret(name)),
     call(poll, 'GetSecretValue', 'secretsmanager:GetSecretValue', d.secret(name)),
@@ -212,7 +222,7 @@ function secretBoundaries(
   return rows;
 }
 
-async function check(rows: [string, Boundary, Boundary | undefined][], d: Deployed) {
+async function check(rows: Row[], d: Deployed) {
   const denied = await checkDeniedCalls(
     d.deployment,
     rows.map(([, boundary]) => boundary),

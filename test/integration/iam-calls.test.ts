@@ -27,10 +27,15 @@ import {
 import { deployFunctions } from '../support/deployed-functions.ts';
 import { type DovecotServer, startDovecot } from '../support/dovecot.ts';
 import { type Fauxqs, startFauxqs } from '../support/fauxqs.ts';
-import { functionCaller, unusedGrants } from '../support/iam-check.ts';
 import { keepOAuthDeployment, kmsDeployment, sampleDeployment, TARGET } from '../support/iam-deployments.ts';
 import { buildFunctionBundles, captureOutput } from '../support/lambda-harness.ts';
-import { deployable, evaluate, operationsOf, type RunResult } from '../support/recorded-runs.ts';
+import {
+  deployable,
+  evaluate,
+  grantsNoneUsed,
+  operationsOf,
+  type RunResult,
+} from '../support/recorded-runs.ts';
 import {
   type SecretsManagerEndpoint,
   startSecretsManagerEndpoint,
@@ -43,19 +48,6 @@ const USERS = { support: 'pw-s', invoices: 'pw-i', archive: 'pw-a', keeper: 'unu
 const APP = { clientId: 'poller-app', clientSecret: 'app-secret' };
 const DESKTOP = { clientId: 'desktop-app' };
 const REFUSED = { status: 403, code: 'AccessDenied' };
-
-/**
- * Granted to the functions' roles for the Lambda service rather than for their code: it writes each
- * function's logs with the role, and the SQS event source mapping receives and deletes the poll jobs
- * with it (the Lambda developer guide's list for SQS event sources).
- */
-const USED_BY_LAMBDA_SERVICE = [
-  'logs:CreateLogStream',
-  'logs:PutLogEvents',
-  'sqs:ReceiveMessage',
-  'sqs:DeleteMessage',
-  'sqs:GetQueueAttributes',
-];
 
 const message = (tag: string, n: number) =>
   Buffer.from(`Message-ID: <${tag}-${n}@example.com>\r\nSubject: ${tag} ${n}\r\n\r\nbody ${n}\r\n`);
@@ -331,19 +323,7 @@ describe('every AWS call of the built functions is allowed by the synthesized po
   });
 
   test('every action granted is used by the functions or by the Lambda service for them, but the listed excess', () => {
-    // Per deployment, `<function>: <action>` (the resource names differ between the two stacks).
-    const unusedIn = (result: RunResult): string[] => {
-      const callers = [
-        functionCaller(result.deployment, 'dispatch', result.ids.dispatch),
-        functionCaller(result.deployment, 'poll', result.ids.poll),
-      ];
-      return unusedGrants(callers, result.verdicts).map((line) => line.split(' on ')[0] ?? line);
-    };
-    const inKeepOAuth = new Set(unusedIn(results.keepOAuth!));
-    const unusedByBoth = unusedIn(results.sample!).filter((grant) => inKeepOAuth.has(grant));
-    const excess = unusedByBoth.filter(
-      (grant) => !USED_BY_LAMBDA_SERVICE.includes(grant.split(': ')[1] ?? grant),
-    );
+    const excess = grantsNoneUsed([results.sample!, results.keepOAuth!, results.kms!]);
     expect(excess.sort()).toEqual([
       // From the SqsEventSource's grantConsumeMessages: neither the code nor the event source mapping asks for it.
       'poll: sqs:GetQueueUrl',

@@ -35,8 +35,6 @@ export interface Verdict {
   readonly decision: Decision;
   /** Why: the granting or denying statements, the missing statement, or the simulator's errors. */
   readonly because: string;
-  /** `<policy>#<statement index>` of every identity statement that granted the call. */
-  readonly grantedBy: readonly string[];
 }
 
 /** The caller a function of the template runs as: its role, with every identity policy attached to it. */
@@ -103,24 +101,20 @@ export async function evaluateCall(
   );
   const verdict = { caller: caller.name, call };
   if (result.resultType === 'error') {
-    return { ...verdict, decision: 'Error', because: JSON.stringify(result.errors), grantedBy: [] };
+    return { ...verdict, decision: 'Error', because: JSON.stringify(result.errors) };
   }
   const analysis = result.resultType === 'single' ? result.result.analysis : result.results[0]?.analysis;
   if (analysis === undefined) {
-    return { ...verdict, decision: 'Error', because: 'no simulation result', grantedBy: [] };
+    return { ...verdict, decision: 'Error', because: 'no simulation result' };
   }
   const decision = result.overallResult as Decision;
   const grants = getGrantReasons(analysis);
-  const grantedBy = grants.flatMap((grant) =>
-    grant.policyType === 'identity' ? [`${grant.policyIdentifier}#${grant.statementIndex}`] : [],
-  );
   const resourceName = resourcePolicy?.name ?? 'the resource policy';
   if (decision === 'Allowed') {
     return {
       ...verdict,
       decision,
       because: grants.map((g) => grantText(g, resourceName)).join('; '),
-      grantedBy,
     };
   }
   if (decision === 'ExplicitlyDenied') {
@@ -129,7 +123,6 @@ export async function evaluateCall(
       ...verdict,
       decision,
       because: denials.map((d) => denialText(d, resourceName)).join('; '),
-      grantedBy,
     };
   }
   const missing = JSON.stringify({ Effect: 'Allow', Action: call.action, Resource: call.resource });
@@ -138,7 +131,6 @@ export async function evaluateCall(
     ...verdict,
     decision,
     because: `no statement allows it; missing in the role's policies (${policies}): ${missing}`,
-    grantedBy,
   };
 }
 
@@ -231,32 +223,4 @@ export async function checkDeniedCalls(
     );
   }
   return problems;
-}
-
-/**
- * The (statement, action) pairs of the callers' Allow statements that granted none of the allowed calls:
- * permissions the functions' code never used in the recorded runs.
- */
-export function unusedGrants(callers: readonly Caller[], verdicts: readonly Verdict[]): string[] {
-  const used = new Set(
-    verdicts
-      .filter((verdict) => verdict.decision === 'Allowed')
-      .flatMap((verdict) => verdict.grantedBy.map((by) => `${verdict.caller} ${by} ${verdict.call.action}`)),
-  );
-  const unused: string[] = [];
-  for (const caller of callers) {
-    for (const { name, policy } of caller.identityPolicies) {
-      policy.Statement.forEach((raw, index) => {
-        const statement = raw as { Effect: string; Action: string | string[]; Resource: string | string[] };
-        if (statement.Effect !== 'Allow') return;
-        const resources = [statement.Resource].flat().join(', ');
-        for (const action of [statement.Action].flat()) {
-          if (!used.has(`${caller.name} ${name}#${index + 1} ${action}`)) {
-            unused.push(`${caller.name}: ${action} on ${resources}`);
-          }
-        }
-      });
-    }
-  }
-  return [...new Set(unused)].sort();
 }

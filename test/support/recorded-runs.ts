@@ -53,3 +53,48 @@ export function operationsOf(result: RunResult, caller: string): string[] {
     });
   return [...new Set(operations)].sort();
 }
+
+/**
+ * Granted to the functions' roles for the Lambda service rather than for their code: it writes each
+ * function's logs with the role, and the SQS event source mapping receives and deletes the poll jobs
+ * with it (the Lambda developer guide's list for SQS event sources).
+ */
+export const USED_BY_LAMBDA_SERVICE = [
+  'logs:CreateLogStream',
+  'logs:PutLogEvents',
+  'sqs:ReceiveMessage',
+  'sqs:DeleteMessage',
+  'sqs:GetQueueAttributes',
+];
+
+/**
+ * `<function>: <action>` of every action granted in some run and used by a recorded call in none, the
+ * ones the Lambda service uses aside (resource names differ between deployments, so actions are compared).
+ */
+export function grantsNoneUsed(results: readonly RunResult[]): string[] {
+  const granted = new Set<string>();
+  const used = new Set<string>();
+  for (const result of results) {
+    const callers = [
+      functionCaller(result.deployment, 'dispatch', result.ids.dispatch),
+      functionCaller(result.deployment, 'poll', result.ids.poll),
+    ];
+    for (const verdict of result.verdicts) {
+      if (verdict.decision === 'Allowed') used.add(`${verdict.caller}: ${verdict.call.action}`);
+    }
+    for (const caller of callers) {
+      for (const { policy } of caller.identityPolicies) {
+        for (const statement of policy.Statement as { Effect: string; Action: string | string[] }[]) {
+          if (statement.Effect !== 'Allow') continue;
+          for (const action of [statement.Action].flat()) {
+            granted.add(`${caller.name}: ${action}`);
+          }
+        }
+      }
+    }
+  }
+  return [...granted]
+    .filter((grant) => !used.has(grant))
+    .filter((grant) => !USED_BY_LAMBDA_SERVICE.includes(grant.split(': ')[1] ?? grant))
+    .sort();
+}
