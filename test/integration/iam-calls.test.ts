@@ -183,6 +183,22 @@ describe('every AWS call of the built functions is allowed by the synthesized po
       ]);
     });
 
+    test('the same store writes without If-None-Match are refused by the bucket policy', async () => {
+      // What a store that lost its conditional header would send: the recorded requests, header removed.
+      const unconditional = results.sample!.requests.map((request) => {
+        const { 'if-none-match': _, ...headers } = request.headers;
+        return { ...request, headers };
+      });
+      const { problems } = await evaluate({ ...results.sample!, requests: unconditional });
+      const refused = new Set(problems.map((line) => line.split(' = ')[0]));
+      expect(refused).toEqual(new Set(['poll: PutObject', 'poll: CopyObject']));
+      for (const line of problems) {
+        expect(line).toMatch(
+          / → ExplicitlyDenied: denied by IngestionBucketPolicy\w+ statement "PollRoleNeverOverwrites" #2$/,
+        );
+      }
+    });
+
     test('a deny that also covered .incoming/ is named as the statement that refuses the multipart calls', async () => {
       const edited = withStatementChanged(
         results.sample!.deployment.template,
