@@ -8,12 +8,14 @@
  * the bucket or queue policy, resolved for a fixed account and region. A call that is not allowed fails
  * the test with the call and the statement it lacks; a call the mapping does not know fails it too.
  *
- * Two deployments: the sample app (infra/sample-stack.ts, delete mode), and a construct with keep-mode and
- * OAuth2 mailboxes (refresh-token rotation written back). The runs are steered through the paths that make
- * other calls: a multipart upload that fails (AbortMultipartUpload, then the job's retry delay), one that
- * succeeds (copy into place, temporary object deleted), a notification that fails after the store (the
- * next run's conditional write finds the object: HeadObject, GetObject), keep mode's first read answered
- * 403 as S3 does for a missing key (ListObjectsV2), and its state written with If-None-Match, then If-Match.
+ * Three deployments: the sample app (infra/sample-stack.ts, delete mode), a construct with keep-mode and
+ * OAuth2 mailboxes (refresh-token rotation written back), and one under a customer managed KMS key (the
+ * key permissions S3 and SQS use on the caller's behalf are derived from each call and checked too).
+ * The runs are steered through the paths that make other calls: a multipart upload that fails
+ * (AbortMultipartUpload, then the job's retry delay), one that succeeds (copy into place, temporary object
+ * deleted), a notification that fails after the store (the next run's conditional write finds the
+ * object: HeadObject, GetObject), keep mode's first read answered 403 as S3 does for a missing key
+ * (ListObjectsV2), and its state written with If-None-Match, then If-Match.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

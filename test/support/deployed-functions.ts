@@ -128,6 +128,5 @@ export async function deployFunctions(options: DeployedFunctionsOptions) {
       }
       return response;
     },
-    bucket: (logicalId: string) => deployment.ref(logicalId),
   };
 }
