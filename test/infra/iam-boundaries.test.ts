@@ -34,7 +34,9 @@ function deployed(
   template?: TemplateJson,
 ) {
   const id = (construct: unknown) => logicalIdOf(stack, construct);
-  const parameterName = (deployment: DeployedTemplate) => deployment.ref(configParameterIdOf(stack));
+  const parameterId = configParameterIdOf(stack);
+  if (parameterId === undefined) throw new Error(`${stack.stackName} has no inline config parameter`);
+  const parameterName = (deployment: DeployedTemplate) => deployment.ref(parameterId);
   const json = template ?? (Template.fromStack(stack).toJSON() as TemplateJson);
   const deployment = new DeployedTemplate(json, { ...TARGET, stackName: stack.stackName });
   const secret = (name: string) =>

@@ -21,6 +21,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { SAMPLE_MAILBOXES } from '../../infra/sample-stack.ts';
 import {
   type AwsRequestRecorder,
   type RecordedRequest,
@@ -124,12 +125,13 @@ describe('every AWS call of the built functions is allowed by the synthesized po
     { template, target, ids }: ReturnType<typeof deployable>,
     users: Record<string, string>,
     scenario: (run: Awaited<ReturnType<typeof deployFunctions>>) => Promise<void>,
+    configDocument?: { mailboxes: Record<string, unknown>[] },
   ): Promise<RunResult> {
     const from = recorder.requests.length;
     const output = captureOutput();
     let run: Awaited<ReturnType<typeof deployFunctions>>;
     try {
-      const environment = { bundles, aws, ssm, recorder, adaptConfig: toDovecot(users) };
+      const environment = { bundles, aws, ssm, recorder, adaptConfig: toDovecot(users), configDocument };
       run = await deployFunctions({ template, target, ids, ...environment });
       await scenario(run);
     } finally {
@@ -295,25 +297,32 @@ describe('every AWS call of the built functions is allowed by the synthesized po
     });
   });
 
-  describe('a construct with a customer managed KMS key', () => {
+  describe('a construct with its config in S3 and a customer managed KMS key', () => {
     beforeAll(async () => {
-      results.kms = await recordRun(deployable(kmsDeployment()), SAMPLE_USERS, async (run) => {
-        secrets.putSecret('mailbox-poller/support', USERS.support);
-        secrets.putSecret('mailbox-poller/invoices', USERS.invoices);
-        await dovecot.seed('support', [message('kms', 1), large(2)]);
-        await dovecot.seed('invoices', [message('kms', 3)]);
-        expect(await run.runSlot('2025-03-04T12:00:00Z')).toEqual({ batchItemFailures: [] });
-        expect(await dovecot.messageCount('support')).toBe(0);
-      });
+      results.kms = await recordRun(
+        deployable(kmsDeployment()),
+        SAMPLE_USERS,
+        async (run) => {
+          secrets.putSecret('mailbox-poller/support', USERS.support);
+          secrets.putSecret('mailbox-poller/invoices', USERS.invoices);
+          await dovecot.seed('support', [message('kms', 1), large(2)]);
+          await dovecot.seed('invoices', [message('kms', 3)]);
+          expect(await run.runSlot('2025-03-04T12:00:00Z')).toEqual({ batchItemFailures: [] });
+          expect(await dovecot.messageCount('support')).toBe(0);
+        },
+        { mailboxes: SAMPLE_MAILBOXES.map((mailbox) => ({ ...mailbox })) },
+      );
     }, 180_000);
 
     test('every recorded call is allowed, with the key permissions S3 and SQS use on its behalf', () => {
       expect(results.kms!.problems).toEqual([]);
+      expect(operationsOf(results.kms!, 'dispatch')).toEqual(['GetObject', 'SendMessageBatch']);
       const keyCalls = results.kms!.verdicts.filter((verdict) => verdict.call.action.startsWith('kms:'));
       const described = keyCalls.map(
         ({ caller, call }) => `${caller} ${call.action} ${call.context['kms:ViaService']}`,
       );
       expect([...new Set(described)].sort()).toEqual([
+        'dispatch kms:Decrypt s3.us-east-1.amazonaws.com',
         'dispatch kms:Decrypt sqs.us-east-1.amazonaws.com',
         'dispatch kms:GenerateDataKey sqs.us-east-1.amazonaws.com',
         'poll kms:Decrypt s3.us-east-1.amazonaws.com',
@@ -323,12 +332,14 @@ describe('every AWS call of the built functions is allowed by the synthesized po
       ]);
     });
 
-    test('without kms:Decrypt, the multipart upload and the copy out of .incoming/ are listed', async () => {
+    test('without kms:Decrypt, the config read, the multipart upload and the copy out of .incoming/ are listed', async () => {
       const edited = withoutIdentityAction(results.kms!.deployment.template, 'kms:Decrypt');
       const { problems } = await evaluate(results.kms!, edited);
       const operations = new Set(problems.map((line) => line.split(' = ')[0]));
       expect(operations).toEqual(
         new Set([
+          "dispatch: GetObject (s3 on the caller's behalf)",
+          "poll: GetObject (s3 on the caller's behalf)",
           "dispatch: SendMessageBatch (sqs on the caller's behalf)",
           "poll: SendMessageBatch (sqs on the caller's behalf)",
           "poll: CreateMultipartUpload (s3 on the caller's behalf)",

@@ -6,6 +6,7 @@
  * request recorder, attributed to the function that made them.
  */
 import { pathToFileURL } from 'node:url';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteMessageCommand, type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { AwsRequestRecorder } from './aws-request-recorder.ts';
@@ -22,8 +23,11 @@ export interface FunctionIds {
   readonly dispatch: string;
   readonly poll: string;
   readonly jobQueue: string;
-  readonly configParameter: string;
+  /** The inline config's SSM parameter; absent when the config lives in S3 (`configDocument`). */
+  readonly configParameter?: string;
 }
+
+type ConfigDocument = { mailboxes: Record<string, unknown>[] };
 
 export interface DeployedFunctionsOptions {
   readonly template: TemplateJson;
@@ -34,8 +38,10 @@ export interface DeployedFunctionsOptions {
   readonly aws: Fauxqs;
   readonly ssm: SsmEndpoint;
   readonly recorder: AwsRequestRecorder;
+  /** For a config in S3 (ConfigLocation.fromBucket): the document, put where the functions read it. */
+  readonly configDocument?: ConfigDocument;
   /** The config as deployed, changed for the test's servers (host, port, CA, user names). */
-  readonly adaptConfig: (document: { mailboxes: Record<string, unknown>[] }) => object;
+  readonly adaptConfig: (document: ConfigDocument) => object;
 }
 
 /** Queue properties of the template that fauxqs needs to behave like the deployed queue. */
@@ -45,6 +51,24 @@ const QUEUE_ATTRIBUTES = [
   'DeduplicationScope',
   'FifoThroughputLimit',
 ];
+
+/** The config where the template's functions read it: the inline parameter's value, or the S3 object. */
+async function deployConfig(deployment: DeployedTemplate, options: DeployedFunctionsOptions): Promise<void> {
+  const { ids, adaptConfig } = options;
+  if (ids.configParameter !== undefined) {
+    const parameter = deployment.resources[ids.configParameter]?.Properties ?? {};
+    const deployed = JSON.parse(String(deployment.resolve(parameter['Value']))) as ConfigDocument;
+    options.ssm.putParameter(deployment.ref(ids.configParameter), JSON.stringify(adaptConfig(deployed)));
+    return;
+  }
+  const environment = deployment.environmentOf(ids.dispatch);
+  const { CONFIG_BUCKET: bucket, CONFIG_KEY: key } = environment;
+  if (bucket === undefined || key === undefined || options.configDocument === undefined) {
+    throw new Error(`no config parameter and no S3 config to deploy: ${JSON.stringify(environment)}`);
+  }
+  const body = JSON.stringify(adaptConfig(options.configDocument));
+  await options.aws.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+}
 
 export async function deployFunctions(options: DeployedFunctionsOptions) {
   const { aws, ids, recorder } = options;
@@ -62,14 +86,7 @@ export async function deployFunctions(options: DeployedFunctionsOptions) {
     queueUrls.set(name, await aws.createQueue(name, { attributes }));
   }
   for (const id of deployment.logicalIdsOf('AWS::S3::Bucket')) await aws.createBucket(deployment.ref(id));
-  const parameter = deployment.resources[ids.configParameter]?.Properties ?? {};
-  const deployed = JSON.parse(String(deployment.resolve(parameter['Value']))) as {
-    mailboxes: Record<string, unknown>[];
-  };
-  options.ssm.putParameter(
-    deployment.ref(ids.configParameter),
-    JSON.stringify(options.adaptConfig(deployed)),
-  );
+  await deployConfig(deployment, options);
 
   // A module instance of its own per deployment, as each function has its own container.
   const instance = `?deployment=${encodeURIComponent(options.target.stackName)}`;
