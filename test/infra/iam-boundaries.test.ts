@@ -274,6 +274,19 @@ describe('the sample app', () => {
   });
 });
 
+describe('the check itself', () => {
+  it('fails a call whose condition key does not apply to its action rather than evaluate it as absent', async () => {
+    const d = deployed(sampleDeployment());
+    const misfiled = call(d.poll, 'PutObject', 's3:PutObject', `${d.bucket}/${MESSAGE}`, {
+      ...CREATE_ONLY,
+      's3:prefix': 'mail/',
+    });
+    expect(await checkAllowedCalls(d.deployment, [misfiled])).toEqual([
+      expect.stringMatching(/ → Error: context keys not evaluated for s3:PutObject: s3:prefix$/),
+    ]);
+  });
+});
+
 describe('a construct with keep-mode and OAuth2 mailboxes', () => {
   const d = deployed(keepOAuthDeployment());
 

@@ -103,7 +103,17 @@ export async function evaluateCall(
   if (result.resultType === 'error') {
     return { ...verdict, decision: 'Error', because: JSON.stringify(result.errors) };
   }
-  const analysis = result.resultType === 'single' ? result.result.analysis : result.results[0]?.analysis;
+  const single = result.resultType === 'single' ? result.result : result.results[0];
+  const analysis = single?.analysis;
+  // A condition key the simulator drops as not applying to the action would be evaluated as absent.
+  const ignored = (single?.ignoredContextKeys ?? []).filter((key) => key in call.context);
+  if (ignored.length > 0) {
+    return {
+      ...verdict,
+      decision: 'Error',
+      because: `context keys not evaluated for ${call.action}: ${ignored.join(', ')}`,
+    };
+  }
   if (analysis === undefined) {
     return { ...verdict, decision: 'Error', because: 'no simulation result' };
   }
