@@ -6,6 +6,7 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as ssm from 'aws-cdk-lib/aws-ssm';
+import { grantParameterRead } from './grants.ts';
 
 /** SSM parameter value limits (Systems Manager quotas). */
 export const SSM_STANDARD_TIER_MAX_BYTES = 4 * 1024;
@@ -22,7 +23,7 @@ export abstract class ConfigLocation {
     return new S3ConfigLocation(bucket, key);
   }
 
-  /** An SSM parameter (String or SecureString). Grants read on that one parameter. */
+  /** An SSM parameter (String or SecureString). Grants ssm:GetParameter on that one parameter (and kms:Decrypt on its key). */
   static fromParameter(parameter: ssm.IParameter): ConfigLocation {
     return new ParameterConfigLocation(parameter);
   }
@@ -57,7 +58,7 @@ class ParameterConfigLocation extends ConfigLocation {
   }
 
   bind(reader: iam.IGrantable): BoundConfigLocation {
-    this.parameter.grantRead(reader);
+    grantParameterRead(reader, this.parameter);
     return { environment: { CONFIG_PARAMETER: this.parameter.parameterName } };
   }
 }

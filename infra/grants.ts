@@ -18,10 +18,14 @@
  *   "no record yet" from "refused".
  * - Secrets Manager: GetSecretValue on the named secrets only; PutSecretValue only on the secrets of
  *   OAuth2 refresh-token mailboxes, where a rotated refresh token is written back (lib/oauth).
+ * - SSM, a config parameter: GetParameter alone, the one call the functions make
+ *   (lib/lambda/ssm-parameter.ts); test/integration/iam-calls.test.ts records every call they make.
  */
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import { INCOMING_FOLDER } from '../lib/adapters/s3-message-store.ts';
 
@@ -139,4 +143,19 @@ export function grantReadMessages(grantee: iam.IGrantable, bucket: s3.IBucket, k
   });
   const keyGrant = bucket.encryptionKey?.grantDecrypt(grantee);
   return keyGrant ? grant.combine(keyGrant) : grant;
+}
+
+/**
+ * ssm:GetParameter on the config parameter, and kms:Decrypt on its key when it is a SecureString under a
+ * key of its own. Not `parameter.grantRead`: that adds GetParameters, DescribeParameters and
+ * GetParameterHistory (every earlier version of the config), which no function calls.
+ */
+export function grantParameterRead(grantee: iam.IGrantable, parameter: ssm.IParameter): void {
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['ssm:GetParameter'],
+    resourceArns: [parameter.parameterArn],
+  });
+  // IParameter does not declare the key; the parameters of aws-ssm (ParameterBase) carry it.
+  (parameter as { readonly encryptionKey?: kms.IKey }).encryptionKey?.grantDecrypt(grantee);
 }

@@ -177,16 +177,7 @@ describe('MailboxIngestion: least privilege', () => {
   it('lets the poll function write and read below the key prefix, delete only in its temporary folder, send, and read its secrets', () => {
     expect(statementsOf(template, stack, ingestion.pollFunction.role)).toEqual([
       { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: expect.anything() },
-      {
-        Action: [
-          'ssm:DescribeParameters',
-          'ssm:GetParameters',
-          'ssm:GetParameter',
-          'ssm:GetParameterHistory',
-        ],
-        Effect: 'Allow',
-        Resource: expect.anything(),
-      },
+      { Action: 'ssm:GetParameter', Effect: 'Allow', Resource: expect.anything() },
       {
         // GetObject: the store checks an object already under a message's key (412) before counting it stored.
         Action: ['s3:PutObject', 's3:GetObject'],
@@ -267,7 +258,7 @@ describe('MailboxIngestion: least privilege', () => {
     const statements = statementsOf(template, stack, ingestion.dispatchFunction.role);
     expect(statements.map((s: { Action: unknown }) => s.Action)).toEqual([
       ['logs:CreateLogStream', 'logs:PutLogEvents'],
-      ['ssm:DescribeParameters', 'ssm:GetParameters', 'ssm:GetParameter', 'ssm:GetParameterHistory'],
+      'ssm:GetParameter',
       'sqs:SendMessage',
     ]);
     expect(statements[2].Resource).toEqual(getAtt(stack, ingestion.jobQueue));
