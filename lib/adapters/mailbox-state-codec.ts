@@ -1,15 +1,25 @@
 /**
  * The bytes of a keep-mode mailbox state (lib/pipeline/keep-mode.ts), shared by the S3 and local state
  * stores: gzip of JSON lines. The first line is a header naming the format, its version, the mailbox and a
- * save counter (the local store's version); then one line per UIDL, an array `[uidl, size, ingestedAt]`
- * (ingestedAt in ms since the epoch, or null for a message recorded by `initial` without being ingested).
- * Arrays, not objects, because a kept mailbox may hold 100,000 UIDLs: at the RFC maximum of 70 octets a
- * line is under 100 octets, and gzip takes the repeated structure away (bench: `--scenario keep-state`). Sizes and times are integers
-(safe integers, checked on load).
- * JSON strings carry any unique-id exactly, including the 8-bit ones some servers send.
+ * save counter (the local store's version); then one line per message, an array
+ * `[id, size, ingestedAt, sha256]`: the state id (the unique-id, or `sha256:` and its hash for one outside
+ * RFC 1939, lib/pipeline/keep-state-id.ts), the LIST size, ingestedAt in ms since the epoch (or null for a
+ * message recorded by `initial` without being ingested), and the SHA-256 of the stored bytes in hex, which
+ * `deleteAfterDays` compares with the message on the server before DELE. States written before digests
+ * have three elements: their messages are never deleted by `deleteAfterDays` (nothing proves they are the
+ * ones stored). The version stays 1: a poller from before digests reads such a state, ignores the fourth
+ * element and re-ingests (never skips) a message under a hashed id.
+ *
+ * Arrays, not objects, because a kept mailbox may hold 100,000 messages: a line is under 200 octets, and
+ * gzip takes the repeated structure away (bench: `--scenario keep-state`). Sizes and times are integers
+ * (safe integers, checked on load). JSON strings carry any id exactly, including 8-bit ones.
+ *
+ * Decoding is bounded (MAX_STATE_TEXT_OCTETS): a state larger than keep mode can ever write is refused
+ * before it is expanded, rather than exhausting memory.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type { KeptMessage, MailboxState } from '../ports.ts';
+import { KEEP_MODE_MAX_LISTING_ENTRIES } from '../pop3/limits.ts';
+import { type KeptMessage, type MailboxState, StateTooLargeError } from '../ports.ts';
 
 export const STATE_FORMAT = 'mailbox-poller.mailbox-state';
 export const STATE_FORMAT_VERSION = 1;
@@ -22,16 +32,32 @@ interface StateHeader {
   readonly counter: number;
 }
 
+/**
+ * Longest state line keep mode writes: a 71-character id that JSON doubles at most (`"` and `\\` are
+ * escaped), the quotes, a size and a time of up to 16 digits each, a 64-digit hash and punctuation: 256
+ * octets is over it. The header is far shorter.
+ */
+export const MAX_STATE_LINE_OCTETS = 256;
+
+/**
+ * The most a state expands to: one line per listed message, at most KEEP_MODE_MAX_LISTING_ENTRIES. 51 MB,
+ * a tenth of the longest string V8 can hold (~512 MiB, where `Invalid string length` starts).
+ */
+export const MAX_STATE_TEXT_OCTETS = (KEEP_MODE_MAX_LISTING_ENTRIES + 1) * MAX_STATE_LINE_OCTETS;
+
 /** The state bytes could not be read: never guessed at, since a wrong state could skip a message. */
 export class MailboxStateFormatError extends Error {
   override readonly name = 'MailboxStateFormatError';
 }
 
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
 export function encodeState(mailboxId: string, state: MailboxState, counter: number): Buffer {
   const header: StateHeader = { format: STATE_FORMAT, version: STATE_FORMAT_VERSION, mailboxId, counter };
   const lines = [JSON.stringify(header)];
-  for (const { uidl, size, ingestedAt } of state.messages) {
-    lines.push(`[${JSON.stringify(uidl)},${size},${ingestedAt ?? 'null'}]`);
+  for (const { uidl, size, ingestedAt, sha256 } of state.messages) {
+    const digest = sha256 === undefined ? '' : `,"${sha256}"`;
+    lines.push(`[${JSON.stringify(uidl)},${size},${ingestedAt ?? 'null'}${digest}]`);
   }
   // Level 1: at 100,000 random UIDLs it is ~1 % larger than the default level 6 and twice as fast.
   return gzipSync(`${lines.join('\n')}\n`, { level: 1 });
@@ -43,8 +69,15 @@ export function decodeState(
 ): { readonly state: MailboxState; readonly counter: number } {
   let text: string;
   try {
-    text = gunzipSync(bytes).toString('utf8');
+    text = gunzipSync(bytes, { maxOutputLength: MAX_STATE_TEXT_OCTETS }).toString('utf8');
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new StateTooLargeError(
+        `the state of mailbox ${mailboxId} expands to more than ${MAX_STATE_TEXT_OCTETS} octets, more than keep ` +
+          `mode writes for ${KEEP_MODE_MAX_LISTING_ENTRIES} messages`,
+        { cause: error },
+      );
+    }
     throw new MailboxStateFormatError(`the state of mailbox ${mailboxId} is not gzip data`, { cause: error });
   }
   const lines = text.split('\n');
@@ -67,13 +100,15 @@ export function decodeState(
       !Array.isArray(entry) ||
       typeof entry[0] !== 'string' ||
       !Number.isSafeInteger(entry[1]) ||
-      !(entry[2] === null || Number.isSafeInteger(entry[2]))
+      !(entry[2] === null || Number.isSafeInteger(entry[2])) ||
+      !(entry.length === 3 || (entry.length === 4 && SHA256_HEX.test(entry[3])))
     ) {
       throw new MailboxStateFormatError(
-        `line ${i + 1} of the state of mailbox ${mailboxId} is not [uidl, size, ingestedAt]`,
+        `line ${i + 1} of the state of mailbox ${mailboxId} is not [id, size, ingestedAt, sha256]`,
       );
     }
-    messages.push({ uidl: entry[0], size: entry[1] as number, ingestedAt: entry[2] ?? undefined });
+    const sha256 = entry.length === 4 ? { sha256: entry[3] as string } : {};
+    messages.push({ uidl: entry[0], size: entry[1] as number, ingestedAt: entry[2] ?? undefined, ...sha256 });
   }
   return { state: { messages }, counter: header.counter as number };
 }

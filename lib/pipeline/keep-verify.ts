@@ -1,0 +1,88 @@
+/**
+ * Proof before `deleteAfterDays` deletes: the state matches a listed message by unique-id and LIST size,
+ * and a server that reuses a unique-id for another message of the same size would otherwise get that
+ * message DELE'd without it ever being stored. So the state keeps the SHA-256 of the bytes stored, and a
+ * message due for deletion is read again (RETR) and hashed first: the same digest, and it may be
+ * deleted; another, and it is a new message (ingested, never deleted on the old one's behalf); any doubt
+ * (RETR refused, cut off, no digest to compare with), and it stays on the server.
+ *
+ * RETR, not TOP: only the whole message proves it is the one stored. The bodies are hashed as they
+ * arrive and never held. A few RETRs are pipelined at once, so a long round trip is paid once per window.
+ * The reads are bounded like the ingestion's: the per-run limits, and half the time left, because
+ * ingesting new mail comes first; what is not read this run stays due for the next.
+ */
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { MailboxLimits } from '../config/types.ts';
+import type { Deadline } from '../deadline.ts';
+import { Pop3MessageTooLargeError, Pop3ServerError } from '../pop3/errors.ts';
+import type { Pop3Client } from '../pop3-client/client.ts';
+
+/** RETRs in flight while verifying: enough to hide a round trip behind the bodies of the others. */
+export const VERIFY_WINDOW = 8;
+
+export interface DueMessage {
+  readonly msg: number;
+  readonly uidl: string;
+  readonly size: number;
+  /** SHA-256 (hex) of the bytes stored when it was ingested. */
+  readonly sha256: string;
+}
+
+export interface Verified {
+  /** The server's copy hashes to the stored digest: may be deleted. */
+  readonly same: DueMessage[];
+  /** The server's copy is another message under the same unique-id and size. */
+  readonly different: DueMessage[];
+  /** RETR refused or cut off: stays, unproven. */
+  readonly unproven: DueMessage[];
+}
+
+/** Reads and hashes the due messages, in order, until the per-run limits or half the time left are used. */
+export async function verifyDue(
+  client: Pop3Client,
+  due: readonly DueMessage[],
+  limits: MailboxLimits,
+  deadline: Deadline,
+): Promise<Verified> {
+  const verified: Verified = { same: [], different: [], unproven: [] };
+  const stopBelowMs = deadline.remainingMs() / 2; // Infinity / 2 for a deadline that never comes
+  let bytes = 0;
+  let next = 0;
+  while (next < due.length && next < limits.maxMessagesPerRun) {
+    if (Number.isFinite(stopBelowMs) && deadline.remainingMs() < stopBelowMs) break;
+    const window: DueMessage[] = [];
+    while (window.length < VERIFY_WINDOW && next < due.length && next < limits.maxMessagesPerRun) {
+      const message = due[next]!;
+      // The byte limit never stops the first message, as for ingestion.
+      if (next > 0 && bytes + message.size > limits.maxBytesPerRun) break;
+      bytes += message.size;
+      window.push(message);
+      next++;
+    }
+    if (window.length === 0) break;
+    const digests = await Promise.allSettled(
+      window.map((message) => digestOf(client.retr(message.msg, { maxBytes: limits.maxMessageBytes }))),
+    );
+    for (const [i, result] of digests.entries()) {
+      const message = window[i]!;
+      if (result.status === 'fulfilled') {
+        (result.value === message.sha256 ? verified.same : verified.different).push(message);
+      } else if (
+        result.reason instanceof Pop3ServerError ||
+        result.reason instanceof Pop3MessageTooLargeError
+      ) {
+        verified.unproven.push(message);
+      } else {
+        throw result.reason; // the connection is gone: the run fails, and nothing is deleted
+      }
+    }
+  }
+  return verified;
+}
+
+async function digestOf(body: Readable): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of body) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
