@@ -67,6 +67,12 @@ interface ListedMessage {
   readonly size: number;
 }
 
+/** A message due for deletion by the days, with what the listing and the state say of it. */
+interface DueEntry extends DueMessage {
+  readonly listed: ListedMessage;
+  readonly kept: KeptMessage;
+}
+
 /** One keep-mode run: created before the listing, asked for the plan, told each commit, finished before QUIT. */
 export class KeepRun {
   readonly #mailbox: MailboxConfig;
@@ -127,37 +133,7 @@ export class KeepRun {
       if (size !== undefined) this.#listed.set(msg, { msg, uidl, id: stateIdOf(uidl), size });
     }
     sizeOf.clear();
-    const known = new Map(loaded?.state.messages.map((kept) => [loadedStateId(kept.uidl), kept]));
-    const fresh: ListedMessage[] = [];
-    const due: Array<DueMessage & { readonly listed: ListedMessage; readonly kept: KeptMessage }> = [];
-    for (const message of this.#listed.values()) {
-      const kept = known.get(message.id);
-      // Same unique-id, different size: the server reused the unique-id for another message.
-      if (kept === undefined || kept.size !== message.size) {
-        fresh.push(message);
-      } else if (!this.#isDue(kept)) {
-        this.#keepListed(message, kept);
-      } else if (
-        kept.sha256 === undefined ||
-        verifyWith === undefined ||
-        verifyWith.capabilities.expire === 0
-      ) {
-        // Nothing to compare with (a state from before digests), or no reading allowed: no proof, no DELE.
-        // With EXPIRE 0 a read would make the server remove the message at QUIT whatever this run decides.
-        this.#keepListed(message, kept);
-        this.#run.deletionWithheld();
-      } else {
-        due.push({
-          msg: message.msg,
-          uidl: message.uidl,
-          size: message.size,
-          sha256: kept.sha256,
-          listed: message,
-          kept,
-        });
-      }
-    }
-    known.clear();
+    const { fresh, due } = this.#sort(loaded?.state.messages ?? [], verifyWith);
     fresh.push(...(await this.#verify(due, verifyWith)));
     const toIngest = loaded === undefined ? this.#firstRun(fresh) : fresh;
     const ingest = new Set(toIngest.map((message) => message.msg));
@@ -213,6 +189,36 @@ export class KeepRun {
     );
   }
 
+  /** Each listed message: new (to ingest), kept, or due for deletion (to verify first). */
+  #sort(
+    state: readonly KeptMessage[],
+    verifyWith: Pop3Client | undefined,
+  ): { fresh: ListedMessage[]; due: DueEntry[] } {
+    const known = new Map(state.map((kept) => [loadedStateId(kept.uidl), kept]));
+    const fresh: ListedMessage[] = [];
+    const due: DueEntry[] = [];
+    for (const message of this.#listed.values()) {
+      const kept = known.get(message.id);
+      // Same unique-id, different size: the server reused the unique-id for another message.
+      if (kept === undefined || kept.size !== message.size) {
+        fresh.push(message);
+        continue;
+      }
+      if (!this.#isDue(kept) || verifyWith === undefined) {
+        this.#keepListed(message, kept); // a dry run reads nothing and deletes nothing
+      } else if (kept.sha256 === undefined || verifyWith.capabilities.expire === 0) {
+        // Nothing to compare with (a state from before digests): no proof, no DELE. With EXPIRE 0 a read
+        // would make the server remove the message at QUIT whatever this run decides.
+        this.#keepListed(message, kept);
+        this.#run.deletionWithheld();
+      } else {
+        const { msg, uidl, size } = message;
+        due.push({ msg, uidl, size, sha256: kept.sha256, listed: message, kept });
+      }
+    }
+    return { fresh, due };
+  }
+
   #isDue(kept: KeptMessage): boolean {
     const days = this.#keep.deleteAfterDays;
     if (days === undefined || kept.ingestedAt === undefined) return false;
@@ -225,27 +231,20 @@ export class KeepRun {
   }
 
   /** Reads the due messages again; returns those that turned out to be other messages, to ingest. */
-  async #verify(
-    due: ReadonlyArray<DueMessage & { readonly listed: ListedMessage; readonly kept: KeptMessage }>,
-    client: Pop3Client | undefined,
-  ): Promise<ListedMessage[]> {
+  async #verify(due: readonly DueEntry[], client: Pop3Client | undefined): Promise<ListedMessage[]> {
     if (due.length === 0 || client === undefined) return [];
-    const verified = await verifyDue(client, due, this.#mailbox.limits, this.#deadline);
-    const outcomeOf = new Map<number, 'same' | 'different' | 'unproven'>();
-    for (const message of verified.same) outcomeOf.set(message.msg, 'same');
-    for (const message of verified.different) outcomeOf.set(message.msg, 'different');
-    for (const message of verified.unproven) outcomeOf.set(message.msg, 'unproven');
+    const verdicts = await verifyDue(client, due, this.#mailbox.limits, this.#deadline);
     const reused: ListedMessage[] = [];
     for (const { listed, kept } of due) {
-      const outcome = outcomeOf.get(listed.msg); // undefined: not reached this run, still due next run
-      if (outcome === 'different') {
+      const verdict = verdicts.get(listed.msg); // undefined: not read this run, still due next run
+      if (verdict === 'different') {
         this.#run.reusedUidl();
         reused.push(listed); // not in the next state unless committed now: the next run ingests it otherwise
         continue;
       }
       this.#keepListed(listed, kept);
-      if (outcome === 'same') this.#dueForDeletion.push(listed);
-      if (outcome === 'unproven') this.#run.deletionWithheld();
+      if (verdict === 'same') this.#dueForDeletion.push(listed);
+      if (verdict === 'unproven') this.#run.deletionWithheld();
     }
     return reused;
   }

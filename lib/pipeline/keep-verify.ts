@@ -29,23 +29,24 @@ export interface DueMessage {
   readonly sha256: string;
 }
 
-export interface Verified {
-  /** The server's copy hashes to the stored digest: may be deleted. */
-  readonly same: DueMessage[];
-  /** The server's copy is another message under the same unique-id and size. */
-  readonly different: DueMessage[];
-  /** RETR refused or cut off: stays, unproven. */
-  readonly unproven: DueMessage[];
-}
+/**
+ * What a read showed: `same`, the server's copy hashes to the stored digest (it may be deleted);
+ * `different`, it is another message under the same unique-id and size; `unproven`, its RETR was refused
+ * or cut off (it stays).
+ */
+export type Verdict = 'same' | 'different' | 'unproven';
 
-/** Reads and hashes the due messages, in order, until the per-run limits or half the time left are used. */
+/**
+ * Reads and hashes the due messages, in order, until the per-run limits or half the time left are used.
+ * Resolves with the verdict per message number; a message not read this run has none.
+ */
 export async function verifyDue(
   client: Pop3Client,
   due: readonly DueMessage[],
   limits: MailboxLimits,
   deadline: Deadline,
-): Promise<Verified> {
-  const verified: Verified = { same: [], different: [], unproven: [] };
+): Promise<Map<number, Verdict>> {
+  const verdicts = new Map<number, Verdict>();
   const stopBelowMs = deadline.remainingMs() / 2; // Infinity / 2 for a deadline that never comes
   let bytes = 0;
   let next = 0;
@@ -67,18 +68,18 @@ export async function verifyDue(
     for (const [i, result] of digests.entries()) {
       const message = window[i]!;
       if (result.status === 'fulfilled') {
-        (result.value === message.sha256 ? verified.same : verified.different).push(message);
+        verdicts.set(message.msg, result.value === message.sha256 ? 'same' : 'different');
       } else if (
         result.reason instanceof Pop3ServerError ||
         result.reason instanceof Pop3MessageTooLargeError
       ) {
-        verified.unproven.push(message);
+        verdicts.set(message.msg, 'unproven');
       } else {
         throw result.reason; // the connection is gone: the run fails, and nothing is deleted
       }
     }
   }
-  return verified;
+  return verdicts;
 }
 
 async function digestOf(body: Readable): Promise<string> {

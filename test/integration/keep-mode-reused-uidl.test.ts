@@ -7,6 +7,7 @@
  * The server is the scriptable one, answering from a maildrop the test changes between sessions: the
  * same unique-id and size with other content is exactly what no real server does on demand.
  */
+import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, test } from 'vitest';
 import { LocalStateStore } from '../../lib/adapters/local-state-store.ts';
 import { Deadline } from '../../lib/deadline.ts';
@@ -18,14 +19,17 @@ import { type ScriptConnection, startScriptServer } from '../support/script-serv
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const DAY_0 = Date.UTC(2026, 0, 1);
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 interface Held {
   uidl: string;
   bytes: Buffer;
+  /** RETR of this message answers -ERR. */
+  refuseRetr?: boolean;
 }
 
 /** A maildrop the test edits between sessions; every command line of every session, in order. */
-function maildropServer(maildrop: Held[], commands: string[]) {
+function maildropServer(maildrop: Held[], commands: string[], capabilities: string[]) {
   return async (conn: ScriptConnection): Promise<void> => {
     const marked = new Set<number>();
     const numbered = [...maildrop]; // message numbers are fixed for the session (RFC 1939 §3)
@@ -38,7 +42,7 @@ function maildropServer(maildrop: Held[], commands: string[]) {
       const msg = Number(arg);
       switch (keyword.toUpperCase()) {
         case 'CAPA':
-          await conn.write('+OK\r\nUSER\r\nUIDL\r\nPIPELINING\r\n.\r\n');
+          await conn.write(`+OK\r\n${['USER', 'UIDL', 'PIPELINING', ...capabilities].join('\r\n')}\r\n.\r\n`);
           break;
         case 'UIDL':
           await conn.write(`+OK\r\n${numbered.map((held, i) => `${i + 1} ${held.uidl}\r\n`).join('')}.\r\n`);
@@ -49,6 +53,10 @@ function maildropServer(maildrop: Held[], commands: string[]) {
           );
           break;
         case 'RETR':
+          if (numbered[msg - 1]!.refuseRetr) {
+            await conn.write('-ERR message is locked\r\n');
+            break;
+          }
           await conn.write(
             Buffer.concat([Buffer.from('+OK\r\n'), numbered[msg - 1]!.bytes, Buffer.from('.\r\n')]),
           );
@@ -83,14 +91,14 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function setUp(maildrop: Held[]) {
+async function setUp(maildrop: Held[], capabilities: string[] = []) {
   const commands: string[] = [];
-  const server = await startScriptServer(maildropServer(maildrop, commands));
+  const server = await startScriptServer(maildropServer(maildrop, commands, capabilities));
   cleanups.push(() => server.close());
   const local = localPorts();
   cleanups.push(() => local.remove());
   const mailbox = testMailbox({ port: server.port, keep: { deleteAfterDays: 30, initial: 'all' } });
-  const pollOn = (day: number) =>
+  const pollOn = (day: number, options: { dryRun?: boolean } = {}) =>
     pollMailbox(
       mailbox,
       {
@@ -99,6 +107,7 @@ async function setUp(maildrop: Held[]) {
         stateStore: new LocalStateStore(local),
       },
       Deadline.after(20_000),
+      options,
     );
   const storedBodies = () => [...local.objects().values()].map((body) => body.toString('latin1'));
   return { commands, local, pollOn, storedBodies };
@@ -180,6 +189,49 @@ describe('keep mode: deleteAfterDays proves a message is the one stored before D
     });
     expect(commands.filter((line) => /^(RETR|DELE)/.test(line))).toEqual([]);
     expect(maildrop).toHaveLength(1);
+  });
+});
+
+describe('keep mode: no proof, no DELE', () => {
+  test('a refused RETR, a server with EXPIRE 0 and a dry run leave a due message on the server', async () => {
+    const body = message('due');
+    const maildrop: Held[] = [{ uidl: 'D1', bytes: body }];
+    const { commands, pollOn } = await setUp(maildrop);
+    expect(await pollOn(0)).toMatchObject({ status: 'ok', keep: { ingested: 1 } });
+
+    maildrop[0] = { uidl: 'D1', bytes: body, refuseRetr: true };
+    commands.length = 0;
+    const refused = await pollOn(60);
+    expect(refused).toMatchObject({
+      status: 'ok',
+      counts: { deleted: 0 },
+      keep: { kept: 1, deletionWithheld: 1 },
+    });
+    expect(commands.filter((line) => /^(RETR|DELE)/.test(line))).toEqual(['RETR 1']);
+
+    commands.length = 0;
+    const dry = await pollOn(60, { dryRun: true });
+    expect(dry.keep?.deletionWithheld).toBeUndefined();
+    expect(commands.filter((line) => /^(RETR|DELE)/.test(line))).toEqual([]);
+    expect(maildrop).toHaveLength(1);
+  });
+
+  test('with EXPIRE 0 a due message is not read (the server would remove it at QUIT) and not deleted', async () => {
+    const body = message('expiring');
+    const maildrop: Held[] = [{ uidl: 'E1', bytes: body }];
+    const { commands, local, pollOn } = await setUp(maildrop, ['EXPIRE 0']);
+    await new LocalStateStore(local).save(
+      'test',
+      { messages: [{ uidl: 'E1', size: body.length, ingestedAt: DAY_0, sha256: sha256(body) }] },
+      undefined,
+    );
+    const outcome = await pollOn(60);
+    expect(outcome).toMatchObject({
+      status: 'ok',
+      counts: { deleted: 0 },
+      keep: { kept: 1, deletionWithheld: 1 },
+    });
+    expect(commands.filter((line) => /^(RETR|DELE)/.test(line))).toEqual([]);
   });
 });
 
