@@ -3,7 +3,7 @@
  * listing is bounded in entries and in octets (lib/pop3/limits.ts), and past either bound the run fails
  * with `listing-too-long` (status `failed`: a person must act) while the listing is read, before memory
  * is at risk. Unique-ids outside RFC 1939 enter the state hashed, so a state at the bound still saves
- * and loads.
+ * and loads; a state larger than any keep mode writes (an older version's) is refused unexpanded.
  *
  * Each run is measured in a child process (test/support/keep-rss-probe.ts: its own RSS, nothing else in
  * it) against the lying server, which generates listings without holding them. Before these bounds,
@@ -17,9 +17,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stateKeyFor } from '../../lib/adapters/local-state-store.ts';
-import { decodeState } from '../../lib/adapters/mailbox-state-codec.ts';
+import { decodeState, MAX_STATE_TEXT_OCTETS, STATE_FORMAT } from '../../lib/adapters/mailbox-state-codec.ts';
 import { KEEP_MODE_MAX_LISTING_ENTRIES, KEEP_MODE_MAX_LISTING_OCTETS } from '../../lib/pop3/limits.ts';
 import type { KeepProbeResult } from '../support/keep-rss-probe.ts';
 import { type LyingServer, startLyingServer } from '../support/lying-pop3-server.ts';
@@ -115,5 +116,22 @@ describe('keep mode: a state at the bounds saves and loads', () => {
     expect(past).toMatchObject({ status: 'failed', reason: 'listing-too-long', recordedByInitial: 0 });
     expect(past.message).toMatch(`more than ${KEEP_MODE_MAX_LISTING_ENTRIES} messages`);
     expect(past.peakGrowthBytes).toBeLessThan(REFUSED_BYTES);
+  });
+});
+
+describe('keep mode: a state larger than keep mode writes', () => {
+  it('is refused before it is expanded: listing-too-long, with what to do', async () => {
+    const server = await lyingServer(3, 16);
+    const dir = stateDir();
+    const line = `["${'a'.repeat(70)}",1,1,"${'0'.repeat(64)}"]\n`;
+    const header = JSON.stringify({ format: STATE_FORMAT, version: 1, mailboxId: 'kept', counter: 1 });
+    const text = `${header}\n${line.repeat(Math.ceil(MAX_STATE_TEXT_OCTETS / line.length) + 1)}`;
+    const file = path.join(dir, stateKeyFor('', 'kept'));
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, gzipSync(text, { level: 1 }));
+    const result = await run(server, dir);
+    expect(result).toMatchObject({ status: 'failed', reason: 'listing-too-long' });
+    expect(result.message).toMatch(/expands to more than \d+ octets.*delete the state object/);
+    expect(result.peakGrowthBytes).toBeLessThan(REFUSED_BYTES);
   });
 });
