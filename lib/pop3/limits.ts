@@ -96,10 +96,10 @@ export const MAX_LOGIN_ATTEMPTS = 3;
  * Entries a keep-mode run keeps from LIST and UIDL: it must see every message to know which are new, so
  * a longer listing fails the run (`listing-too-long`) instead of hiding the messages past the cap. Keep
  * mode holds each entry several times over (the listing, the state loaded, the state being written): a
- * run peaked at 148 MiB of RSS growth with 100,000 RFC-maximum unique-ids and at 176 MiB with 200,000 of
- * Dovecot's 16 characters (test/integration/keep-mode-bounds.test.ts). 200,000 is twice the 100,000 kept
- * messages BENCHMARKS.md measures; a million, the earlier cap, ran out of a 448 MB heap even with
- * 16-character unique-ids.
+ * run peaked at 112 MiB of RSS growth with 100,000 RFC-maximum unique-ids and at 174 MiB with 200,000 of
+ * Dovecot's 16 characters, and each also ran within a 128 MB heap (test/integration/keep-mode-bounds.test.ts).
+ * 200,000 is twice the 100,000 kept messages BENCHMARKS.md measures; a million, the earlier cap, ran out of
+ * a 448 MB heap even with 16-character unique-ids.
  */
 export const KEEP_MODE_MAX_LISTING_ENTRIES = 200_000;
 

@@ -8,8 +8,9 @@
  * Each run is measured in a child process (test/support/keep-rss-probe.ts: its own RSS, nothing else in
  * it) against the lying server, which generates listings without holding them. Before these bounds,
  * 100,000 unique-ids of 1,000 octets took 575 MiB, and a million entries of 16 characters ran out of a
- * 448 MB heap. Measured here: 148 MiB at 100,000 RFC-maximum unique-ids, 176 MiB at 200,000 of 16
- * characters, 67 MiB at 16,000 of 1,000 octets; a refused listing 30-67 MiB.
+ * 448 MB heap. Measured here (peak RSS growth, 448 MB heap): 112 MiB at 100,000 RFC-maximum unique-ids,
+ * 174 MiB at 200,000 of 16 characters (131 MiB within a 128 MB heap), 69 MiB at 16,000 of 1,000 octets;
+ * a refused listing 30-67 MiB.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -26,7 +27,7 @@ import type { KeepProbeResult } from '../support/keep-rss-probe.ts';
 import { type LyingServer, startLyingServer } from '../support/lying-pop3-server.ts';
 
 const MiB = 1024 * 1024;
-/** What a keep-mode run at the bounds may cost: the measured peak (176 MiB) with room for a slower GC. */
+/** What a keep-mode run at the bounds may cost: the measured peak (174 MiB) with room for a slower GC. */
 const AT_THE_BOUND_BYTES = 256 * MiB;
 /** A refused listing costs what was read of it: at most the octet cap, and the runtime. */
 const REFUSED_BYTES = KEEP_MODE_MAX_LISTING_OCTETS + 96 * MiB;
