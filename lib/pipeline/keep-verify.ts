@@ -18,8 +18,11 @@ import type { Deadline } from '../deadline.ts';
 import { Pop3MessageTooLargeError, Pop3ServerError } from '../pop3/errors.ts';
 import type { Pop3Client } from '../pop3-client/client.ts';
 
-/** RETRs in flight while verifying: enough to hide a round trip behind the bodies of the others. */
-export const VERIFY_WINDOW = 8;
+/**
+ * RETRs in flight while verifying: as many as the client's pipelining window (64), so that a long round
+ * trip is paid once per window. Each body is hashed as it arrives, so a window holds no message.
+ */
+export const VERIFY_WINDOW = 64;
 
 export interface DueMessage {
   readonly msg: number;
