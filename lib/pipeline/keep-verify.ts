@@ -7,9 +7,9 @@
  * (RETR refused, cut off, no digest to compare with), and it stays on the server.
  *
  * RETR, not TOP: only the whole message proves it is the one stored. The bodies are hashed as they
- * arrive and never held. A few RETRs are pipelined at once, so a long round trip is paid once per window.
- * The reads are bounded like the ingestion's: the per-run limits, and half the time left, because
- * ingesting new mail comes first; what is not read this run stays due for the next.
+ * arrive and never held. Up to VERIFY_WINDOW RETRs are pipelined at once, so a long round trip is paid
+ * once per window. The reads are bounded like the ingestion's: the per-run limits, and half the time
+ * left, because ingesting new mail comes first; what is not read this run stays due for the next.
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
