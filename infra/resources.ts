@@ -3,7 +3,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { DEFAULTS, ENFORCED_BUCKET_PROPS } from './defaults.ts';
-import { incomingObjectsPattern } from './grants.ts';
+import { incomingObjectsPattern, stateObjectsPattern } from './grants.ts';
 import type { MailboxIngestionProps } from './props.ts';
 
 /** SQS-managed encryption, or the customer key when one is given. */
@@ -17,7 +17,9 @@ export function queueEncryption(
 
 /**
  * The new bucket: private, encrypted, TLS only, with lifecycle rules that clean up after interrupted
- * uploads (incomplete multipart uploads, and temporary objects of the store under `.incoming/`).
+ * uploads (incomplete multipart uploads, and temporary objects of the store under `.incoming/`) and,
+ * when versioned, after keep mode's state objects under `.state/`, whose superseded versions would
+ * otherwise pile up run after run.
  */
 export function bucketPropsWithDefaults(props: MailboxIngestionProps, keyPrefix: string): s3.BucketProps {
   const overrides = props.bucketProps ?? {};
@@ -31,6 +33,16 @@ export function bucketPropsWithDefaults(props: MailboxIngestionProps, keyPrefix:
       // With versioning, a deleted temporary object stays as a noncurrent version: expire those too.
       ...(versioned ? { noncurrentVersionExpiration: DEFAULTS.incompleteUploadExpiry } : {}),
     },
+    // Each keep-mode run replaces its state object: only the current version is ever read.
+    ...(versioned
+      ? [
+          {
+            id: 'expire-old-state-versions',
+            prefix: stateObjectsPattern(keyPrefix).slice(0, -1),
+            noncurrentVersionExpiration: DEFAULTS.stateVersionExpiry,
+          },
+        ]
+      : []),
   ];
   const archive: s3.LifecycleRule[] = props.archive
     ? [

@@ -111,10 +111,19 @@ export const systemClock: Clock = { now: () => new Date() };
  * ingested (never deleted by `deleteAfterDays`).
  */
 export interface KeptMessage {
+  /**
+   * The state id: the unique-id, or `sha256:` and its hash for one outside RFC 1939 (lib/pipeline/
+   * keep-state-id.ts), so that a long unique-id does not make the state long.
+   */
   readonly uidl: string;
   readonly size: number;
   /** Milliseconds since the epoch. */
   readonly ingestedAt: number | undefined;
+  /**
+   * SHA-256 (hex) of the stored bytes, for messages ingested since digests were kept: `deleteAfterDays`
+   * DELEs a message only when the server's copy hashes to it. Undefined: never deleted by the days.
+   */
+  readonly sha256?: string;
 }
 
 export interface MailboxState {
@@ -170,4 +179,12 @@ export interface MailboxHealthStore {
   ): Promise<string>;
   /** Every record in the store, for `mailbox-poller status` without a configuration. */
   list(options?: { signal?: AbortSignal }): Promise<MailboxHealth[]>;
+}
+
+/**
+ * The state expands to more than keep mode writes for the listings it accepts (lib/adapters/
+ * mailbox-state-codec.ts): it is refused before it is expanded, and a person must act (`listing-too-long`).
+ */
+export class StateTooLargeError extends Error {
+  override readonly name = 'StateTooLargeError';
 }

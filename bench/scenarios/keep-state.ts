@@ -55,6 +55,8 @@ export async function measureKeepState(log: (line: string) => void): Promise<Kee
         uidl: shape.uidl(i),
         size: 2_000 + ((i * 7919) % 200_000),
         ingestedAt: now - (i % 1000) * 60_000,
+        // The stored message's digest, which every ingested entry carries (random: it does not compress).
+        sha256: randomBytes(32).toString('hex'),
       }));
       const state: MailboxState = { messages };
       const saves: number[] = [];
@@ -133,7 +135,7 @@ export function renderKeepState(results: KeepStateResults): string {
     ),
     '',
     `The listing is read by the client's ListingReader with keep mode's cap (${KEEP_MODE_MAX_LISTING_ENTRIES.toLocaleString('en-US')} ` +
-      'entries, lib/pipeline/keep-mode.ts), not the per-run cap of 2 × maxMessagesPerRun: keep mode must see ' +
+      'entries and 16 MiB, lib/pop3/limits.ts), not the per-run cap of 2 × maxMessagesPerRun: keep mode must see ' +
       'every message to know which are new.',
     '',
     'The size bound depends on the UIDLs: random hex carries 4 bits per character and is the worst case ' +

@@ -1,15 +1,27 @@
 /**
  * The bytes of a keep-mode mailbox state (lib/pipeline/keep-mode.ts), shared by the S3 and local state
  * stores: gzip of JSON lines. The first line is a header naming the format, its version, the mailbox and a
- * save counter (the local store's version); then one line per UIDL, an array `[uidl, size, ingestedAt]`
- * (ingestedAt in ms since the epoch, or null for a message recorded by `initial` without being ingested).
- * Arrays, not objects, because a kept mailbox may hold 100,000 UIDLs: at the RFC maximum of 70 octets a
- * line is under 100 octets, and gzip takes the repeated structure away (bench: `--scenario keep-state`). Sizes and times are integers
-(safe integers, checked on load).
- * JSON strings carry any unique-id exactly, including the 8-bit ones some servers send.
+ * save counter (the local store's version); then one line per message, an array
+ * `[id, size, ingestedAt, sha256]`: the state id (the unique-id, or `sha256:` and its hash for one outside
+ * RFC 1939, lib/pipeline/keep-state-id.ts), the LIST size, ingestedAt in ms since the epoch (or null for a
+ * message recorded by `initial` without being ingested), and the SHA-256 of the stored bytes in hex, which
+ * `deleteAfterDays` compares with the message on the server before DELE. States written before digests
+ * have three elements: their messages are never deleted by `deleteAfterDays` (nothing proves they are the
+ * ones stored). The version stays 1: a poller from before digests reads such a state, ignores the fourth
+ * element and re-ingests (never skips) a message under a hashed id.
+ *
+ * Arrays, not objects, because a kept mailbox may hold 100,000 messages: a line is under 200 octets, and
+ * gzip takes the repeated structure away (bench: `--scenario keep-state`). Sizes and times are integers
+ * (safe integers, checked on load). JSON strings carry any id exactly, including 8-bit ones.
+ *
+ * Decoding is bounded (MAX_STATE_TEXT_OCTETS): a state larger than keep mode can ever write is refused
+ * before it is expanded, rather than exhausting memory. Both directions work a line (or a chunk of lines)
+ * at a time, never holding the whole text as one string or an array of its lines: with 100,000 entries
+ * that cut a run's peak RSS growth from 148 to 112 MiB and let it run within a 96 MB heap.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type { KeptMessage, MailboxState } from '../ports.ts';
+import { KEEP_MODE_MAX_LISTING_ENTRIES } from '../pop3/limits.ts';
+import { type KeptMessage, type MailboxState, StateTooLargeError } from '../ports.ts';
 
 export const STATE_FORMAT = 'mailbox-poller.mailbox-state';
 export const STATE_FORMAT_VERSION = 1;
@@ -22,34 +34,89 @@ interface StateHeader {
   readonly counter: number;
 }
 
+/**
+ * Longest state line keep mode writes: a 71-character id that JSON doubles at most (`"` and `\\` are
+ * escaped), the quotes, a size and a time of up to 16 digits each, a 64-digit hash and punctuation: 256
+ * octets is over it. The header is far shorter.
+ */
+export const MAX_STATE_LINE_OCTETS = 256;
+
+/**
+ * The most a state expands to: one line per listed message, at most KEEP_MODE_MAX_LISTING_ENTRIES. 51 MB,
+ * a tenth of the longest string V8 can hold (~512 MiB, where `Invalid string length` starts).
+ */
+export const MAX_STATE_TEXT_OCTETS = (KEEP_MODE_MAX_LISTING_ENTRIES + 1) * MAX_STATE_LINE_OCTETS;
+
 /** The state bytes could not be read: never guessed at, since a wrong state could skip a message. */
 export class MailboxStateFormatError extends Error {
   override readonly name = 'MailboxStateFormatError';
 }
 
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** Lines encoded to bytes at a time: the state text is never one string, nor one array of lines. */
+const LINES_PER_CHUNK = 1024;
+
 export function encodeState(mailboxId: string, state: MailboxState, counter: number): Buffer {
   const header: StateHeader = { format: STATE_FORMAT, version: STATE_FORMAT_VERSION, mailboxId, counter };
-  const lines = [JSON.stringify(header)];
-  for (const { uidl, size, ingestedAt } of state.messages) {
-    lines.push(`[${JSON.stringify(uidl)},${size},${ingestedAt ?? 'null'}]`);
+  const chunks: Buffer[] = [];
+  let text = `${JSON.stringify(header)}\n`;
+  for (const [i, { uidl, size, ingestedAt, sha256 }] of state.messages.entries()) {
+    const digest = sha256 === undefined ? '' : `,"${sha256}"`;
+    text += `[${JSON.stringify(uidl)},${size},${ingestedAt ?? 'null'}${digest}]\n`;
+    if (i % LINES_PER_CHUNK === LINES_PER_CHUNK - 1) {
+      chunks.push(Buffer.from(text, 'utf8'));
+      text = '';
+    }
   }
+  chunks.push(Buffer.from(text, 'utf8'));
   // Level 1: at 100,000 random UIDLs it is ~1 % larger than the default level 6 and twice as fast.
-  return gzipSync(`${lines.join('\n')}\n`, { level: 1 });
+  return gzipSync(Buffer.concat(chunks), { level: 1 });
 }
 
 export function decodeState(
   mailboxId: string,
   bytes: Buffer,
 ): { readonly state: MailboxState; readonly counter: number } {
-  let text: string;
+  const octets = expand(mailboxId, bytes);
+  let header: Partial<StateHeader> | null = null;
+  const messages: KeptMessage[] = [];
+  let lineNumber = 0;
+  // Line by line from the bytes: no copy of the whole text as a string, nor an array of its lines.
+  for (let start = 0; start < octets.length; ) {
+    const lf = octets.indexOf(0x0a, start);
+    const end = lf === -1 ? octets.length : lf;
+    const line = octets.toString('utf8', start, end);
+    start = end + 1;
+    lineNumber++;
+    if (lineNumber === 1) {
+      header = parseLine(line, 1, mailboxId) as Partial<StateHeader> | null;
+      checkHeader(header, mailboxId);
+    } else {
+      messages.push(keptMessageOf(parseLine(line, lineNumber, mailboxId), lineNumber, mailboxId));
+    }
+  }
+  if (lineNumber === 0) checkHeader(null, mailboxId);
+  return { state: { messages }, counter: header?.counter as number };
+}
+
+/** The state's text as bytes, at most MAX_STATE_TEXT_OCTETS of them. */
+function expand(mailboxId: string, bytes: Buffer): Buffer {
   try {
-    text = gunzipSync(bytes).toString('utf8');
+    return gunzipSync(bytes, { maxOutputLength: MAX_STATE_TEXT_OCTETS });
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new StateTooLargeError(
+        `the state of mailbox ${mailboxId} expands to more than ${MAX_STATE_TEXT_OCTETS} octets, more than keep ` +
+          `mode writes for ${KEEP_MODE_MAX_LISTING_ENTRIES} messages`,
+        { cause: error },
+      );
+    }
     throw new MailboxStateFormatError(`the state of mailbox ${mailboxId} is not gzip data`, { cause: error });
   }
-  const lines = text.split('\n');
-  if (lines.at(-1) === '') lines.pop();
-  const header = parseLine(lines[0] ?? '', 1, mailboxId) as Partial<StateHeader> | null;
+}
+
+function checkHeader(header: Partial<StateHeader> | null, mailboxId: string): void {
   if (
     header?.format !== STATE_FORMAT ||
     header.version !== STATE_FORMAT_VERSION ||
@@ -60,22 +127,22 @@ export function decodeState(
       `the state of mailbox ${mailboxId} does not start with a ${STATE_FORMAT} v${STATE_FORMAT_VERSION} header for this mailbox`,
     );
   }
-  const messages: KeptMessage[] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const entry = parseLine(lines[i]!, i + 1, mailboxId);
-    if (
-      !Array.isArray(entry) ||
-      typeof entry[0] !== 'string' ||
-      !Number.isSafeInteger(entry[1]) ||
-      !(entry[2] === null || Number.isSafeInteger(entry[2]))
-    ) {
-      throw new MailboxStateFormatError(
-        `line ${i + 1} of the state of mailbox ${mailboxId} is not [uidl, size, ingestedAt]`,
-      );
-    }
-    messages.push({ uidl: entry[0], size: entry[1] as number, ingestedAt: entry[2] ?? undefined });
+}
+
+function keptMessageOf(entry: unknown, lineNumber: number, mailboxId: string): KeptMessage {
+  if (
+    !Array.isArray(entry) ||
+    typeof entry[0] !== 'string' ||
+    !Number.isSafeInteger(entry[1]) ||
+    !(entry[2] === null || Number.isSafeInteger(entry[2])) ||
+    !(entry.length === 3 || (entry.length === 4 && SHA256_HEX.test(entry[3])))
+  ) {
+    throw new MailboxStateFormatError(
+      `line ${lineNumber} of the state of mailbox ${mailboxId} is not [id, size, ingestedAt, sha256]`,
+    );
   }
-  return { state: { messages }, counter: header.counter as number };
+  const sha256 = entry.length === 4 ? { sha256: entry[3] as string } : {};
+  return { uidl: entry[0], size: entry[1] as number, ingestedAt: entry[2] ?? undefined, ...sha256 };
 }
 
 function parseLine(line: string, lineNumber: number, mailboxId: string): unknown {

@@ -65,7 +65,10 @@ export function formatSummary(outcomes: readonly MailboxOutcome[], destination: 
 function formatKeepCounts(keep: KeepCounts): string {
   const initial =
     keep.recordedByInitial > 0 ? `, ${keep.recordedByInitial} recorded without ingesting (initial)` : '';
-  return ` (keep: ${keep.kept} kept, ${keep.ingested} newly ingested, ${keep.deletedAfterDays} deleted after days${initial})`;
+  const proof =
+    (keep.reusedUidl ? `, ${keep.reusedUidl} reused unique-ids ingested as new` : '') +
+    (keep.deletionWithheld ? `, ${keep.deletionWithheld} not deleted (unproven)` : '');
+  return ` (keep: ${keep.kept} kept, ${keep.ingested} newly ingested, ${keep.deletedAfterDays} deleted after days${initial}${proof})`;
 }
 
 function formatDryRunEntry(entry: DryRunEntry): string {

@@ -23,6 +23,10 @@ export const METRIC_NAMES = {
   messagesIngested: 'MessagesIngested',
   /** Keep mode only: messages deleted by deleteAfterDays. */
   messagesDeletedAfterDays: 'MessagesDeletedAfterDays',
+  /** Keep mode only: messages due for deleteAfterDays left on the server, unproven (KeepCounts.deletionWithheld). */
+  messagesDeletionWithheld: 'MessagesDeletionWithheld',
+  /** Keep mode only: due messages whose content differs from the stored one: ingested as new (KeepCounts.reusedUidl). */
+  reusedUidls: 'ReusedUidls',
   /**
    * 1 per mailbox run, dimension State (lib/health/states.ts): the Sum over one schedule period counts the
    * mailboxes in each state without a metric per mailbox. A mailbox held back by its circuit breaker still

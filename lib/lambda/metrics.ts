@@ -78,6 +78,12 @@ export function outcomeMetrics(outcome: MailboxOutcome, context: MetricContext):
                 unit: 'Count',
                 value: outcome.keep.deletedAfterDays,
               },
+              {
+                name: METRIC_NAMES.messagesDeletionWithheld,
+                unit: 'Count',
+                value: outcome.keep.deletionWithheld ?? 0,
+              },
+              { name: METRIC_NAMES.reusedUidls, unit: 'Count', value: outcome.keep.reusedUidl ?? 0 },
             ] as const)
           : []),
       ],

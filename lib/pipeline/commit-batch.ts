@@ -9,6 +9,8 @@ export interface StoredAndDescribed {
   readonly msg: number;
   readonly uidl: string | undefined;
   readonly notification: OutgoingNotification;
+  /** SHA-256 (hex) of the stored bytes: keep mode remembers it to check the message before a later DELE. */
+  readonly sha256?: string;
 }
 
 /** What one send did: the accepted entries may now be deleted; the failed ones stay on the server. */

@@ -43,6 +43,7 @@ export function describe(
     msg: planned.msg,
     uidl: planned.uidl,
     notification: { entryId: `m${planned.msg}`, body, mailboxId: mailbox.id, deduplicationKey: stored.key },
+    sha256: stored.sha256,
   };
 }
 

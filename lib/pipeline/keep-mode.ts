@@ -10,15 +10,20 @@
  * - Nothing hidden by a reused UIDL: the state keeps each UIDL with the LIST size it had; a listed message
  *   whose size differs is a different message and is ingested as new (its object key holds its own hash).
  * - Nothing deleted that was not ingested: `deleteAfterDays` DELEs only messages the state says were
- *   ingested (not those `initial` recorded), at least that many days ago by ports.clock.
+ *   ingested (not those `initial` recorded), at least that many days ago by ports.clock, and only once
+ *   the server's copy hashed to the digest stored with them (lib/pipeline/keep-verify.ts): a unique-id
+ *   reused for a message of the same size is caught there and the message ingested, not deleted.
  * - No writer overwrites another: the save names the version loaded (S3 If-Match / If-None-Match). The
  *   state is saved BEFORE QUIT: if the save fails (conflict, S3 down) the session is closed without QUIT,
  *   so none of this run's DELEs is committed, and the outcome says why (`state-conflict`, `state-store`).
  *   A message DELE'd after days stays in the state until a later listing no longer shows it (pruning), so
  *   a QUIT that fails after the save only means the next run DELEs it again.
  * - The whole listing is needed to know what is new and what to prune, so keep mode lifts the per-run
- *   listing cap to KEEP_MODE_MAX_LISTING_ENTRIES; a longer listing fails the run (`listing-too-long`)
- *   instead of silently never seeing the messages past the cap.
+ *   listing cap to KEEP_MODE_MAX_LISTING_ENTRIES entries and KEEP_MODE_MAX_LISTING_OCTETS octets
+ *   (lib/pop3/limits.ts); a longer listing fails the run (`listing-too-long`, a person must act) while it
+ *   is read, before memory is at risk, instead of silently never seeing the messages past the cap. The
+ *   state holds only listed messages, each under a bounded id (lib/pipeline/keep-state-id.ts), so a
+ *   state of an accepted listing always saves and loads (MAX_STATE_TEXT_OCTETS).
  *
  * Saving once per run is enough because the per-run limits bound what a lost run costs (it is ingested
  * again), and a state write is ~1 s at 100,000 UIDLs (BENCHMARKS.md): saving more often would cost more
@@ -26,21 +31,20 @@
  */
 import type { KeepConfig, MailboxConfig } from '../config/types.ts';
 import type { Deadline } from '../deadline.ts';
-import { Pop3ServerError } from '../pop3/errors.ts';
+import { Pop3MessageTooLargeError, Pop3ServerError } from '../pop3/errors.ts';
+import { KEEP_MODE_MAX_LISTING_ENTRIES, KEEP_MODE_MAX_LISTING_OCTETS } from '../pop3/limits.ts';
 import type { ListEntry, UidlEntry } from '../pop3/parsers.ts';
 import type { Pop3Client } from '../pop3-client/client.ts';
-import type { Clock, KeptMessage, MailboxStateStore, VersionedState } from '../ports.ts';
-import { StateConflictError } from '../ports.ts';
+import type { Clock, KeptMessage, MailboxStateStore } from '../ports.ts';
+import { StateConflictError, StateTooLargeError } from '../ports.ts';
 import type { StoredAndDescribed } from './commit-batch.ts';
+import { loadedStateId, stateIdOf } from './keep-state-id.ts';
+import { type DueMessage, verifyDue } from './keep-verify.ts';
 import type { OutcomeReason } from './reasons.ts';
 import { planRetrievals, type RetrievalPlan } from './retrieval-plan.ts';
 import type { RunRecord } from './run-record.ts';
 
-/**
- * Listing entries a keep-mode run keeps: it must see every message to know which are new. 1,000,000 is
- * ten times the 100,000 kept messages BENCHMARKS.md measures; an entry costs ~150 octets while listed.
- */
-export const KEEP_MODE_MAX_LISTING_ENTRIES = 1_000_000;
+export { KEEP_MODE_MAX_LISTING_ENTRIES, KEEP_MODE_MAX_LISTING_OCTETS };
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -58,7 +62,15 @@ export class KeepModeError extends Error {
 interface ListedMessage {
   readonly msg: number;
   readonly uidl: string;
+  /** The message's name in the state (lib/pipeline/keep-state-id.ts). */
+  readonly id: string;
   readonly size: number;
+}
+
+/** A message due for deletion by the days, with what the listing and the state say of it. */
+interface DueEntry extends DueMessage {
+  readonly listed: ListedMessage;
+  readonly kept: KeptMessage;
 }
 
 /** One keep-mode run: created before the listing, asked for the plan, told each commit, finished before QUIT. */
@@ -69,11 +81,13 @@ export class KeepRun {
   readonly #clock: Clock;
   readonly #run: RunRecord;
   readonly #deadline: Deadline;
-  #loaded: VersionedState | undefined;
-  /** UIDL → what the state says, for the messages listed now (the rest is pruned). */
+  /** The version of the state loaded, which the save names; undefined: no state yet. */
+  #version: string | undefined;
+  /** State id → what the state says, for the messages listed now (the rest is pruned). */
   readonly #next = new Map<string, KeptMessage>();
   readonly #dueForDeletion: ListedMessage[] = [];
-  readonly #sizeOf = new Map<number, number>();
+  /** Message number → LIST size and state id, for the commits. */
+  readonly #listed = new Map<number, ListedMessage>();
 
   constructor(
     mailbox: MailboxConfig,
@@ -90,10 +104,15 @@ export class KeepRun {
     run.keepMode();
   }
 
-  /** Which messages are new (to ingest, within the per-run limits) and which are due for deletion. */
+  /**
+   * Which messages are new (to ingest, within the per-run limits) and which are due for deletion. Due
+   * messages are read again through `verifyWith` and compared with their stored digest (keep-verify.ts);
+   * without it (a dry run) none is deleted.
+   */
   async plan(
     listing: readonly ListEntry[] & { readonly omitted: number },
     uidls: (readonly UidlEntry[] & { readonly omitted: number }) | undefined,
+    verifyWith?: Pop3Client,
   ): Promise<RetrievalPlan> {
     if (uidls === undefined) {
       throw new KeepModeError(
@@ -102,45 +121,24 @@ export class KeepRun {
           'kept ones; remove "keep" from this mailbox (or use a server with UIDL)',
       );
     }
-    if (listing.omitted > 0 || uidls.omitted > 0) {
-      throw new KeepModeError(
-        'listing-too-long',
-        `mailbox ${this.#mailbox.id} lists more than ${KEEP_MODE_MAX_LISTING_ENTRIES} messages, more than keep mode ` +
-          'tracks; delete old messages on the server or use deleteAfterDays',
-      );
-    }
-    this.#loaded = await this.#storeCall(() =>
+    if (listing.omitted > 0 || uidls.omitted > 0)
+      throw this.#tooLong(`more than ${KEEP_MODE_MAX_LISTING_ENTRIES} messages`);
+    const loaded = await this.#storeCall(() =>
       this.#store.load(this.#mailbox.id, { signal: this.#deadline.signal() }),
     );
+    this.#version = loaded?.version;
     const sizeOf = new Map(listing.map((entry) => [entry.msg, entry.octets]));
-    const listed: ListedMessage[] = [];
     for (const { msg, uidl } of uidls) {
       const size = sizeOf.get(msg);
-      if (size !== undefined) listed.push({ msg, uidl, size });
+      if (size !== undefined) this.#listed.set(msg, { msg, uidl, id: stateIdOf(uidl), size });
     }
-    for (const entry of listing) this.#sizeOf.set(entry.msg, entry.octets);
-    const known = new Map(this.#loaded?.state.messages.map((kept) => [kept.uidl, kept]));
-    const now = this.#clock.now().getTime();
-    const fresh: ListedMessage[] = [];
-    for (const message of listed) {
-      const kept = known.get(message.uidl);
-      // Same UIDL, different size: the server reused the UIDL for another message.
-      if (kept === undefined || kept.size !== message.size) {
-        fresh.push(message);
-        continue;
-      }
-      this.#next.set(kept.uidl, kept);
-      this.#run.keptOnServer();
-      const days = this.#keep.deleteAfterDays;
-      if (days !== undefined && kept.ingestedAt !== undefined && now - kept.ingestedAt >= days * DAY_MS) {
-        this.#dueForDeletion.push(message);
-      }
-    }
-    const toIngest = this.#loaded === undefined ? this.#firstRun(fresh) : fresh;
+    sizeOf.clear();
+    const { fresh, due } = this.#sort(loaded?.state.messages ?? [], verifyWith);
+    fresh.push(...(await this.#verify(due, verifyWith)));
+    const toIngest = loaded === undefined ? this.#firstRun(fresh) : fresh;
     const ingest = new Set(toIngest.map((message) => message.msg));
     // Messages without a UIDL line cannot be remembered; they are ingested (same key each time) rather than lost.
-    const withUidl = new Set(listed.map((message) => message.msg));
-    const untracked = listing.filter((entry) => !withUidl.has(entry.msg));
+    const untracked = listing.filter((entry) => !this.#listed.has(entry.msg));
     return planRetrievals(
       [...listing.filter((entry) => ingest.has(entry.msg)), ...untracked].sort((a, b) => a.msg - b.msg),
       uidls,
@@ -148,13 +146,24 @@ export class KeepRun {
     );
   }
 
+  /**
+   * Keep mode reads LIST and UIDL under its own octet cap: a listing past it fails while it is read
+   * (Pop3MessageTooLargeError), which here becomes the outcome a person can act on.
+   */
+  listingFailed(error: unknown): unknown {
+    if (!(error instanceof Pop3MessageTooLargeError)) return error;
+    return this.#tooLong(`more than ${KEEP_MODE_MAX_LISTING_OCTETS} octets of sizes or unique-ids`, error);
+  }
+
   /** Step 3 in keep mode: the committed messages enter the (next) state instead of being deleted. */
   committed(items: readonly StoredAndDescribed[]): void {
     const ingestedAt = this.#clock.now().getTime();
     for (const item of items) {
-      const size = this.#sizeOf.get(item.msg);
-      if (item.uidl !== undefined && size !== undefined)
-        this.#next.set(item.uidl, { uidl: item.uidl, size, ingestedAt });
+      const listed = this.#listed.get(item.msg);
+      if (item.uidl !== undefined && listed !== undefined) {
+        const digest = item.sha256 === undefined ? {} : { sha256: item.sha256 };
+        this.#next.set(listed.id, { uidl: listed.id, size: listed.size, ingestedAt, ...digest });
+      }
       this.#run.ingestedKept();
     }
   }
@@ -162,22 +171,85 @@ export class KeepRun {
   /** After the commits, before QUIT: DELE what is due, then save the state (a failure stops QUIT). */
   async finish(client: Pop3Client): Promise<void> {
     if (!this.#run.stopped) {
-      for (const message of this.#dueForDeletion) {
-        try {
-          await client.dele(message.msg);
-          this.#run.markedForDeletion(undefined, { afterDays: true });
-        } catch (error) {
-          if (!(error instanceof Pop3ServerError)) throw error;
-          this.#run.deletionRefused(message, error.message);
-        }
-      }
+      // All at once: the client pipelines them, so a long round trip is paid once, not once per message.
+      await Promise.all(
+        this.#dueForDeletion.map(async (message) => {
+          try {
+            await client.dele(message.msg);
+            this.#run.markedForDeletion(undefined, { afterDays: true });
+          } catch (error) {
+            if (!(error instanceof Pop3ServerError)) throw error;
+            this.#run.deletionRefused(message, error.message);
+          }
+        }),
+      );
     }
     const messages = [...this.#next.values()];
     await this.#storeCall(() =>
-      this.#store.save(this.#mailbox.id, { messages }, this.#loaded?.version, {
+      this.#store.save(this.#mailbox.id, { messages }, this.#version, {
         signal: this.#deadline.signal(),
       }),
     );
+  }
+
+  /** Each listed message: new (to ingest), kept, or due for deletion (to verify first). */
+  #sort(
+    state: readonly KeptMessage[],
+    verifyWith: Pop3Client | undefined,
+  ): { fresh: ListedMessage[]; due: DueEntry[] } {
+    const known = new Map(state.map((kept) => [loadedStateId(kept.uidl), kept]));
+    const fresh: ListedMessage[] = [];
+    const due: DueEntry[] = [];
+    for (const message of this.#listed.values()) {
+      const kept = known.get(message.id);
+      // Same unique-id, different size: the server reused the unique-id for another message.
+      if (kept === undefined || kept.size !== message.size) {
+        fresh.push(message);
+        continue;
+      }
+      if (!this.#isDue(kept) || verifyWith === undefined) {
+        this.#keepListed(message, kept); // a dry run reads nothing and deletes nothing
+      } else if (kept.sha256 === undefined || verifyWith.capabilities.expire === 0) {
+        // Nothing to compare with (a state from before digests): no proof, no DELE. With EXPIRE 0 a read
+        // would make the server remove the message at QUIT whatever this run decides.
+        this.#keepListed(message, kept);
+        this.#run.deletionWithheld();
+      } else {
+        const { msg, uidl, size } = message;
+        due.push({ msg, uidl, size, sha256: kept.sha256, listed: message, kept });
+      }
+    }
+    return { fresh, due };
+  }
+
+  #isDue(kept: KeptMessage): boolean {
+    const days = this.#keep.deleteAfterDays;
+    if (days === undefined || kept.ingestedAt === undefined) return false;
+    return this.#clock.now().getTime() - kept.ingestedAt >= days * DAY_MS;
+  }
+
+  #keepListed(message: ListedMessage, kept: KeptMessage): void {
+    this.#next.set(message.id, kept.uidl === message.id ? kept : { ...kept, uidl: message.id });
+    this.#run.keptOnServer();
+  }
+
+  /** Reads the due messages again; returns those that turned out to be other messages, to ingest. */
+  async #verify(due: readonly DueEntry[], client: Pop3Client | undefined): Promise<ListedMessage[]> {
+    if (due.length === 0 || client === undefined) return [];
+    const verdicts = await verifyDue(client, due, this.#mailbox.limits, this.#deadline);
+    const reused: ListedMessage[] = [];
+    for (const { listed, kept } of due) {
+      const verdict = verdicts.get(listed.msg); // undefined: not read this run, still due next run
+      if (verdict === 'different') {
+        this.#run.reusedUidl();
+        reused.push(listed); // not in the next state unless committed now: the next run ingests it otherwise
+        continue;
+      }
+      this.#keepListed(listed, kept);
+      if (verdict === 'same') this.#dueForDeletion.push(listed);
+      if (verdict === 'unproven') this.#run.deletionWithheld();
+    }
+    return reused;
   }
 
   /** `initial`: which of the messages on the server the first run ingests; the others are recorded only. */
@@ -188,10 +260,19 @@ export class KeepRun {
     const byAge = [...fresh].sort((a, b) => a.msg - b.msg); // message numbers follow arrival order
     const recordOnly = byAge.slice(0, Math.max(0, byAge.length - newest));
     for (const message of recordOnly) {
-      this.#next.set(message.uidl, { uidl: message.uidl, size: message.size, ingestedAt: undefined });
+      this.#next.set(message.id, { uidl: message.id, size: message.size, ingestedAt: undefined });
       this.#run.recordedByInitial();
     }
     return byAge.slice(recordOnly.length);
+  }
+
+  #tooLong(what: string, cause?: unknown): KeepModeError {
+    return new KeepModeError(
+      'listing-too-long',
+      `mailbox ${this.#mailbox.id} lists ${what}, more than keep mode tracks; delete old messages on the ` +
+        'server or use deleteAfterDays',
+      cause === undefined ? undefined : { cause },
+    );
   }
 
   async #storeCall<T>(call: () => Promise<T>): Promise<T> {
@@ -200,6 +281,12 @@ export class KeepRun {
     } catch (error) {
       if (error instanceof StateConflictError)
         throw new KeepModeError('state-conflict', error.message, { cause: error });
+      if (error instanceof StateTooLargeError) {
+        const fix = 'delete the state object to start over (`initial` applies again)';
+        throw new KeepModeError('listing-too-long', `mailbox ${this.#mailbox.id}: ${error.message}; ${fix}`, {
+          cause: error,
+        });
+      }
       const detail = error instanceof Error ? error.message : String(error);
       throw new KeepModeError('state-store', `mailbox ${this.#mailbox.id}: ${detail}`, { cause: error });
     }

@@ -49,6 +49,18 @@ export interface KeepCounts {
   deletedAfterDays: number;
   /** Messages the first run recorded without ingesting them (`initial: "none"` or `{"newest": N}`). */
   recordedByInitial: number;
+  /**
+   * Messages due under `deleteAfterDays` that were left on the server because nothing proved them the
+   * messages stored: no digest in the state (ingested before digests were kept), their RETR was refused, or
+   * the server expires what is retrieved (EXPIRE 0). Only present when not 0.
+   */
+  deletionWithheld?: number;
+  /**
+   * Messages due under `deleteAfterDays` whose content on the server differs from what was stored under
+   * their unique-id and size: the server reused the unique-id. Not deleted; ingested as new messages (this
+   * run, within its limits, else the next). Only present when not 0.
+   */
+  reusedUidl?: number;
 }
 
 export interface SkippedMessage {

@@ -19,7 +19,12 @@ import { CommitBatch } from './commit-batch.ts';
 import { describe, leaveUnnotified, markForDeletion, recordSent } from './commit-steps.ts';
 import { drainInSessions, drainsInSessions } from './drain-sessions.ts';
 import { previewRun } from './dry-run.ts';
-import { KEEP_MODE_MAX_LISTING_ENTRIES, type KeepRun, keepRunFor } from './keep-mode.ts';
+import {
+  KEEP_MODE_MAX_LISTING_ENTRIES,
+  KEEP_MODE_MAX_LISTING_OCTETS,
+  type KeepRun,
+  keepRunFor,
+} from './keep-mode.ts';
 import type { MailboxOutcome } from './outcome.ts';
 import { isOutcomeReason } from './reasons.ts';
 import { planRetrievals, type RetrievalPlan } from './retrieval-plan.ts';
@@ -104,7 +109,7 @@ async function pollSession(
       mailbox.auth,
     );
     const keep = keepRunFor(mailbox, ports, run, deadline); // undefined unless `keep: true`
-    const plan = await listMessages(client, mailbox, run, keep);
+    const plan = await listMessages(client, mailbox, run, keep, !options.dryRun);
     if (options.dryRun) return await previewRun(client, plan, run);
 
     const session = client;
@@ -155,6 +160,7 @@ async function listMessages(
   mailbox: MailboxConfig,
   run: RunRecord,
   keep: KeepRun | undefined,
+  mayRead: boolean,
 ): Promise<RetrievalPlan> {
   // Both requests go out together when the server pipelines. A server without UIDL answers -ERR.
   const [uidls, listing] = await Promise.all([
@@ -163,8 +169,12 @@ async function listMessages(
       throw error;
     }),
     client.list(),
-  ]);
-  const plan = keep ? await keep.plan(listing, uidls) : planRetrievals(listing, uidls, mailbox.limits);
+  ]).catch((error: unknown) => {
+    throw keep ? keep.listingFailed(error) : error; // keep mode: a listing past its octet cap
+  });
+  const plan = keep
+    ? await keep.plan(listing, uidls, mayRead ? client : undefined) // keep mode RETRs what is due for deletion
+    : planRetrievals(listing, uidls, mailbox.limits);
   run.found(listing.length + listing.omitted); // lines past the listing cap were counted, not kept
   for (const skipped of plan.oversized) run.leftOversized(skipped, skipped.detail);
   return plan;
@@ -195,6 +205,7 @@ function clientOptions(mailbox: MailboxConfig, deadline: Deadline, options: Poll
     maxListingEntries: mailbox.keep
       ? KEEP_MODE_MAX_LISTING_ENTRIES
       : maxListingEntriesFor(mailbox.limits.maxMessagesPerRun),
+    ...(mailbox.keep ? { maxListingOctets: KEEP_MODE_MAX_LISTING_OCTETS } : {}),
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),
     ...(options.onTrace ? { onTrace: options.onTrace.bind(undefined, mailbox.id) } : {}),
   };

@@ -177,6 +177,18 @@ export class RunRecord {
     this.#keeping().recordedByInitial++;
   }
 
+  /** Keep mode: a message due for deletion by the days stays, unproven (see KeepCounts.deletionWithheld). */
+  deletionWithheld(): void {
+    const keep = this.#keeping();
+    keep.deletionWithheld = (keep.deletionWithheld ?? 0) + 1;
+  }
+
+  /** Keep mode: a message due for deletion differs from the one stored under its unique-id (KeepCounts.reusedUidl). */
+  reusedUidl(): void {
+    const keep = this.#keeping();
+    keep.reusedUidl = (keep.reusedUidl ?? 0) + 1;
+  }
+
   #keeping(): KeepCounts {
     this.#keep ??= { kept: 0, ingested: 0, deletedAfterDays: 0, recordedByInitial: 0 };
     return this.#keep;

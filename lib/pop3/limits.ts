@@ -91,3 +91,23 @@ export const APOP_DIGEST_HEX_LENGTH = 32;
  * minutes must stay well below that even when every attempt fails.
  */
 export const MAX_LOGIN_ATTEMPTS = 3;
+
+/**
+ * Entries a keep-mode run keeps from LIST and UIDL: it must see every message to know which are new, so
+ * a longer listing fails the run (`listing-too-long`) instead of hiding the messages past the cap. Keep
+ * mode holds each entry several times over (the listing, the state loaded, the state being written): a
+ * run peaked at 112 MiB of RSS growth with 100,000 RFC-maximum unique-ids and at 174 MiB with 200,000 of
+ * Dovecot's 16 characters, and each also ran within a 128 MB heap (test/integration/keep-mode-bounds.test.ts).
+ * 200,000 is twice the 100,000 kept messages BENCHMARKS.md measures; a million, the earlier cap, ran out of
+ * a 448 MB heap even with 16-character unique-ids.
+ */
+export const KEEP_MODE_MAX_LISTING_ENTRIES = 200_000;
+
+/**
+ * Cap on a keep-mode LIST or UIDL body, in octets as received (the listing octet cap, which the reply
+ * decoder enforces while the body arrives, so memory never holds more). Entries alone do not bound a
+ * listing: unique-ids may be up to MAX_LISTING_LINE_OCTETS long, and 100,000 of 1,000 octets took 575 MiB.
+ * 16 MiB holds KEEP_MODE_MAX_LISTING_ENTRIES unique-id lines at the RFC 1939 maximum (6-digit number,
+ * space, 70 octets, CRLF: 79 octets), or ~16,000 lines of 1,000-octet unique-ids.
+ */
+export const KEEP_MODE_MAX_LISTING_OCTETS = 16 * 1024 * 1024;

@@ -46,6 +46,12 @@ describe('MailboxIngestion: what it creates', () => {
               NoncurrentVersionExpiration: { NoncurrentDays: 1 },
               Status: 'Enabled',
             },
+            {
+              Id: 'expire-old-state-versions',
+              Prefix: 'mail/.state/',
+              NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+              Status: 'Enabled',
+            },
           ],
         },
       },

@@ -84,6 +84,7 @@ describe('MailboxIngestion: props', () => {
             Id: 'expire-temporary-objects',
             NoncurrentVersionExpiration: { NoncurrentDays: 1 },
           }),
+          Match.objectLike({ Id: 'expire-old-state-versions' }),
           Match.objectLike({
             Id: 'archive-messages',
             Prefix: 'mail/',

@@ -4,6 +4,7 @@
  * the local one on disk, and what a run does when two writers race: the loser fails safe (no QUIT,
  * nothing deleted, `state-conflict`) and the next run goes on from the winner's state.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -199,10 +200,11 @@ describe('a keep-mode run and its state', () => {
     const inner = new LocalStateStore({ outDir: local.outDir });
     // 'old' was ingested ten days ago; deleteAfterDays 1 makes it due for DELE in this run.
     const size = pop3.messages('alice')[0]!.length; // its LIST size: these bytes are already CRLF
+    const sha256 = createHash('sha256').update(pop3.messages('alice')[0]!).digest('hex'); // as stored
     const oldUidl = await firstUidl(pop3.port);
     await inner.save(
       'test',
-      { messages: [{ uidl: oldUidl, size, ingestedAt: now - 10 * DAY_MS }] },
+      { messages: [{ uidl: oldUidl, size, ingestedAt: now - 10 * DAY_MS, sha256 }] },
       undefined,
     );
     let raced = false;

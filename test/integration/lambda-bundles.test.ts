@@ -37,6 +37,7 @@ import {
   lambdaContext,
   sqsRecordOf,
 } from '../support/lambda-harness.ts';
+import { startLyingServer } from '../support/lying-pop3-server.ts';
 import {
   type SecretsManagerEndpoint,
   startSecretsManagerEndpoint,
@@ -62,6 +63,7 @@ const USERS = {
   fine: 'fine-pop3-password',
   batch: 'batch-pop3-password',
   keep: 'keep-pop3-password',
+  neighbour: 'neighbour-pop3-password',
 };
 const SERVICE_NAME = 'bundle-test';
 const MESSAGE_BUCKET = 'mail';
@@ -722,6 +724,48 @@ describeWithCorpus('the built Lambda bundles', () => {
     expect(leftOf('batch-good')).toEqual([]);
     expect(leftOf('batch-good-copy')).toEqual([]);
     expect(leftOf('batch-bad')).toHaveLength(1);
+  });
+
+  test('keep mode: a listing too long to keep fails that mailbox alone, before memory is at risk', async () => {
+    // 20,000 unique-ids of 1,000 octets (20 MB of UIDL listing); before keep mode's octet cap such
+    // listings took hundreds of MiB and could run the whole invocation, and its batch, out of memory.
+    const lying = await startLyingServer({
+      count: 20_000,
+      listedSize: () => 100,
+      bodySize: () => 100,
+      uidl: (msg) => String(msg).padStart(1000, 'u'),
+    });
+    try {
+      const seeded = [1, 2].map((n) => Buffer.from(`Subject: neighbour ${n}\r\n\r\nmessage ${n}\r\n`));
+      await dovecot.seed('neighbour', seeded);
+      secrets.putSecret('mailbox-poller/neighbour', USERS.neighbour);
+      secrets.putSecret('mailbox-poller/huge-keep', 'any');
+      const huge = {
+        ...mailbox('huge-keep', 'anyone'),
+        port: lying.port,
+        tls: 'none',
+        allowInsecureAuth: true,
+        keep: true,
+      };
+      await writeConfig([huge, mailbox('neighbour', 'neighbour')]);
+      await dispatchAt('2025-03-04T14:00:00Z');
+      await pollBatch(await receiveJobs());
+
+      expect(
+        output.logs().find((entry) => entry['mailboxId'] === 'huge-keep' && entry['status']),
+      ).toMatchObject({
+        message: 'poll failed',
+        status: 'failed',
+        reason: 'listing-too-long',
+      });
+      expect(await aws.listKeys(MESSAGE_BUCKET, `${KEY_PREFIX}.state/huge-keep`)).toEqual([]);
+      expect(lying.deleted.size).toBe(0);
+      // The other mailbox of the batch is drained as usual.
+      expect(await dovecot.messageCount('neighbour')).toBe(0);
+      expect(await notificationsFor('neighbour')).toHaveLength(seeded.length);
+    } finally {
+      await lying.close();
+    }
   });
 
   /** The bytes of every message still in the user's Maildir. */

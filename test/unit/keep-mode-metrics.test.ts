@@ -34,6 +34,32 @@ describe('keep mode counts', () => {
     });
   });
 
+  it('publish withheld deletions and reused unique-ids, 0 when the run had none, and name them in the CLI', () => {
+    const withheld = {
+      kept: 9,
+      ingested: 1,
+      deletedAfterDays: 0,
+      recordedByInitial: 0,
+      deletionWithheld: 4,
+      reusedUidl: 1,
+    };
+    const valuesOf = (keep: MailboxOutcome['keep']) =>
+      Object.fromEntries(
+        outcomeMetrics(outcome({ keep }), context)[0]!.metrics.map((m) => [m.name, m.value]),
+      );
+    expect(valuesOf(withheld)).toMatchObject({
+      [METRIC_NAMES.messagesDeletionWithheld]: 4,
+      [METRIC_NAMES.reusedUidls]: 1,
+    });
+    expect(valuesOf({ kept: 9, ingested: 0, deletedAfterDays: 2, recordedByInitial: 0 })).toMatchObject({
+      [METRIC_NAMES.messagesDeletionWithheld]: 0,
+      [METRIC_NAMES.reusedUidls]: 0,
+    });
+    expect(formatSummary([outcome({ keep: withheld })], 'out')).toContain(
+      '0 deleted after days, 1 reused unique-ids ingested as new, 4 not deleted (unproven))',
+    );
+  });
+
   it('are absent for a mailbox that is drained', () => {
     const [doc] = outcomeMetrics(outcome(), context);
     expect(doc!.metrics.map((metric) => metric.name)).not.toContain(METRIC_NAMES.messagesKept);
