@@ -10,9 +10,9 @@
  *   and written (GetObject; PutObject is already granted on the prefix), and ListBucket is allowed for that
  *   prefix only, so a missing state object answers 404 rather than 403 (or, where S3 still says 403, the
  *   store lists the key to tell "none yet" from "refused").
- * - S3, health records: each mailbox's health record (lib/health/) sits in a `.health/` folder under the
- *   mailbox's own prefix, `<prefix><mailboxId>/.health/...`; the poll function reads it at the start of a
- *   run and writes it when the state changes. GetObject and PutObject are granted on those keys by name
+ * - S3, health records: each mailbox's health record (lib/health/) is `<prefix>.health/<mailboxId>.json`,
+ *   beside keep mode's state; the poll function reads it at the start of a run and writes it when the
+ *   state changes. GetObject and PutObject are granted on those keys by name
  *   (the prefix grant above also covers them, but a narrower prefix or a move of the messages must not
  *   take the health record along), and ListBucket for those keys only, so a mailbox's first run can tell
  *   "no record yet" from "refused".
@@ -28,6 +28,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import { INCOMING_FOLDER } from '../lib/adapters/s3-message-store.ts';
+import { HEALTH_RECORDS_FOLDER } from '../lib/health/states.ts';
 
 /** Secrets Manager appends a hyphen and six random characters to every secret name in its ARN. */
 const SECRET_ARN_SUFFIX_WILDCARD = '-??????';
@@ -46,11 +47,9 @@ export function stateObjectsPattern(keyPrefix: string): string {
   return `${keyPrefix}.state/*`;
 }
 
-/** The health records: a `.health/` folder in each mailbox's folder (`<prefix><mailboxId>/.health/`). */
-export const HEALTH_FOLDER = '.health/';
-
+/** The health records, one per mailbox (`<prefix>.health/<mailboxId>.json`, lib/adapters/s3-health-store.ts). */
 export function healthObjectsPattern(keyPrefix: string): string {
-  return `${keyPrefix}*/${HEALTH_FOLDER}*`;
+  return `${keyPrefix}${HEALTH_RECORDS_FOLDER}*`;
 }
 
 export function grantMessageStore(grantee: iam.IGrantable, bucket: s3.IBucket, keyPrefix: string): void {

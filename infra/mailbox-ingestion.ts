@@ -302,7 +302,7 @@ export class MailboxIngestion extends MailboxIngestionBase {
     acknowledgeWildcardResource(
       role,
       this.bucket.arnForObjects(healthObjectsPattern(this.keyPrefix)),
-      'Each mailbox keeps its health record in the .health/ folder of its own folder (the mailbox ids are ' +
+      'Each mailbox keeps its health record under the .health/ folder of the prefix (one per mailbox id, ' +
         'known only from the deployed config at run time); GetObject and PutObject there, writes conditional.',
     );
   }

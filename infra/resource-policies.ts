@@ -12,18 +12,13 @@
  *   (`.state/`) are replaced on every run, so they are exempt from that deny and get their own: a write
  *   there must carry `If-Match` (an update of the version read) or `If-None-Match` (the first write), so
  *   the state, too, is never overwritten blindly (lib/adapters/s3-state-store.ts). The health records
- *   (`<prefix><mailboxId>/.health/`, lib/health/) are rewritten when a mailbox's state changes and get the
+ *   (`<prefix>.health/<mailboxId>.json`, lib/health/) are rewritten when a mailbox's state changes and get the
  *   same rule: read with its ETag, written back with If-Match (If-None-Match the first time).
  */
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
-import {
-  HEALTH_FOLDER,
-  healthObjectsPattern,
-  incomingObjectsPattern,
-  stateObjectsPattern,
-} from './grants.ts';
+import { healthObjectsPattern, incomingObjectsPattern, stateObjectsPattern } from './grants.ts';
 
 /**
  * Denies sqs:SendMessage (and so SendMessageBatch) to every principal but `sender`. The condition names
@@ -72,18 +67,6 @@ export function denyOverwrites(bucket: s3.IBucket, writer: iam.IRole, keyPrefix:
       resources: [bucket.arnForObjects(stateObjectsPattern(keyPrefix))],
       // Both keys absent (conditions AND): neither If-Match nor If-None-Match.
       conditions: { Null: { 's3:if-none-match': 'true', 's3:if-match': 'true' } },
-    }),
-  );
-  // `<prefix>*/.health/*` also matches the key of a message whose UIDL is ".health"
-  // (`<prefix><id>/uidl/.health/<sha256>.eml`, docs/object-keys.md): keep If-None-Match required there.
-  bucket.addToResourcePolicy(
-    new iam.PolicyStatement({
-      sid: 'PollRoleNeverOverwritesMessagesOfUidlHealth',
-      effect: iam.Effect.DENY,
-      principals: [new iam.ArnPrincipal(writer.roleArn)],
-      actions: ['s3:PutObject'],
-      resources: [bucket.arnForObjects(`${keyPrefix}*/uidl/${HEALTH_FOLDER}*`)],
-      conditions: { Null: { 's3:if-none-match': 'true' } },
     }),
   );
   bucket.addToResourcePolicy(

@@ -21,6 +21,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { decodeHealth, encodeHealth } from '../health/record.ts';
+import { HEALTH_RECORDS_FOLDER } from '../health/states.ts';
 import {
   type MailboxHealth,
   type MailboxHealthStore,
@@ -43,7 +44,7 @@ export function healthKeyFor(keyPrefix: string, mailboxId: string): string {
 }
 
 export function healthPrefixOf(keyPrefix: string): string {
-  return `${keyPrefix}.health/`;
+  return `${keyPrefix}${HEALTH_RECORDS_FOLDER}`;
 }
 
 /** Reading or writing a record failed for a reason other than a conflict (permissions, network). */

@@ -29,8 +29,8 @@ import { defaultLockDir } from './mailbox-lock.ts';
 import { oauthLoginMain } from './oauth-login.ts';
 import { type LockedPollPorts, pollMailboxesLocked } from './poll-locked.ts';
 import { formatProblems, formatSummary, type Output, ProgressLine } from './report.ts';
-import { secretsMain } from './secrets-build.ts';
 import { resetMain } from './reset.ts';
+import { secretsMain } from './secrets-build.ts';
 import { statusMain } from './status.ts';
 
 /** The package version, put in by scripts/build.mjs (esbuild `define`); absent when run from the sources. */

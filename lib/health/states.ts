@@ -12,3 +12,10 @@
 export const HEALTH_STATES = ['needs-attention', 'retrying', 'paused', 'ok'] as const;
 
 export type HealthState = (typeof HEALTH_STATES)[number];
+
+/**
+ * The folder under the key prefix that holds one health record per mailbox (`<keyPrefix>.health/<id>.json`,
+ * lib/adapters/s3-health-store.ts), shared with the construct's grants and bucket policy (infra/grants.ts).
+ * Mailbox ids start with a letter or digit, so no message key can fall inside it.
+ */
+export const HEALTH_RECORDS_FOLDER = '.health/';

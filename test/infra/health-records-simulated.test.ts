@@ -63,7 +63,7 @@ async function decide(action: string, resource: string, context: Record<string, 
   return response.overallResult;
 }
 
-const HEALTH_KEY = `${BUCKET_ARN}/mail/support/.health/state.json`;
+const HEALTH_KEY = `${BUCKET_ARN}/mail/.health/support.json`;
 
 describe('the poll role and the health records, as IAM decides', () => {
   it('reads a health record', async () => {
@@ -81,7 +81,7 @@ describe('the poll role and the health records, as IAM decides', () => {
 
   it('lists the health keys, and nothing else', async () => {
     const list = (prefix: string) => decide('s3:ListBucket', BUCKET_ARN, { 's3:prefix': prefix });
-    expect(await list('mail/support/.health/state.json')).toBe('Allowed');
+    expect(await list('mail/.health/support.json')).toBe('Allowed');
     expect(await list('mail/support/')).toBe('ImplicitlyDenied');
   });
 

@@ -1,5 +1,5 @@
 /**
- * The poll function's access to the mailboxes' health records (`<prefix><mailboxId>/.health/`): read and
+ * The poll function's access to the mailboxes' health records (`<prefix>.health/<mailboxId>.json`): read and
  * written there, listed there only, and never written there without a condition.
  */
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -19,14 +19,14 @@ describe('health records in each mailbox folder', () => {
     expect(poll).toContainEqual({
       Action: ['s3:GetObject', 's3:PutObject'],
       Effect: 'Allow',
-      Resource: objects(bucket, '/inbound/*/.health/*'),
+      Resource: objects(bucket, '/inbound/.health/*'),
     });
   });
 
   it('lets it list those keys only, so a first run reads "no record yet" rather than "refused"', () => {
     expect(poll).toContainEqual({
       Action: 's3:ListBucket',
-      Condition: { StringLike: { 's3:prefix': 'inbound/*/.health/*' } },
+      Condition: { StringLike: { 's3:prefix': 'inbound/.health/*' } },
       Effect: 'Allow',
       Resource: bucket,
     });
@@ -47,7 +47,7 @@ describe('health records in each mailbox folder', () => {
       Effect: 'Deny',
       Principal: { AWS: getAtt(stack, ingestion.pollFunction.role) },
       Action: 's3:PutObject',
-      Resource: objects(bucket, '/inbound/*/.health/*'),
+      Resource: objects(bucket, '/inbound/.health/*'),
       Condition: { Null: { 's3:if-none-match': 'true', 's3:if-match': 'true' } },
     });
   });
@@ -55,6 +55,6 @@ describe('health records in each mailbox folder', () => {
   it("grants the same on an existing bucket, whose policy is the owner's to add", () => {
     const existing = synth({}, (s) => ({ bucket: s3.Bucket.fromBucketName(s, 'B', 'existing-mail') }));
     const statements = statementsOf(existing.template, existing.stack, existing.ingestion.pollFunction.role);
-    expect(JSON.stringify(statements)).toContain(':s3:::existing-mail/mail/*/.health/*');
+    expect(JSON.stringify(statements)).toContain(':s3:::existing-mail/mail/.health/*');
   });
 });

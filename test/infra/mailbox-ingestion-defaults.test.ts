@@ -211,13 +211,13 @@ describe('MailboxIngestion: least privilege', () => {
       {
         Action: ['s3:GetObject', 's3:PutObject'],
         Effect: 'Allow',
-        Resource: { 'Fn::Join': ['', [bucketArn, '/mail/*/.health/*']] },
+        Resource: { 'Fn::Join': ['', [bucketArn, '/mail/.health/*']] },
       },
       {
         Action: 's3:ListBucket',
         Effect: 'Allow',
         Resource: bucketArn,
-        Condition: { StringLike: { 's3:prefix': 'mail/*/.health/*' } },
+        Condition: { StringLike: { 's3:prefix': 'mail/.health/*' } },
       },
       { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: getAtt(stack, ingestion.notificationQueue) },
       {

@@ -62,8 +62,8 @@ describe('MailboxIngestion: props', () => {
       '/archive/inbound/.incoming/*',
       '/archive/inbound/.state/*',
       { StringLike: { 's3:prefix': 'archive/inbound/.state/*' } },
-      '/archive/inbound/*/.health/*',
-      { StringLike: { 's3:prefix': 'archive/inbound/*/.health/*' } },
+      '/archive/inbound/.health/*',
+      { StringLike: { 's3:prefix': 'archive/inbound/.health/*' } },
     ]);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ KEY_PREFIX: 'archive/inbound/' }) },

@@ -67,7 +67,7 @@ describe('the bucket: stored mail is never overwritten', () => {
       NotResource: [
         { 'Fn::Join': ['', [getAtt(stack, ingestion.bucket), '/mail/.incoming/*']] },
         { 'Fn::Join': ['', [getAtt(stack, ingestion.bucket), '/mail/.state/*']] },
-        { 'Fn::Join': ['', [getAtt(stack, ingestion.bucket), '/mail/*/.health/*']] },
+        { 'Fn::Join': ['', [getAtt(stack, ingestion.bucket), '/mail/.health/*']] },
       ],
       Condition: { Null: { 's3:if-none-match': 'true' } },
     });
@@ -90,7 +90,7 @@ describe('the bucket: stored mail is never overwritten', () => {
     expect(deny?.['NotResource']).toEqual([
       { 'Fn::Join': ['', [getAtt(stack, ingestion.bucket), '/inbound/.incoming/*']] },
       { 'Fn::Join': ['', [getAtt(stack, ingestion.bucket), '/inbound/.state/*']] },
-      { 'Fn::Join': ['', [getAtt(stack, ingestion.bucket), '/inbound/*/.health/*']] },
+      { 'Fn::Join': ['', [getAtt(stack, ingestion.bucket), '/inbound/.health/*']] },
     ]);
   });
 

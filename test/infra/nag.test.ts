@@ -95,8 +95,8 @@ describe('cdk-nag AwsSolutions', () => {
       .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
       .flatMap((entry) => Object.entries(entry.data as Record<string, string>));
     expect(acknowledged.map(([id]) => id.replace(/^annotation::/i, '')).sort()).toEqual([
-      'AwsSolutions-IAM5[Resource::<MailBucketC2C0137B.Arn>/mail/*/.health/*]',
       'AwsSolutions-IAM5[Resource::<MailBucketC2C0137B.Arn>/mail/*]',
+      'AwsSolutions-IAM5[Resource::<MailBucketC2C0137B.Arn>/mail/.health/*]',
       'AwsSolutions-IAM5[Resource::<MailBucketC2C0137B.Arn>/mail/.incoming/*]',
       'AwsSolutions-IAM5[Resource::<MailBucketC2C0137B.Arn>/mail/.state/*]',
       'AwsSolutions-L1',
