@@ -9,7 +9,7 @@
  * its write, which would otherwise be undone.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { decodeHealth, encodeHealth } from '../health/record.ts';
 import {
@@ -18,6 +18,7 @@ import {
   StateConflictError,
   type VersionedHealth,
 } from '../ports.ts';
+import { makePrivateFolder, PRIVATE_FILE_MODE } from './private-files.ts';
 import { healthKeyFor, healthPrefixOf } from './s3-health-store.ts';
 
 export interface LocalHealthStoreOptions {
@@ -44,7 +45,7 @@ export class LocalHealthStore implements MailboxHealthStore {
   async save(health: MailboxHealth, expectedVersion: string | undefined): Promise<string> {
     const file = this.#fileOf(health.mailboxId);
     const folder = path.dirname(file);
-    await mkdir(folder, { recursive: true });
+    await makePrivateFolder(folder);
     const current = await readIfThere(file);
     const found = current === undefined ? undefined : versionOf(current);
     if (found !== expectedVersion) {
@@ -54,7 +55,7 @@ export class LocalHealthStore implements MailboxHealthStore {
     }
     const bytes = encodeHealth(health);
     const temp = path.join(folder, `.${randomUUID()}.tmp`);
-    const handle = await open(temp, 'wx');
+    const handle = await open(temp, 'wx', PRIVATE_FILE_MODE);
     try {
       await handle.writeFile(bytes);
       await handle.sync();

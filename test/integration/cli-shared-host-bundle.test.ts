@@ -272,9 +272,13 @@ describe('what a run writes is for its user only', () => {
       const full = path.join(entry.parentPath, entry.name);
       modes.set(path.relative(out, full), (await lstat(full)).mode & 0o7777);
     }
-    const files = [...modes].filter(([name]) => /\.(eml|jsonl|gz)$/.test(name));
+    const files = [...modes].filter(([name]) => /\.(eml|jsonl|gz|json)$/.test(name));
     expect(files.map(([name]) => name)).toEqual(
-      expect.arrayContaining(['notifications.jsonl', path.join('.state', 'kept.jsonl.gz')]),
+      expect.arrayContaining([
+        'notifications.jsonl',
+        path.join('.state', 'kept.jsonl.gz'),
+        path.join('.health', 'kept.json'),
+      ]),
     );
     expect(files.filter(([name]) => name.endsWith('.eml'))).toHaveLength(4);
     for (const [name, mode] of modes) {
