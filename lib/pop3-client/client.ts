@@ -26,6 +26,7 @@ import {
 import { type SessionState, SessionStateMachine } from '../pop3/session-state.ts';
 import { authenticate, Pop3LoginInterruptedError } from './authenticate.ts';
 import { Conversation } from './conversation.ts';
+import { rememberedMechanisms } from './mechanism-memory.ts';
 import { MessageStream } from './message-stream.ts';
 import { type Pop3ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.ts';
 import { Transport } from './transport.ts';
@@ -114,6 +115,14 @@ export class Pop3Client {
     return this.#mechanism;
   }
 
+  /**
+   * The mechanism the login used, for a record that outlives the process: pass it back as
+   * `preferredMechanism` next time. Same as `mechanism`.
+   */
+  get mechanismUsed(): string | undefined {
+    return this.#mechanism;
+  }
+
   get discardedBeforeTls(): number {
     return this.#discardedBeforeTls;
   }
@@ -122,17 +131,25 @@ export class Pop3Client {
    * Connects and logs in. With `auth: "auto"`, a server that closes the connection after refusing a
    * mechanism is connected to again and the next mechanism tried (lib/pop3/login-plan.ts says which and
    * how many); any other failure ends it. Each connection's client is closed before the next one opens.
+   * The mechanism that worked is remembered for this host, port and user (mechanism-memory.ts) and tried
+   * first next time, unless `preferredMechanism` names another.
    */
   static async connectAndLogin(
     options: Pop3ClientOptions,
     credentials: Credentials,
     method: AuthMethod = 'auto',
   ): Promise<Pop3Client> {
-    const plan = new LoginPlan(credentials, method);
+    const { host, port } = resolveClientOptions(options);
+    const preferredMechanism =
+      options.preferredMechanism ?? rememberedMechanisms.recall(host, port, credentials.username);
+    const plan = new LoginPlan(credentials, method, { preferredMechanism });
     for (;;) {
       const client = await Pop3Client.connect(options);
       try {
         await client.login(credentials, method, plan);
+        if (method === 'auto' && client.mechanism !== undefined) {
+          rememberedMechanisms.remember(host, port, credentials.username, client.mechanism);
+        }
         return client;
       } catch (error) {
         client.abort(error instanceof Error ? error : undefined);
@@ -156,7 +173,9 @@ export class Pop3Client {
   async login(
     credentials: Credentials,
     method: AuthMethod = 'auto',
-    plan: LoginPlan = new LoginPlan(credentials, method),
+    plan: LoginPlan = new LoginPlan(credentials, method, {
+      preferredMechanism: this.#options.preferredMechanism,
+    }),
   ): Promise<void> {
     if (this.#session.quitSent || this.#session.state !== 'AUTHORIZATION') {
       const why = this.#session.quitSent

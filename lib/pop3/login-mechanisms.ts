@@ -59,6 +59,12 @@ export interface LoginExchange {
    * counts it as an attempt of its own (lib/pop3/login-plan.ts).
    */
   otherForm?(refusal: Pop3ServerError): LoginExchange | undefined;
+  /**
+   * Whether the secret (or a digest of it) has left in this exchange so far. A refusal before that (USER
+   * refused before PASS, AUTH refused before any response) cannot be the server checking the credentials,
+   * so the plan does not count it against them. @default true: assume checked
+   */
+  secretSent?(): boolean;
 }
 
 export interface LoginMechanismEntry {
@@ -98,6 +104,7 @@ const userPass: LoginMechanismEntry = {
         return pass;
       },
       cancel: () => undefined,
+      secretSent: () => passSent,
     };
   },
 };
@@ -159,6 +166,8 @@ function mechanismExchange(
   let round = 0;
   return {
     start: () => Pop3Commands.auth(name, first, { beyondLineLimit }),
+    // An initial response carries the secret (PLAIN, XOAUTH2 one-step); otherwise the first response does.
+    secretSent: () => (first !== undefined && first !== 'empty') || round > 0,
     onReply(status) {
       if (status.kind !== '+') return 'done';
       if (round >= MAX_SASL_ROUND_TRIPS) {
