@@ -32,9 +32,15 @@ import { type Pop3ClientOptions, type ResolvedClientOptions, resolveClientOption
 import { Transport } from './transport.ts';
 
 export interface QuitResult {
-  /** The server answered +OK to QUIT: the UPDATE state ran and the DELEs are committed. */
+  /**
+   * Nothing marked for deletion is left uncommitted: the server answered +OK to QUIT (the UPDATE state ran
+   * and the DELEs are committed), or no DELE was sent in the session, so there was nothing to commit and
+   * the reply was not waited for (`answered` false).
+   */
   readonly confirmed: boolean;
   readonly text: string | undefined;
+  /** Whether the reply to QUIT was read. @default true */
+  readonly answered?: boolean;
 }
 
 export class Pop3Client {
@@ -46,6 +52,13 @@ export class Pop3Client {
   #capabilities: Capabilities = NO_CAPABILITIES;
   #mechanism: string | undefined;
   #utf8Mode = false;
+  /** A DELE went out in this session: QUIT's reply is then what commits it, and is waited for. */
+  #deleSent = false;
+  /**
+   * Set while the CAPA sent right after login is unanswered (see `login`): RETR and TOP go out after it,
+   * and after UTF8 when that CAPA newly offers it. The tail of those deferred sends, in call order.
+   */
+  #afterLogin: Promise<unknown> | undefined;
   /** Bytes that arrived before an STLS handshake and were thrown away (hostile or broken server). */
   #discardedBeforeTls = 0;
 
@@ -194,11 +207,47 @@ export class Pop3Client {
       encrypted: this.encrypted,
       allowInsecureAuth: this.#options.allowInsecureAuth,
       xoauth2Form: this.#options.xoauth2Form,
+      pipelining: this.#pipelines(),
     };
     this.#mechanism = await authenticate(this.#conversation, offer, credentials, plan);
     this.#session.onAuthenticated();
+    if (this.#pipelines() && !(this.#options.utf8 && this.#capabilities.utf8)) {
+      this.#capabilitiesInBackground();
+      return;
+    }
     await this.#refreshCapabilities();
     if (this.#options.utf8 && this.#capabilities.utf8) await this.#enableUtf8();
+  }
+
+  /** CAPA said PIPELINING and the client may pipeline. */
+  #pipelines(): boolean {
+    return this.#options.pipelining && this.#capabilities.pipelining;
+  }
+
+  /**
+   * The CAPA after login, sent without waiting for its reply: the server pipelines (its CAPA before login
+   * said so, RFC 2449 §6.6), so the listing that follows goes in the same round trip, and the reply to
+   * CAPA, read first, updates `capabilities` before any later reply. A CAPA refused with a response code
+   * (the session failing, e.g. [SYS/TEMP]) fails the connection, so every command after it fails with
+   * that error, as the login itself did before. UTF-8 mode: only when the CAPA before login did not
+   * offer it (else the login waits, as without pipelining); a server that offers it only now gets UTF8
+   * before the first RETR or TOP.
+   */
+  #capabilitiesInBackground(): void {
+    const settled = this.#refreshCapabilities().then(
+      async () => {
+        if (this.#options.utf8 && this.#capabilities.utf8) await this.#enableUtf8();
+      },
+      (error: unknown) => {
+        this.#conversation.fail(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+    this.#afterLogin = settled;
+    // Registered first, so it runs before the sends `#stream` deferred: those keep their call order, and
+    // any command issued after this ran goes after them.
+    settled.then(() => {
+      this.#afterLogin = undefined;
+    });
   }
 
   /** Whether the server accepted UTF8 (RFC 6856): it then hands out messages with 8-bit headers as they are. */
@@ -239,6 +288,7 @@ export class Pop3Client {
   }
 
   async dele(msg: number): Promise<void> {
+    this.#deleSent = true;
     await this.#value(Pop3Commands.dele(msg));
   }
 
@@ -255,13 +305,29 @@ export class Pop3Client {
   }
 
   /**
-   * Sends QUIT and closes. `confirmed` is true only when the server answered +OK, i.e. it entered the
-   * UPDATE state and committed the deletions; a -ERR or a lost connection leaves them uncommitted.
+   * Sends QUIT and closes. After a DELE, `confirmed` is true only when the server answered +OK, i.e. it
+   * entered the UPDATE state and committed the deletions; a -ERR or a lost connection leaves them
+   * uncommitted. `waitForReply: 'if-deleted'`: without a DELE there is nothing to commit, so QUIT is
+   * sent (the server ends the session cleanly and releases the maildrop lock) but its reply is not
+   * waited for, which saves the last round trip of every poll that deleted nothing, the empty ones above
+   * all; `confirmed` is then true and `answered` false. @default 'always'
    */
-  async quit(): Promise<QuitResult> {
+  async quit({
+    waitForReply = 'always',
+  }: {
+    waitForReply?: 'always' | 'if-deleted';
+  } = {}): Promise<QuitResult> {
     const command = Pop3Commands.quit();
     this.#session.assertAllowed(command);
     this.#session.onQuitSent();
+    // Only when QUIT is written at once: a QUIT queued behind a reply would not leave before the close.
+    const conversation = this.#conversation;
+    const nothingToCommit = !this.#deleSent && this.#afterLogin === undefined;
+    if (waitForReply === 'if-deleted' && nothingToCommit && conversation.idle && !conversation.failure) {
+      this.#conversation.send(command).catch(() => undefined);
+      this.#conversation.close();
+      return { confirmed: true, text: undefined, answered: false };
+    }
     try {
       const reply = await this.#conversation.send(command);
       return { confirmed: true, text: reply.status.text };
@@ -348,7 +414,10 @@ export class Pop3Client {
       server: this.server,
     });
     // The stream carries the outcome (data, end or error); the promise only mirrors it.
-    this.#conversation.send(command, stream).catch(() => undefined);
+    const send = () => this.#conversation.send(command, stream).catch(() => undefined);
+    // Behind the CAPA after login (and UTF8 if it turns it on), in call order; all in one write.
+    if (this.#afterLogin === undefined) send();
+    else this.#afterLogin.then(send);
     return stream;
   }
 }

@@ -115,6 +115,11 @@ export class Conversation {
     return this.#failure;
   }
 
+  /** No command is waiting for its reply or for its turn: a command sent now is written at once. */
+  get idle(): boolean {
+    return this.#connection.pending === undefined;
+  }
+
   /** Waits for the server greeting (a reply nobody asked for, expected first). */
   greeting(timeoutMs: number): Promise<StatusLine> {
     const timer = setTimeout(

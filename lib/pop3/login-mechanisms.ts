@@ -40,6 +40,8 @@ export interface LoginOffer {
   readonly allowInsecureAuth: boolean;
   /** The XOAUTH2 form the provider needs (its profile); undefined: by the AUTH line's length. */
   readonly xoauth2Form?: XOAuth2Form | undefined;
+  /** CAPA listed PIPELINING and the client may pipeline: an exchange may send its `pipelined` lines at once. */
+  readonly pipelining?: boolean;
 }
 
 /**
@@ -65,6 +67,12 @@ export interface LoginExchange {
    * so the plan does not count it against them. @default true: assume checked
    */
   secretSent?(): boolean;
+  /**
+   * Every command of the exchange, when they may all go at once to a server that pipelines (USER and
+   * PASS). The driver then sends them together and passes each +OK to `onReply` in order; the first -ERR
+   * ends the exchange. Undefined when each command depends on the previous reply (SASL).
+   */
+  pipelined?(): readonly Pop3Command<unknown>[];
 }
 
 export interface LoginMechanismEntry {
@@ -95,9 +103,11 @@ const userPass: LoginMechanismEntry = {
     // Both lines are built (and checked) first: a password that cannot be sent must not leave USER behind.
     const user = Pop3Commands.user(username);
     const pass = Pop3Commands.pass(password);
+    // True once USER was accepted and PASS went out: only then can a refusal be the password's check.
     let passSent = false;
     return {
       start: () => user,
+      pipelined: () => [user, pass],
       onReply() {
         if (passSent) return 'done';
         passSent = true;
