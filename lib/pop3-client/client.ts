@@ -123,6 +123,11 @@ export class Pop3Client {
     return this.#conversation.server;
   }
 
+  /** TLS resumed a session from an earlier connection to this server (lib/pop3-client/tls-state.ts). */
+  get tlsResumed(): boolean {
+    return this.#transport.tlsResumed;
+  }
+
   /** The mechanism the login used ('USER', 'APOP', 'PLAIN', 'XOAUTH2', ...). */
   get mechanism(): string | undefined {
     return this.#mechanism;
