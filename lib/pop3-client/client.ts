@@ -239,14 +239,14 @@ export class Pop3Client {
    * before the first RETR or TOP.
    */
   #capabilitiesInBackground(): void {
-    const settled = this.#refreshCapabilities().then(
-      async () => {
-        if (this.#options.utf8 && this.#capabilities.utf8) await this.#enableUtf8();
-      },
-      (error: unknown) => {
+    const settled = this.#refreshCapabilities(true)
+      .then(async () => {
+        if (this.#options.utf8 && this.#capabilities.utf8 && !this.#session.quitSent)
+          await this.#enableUtf8();
+      })
+      .catch((error: unknown) => {
         this.#conversation.fail(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
+      });
     this.#afterLogin = settled;
     // Registered first, so it runs before the sends `#stream` deferred: those keep their call order, and
     // any command issued after this ran goes after them.
@@ -327,8 +327,7 @@ export class Pop3Client {
     this.#session.onQuitSent();
     // Only when QUIT is written at once: a QUIT queued behind a reply would not leave before the close.
     const conversation = this.#conversation;
-    const nothingToCommit = !this.#deleSent && this.#afterLogin === undefined;
-    if (waitForReply === 'if-deleted' && nothingToCommit && conversation.idle && !conversation.failure) {
+    if (waitForReply === 'if-deleted' && !this.#deleSent && conversation.idle && !conversation.failure) {
       this.#conversation.send(command).catch(() => undefined);
       this.#conversation.close();
       return { confirmed: true, text: undefined, answered: false };
@@ -351,9 +350,13 @@ export class Pop3Client {
     );
   }
 
-  async #refreshCapabilities(): Promise<Capabilities> {
+  /** `unanswered`: sent without waiting, so a refusal with a code must also fail what was sent after it. */
+  async #refreshCapabilities(unanswered = false): Promise<Capabilities> {
     try {
-      this.#capabilities = await this.#value(Pop3Commands.capa());
+      const command = Pop3Commands.capa();
+      this.#session.assertAllowed(command);
+      const failsSession = unanswered ? refusedWithCode : undefined;
+      this.#capabilities = (await this.#conversation.send(command, undefined, failsSession)).value;
     } catch (error) {
       // A server without CAPA (RFC 1939 only) answers -ERR: it simply has no extensions. A -ERR with a
       // response code is the server failing the session (e.g. [SYS/TEMP] right after login), not that.
@@ -425,4 +428,9 @@ export class Pop3Client {
     else this.#afterLogin.then(send);
     return stream;
   }
+}
+
+/** -ERR with a response code: the server failing the session (e.g. [SYS/TEMP]), not a missing extension. */
+function refusedWithCode(error: Error): boolean {
+  return error instanceof Pop3ServerError && error.responseCode !== undefined;
 }
