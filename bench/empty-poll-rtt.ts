@@ -6,10 +6,12 @@
  *
  *   npx tsx bench/empty-poll-rtt.ts [--rtt 50] [--repetitions 5]
  *
- * Reported per TLS mode: the median wall time of a poll, that time in round trips, and the client's turns
- * counted at the proxy (each time the client spoke again after the server had answered, plus the wait
- * for the greeting or the TLS handshake). The proxy accepts the TCP connection itself, without delay, so
- * on a real network add 1 round trip (SYN / SYN-ACK) to both numbers.
+ * Reported per TLS mode: the median wall time of a poll, that time in round trips, and the round trips
+ * the client waited for, counted at the proxy: each time the client spoke again after the server had
+ * answered (the TLS handshake's two flights included), read when the poll returns. The proxy runs in
+ * this process, so a last write the client does not wait for (QUIT after an empty poll) is seen only
+ * after the poll returned and is not counted; one it waits for is. The proxy accepts the TCP connection
+ * itself, without delay, so on a real network add 1 round trip (SYN / SYN-ACK) to both numbers.
  *
  * The first poll of each mode runs cold (no remembered login mechanism, no TLS session); the median is
  * taken over the warm ones, as in a warm Lambda container or a long CLI run; the cold one is shown too.
@@ -133,9 +135,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     options: { rtt: { type: 'string', default: '50' }, repetitions: { type: 'string', default: '5' } },
   });
   const results = await measureEmptyPolls(Number(values.rtt), Number(values.repetitions));
-  console.log(
-    '| TLS | cold poll | cold turns | warm poll (median) | warm turns | warm round trips (time ÷ RTT) |',
-  );
+  console.log('| TLS | cold poll | cold waits | warm poll (median) | warm waits | warm time ÷ RTT |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
   for (const r of results) {
     console.log(
