@@ -4,7 +4,10 @@
  * behind the delaying TCP proxy (test/support/tcp-proxy.ts, half the RTT each way), and pollMailbox runs
  * as the poll function and the CLI run it. Lambda bills this wait: at 50 ms RTT each round trip is 50 ms.
  *
- *   npx tsx bench/empty-poll-rtt.ts [--rtt 50] [--repetitions 5]
+ *   npx tsx bench/empty-poll-rtt.ts [--rtt 50] [--repetitions 5] [--resuming-server]
+ *
+ * `--resuming-server` runs Dovecot's login processes long-lived (service_count = 0), as a server that can
+ * resume the TLS sessions it issued; by default each connection gets a new login process, which cannot.
  *
  * Reported per TLS mode: the median wall time of a poll, that time in round trips, and the round trips
  * the client waited for, counted at the proxy: each time the client spoke again after the server had
@@ -58,8 +61,18 @@ class TurnCounter {
   }
 }
 
-export async function measureEmptyPolls(rttMs: number, repetitions: number): Promise<EmptyPollMeasurement[]> {
-  const dovecot = await startDovecot({ users: [USER] });
+/** Dovecot's login processes long-lived: they can resume the TLS sessions they issued. */
+const RESUMING_LOGIN_PROCESSES = 'service pop3-login {\n  service_count = 0\n  process_min_avail = 1\n}\n';
+
+export async function measureEmptyPolls(
+  rttMs: number,
+  repetitions: number,
+  { resumingServer = false } = {},
+): Promise<EmptyPollMeasurement[]> {
+  const dovecot = await startDovecot({
+    users: [USER],
+    ...(resumingServer ? { extraConfig: RESUMING_LOGIN_PROCESSES } : {}),
+  });
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'empty-poll-rtt-'));
   const results: EmptyPollMeasurement[] = [];
   try {
@@ -132,9 +145,15 @@ export async function measureEmptyPolls(rttMs: number, repetitions: number): Pro
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({
-    options: { rtt: { type: 'string', default: '50' }, repetitions: { type: 'string', default: '5' } },
+    options: {
+      rtt: { type: 'string', default: '50' },
+      repetitions: { type: 'string', default: '5' },
+      'resuming-server': { type: 'boolean', default: false },
+    },
   });
-  const results = await measureEmptyPolls(Number(values.rtt), Number(values.repetitions));
+  const results = await measureEmptyPolls(Number(values.rtt), Number(values.repetitions), {
+    resumingServer: values['resuming-server'],
+  });
   console.log('| TLS | cold poll | cold waits | warm poll (median) | warm waits | warm time ÷ RTT |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
   for (const r of results) {

@@ -91,6 +91,8 @@ export class LoginPlan {
   readonly #attempts: LoginAttempt[] = [];
   /** Started on the current connection and not yet answered. */
   #current: LoginMechanismEntry | undefined;
+  /** Mechanisms whose connection closed before they were answered (see `closed`). */
+  readonly #cutOff = new Set<string>();
   /** Why no further mechanism may be tried, once that is decided. */
   #ended: 'secret-refused' | undefined;
 
@@ -161,9 +163,14 @@ export class LoginPlan {
    * came first, or nothing was refused yet, so the close is the connection's problem: `cause` is thrown).
    */
   closed(cause: Error): true {
+    const unanswered = this.#current?.name;
     this.#current = undefined;
     const last = this.#attempts.at(-1);
     if (last === undefined || this.#method !== 'auto') throw cause;
+    // A mechanism cut off before its answer goes again once on the new connection, not in a loop: a
+    // server that closes instead of answering may have checked the password each time.
+    if (unanswered !== undefined && this.#cutOff.has(unanswered)) throw cause;
+    if (unanswered !== undefined) this.#cutOff.add(unanswered);
     if ((last.checked && last.error.hasCode('AUTH')) || this.#ended !== undefined) {
       throw new Pop3LoginRefusedError(this.#attempts, { closed: true });
     }

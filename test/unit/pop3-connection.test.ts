@@ -273,5 +273,8 @@ describe('LoginPlan with the exchanges, byte by byte', () => {
     expect(closedOtherwise.next(on).name).toBe('USER');
     expect(closedOtherwise.closed(new Error('closed'))).toBe(true);
     expect(closedOtherwise.next(on).name).toBe('USER'); // not answered, so not counted: tried again
+    // ... once: a server that closes instead of answering again may be checking the password each time.
+    const cause = new Error('closed again');
+    expect(() => closedOtherwise.closed(cause)).toThrow(cause);
   });
 });
