@@ -34,8 +34,8 @@ import { Transport } from './transport.ts';
 export interface QuitResult {
   /**
    * Nothing marked for deletion is left uncommitted: the server answered +OK to QUIT (the UPDATE state ran
-   * and the DELEs are committed), or no DELE was sent in the session, so there was nothing to commit and
-   * the reply was not waited for (`answered` false).
+   * and the DELEs are committed), or the session sent no DELE and retrieved nothing, so there was nothing
+   * to commit and the reply was not waited for (`answered` false; quit's `waitForReply: 'if-changed'`).
    */
   readonly confirmed: boolean;
   readonly text: string | undefined;
@@ -52,8 +52,11 @@ export class Pop3Client {
   #capabilities: Capabilities = NO_CAPABILITIES;
   #mechanism: string | undefined;
   #utf8Mode = false;
-  /** A DELE went out in this session: QUIT's reply is then what commits it, and is waited for. */
-  #deleSent = false;
+  /**
+   * A DELE, RETR or TOP went out in this session: QUIT's reply then tells whether the server committed
+   * what the session changed (deletions; for EXPIRE servers, what was retrieved), and is waited for.
+   */
+  #changedServerState = false;
   /**
    * Set while the CAPA sent right after login is unanswered (see `login`): RETR and TOP go out after it,
    * and after UTF8 when that CAPA newly offers it. The tail of those deferred sends, in call order.
@@ -293,7 +296,7 @@ export class Pop3Client {
   }
 
   async dele(msg: number): Promise<void> {
-    this.#deleSent = true;
+    this.#changedServerState = true;
     await this.#value(Pop3Commands.dele(msg));
   }
 
@@ -312,22 +315,24 @@ export class Pop3Client {
   /**
    * Sends QUIT and closes. After a DELE, `confirmed` is true only when the server answered +OK, i.e. it
    * entered the UPDATE state and committed the deletions; a -ERR or a lost connection leaves them
-   * uncommitted. `waitForReply: 'if-deleted'`: without a DELE there is nothing to commit, so QUIT is
-   * sent (the server ends the session cleanly and releases the maildrop lock) but its reply is not
-   * waited for, which saves the last round trip of every poll that deleted nothing, the empty ones above
-   * all; `confirmed` is then true and `answered` false. @default 'always'
+   * uncommitted. `waitForReply: 'if-changed'`: a session that sent no DELE and retrieved nothing (no
+   * RETR or TOP, which EXPIRE servers count at QUIT) has nothing to commit, so QUIT is sent (the server
+   * ends the session cleanly and releases the maildrop lock) but its reply is not waited for, which saves
+   * the last round trip of every poll that found nothing new, the empty ones above all; `confirmed` is
+   * then true and `answered` false. @default 'always'
    */
   async quit({
     waitForReply = 'always',
   }: {
-    waitForReply?: 'always' | 'if-deleted';
+    waitForReply?: 'always' | 'if-changed';
   } = {}): Promise<QuitResult> {
     const command = Pop3Commands.quit();
     this.#session.assertAllowed(command);
     this.#session.onQuitSent();
     // Only when QUIT is written at once: a QUIT queued behind a reply would not leave before the close.
     const conversation = this.#conversation;
-    if (waitForReply === 'if-deleted' && !this.#deleSent && conversation.idle && !conversation.failure) {
+    const nothingToCommit = !this.#changedServerState;
+    if (waitForReply === 'if-changed' && nothingToCommit && conversation.idle && !conversation.failure) {
       this.#conversation.send(command).catch(() => undefined);
       this.#conversation.close();
       return { confirmed: true, text: undefined, answered: false };
@@ -415,6 +420,7 @@ export class Pop3Client {
 
   #stream(command: Pop3Command<void>, describe: string, maxBytes: number | undefined): Readable {
     this.#session.assertAllowed(command);
+    this.#changedServerState = true;
     const stream = new MessageStream({
       flow: this.#conversation.flow,
       maxBytes: Math.min(maxBytes ?? Number.POSITIVE_INFINITY, this.#options.maxMessageBytes),

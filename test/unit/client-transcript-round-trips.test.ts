@@ -184,7 +184,7 @@ describe('the CAPA after login, unanswered', () => {
   });
 });
 
-describe("QUIT's reply is waited for only when a DELE needs it", () => {
+describe("QUIT's reply is waited for only when the session deleted or retrieved something", () => {
   const loggedIn = `
     S: +OK ready
     ${PIPELINING_CAPA}
@@ -200,7 +200,7 @@ describe("QUIT's reply is waited for only when a DELE needs it", () => {
     S: +OK 1 20
   `;
 
-  it("no DELE: QUIT is sent, and quit({ waitForReply: 'if-deleted' }) returns without its reply", async () => {
+  it("no DELE, no RETR: QUIT is sent, and quit({ waitForReply: 'if-changed' }) returns without its reply", async () => {
     const script = transcript(`
       ${loggedIn}
       C: QUIT
@@ -210,7 +210,7 @@ describe("QUIT's reply is waited for only when a DELE needs it", () => {
     const client = await connectTo(server);
     await client.login(alice, 'auto');
     await client.stat();
-    expect(await client.quit({ waitForReply: 'if-deleted' })).toEqual({
+    expect(await client.quit({ waitForReply: 'if-changed' })).toEqual({
       confirmed: true,
       text: undefined,
       answered: false,
@@ -219,7 +219,7 @@ describe("QUIT's reply is waited for only when a DELE needs it", () => {
     expect(server.received.toString('latin1')).toBe(script.clientBytes);
   });
 
-  it("after a DELE, quit({ waitForReply: 'if-deleted' }) waits: QUIT's +OK is what commits it", async () => {
+  it("after a DELE, quit({ waitForReply: 'if-changed' }) waits: QUIT's +OK is what commits it", async () => {
     const script = transcript(`
       ${loggedIn}
       C: DELE 1
@@ -232,7 +232,27 @@ describe("QUIT's reply is waited for only when a DELE needs it", () => {
     await client.login(alice, 'auto');
     await client.stat();
     await client.dele(1);
-    expect(await client.quit({ waitForReply: 'if-deleted' })).toEqual({ confirmed: true, text: 'bye' });
+    expect(await client.quit({ waitForReply: 'if-changed' })).toEqual({ confirmed: true, text: 'bye' });
+    await server.done;
+    expect(server.received.toString('latin1')).toBe(script.clientBytes);
+  });
+
+  it('after a RETR without DELE it waits too: EXPIRE servers count retrievals at QUIT', async () => {
+    const script = transcript(`
+      ${loggedIn}
+      C: RETR 1
+      S: +OK
+      S: Subject: kept
+      S: .
+      C: QUIT
+      S: +OK bye
+    `);
+    const server = await startServer(script.steps);
+    const client = await connectTo(server);
+    await client.login(alice, 'auto');
+    await client.stat();
+    await readAll(client.retr(1));
+    expect(await client.quit({ waitForReply: 'if-changed' })).toEqual({ confirmed: true, text: 'bye' });
     await server.done;
     expect(server.received.toString('latin1')).toBe(script.clientBytes);
   });
