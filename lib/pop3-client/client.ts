@@ -58,8 +58,8 @@ export class Pop3Client {
    */
   #changedServerState = false;
   /**
-   * Set while the CAPA sent right after login is unanswered (see `login`): RETR and TOP go out after it,
-   * and after UTF8 when that CAPA newly offers it. The tail of those deferred sends, in call order.
+   * Set while the CAPA sent right after login is unanswered (see `login`): settles once its reply is
+   * read (and UTF8 answered, when that CAPA newly offers it). RETR and TOP issued meanwhile wait for it.
    */
   #afterLogin: Promise<unknown> | undefined;
   /** Bytes that arrived before an STLS handshake and were thrown away (hostile or broken server). */
