@@ -144,7 +144,10 @@ async function pollSession(
 
     // 4. QUIT commits the DELEs. With EXPIRE 0 (Gmail) the server also removes every message we RETR'd,
     //    deleted or not, so a session that retrieved something it could not commit must end without QUIT.
-    const quit = run.mustNotQuit(client.capabilities.expire) ? closeWithoutQuit(client) : await client.quit();
+    //    Nothing deleted nor retrieved: nothing to commit; QUIT goes out, its reply is not waited for.
+    const quit = run.mustNotQuit(client.capabilities.expire)
+      ? closeWithoutQuit(client)
+      : await client.quit({ waitForReply: 'if-changed' });
     return run.finish(quit, stoppedEarly && asStop(stoppedEarly));
   } catch (error) {
     client?.abort(

@@ -9,6 +9,7 @@
  * what shows a wrong audience, scope or tenant.
  */
 
+import type { Pop3Command } from '../pop3/commands.ts';
 import type { Credentials } from '../pop3/credentials.ts';
 import { Pop3AuthenticationError, Pop3ConnectionError } from '../pop3/errors.ts';
 import type { LoginExchange, LoginOffer } from '../pop3/login-mechanisms.ts';
@@ -50,7 +51,7 @@ async function runPlan(
     let exchange: LoginExchange | undefined = entry.exchange(credentials, offer);
     while (exchange !== undefined) {
       try {
-        await run(conversation, exchange);
+        await run(conversation, exchange, offer.pipelining === true);
         return entry.name;
       } catch (error) {
         if (error instanceof Pop3AuthenticationError) {
@@ -70,7 +71,9 @@ async function runPlan(
   }
 }
 
-async function run(conversation: Conversation, exchange: LoginExchange): Promise<void> {
+async function run(conversation: Conversation, exchange: LoginExchange, pipelining: boolean): Promise<void> {
+  const batch = pipelining ? exchange.pipelined?.() : undefined;
+  if (batch !== undefined) return runTogether(conversation, exchange, batch);
   let reply = await conversation.send(exchange.start());
   for (;;) {
     let next: ReturnType<LoginExchange['onReply']>;
@@ -84,5 +87,22 @@ async function run(conversation: Conversation, exchange: LoginExchange): Promise
     }
     if (next === 'done') return;
     reply = await conversation.send(next);
+  }
+}
+
+/**
+ * USER and PASS in one write to a server that pipelines: one round trip instead of two. Every reply is
+ * read (they come in order); the first -ERR is the answer. A PASS after a refused USER is refused by the
+ * server without a check (no user was given), and the exchange knows the password was not checked.
+ */
+async function runTogether(
+  conversation: Conversation,
+  exchange: LoginExchange,
+  batch: readonly Pop3Command<unknown>[],
+): Promise<void> {
+  const replies = batch.map((command) => conversation.send(command));
+  for (const reply of replies) reply.catch(() => undefined); // awaited below; a later one may fail unread
+  for (const reply of replies) {
+    if (exchange.onReply((await reply).status) === 'done') return;
   }
 }

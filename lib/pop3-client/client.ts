@@ -26,15 +26,22 @@ import {
 import { type SessionState, SessionStateMachine } from '../pop3/session-state.ts';
 import { authenticate, Pop3LoginInterruptedError } from './authenticate.ts';
 import { Conversation } from './conversation.ts';
+import { rememberedMechanisms } from './mechanism-memory.ts';
 import { MessageStream } from './message-stream.ts';
 import { type Pop3ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.ts';
 import { greetingUnlessTlsPort } from './tls-probe.ts';
 import { answersWithTls, Transport } from './transport.ts';
 
 export interface QuitResult {
-  /** The server answered +OK to QUIT: the UPDATE state ran and the DELEs are committed. */
+  /**
+   * Nothing marked for deletion is left uncommitted: the server answered +OK to QUIT (the UPDATE state ran
+   * and the DELEs are committed), or the session sent no DELE and retrieved nothing, so there was nothing
+   * to commit and the reply was not waited for (`answered` false; quit's `waitForReply: 'if-changed'`).
+   */
   readonly confirmed: boolean;
   readonly text: string | undefined;
+  /** Whether the reply to QUIT was read. @default true */
+  readonly answered?: boolean;
 }
 
 export class Pop3Client {
@@ -46,6 +53,16 @@ export class Pop3Client {
   #capabilities: Capabilities = NO_CAPABILITIES;
   #mechanism: string | undefined;
   #utf8Mode = false;
+  /**
+   * A DELE, RETR or TOP went out in this session: QUIT's reply then tells whether the server committed
+   * what the session changed (deletions; for EXPIRE servers, what was retrieved), and is waited for.
+   */
+  #changedServerState = false;
+  /**
+   * Set while the CAPA sent right after login is unanswered (see `login`): settles once its reply is
+   * read (and UTF8 answered, when that CAPA newly offers it). RETR and TOP issued meanwhile wait for it.
+   */
+  #afterLogin: Promise<unknown> | undefined;
   /** Bytes that arrived before an STLS handshake and were thrown away (hostile or broken server). */
   #discardedBeforeTls = 0;
 
@@ -120,8 +137,21 @@ export class Pop3Client {
     return this.#conversation.server;
   }
 
+  /** TLS resumed a session from an earlier connection to this server (lib/pop3-client/tls-state.ts). */
+  get tlsResumed(): boolean {
+    return this.#transport.tlsResumed;
+  }
+
   /** The mechanism the login used ('USER', 'APOP', 'PLAIN', 'XOAUTH2', ...). */
   get mechanism(): string | undefined {
+    return this.#mechanism;
+  }
+
+  /**
+   * The mechanism the login used, for a record that outlives the process: pass it back as
+   * `preferredMechanism` next time. Same as `mechanism`.
+   */
+  get mechanismUsed(): string | undefined {
     return this.#mechanism;
   }
 
@@ -133,17 +163,25 @@ export class Pop3Client {
    * Connects and logs in. With `auth: "auto"`, a server that closes the connection after refusing a
    * mechanism is connected to again and the next mechanism tried (lib/pop3/login-plan.ts says which and
    * how many); any other failure ends it. Each connection's client is closed before the next one opens.
+   * The mechanism that worked is remembered for this host, port and user (mechanism-memory.ts) and tried
+   * first next time, unless `preferredMechanism` names another.
    */
   static async connectAndLogin(
     options: Pop3ClientOptions,
     credentials: Credentials,
     method: AuthMethod = 'auto',
   ): Promise<Pop3Client> {
-    const plan = new LoginPlan(credentials, method);
+    const { host, port } = resolveClientOptions(options);
+    const preferredMechanism =
+      options.preferredMechanism ?? rememberedMechanisms.recall(host, port, credentials.username);
+    const plan = new LoginPlan(credentials, method, { preferredMechanism });
     for (;;) {
       const client = await Pop3Client.connect(options);
       try {
         await client.login(credentials, method, plan);
+        if (method === 'auto' && client.mechanism !== undefined) {
+          rememberedMechanisms.remember(host, port, credentials.username, client.mechanism);
+        }
         return client;
       } catch (error) {
         client.abort(error instanceof Error ? error : undefined);
@@ -167,7 +205,9 @@ export class Pop3Client {
   async login(
     credentials: Credentials,
     method: AuthMethod = 'auto',
-    plan: LoginPlan = new LoginPlan(credentials, method),
+    plan: LoginPlan = new LoginPlan(credentials, method, {
+      preferredMechanism: this.#options.preferredMechanism,
+    }),
   ): Promise<void> {
     if (this.#session.quitSent || this.#session.state !== 'AUTHORIZATION') {
       const why = this.#session.quitSent
@@ -186,11 +226,47 @@ export class Pop3Client {
       encrypted: this.encrypted,
       allowInsecureAuth: this.#options.allowInsecureAuth,
       xoauth2Form: this.#options.xoauth2Form,
+      pipelining: this.#pipelines(),
     };
     this.#mechanism = await authenticate(this.#conversation, offer, credentials, plan);
     this.#session.onAuthenticated();
+    if (this.#pipelines() && !(this.#options.utf8 && this.#capabilities.utf8)) {
+      this.#capabilitiesInBackground();
+      return;
+    }
     await this.#refreshCapabilities();
     if (this.#options.utf8 && this.#capabilities.utf8) await this.#enableUtf8();
+  }
+
+  /** CAPA said PIPELINING and the client may pipeline. */
+  #pipelines(): boolean {
+    return this.#options.pipelining && this.#capabilities.pipelining;
+  }
+
+  /**
+   * The CAPA after login, sent without waiting for its reply: the server pipelines (its CAPA before login
+   * said so, RFC 2449 §6.6), so the listing that follows goes in the same round trip, and the reply to
+   * CAPA, read first, updates `capabilities` before any later reply. A CAPA refused with a response code
+   * (the session failing, e.g. [SYS/TEMP]) fails the connection, so every command after it fails with
+   * that error, as the login itself did before. UTF-8 mode: only when the CAPA before login did not
+   * offer it (else the login waits, as without pipelining); a server that offers it only now gets UTF8
+   * before the first RETR or TOP.
+   */
+  #capabilitiesInBackground(): void {
+    const settled = this.#refreshCapabilities(true)
+      .then(async () => {
+        if (this.#options.utf8 && this.#capabilities.utf8 && !this.#session.quitSent)
+          await this.#enableUtf8();
+      })
+      .catch((error: unknown) => {
+        this.#conversation.fail(error instanceof Error ? error : new Error(String(error)));
+      });
+    this.#afterLogin = settled;
+    // Registered first, so it runs before the sends `#stream` deferred: those keep their call order, and
+    // any command issued after this ran goes after them.
+    settled.then(() => {
+      this.#afterLogin = undefined;
+    });
   }
 
   /** Whether the server accepted UTF8 (RFC 6856): it then hands out messages with 8-bit headers as they are. */
@@ -231,6 +307,7 @@ export class Pop3Client {
   }
 
   async dele(msg: number): Promise<void> {
+    this.#changedServerState = true;
     await this.#value(Pop3Commands.dele(msg));
   }
 
@@ -247,13 +324,30 @@ export class Pop3Client {
   }
 
   /**
-   * Sends QUIT and closes. `confirmed` is true only when the server answered +OK, i.e. it entered the
-   * UPDATE state and committed the deletions; a -ERR or a lost connection leaves them uncommitted.
+   * Sends QUIT and closes. After a DELE, `confirmed` is true only when the server answered +OK, i.e. it
+   * entered the UPDATE state and committed the deletions; a -ERR or a lost connection leaves them
+   * uncommitted. `waitForReply: 'if-changed'`: a session that sent no DELE and retrieved nothing (no
+   * RETR or TOP, which EXPIRE servers count at QUIT) has nothing to commit, so QUIT is sent (the server
+   * ends the session cleanly and releases the maildrop lock) but its reply is not waited for, which saves
+   * the last round trip of every poll that found nothing new, the empty ones above all; `confirmed` is
+   * then true and `answered` false. @default 'always'
    */
-  async quit(): Promise<QuitResult> {
+  async quit({
+    waitForReply = 'always',
+  }: {
+    waitForReply?: 'always' | 'if-changed';
+  } = {}): Promise<QuitResult> {
     const command = Pop3Commands.quit();
     this.#session.assertAllowed(command);
     this.#session.onQuitSent();
+    // Only when QUIT is written at once: a QUIT queued behind a reply would not leave before the close.
+    const conversation = this.#conversation;
+    const nothingToCommit = !this.#changedServerState;
+    if (waitForReply === 'if-changed' && nothingToCommit && conversation.idle && !conversation.failure) {
+      this.#conversation.send(command).catch(() => undefined);
+      this.#conversation.close();
+      return { confirmed: true, text: undefined, answered: false };
+    }
     try {
       const reply = await this.#conversation.send(command);
       return { confirmed: true, text: reply.status.text };
@@ -272,9 +366,13 @@ export class Pop3Client {
     );
   }
 
-  async #refreshCapabilities(): Promise<Capabilities> {
+  /** `unanswered`: sent without waiting, so a refusal with a code must also fail what was sent after it. */
+  async #refreshCapabilities(unanswered = false): Promise<Capabilities> {
     try {
-      this.#capabilities = await this.#value(Pop3Commands.capa());
+      const command = Pop3Commands.capa();
+      this.#session.assertAllowed(command);
+      const failsSession = unanswered ? refusedWithCode : undefined;
+      this.#capabilities = (await this.#conversation.send(command, undefined, failsSession)).value;
     } catch (error) {
       // A server without CAPA (RFC 1939 only) answers -ERR: it simply has no extensions. A -ERR with a
       // response code is the server failing the session (e.g. [SYS/TEMP] right after login), not that.
@@ -333,6 +431,7 @@ export class Pop3Client {
 
   #stream(command: Pop3Command<void>, describe: string, maxBytes: number | undefined): Readable {
     this.#session.assertAllowed(command);
+    this.#changedServerState = true;
     const stream = new MessageStream({
       flow: this.#conversation.flow,
       maxBytes: Math.min(maxBytes ?? Number.POSITIVE_INFINITY, this.#options.maxMessageBytes),
@@ -340,7 +439,15 @@ export class Pop3Client {
       server: this.server,
     });
     // The stream carries the outcome (data, end or error); the promise only mirrors it.
-    this.#conversation.send(command, stream).catch(() => undefined);
+    const send = () => this.#conversation.send(command, stream).catch(() => undefined);
+    // Behind the CAPA after login (and UTF8 if it turns it on), in call order; all in one write.
+    if (this.#afterLogin === undefined) send();
+    else this.#afterLogin.then(send);
     return stream;
   }
+}
+
+/** -ERR with a response code: the server failing the session (e.g. [SYS/TEMP]), not a missing extension. */
+function refusedWithCode(error: Error): boolean {
+  return error instanceof Pop3ServerError && error.responseCode !== undefined;
 }

@@ -36,6 +36,8 @@ interface Exchange {
   readonly stream: MessageStream | undefined;
   readonly resolve: (reply: Reply<unknown>) => void;
   readonly reject: (error: Error) => void;
+  /** Whether this command's failure ends the whole conversation, before any later reply is read. */
+  readonly failsSession: ((error: Error) => boolean) | undefined;
 }
 
 export interface ConversationOptions {
@@ -115,6 +117,11 @@ export class Conversation {
     return this.#failure;
   }
 
+  /** No command is waiting for its reply or for its turn: a command sent now is written at once. */
+  get idle(): boolean {
+    return this.#connection.pending === undefined;
+  }
+
   /** Waits for the server greeting (a reply nobody asked for, expected first). */
   greeting(timeoutMs: number): Promise<StatusLine> {
     const timer = setTimeout(
@@ -139,8 +146,16 @@ export class Conversation {
     );
   }
 
-  /** Queues a command; resolves with its +OK reply, rejects with Pop3ServerError on -ERR. */
-  send<T>(command: Pop3Command<T>, stream?: MessageStream): Promise<Reply<T>> {
+  /**
+   * Queues a command; resolves with its +OK reply, rejects with Pop3ServerError on -ERR. `failsSession`:
+   * a failure it accepts also fails every command sent after this one, with the same error (a command
+   * whose failure means the session cannot go on, sent without waiting for its reply).
+   */
+  send<T>(
+    command: Pop3Command<T>,
+    stream?: MessageStream,
+    failsSession?: (error: Error) => boolean,
+  ): Promise<Reply<T>> {
     return new Promise<Reply<T>>((resolve, reject) => {
       if (this.#failure) {
         // The stream carries the outcome for RETR/TOP; left alone it would never end nor fail.
@@ -153,6 +168,7 @@ export class Conversation {
         stream,
         resolve: resolve as (reply: Reply<unknown>) => void,
         reject,
+        failsSession,
       });
       this.#pump();
     });
@@ -259,6 +275,7 @@ export class Conversation {
       const error = this.#annotate(event.error, exchange.command);
       exchange.stream?.abort(error);
       exchange.reject(error);
+      if (exchange.failsSession?.(error)) this.fail(error);
     } else {
       exchange.stream?.finish();
       exchange.resolve({ status: event.status, value: event.value });

@@ -73,6 +73,12 @@ export interface Pop3ClientOptions {
   readonly maxListingEntries?: number;
   /** Sees the conversation: each command as its redacted display, each status line, each body's size. */
   readonly onTrace?: TraceListener;
+  /**
+   * `auth: "auto"` tries this mechanism first when the server offers it ('USER', 'PLAIN', 'APOP', ...):
+   * what worked last time, from a record kept outside the process. @default what worked last in this
+   * process for the same host, port and user (lib/pop3-client/mechanism-memory.ts), else none
+   */
+  readonly preferredMechanism?: string;
 }
 
 /** 'C' for what we sent (secrets redacted), 'S' for what the server answered (bodies only by size). */
@@ -95,6 +101,7 @@ export interface ResolvedClientOptions {
   readonly maxListingOctets: number;
   readonly maxListingEntries: number;
   readonly onTrace: TraceListener | undefined;
+  readonly preferredMechanism: string | undefined;
 }
 
 export function resolveClientOptions(options: Pop3ClientOptions): ResolvedClientOptions {
@@ -124,5 +131,6 @@ export function resolveClientOptions(options: Pop3ClientOptions): ResolvedClient
     maxListingOctets: options.maxListingOctets ?? DEFAULT_MAX_LISTING_OCTETS,
     maxListingEntries: Math.max(1, options.maxListingEntries ?? DEFAULT_MAX_LISTING_ENTRIES),
     onTrace: options.onTrace,
+    preferredMechanism: options.preferredMechanism,
   };
 }

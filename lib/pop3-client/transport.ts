@@ -2,12 +2,30 @@
  * The one module that touches sockets. It knows nothing of POP3: it connects (plain or implicit TLS),
  * upgrades a plain connection to TLS in place (STLS), moves bytes, and exposes pause/resume so the client
  * can apply backpressure from a slow consumer all the way to the server's TCP window.
+ *
+ * A warm process (Lambda container, long CLI run) reconnects to the same servers every few minutes, so
+ * TLS state is kept per process (tls-state.ts): the session (ticket) a server handed out is offered again on the next
+ * connection to it (resumption skips the certificate chain and its verification on both sides), and the
+ * trust store built for a mailbox `ca` is built once, not per connection (Node's ~140 roots parsed anew
+ * cost ~100 ms of CPU per connection here). Both are keyed by everything that decides what is trusted,
+ * so a session is never reused under other trust settings or another name.
  */
-import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { Pop3ConnectionError, Pop3SecurityError, Pop3TimeoutError } from '../pop3/errors.ts';
 import { isTlsRecordStart, tlsProbeClientHello } from './tls-probe.ts';
+import {
+  forgetTlsSession,
+  rememberTlsSession,
+  tlsSession,
+  tlsSessionKey,
+  trustStoreWith,
+} from './tls-state.ts';
+
+interface SessionOptions extends tls.ConnectionOptions {
+  /** Where the session this connection gets is kept for the next one (tls-state.ts). */
+  readonly sessionKey: string;
+}
 
 export interface TlsSettings {
   /**
@@ -70,6 +88,11 @@ export class Transport {
     return this.#closed;
   }
 
+  /** The TLS handshake resumed an earlier session instead of verifying the certificate chain again. */
+  get tlsResumed(): boolean {
+    return this.#socket instanceof tls.TLSSocket && this.#socket.isSessionReused();
+  }
+
   /** Queues bytes; Node buffers them, so a slow reader on the server side never blocks our reads. */
   write(bytes: Buffer): void {
     if (!this.#closed) this.#socket.write(bytes);
@@ -93,7 +116,7 @@ export class Transport {
     this.#detach(plain);
     plain.pause();
     const secure = await handshake(
-      { socket: plain, ...tlsOptions(settings, host) },
+      { socket: plain, ...tlsOptions(settings, host, this.label) },
       this.label,
       timeoutMs,
       () => plain.destroy(),
@@ -140,49 +163,29 @@ export class Transport {
   }
 }
 
-function tlsOptions(settings: TlsSettings, host: string): tls.ConnectionOptions {
+/** `label`: the server's "host:port", which with the trust settings keys the TLS session to resume. */
+function tlsOptions(settings: TlsSettings, host: string, label: string): SessionOptions {
   const servername = settings.servername ?? host;
+  const sessionKey = tlsSessionKey(label, servername, settings.ca);
   return {
     // Certificate and hostname verification stay on: there is no option to turn them off.
     rejectUnauthorized: true,
     servername: net.isIP(servername) ? undefined : servername,
     checkServerIdentity: (_name, cert) => tls.checkServerIdentity(servername, cert),
-    // Without `ca` Node uses its roots plus NODE_EXTRA_CA_CERTS; a `ca` option replaces both, so both go back in.
+    // Without `ca` Node uses its roots plus NODE_EXTRA_CA_CERTS; a `ca` option replaces both, so both go
+    // back in, in a context built once per `ca`.
     ...(settings.ca === undefined
-      ? {}
-      : {
-          ca: [...tls.rootCertificates, ...extraCaCertificates(process.env.NODE_EXTRA_CA_CERTS), settings.ca],
-        }),
-    minVersion: 'TLSv1.2',
+      ? { minVersion: 'TLSv1.2' }
+      : { secureContext: trustStoreWith(settings.ca) }),
+    session: tlsSession(sessionKey),
+    sessionKey,
   };
-}
-
-const extraCaByFile = new Map<string, readonly string[]>();
-
-/**
- * The certificates in the file named by NODE_EXTRA_CA_CERTS, read once per file name. Node 20 has no API
- * that returns them (tls.getCACertificates('extra') came in Node 22.15), so the file is read here, as Node
- * itself reads it. A file Node could not read is ignored with a warning at startup; so do we: the
- * connection then trusts what it would have trusted without `ca`, plus `ca`.
- */
-function extraCaCertificates(file: string | undefined): readonly string[] {
-  if (file === undefined || file === '') return [];
-  let certificates = extraCaByFile.get(file);
-  if (certificates === undefined) {
-    try {
-      certificates = [readFileSync(file, 'latin1')];
-    } catch {
-      certificates = [];
-    }
-    extraCaByFile.set(file, certificates);
-  }
-  return certificates;
 }
 
 function connectSocket(options: ConnectOptions, label: string): Promise<net.Socket> {
   if (options.implicitTls) {
     return handshake(
-      { host: options.host, port: options.port, ...tlsOptions(options.tls, options.host) },
+      { host: options.host, port: options.port, ...tlsOptions(options.tls, options.host, label) },
       label,
       options.connectTimeoutMs + options.tlsTimeoutMs,
     );
@@ -217,15 +220,18 @@ function connectSocket(options: ConnectOptions, label: string): Promise<net.Sock
 }
 
 function handshake(
-  options: tls.ConnectionOptions,
+  { sessionKey, ...options }: SessionOptions,
   label: string,
   timeoutMs: number,
   onFail?: () => void,
 ): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
     const socket = tls.connect(options);
+    // TLS 1.3 tickets come after the handshake, with the first data; each replaces the one kept.
+    socket.on('session', (session: Buffer) => rememberTlsSession(sessionKey, session));
     const fail = (error: Error) => {
       clearTimeout(timer);
+      forgetTlsSession(sessionKey); // a handshake that failed starts from scratch next time
       socket.destroy();
       onFail?.();
       reject(error);

@@ -48,6 +48,12 @@ export interface Pop3Command<T = unknown> {
   /** False for STLS, AUTH and its continuation lines, QUIT, USER, PASS, APOP. */
   readonly pipelinable: boolean;
   /**
+   * The one command this one may follow without waiting for its reply, when the server pipelines: PASS
+   * after USER. RFC 2449 §6.6 lets a client that saw PIPELINING send any commands together; the two
+   * login lines save a round trip, and nothing else joins them.
+   */
+  readonly follows?: string;
+  /**
    * What happens to a multi-line +OK body: 'collect' it through `readBody`, line by line as it arrives
    * (LIST, UIDL, CAPA), 'stream' it to the caller (RETR, TOP), or 'none' (single line).
    */
@@ -86,6 +92,7 @@ interface CommandSpec<T> {
   readonly shape?: ReplyShape;
   readonly allowedIn: readonly SessionState[];
   readonly pipelinable?: boolean;
+  readonly follows?: string;
   readonly bodyMode?: 'none' | 'collect' | 'stream';
   /** False only for AUTH client responses (RFC 5034 §4). */
   readonly lengthLimited?: boolean;
@@ -121,6 +128,7 @@ function command<T = void>(spec: CommandSpec<T>): Pop3Command<T> {
     shape: spec.shape ?? 'single',
     allowedIn: spec.allowedIn,
     pipelinable: spec.pipelinable ?? true,
+    ...(spec.follows === undefined ? {} : { follows: spec.follows }),
     bodyMode,
     expectOptions:
       bodyMode === 'collect'
@@ -171,6 +179,7 @@ function pass(password: string): Pop3Command<void> {
     display: `PASS ${REDACTED}`,
     allowedIn: AUTHORIZATION,
     pipelinable: false,
+    follows: 'USER',
   });
 }
 

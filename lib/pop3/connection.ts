@@ -8,7 +8,8 @@
  *
  * Pipelining (RFC 2449 §6.6): up to `window` pipelinable commands are in flight at once. A command that
  * changes the connection or the session (STLS, AUTH, USER/PASS/APOP, QUIT, UTF8) goes out only when
- * nothing else is in flight, and nothing follows it until its reply is in.
+ * nothing else is in flight, and nothing follows it until its reply is in; the one exception is a
+ * command's declared partner (`follows`: PASS right behind USER) when the server pipelines.
  */
 import type { BodyReader } from './body-lines.ts';
 import type { Pop3Command } from './commands.ts';
@@ -161,7 +162,11 @@ export class Pop3Connection<H> {
 
   #maySend(command: Pop3Command<unknown>): boolean {
     if (this.#inFlight.length === 0) return true;
-    if (!this.#pipelining || !command.pipelinable) return false;
+    if (!this.#pipelining) return false;
+    if (command.follows !== undefined) {
+      return this.#inFlight.length === 1 && this.#inFlight[0]!.command.keyword === command.follows;
+    }
+    if (!command.pipelinable) return false;
     if (this.#inFlight.length >= this.#options.window) return false;
     return this.#inFlight.every((entry) => entry.command.pipelinable);
   }

@@ -77,6 +77,8 @@ export class Pop3LoginRefusedError extends Pop3AuthenticationError {
       readonly closed?: boolean;
       readonly notTried?: readonly string[];
       readonly cap?: number | undefined;
+      /** The last mechanism sent the secret and it was refused: the others would check the same one. */
+      readonly secretRefused?: boolean;
     },
   ) {
     const last = attempts.at(-1);
@@ -97,9 +99,13 @@ export class Pop3LoginRefusedError extends Pop3AuthenticationError {
       ? '; it then closed the connection after refusing the credentials, so no other mechanism was tried'
       : how.cap !== undefined
         ? `; stopped after ${how.cap} attempts so as not to lock the account`
-        : '';
+        : how.secretRefused
+          ? '; no other mechanism was tried: each would check the same credentials again, and ' +
+            'repeated failed logins can lock the account'
+          : '';
     const rest = how.notTried && how.notTried.length > 0 ? ` (not tried: ${how.notTried.join(', ')})` : '';
-    const credentialsRefused = attempts.some(({ error }) => error.hasCode('AUTH'));
+    const credentialsRefused =
+      how.secretRefused === true || attempts.some(({ error }) => error.hasCode('AUTH'));
     const hint = credentialsRefused ? ' (the credentials were refused; check username and secret)' : '';
     this.message = `${who} refused every login mechanism tried: ${tried}${end}${rest}${hint}`;
   }

@@ -111,3 +111,20 @@ export const KEEP_MODE_MAX_LISTING_ENTRIES = 200_000;
  * space, 70 octets, CRLF: 79 octets), or ~16,000 lines of 1,000-octet unique-ids.
  */
 export const KEEP_MODE_MAX_LISTING_OCTETS = 16 * 1024 * 1024;
+
+/**
+ * Times `auth: "auto"` lets a server check one password in a run: a digest mechanism (APOP, CRAM-MD5)
+ * refused, then ONE mechanism that sends the password. Every mechanism checks the same password against
+ * the same store, so a refusal of the password itself ends the attempts (lib/pop3/login-plan.ts); the
+ * second check exists because servers often advertise APOP or CRAM-MD5 without a secret stored for them
+ * (GNU mailutils, greetings with an APOP timestamp). At a run every 5 minutes a wrong password costs 288
+ * to 576 failed logins a day instead of 864, and a server's lockout counter sees at most 2 per run.
+ */
+export const MAX_PASSWORD_CHECKS = 2;
+
+/**
+ * Times `auth: "auto"` lets a server check one OAuth2 token in a run. XOAUTH2 and OAUTHBEARER check the
+ * same token; XOAUTH2's other form (one-step / two-step) is sent only when the server refused the form
+ * before it looked at the token (no error challenge, no [AUTH]), so it is not a second check.
+ */
+export const MAX_TOKEN_CHECKS = 1;

@@ -40,6 +40,8 @@ export interface LoginOffer {
   readonly allowInsecureAuth: boolean;
   /** The XOAUTH2 form the provider needs (its profile); undefined: by the AUTH line's length. */
   readonly xoauth2Form?: XOAuth2Form | undefined;
+  /** CAPA listed PIPELINING and the client may pipeline: an exchange may send its `pipelined` lines at once. */
+  readonly pipelining?: boolean;
 }
 
 /**
@@ -59,6 +61,18 @@ export interface LoginExchange {
    * counts it as an attempt of its own (lib/pop3/login-plan.ts).
    */
   otherForm?(refusal: Pop3ServerError): LoginExchange | undefined;
+  /**
+   * Whether the secret (or a digest of it) has left in this exchange so far. A refusal before that (USER
+   * refused before PASS, AUTH refused before any response) cannot be the server checking the credentials,
+   * so the plan does not count it against them. @default true: assume checked
+   */
+  secretSent?(): boolean;
+  /**
+   * Every command of the exchange, when they may all go at once to a server that pipelines (USER and
+   * PASS). The driver then sends them together and passes each +OK to `onReply` in order; the first -ERR
+   * ends the exchange. Undefined when each command depends on the previous reply (SASL).
+   */
+  pipelined?(): readonly Pop3Command<unknown>[];
 }
 
 export interface LoginMechanismEntry {
@@ -89,15 +103,18 @@ const userPass: LoginMechanismEntry = {
     // Both lines are built (and checked) first: a password that cannot be sent must not leave USER behind.
     const user = Pop3Commands.user(username);
     const pass = Pop3Commands.pass(password);
+    // True once USER was accepted and PASS went out: only then can a refusal be the password's check.
     let passSent = false;
     return {
       start: () => user,
+      pipelined: () => [user, pass],
       onReply() {
         if (passSent) return 'done';
         passSent = true;
         return pass;
       },
       cancel: () => undefined,
+      secretSent: () => passSent,
     };
   },
 };
@@ -159,6 +176,8 @@ function mechanismExchange(
   let round = 0;
   return {
     start: () => Pop3Commands.auth(name, first, { beyondLineLimit }),
+    // An initial response carries the secret (PLAIN, XOAUTH2 one-step); otherwise the first response does.
+    secretSent: () => (first !== undefined && first !== 'empty') || round > 0,
     onReply(status) {
       if (status.kind !== '+') return 'done';
       if (round >= MAX_SASL_ROUND_TRIPS) {

@@ -3,11 +3,15 @@
  * certificate checks that guard both. Dovecot's own log is the independent witness of which mechanism
  * was used and that the session was encrypted.
  */
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AuthMethod, TlsMode } from '../../lib/config/types.ts';
-import { Pop3AuthenticationError, Pop3SecurityError } from '../../lib/pop3/errors.ts';
+import { Pop3AuthenticationError, Pop3LoginRefusedError, Pop3SecurityError } from '../../lib/pop3/errors.ts';
 import { Pop3Client } from '../../lib/pop3-client/client.ts';
+import { rememberedMechanisms } from '../../lib/pop3-client/mechanism-memory.ts';
 import type { Pop3ClientOptions } from '../../lib/pop3-client/options.ts';
 import type { Credentials } from '../../lib/ports.ts';
 import { type DovecotServer, startDovecot } from '../support/dovecot.ts';
@@ -161,6 +165,122 @@ describe('a wrong password', () => {
       }
     },
   );
+});
+
+describe('a wrong password with auth "auto": one refused check per run, not three', () => {
+  /** Logs in as a run does (connectAndLogin), recording every line that carried the password or a digest of it. */
+  async function runWithWrongPassword(mode: TlsMode): Promise<{ error: unknown; sent: string[] }> {
+    const sent: string[] = [];
+    const error = await rejectionOf(
+      Pop3Client.connectAndLogin(
+        {
+          host: server.host,
+          port: mode === 'implicit' ? server.pop3sPort : server.pop3Port,
+          tls: mode,
+          ca: server.caPem,
+          servername: 'localhost',
+          allowInsecureAuth: true,
+          onTrace: (direction, line) => {
+            if (direction === 'C' && /^(AUTH|PASS|APOP) /.test(line)) sent.push(line);
+          },
+        },
+        { kind: 'password', username: ALICE.name, password: WRONG_PASSWORD },
+        'auto',
+      ),
+    );
+    return { error, sent };
+  }
+
+  it('over TLS: SASL PLAIN refused ends it; Dovecot counts 1 failed attempt', async () => {
+    const logOffset = server.readLog().length;
+    const { error, sent } = await runWithWrongPassword('implicit');
+    expect(error).toBeInstanceOf(Pop3LoginRefusedError);
+    expect((error as Pop3LoginRefusedError).attempts.map((attempt) => attempt.mechanism)).toEqual(['PLAIN']);
+    expect(sent).toEqual(['AUTH PLAIN ***']);
+    // Dovecot's own count of the session's failed authentications.
+    const aborted = await logLineSince(
+      logOffset,
+      /pop3-login: Info: (Aborted login|Disconnected).*auth failed/,
+    );
+    expect(aborted).toMatch(/auth failed, 1 attempts/);
+    expect(
+      server
+        .readLog()
+        .slice(logOffset)
+        .match(/Password mismatch/g),
+    ).toHaveLength(1);
+  });
+
+  it('without TLS: CRAM-MD5 refused, then one mechanism that sends the password; 2 checks', async () => {
+    const logOffset = server.readLog().length;
+    const { error, sent } = await runWithWrongPassword('none');
+    expect((error as Pop3LoginRefusedError).attempts.map((attempt) => attempt.mechanism)).toEqual([
+      'CRAM-MD5',
+      'PLAIN',
+    ]);
+    expect(sent).toEqual(['AUTH CRAM-MD5', 'AUTH (response ***)', 'AUTH PLAIN ***']);
+    const aborted = await logLineSince(
+      logOffset,
+      /pop3-login: Info: (Aborted login|Disconnected).*auth failed/,
+    );
+    expect(aborted).toMatch(/auth failed, 2 attempts/);
+  });
+});
+
+describe('a server with no secret for APOP (hashed passwords): APOP refused → the password gets in', () => {
+  const BOB = { name: 'bob', password: 'bob battery staple 9' };
+  let hashed: DovecotServer;
+
+  beforeAll(async () => {
+    // The greeting carries an APOP timestamp, as GNU mailutils' does. (Without `plain` Dovecot lists USER
+    // in CAPA but answers PASS with "-ERR [AUTH] Unsupported authentication mechanism.".)
+    hashed = await startDovecot({ users: [BOB], extraConfig: 'auth_mechanisms = plain apop' });
+    await hashed.seed(BOB.name, [GREETING_MESSAGE]);
+    // A salted SHA-256 instead of the plain password: Dovecot cannot compute an APOP digest from it.
+    const salt = randomBytes(8);
+    const digest = createHash('sha256').update(BOB.password).update(salt).digest();
+    const ssha256 = Buffer.concat([digest, salt]).toString('base64');
+    fs.writeFileSync(path.join(hashed.directory, 'passwd'), `${BOB.name}:{SSHA256}${ssha256}\n`);
+  });
+
+  afterAll(async () => {
+    await hashed?.stop();
+  });
+
+  it('auto: APOP is refused once, SASL PLAIN logs in; the next run goes straight to PLAIN', async () => {
+    const options = {
+      host: hashed.host,
+      port: hashed.pop3Port,
+      tls: 'none' as const,
+      allowInsecureAuth: true,
+    };
+    const bob: Credentials = { kind: 'password', username: BOB.name, password: BOB.password };
+    try {
+      const sent: string[] = [];
+      const first = await Pop3Client.connectAndLogin(
+        { ...options, onTrace: (direction, line) => direction === 'C' && sent.push(line.split(' ')[0]!) },
+        bob,
+        'auto',
+      );
+      expect(first.greeting.apopTimestamp).toBeDefined();
+      expect(first.mechanismUsed).toBe('PLAIN');
+      expect(await first.stat()).toEqual({ count: 1, octets: GREETING_MESSAGE.length });
+      await first.quit();
+      expect(sent.slice(0, 3)).toEqual(['CAPA', 'APOP', 'AUTH']);
+
+      sent.length = 0;
+      const second = await Pop3Client.connectAndLogin(
+        { ...options, onTrace: (direction, line) => direction === 'C' && sent.push(line.split(' ')[0]!) },
+        bob,
+        'auto',
+      );
+      expect(second.mechanismUsed).toBe('PLAIN');
+      await second.quit();
+      expect(sent.slice(0, 2)).toEqual(['CAPA', 'AUTH']);
+    } finally {
+      rememberedMechanisms.forget(hashed.host, hashed.pop3Port, BOB.name);
+    }
+  });
 });
 
 describe('certificate verification', () => {
