@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { describe, expect, it } from 'vitest';
+import { optionLines, totalUsd, usd } from '../../bench/fleet-bill.ts';
 import { DROP_REASONS } from '../../lib/lambda/metric-names.ts';
 import { OUTCOME_REASONS, SKIP_REASONS } from '../../lib/pipeline/reasons.ts';
 import { synth } from '../infra/synth-helpers.ts';
@@ -65,5 +66,13 @@ describe('docs/deploy.md', () => {
     expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm')).length).toBe(members.length);
     const documented = firstCells(sectionFrom(DEPLOY, '**Alarms** (')).flatMap(codeNames);
     expect(sorted(documented)).toEqual(sorted(members.map((alarm) => alarm.node.id)));
+  });
+
+  it('states the fixed monthly cost of a small app as the bill computes it, with and without a dashboard', () => {
+    const fixed = /\*\*The fixed part\*\*[\s\S]*?\*\*(\$[\d.,]+) a month\*\*[\s\S]*?\*\*(\$[\d.,]+)\*\*/.exec(
+      DEPLOY,
+    );
+    const dashboard = optionLines().find((line) => line.item.includes('dashboard'))!;
+    expect(fixed?.slice(1)).toEqual([usd(totalUsd(0)), usd(totalUsd(0) + dashboard.usd(0))]);
   });
 });
