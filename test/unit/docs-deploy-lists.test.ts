@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { describe, expect, it } from 'vitest';
 import { optionLines, totalUsd, usd } from '../../bench/fleet-bill.ts';
-import { DROP_REASONS } from '../../lib/lambda/metric-names.ts';
+import { DROP_REASONS, METRIC_NAMES } from '../../lib/lambda/metric-names.ts';
 import { OUTCOME_REASONS, SKIP_REASONS } from '../../lib/pipeline/reasons.ts';
 import { synth } from '../infra/synth-helpers.ts';
 import { codeNames, firstCells, sectionFrom } from '../support/doc-links.ts';
@@ -55,6 +55,13 @@ describe('docs/deploy.md', () => {
   it('the troubleshooting table lists every reason a message is skipped for, and no other', () => {
     const { skipped } = troubleshootingRows();
     expect(sorted(skipped)).toEqual(sorted(SKIP_REASONS));
+  });
+
+  it('the metrics paragraph names every metric the poll function publishes', () => {
+    // The paragraphs before the alarm table, which names alarms (some after metrics) and not metrics.
+    const section = sectionFrom(DEPLOY, '## Logs and metrics').split('**Alarms** (')[0]!;
+    const missing = Object.values(METRIC_NAMES).filter((name) => !section.includes(`\`${name}\``));
+    expect(missing).toEqual([]);
   });
 
   it('the alarm table lists exactly the alarms the construct creates', () => {
