@@ -44,8 +44,10 @@ export const METRIC_DIMENSIONS = {
   state: 'State',
 } as const;
 
-/** Why a job was deleted without polling anything. */
-export type DropReason = 'bad-job' | 'unknown-mailbox';
+/** Why a job was deleted without polling anything (the Reason of DroppedJobs; docs/deploy.md lists them). */
+export const DROP_REASONS = ['bad-job', 'unknown-mailbox'] as const;
+
+export type DropReason = (typeof DROP_REASONS)[number];
 
 export const DEFAULT_METRICS_NAMESPACE = 'MailboxPoller';
 
