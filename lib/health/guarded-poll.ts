@@ -57,7 +57,11 @@ export async function pollGuarded(
       return heldBackOutcome(previous, Math.round(performance.now() - startedAt));
   }
 
-  const outcome = await pollMailbox(mailbox, ports, deadline, options);
+  const remembered = previous?.loginMechanism;
+  const outcome = await pollMailbox(mailbox, ports, deadline, {
+    ...options,
+    ...(remembered === undefined ? {} : { preferredMechanism: remembered }),
+  });
   // A dry run changes nothing, its health record included; an unreadable record is not overwritten blindly.
   if (options.dryRun || loaded === undefined) return outcome;
   const opens = opensBreaker(previous, outcome, options.breaker);
@@ -66,6 +70,7 @@ export async function pollGuarded(
     {
       outcome,
       now: ports.clock.now(),
+      ...(outcome.loginMechanism === undefined ? {} : { loginMechanism: outcome.loginMechanism }),
       ...(opens ? { fingerprint: await fingerprint(previous?.fingerprint) } : {}),
     },
     options.breaker,

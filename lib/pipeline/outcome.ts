@@ -107,6 +107,11 @@ export interface MailboxOutcome {
   readonly dryRun?: readonly DryRunEntry[];
   /** The mailbox's health after this run, where a health store keeps it (lib/health/guarded-poll.ts). */
   readonly health?: OutcomeHealth;
+  /**
+   * The login mechanism the server accepted (USER, APOP, PLAIN, …), when a login succeeded: the health
+   * record keeps it, so the next run, in any process, tries it first instead of one the server refuses.
+   */
+  readonly loginMechanism?: string;
 }
 
 export interface OutcomeHealth {

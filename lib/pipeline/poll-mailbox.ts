@@ -70,6 +70,8 @@ export interface PollOptions {
   /** Octets received but not yet stored, at most (LIST sizes reserve, received octets charge). @default 64 MiB */
   readonly maxInFlightBytes?: number;
   readonly timeouts?: Pop3Timeouts;
+  /** The login mechanism that worked last time (the health record's), tried first when offered. */
+  readonly preferredMechanism?: string;
 }
 
 export async function pollMailbox(
@@ -148,14 +150,21 @@ async function pollSession(
     const quit = run.mustNotQuit(client.capabilities.expire)
       ? closeWithoutQuit(client)
       : await client.quit({ waitForReply: 'if-changed' });
-    return run.finish(quit, stoppedEarly && asStop(stoppedEarly));
+    return withLoginMechanism(run.finish(quit, stoppedEarly && asStop(stoppedEarly)), client);
   } catch (error) {
     client?.abort(
       new Pop3ConnectionError('run stopped; closing without QUIT so nothing is deleted', { cause: error }),
     );
     options.logger?.error('mailbox run failed', { mailboxId: mailbox.id, error });
-    return run.fail(error, { tls: mailbox.tls, port: mailbox.port, connected: client !== undefined });
+    const failed = run.fail(error, { tls: mailbox.tls, port: mailbox.port, connected: client !== undefined });
+    return withLoginMechanism(failed, client);
   }
+}
+
+/** A run that logged in and failed later still learnt which mechanism the server accepts. */
+function withLoginMechanism(outcome: MailboxOutcome, client: Pop3Client | undefined): MailboxOutcome {
+  const mechanism = client?.mechanismUsed;
+  return mechanism === undefined ? outcome : { ...outcome, loginMechanism: mechanism };
 }
 
 async function listMessages(
@@ -210,6 +219,7 @@ function clientOptions(mailbox: MailboxConfig, deadline: Deadline, options: Poll
       : maxListingEntriesFor(mailbox.limits.maxMessagesPerRun),
     ...(mailbox.keep ? { maxListingOctets: KEEP_MODE_MAX_LISTING_OCTETS } : {}),
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+    ...(options.preferredMechanism ? { preferredMechanism: options.preferredMechanism } : {}),
     ...(options.onTrace ? { onTrace: options.onTrace.bind(undefined, mailbox.id) } : {}),
   };
 }
