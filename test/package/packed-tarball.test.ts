@@ -7,7 +7,9 @@
  *  - into an ESM TypeScript app that uses every public entry point and runs the library API;
  *  - into the same app pinned at the oldest aws-cdk-lib the peer range accepts, whose template must equal
  *    the newest's;
- *  - with `npm install -g` into a temporary prefix: the `mailbox-poller` command.
+ *  - with `npm install -g` into a temporary prefix: the `mailbox-poller` command;
+ *  - into an empty folder, as the README's package-user start says, where `npx mailbox-poller demo` must pass
+ *    with only the package's own dependencies installed and npm must not warn about the package.
  * Installs use the npm cache (--prefer-offline): the registry is asked only for what the cache lacks.
  */
 import { execFile } from 'node:child_process';
@@ -198,6 +200,24 @@ describe('npm pack', () => {
     expect(files.filter((file) => /\.ts$/.test(file) && !file.endsWith('.d.ts'))).toEqual([]);
     expect(Object.keys(manifest.peerDependencies).sort()).toEqual(['aws-cdk-lib', 'constructs']);
     expect(Object.keys(manifest.dependencies)).not.toContain('aws-cdk-lib');
+    // npm runs these on every install of the package (and warns about them): the build is `prepack`.
+    const installTime = ['preinstall', 'install', 'postinstall', 'prepare'];
+    expect(Object.keys(manifest.scripts ?? {}).filter((name) => installTime.includes(name))).toEqual([]);
+  });
+
+  it('ships every file its README and docs link to', () => {
+    const files = new Set(filesUnder(packed).map((file) => file.split(path.sep).join('/')));
+    const documents = [...files].filter((file) => file === 'README.md' || /^docs\/.*\.md$/.test(file));
+    expect(documents).toContain('README.md');
+    const broken = documents.flatMap((document) =>
+      [...readFileSync(path.join(packed, document), 'utf8').matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g)]
+        .map((match) => match[1]!)
+        .filter((target) => !/^[a-z]+:/.test(target))
+        .map((target) => path.posix.normalize(path.posix.join(path.posix.dirname(document), target)))
+        .filter((target) => !files.has(target) && ![...files].some((file) => file.startsWith(`${target}/`)))
+        .map((target) => `${document} -> ${target}`),
+    );
+    expect(broken).toEqual([]);
   });
 
   it('the shipped bundles keep their class names', () => {
@@ -321,13 +341,60 @@ describe('a CDK app on the oldest aws-cdk-lib the peer range accepts', () => {
   });
 });
 
+/** The command lines of the README's package-user start, comments and blank lines left out. */
+function packageUserStart(readme: string): string[] {
+  const section = /^## Start here: the npm package\n+```sh\n([\s\S]*?)```/m.exec(readme);
+  expect(section, 'the README has a package-user start with a sh block').not.toBeNull();
+  return section![1]!
+    .split('\n')
+    .map((line) => line.replace(/\s+#.*$/, '').trim())
+    .filter(Boolean);
+}
+
+describe("the README's package-user start, in an empty folder", () => {
+  it('installs with no warning about the package, and `npx mailbox-poller demo` passes its checks', {
+    timeout: SLOW,
+  }, async () => {
+    const readme = readFileSync(path.join(packed, 'README.md'), 'utf8');
+    expect(packageUserStart(readme)).toEqual(['npm install mailbox-poller', 'npx mailbox-poller demo']);
+    const folder = path.join(work, 'first-run');
+    mkdirSync(folder);
+    const install = await sh('npm', [...INSTALL, tarball], folder);
+    const warnings = `${install.stdout}\n${install.stderr}`
+      .split('\n')
+      .filter((line) => /^npm warn/i.test(line) && /install-scripts|prepare|mailbox-poller/.test(line));
+    expect(warnings).toEqual([]);
+    // Only what the package depends on: no build tools, no test tools, no CDK (an optional peer).
+    for (const absent of ['esbuild', 'typescript', 'tsx', 'vitest', 'fauxqs', 'aws-cdk-lib'])
+      expect(existsSync(path.join(folder, 'node_modules', absent)), absent).toBe(false);
+
+    // The demo's temporary folder is made under TMPDIR: this test's own, removed with it.
+    const temp = path.join(work, 'first-run-tmp');
+    mkdirSync(temp);
+    const demo = await run('npx', ['mailbox-poller', 'demo'], folder, { ...ENV, TMPDIR: temp });
+    expect(demo.code, demo.stdout + demo.stderr).toBe(0);
+    expect(demo.stderr).toBe('');
+    expect(demo.stdout).toMatch(/^support: ok — 5 found, 5 retrieved .* 5 stored, 5 notified, 5 deleted/m);
+    expect(demo.stdout).toContain('5 objects for 5 messages, each stored byte-for-byte exactly once');
+    expect(demo.stdout).toContain('5 notifications for 5 messages, one per stored object');
+    expect(demo.stdout).toContain('the mailbox is now empty (0 messages left on the server)');
+    expect(demo.stdout).not.toContain('FAIL');
+    const out = /Demo passed\. The stored messages and notifications\.jsonl are in (\S+)$/m.exec(
+      demo.stdout,
+    )?.[1];
+    expect(out?.startsWith(temp), demo.stdout).toBe(true);
+    expect(filesUnder(out!).filter((file) => file.endsWith('.eml'))).toHaveLength(5);
+  });
+});
+
 describe('npm install -g', () => {
   let prefix = '';
   let command = '';
 
   beforeAll(async () => {
     prefix = path.join(work, 'global');
-    await sh('npm', [...INSTALL, '--global', '--prefix', prefix, tarball], work);
+    const install = await sh('npm', [...INSTALL, '--global', '--prefix', prefix, tarball], work);
+    expect(install.stderr).not.toMatch(/install-scripts|prepare/);
     command = path.join(prefix, 'bin', 'mailbox-poller');
   }, SLOW);
 
@@ -388,11 +455,12 @@ describe('npm install -g', () => {
     const env = { ...ENV, AWS_REGION: 'eu-west-1', POP3_PASSWORD: PASSWORD };
     const ran = await run(command, argv, work, env);
     expect(ran.code).toBe(1); // the mailbox is unreachable, but the S3 and SQS clients were made
-    // Our own report of the unreachable mailbox, and nothing else.
+    // Our own lines only: the report of the unreachable mailbox first (then, with no AWS credentials here,
+    // the warning that its health record could not be read).
     expect(ran.stderr).not.toContain('NodeVersionSupportWarning');
-    expect(ran.stderr.trim().split('\n')).toEqual([
-      expect.stringMatching(/^mailbox-poller: nobody: retry-later \(network\)/),
-    ]);
+    const lines = ran.stderr.trim().split('\n');
+    expect(lines[0]).toMatch(/^mailbox-poller: nobody: retry-later \((network|refused)\)/);
+    expect(lines.filter((line) => !line.startsWith('mailbox-poller: '))).toEqual([]);
     if (Number(process.versions.node.split('.')[0]) < 22) {
       // The same bundle run without bin/mailbox-poller.js: the SDK does print its notice on this Node.
       const cli = path.join(prefix, 'lib', 'node_modules', 'mailbox-poller', 'dist', 'cli.mjs');
