@@ -2,6 +2,7 @@
  * `outputs: true` gives a user's own stack the outputs "Verify your deployment" (docs/deploy.md) reads,
  * keyed by the construct's id; without it the construct adds none.
  */
+import { readFileSync } from 'node:fs';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -60,5 +61,19 @@ describe('MailboxIngestion outputs', () => {
     expect(keys).toContain('SupportMailBucketName');
     expect(keys).toContain('InvoicesBucketName');
     expect(keys).toHaveLength(12);
+  });
+
+  it('are the ones the table of "Verify your deployment" in docs/deploy.md lists', () => {
+    const deploy = readFileSync(new URL('../../docs/deploy.md', import.meta.url), 'utf8');
+    const section = deploy.slice(
+      deploy.indexOf('## Verify your deployment'),
+      deploy.indexOf('1. **Find the outputs.**'),
+    );
+    const documented = [...section.matchAll(/^\| `(\w+)` +\|/gm)].map((match) => match[1]);
+    const { template } = synth({ outputs: true, dashboard: true }, (stack) => ({
+      alarmAction: new sns.Topic(stack, 'Alarms', { enforceSSL: true }),
+    }));
+    const made = Object.keys(template.findOutputs('*')).map((key) => key.replace(/^Mail/, ''));
+    expect(documented.sort()).toEqual(made.sort());
   });
 });

@@ -238,6 +238,13 @@ describe('a CDK app as `cdk init app --language typescript` makes it', () => {
     await sh('npm', ['run', 'build'], app); // the template's build: tsc, type-check only
     await sh('npx', ['cdk', 'synth', '--no-notices', '--quiet'], app);
     expectShippedAssets(path.join(app, 'cdk.out'), 'MailAppStack');
+    // `outputs: true`: what "Verify your deployment" in docs/deploy.md reads, keyed by the construct id.
+    const template = JSON.parse(
+      readFileSync(path.join(app, 'cdk.out', 'MailAppStack.template.json'), 'utf8'),
+    );
+    expect(Object.keys(template.Outputs ?? {})).toEqual(
+      expect.arrayContaining(['MailBucketName', 'MailNotificationQueueUrl', 'MailDispatchFunctionName']),
+    );
 
     // Apps from older templates compile as `module: commonjs`, whose resolution ignores `exports`
     // (typesVersions in package.json serves them); TypeScript 5 still has it, 7 no longer does.
