@@ -85,8 +85,10 @@ function serveSession(
   let input = Buffer.alloc(0);
   let userName: string | undefined;
   let session: { readonly snapshot: readonly StoredMessage[]; readonly marked: Set<number> } | undefined;
+  /** Set by QUIT: lines pipelined after it get no answer (the socket is ending). */
+  let ended = false;
   const send = (data: string | Buffer) => {
-    if (!socket.destroyed) socket.write(data);
+    if (!ended && !socket.destroyed) socket.write(data);
   };
 
   const answer = (line: string): void => {
@@ -98,6 +100,7 @@ function serveSession(
         maildrop.messages = maildrop.messages.filter((message) => !marked.includes(message));
       }
       send('+OK bye\r\n');
+      ended = true;
       socket.end();
       return;
     }
@@ -121,6 +124,7 @@ function serveSession(
     send(transaction(command, args, session.snapshot, session.marked));
   };
 
+  // A client that drops the connection ends its session, marks undone; nothing to report.
   socket.on('error', () => {});
   socket.on('data', (chunk: Buffer) => {
     input = Buffer.concat([input, chunk]);
