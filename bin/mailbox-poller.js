@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// The CLI is bundled to dist/cli.mjs by `npm run build` (run automatically by `npm ci`/`npm install` in a
-// checkout, and before `npm pack`/`npm publish`, so an installed package always has it).
+// The CLI is bundled to dist/cli.mjs by `npm run build`, which runs before `npm pack`/`npm publish` (the
+// `prepack` script), so an installed package always has it. A checkout has no dist/ after `npm ci`: there
+// the command runs lib/cli/main.ts from the sources through tsx (a dev dependency), so the commands the
+// README and `npm run dev-server` print work without a build step.
 import { existsSync } from 'node:fs';
 
 // The AWS SDK inside dist/cli.mjs is bundled, so its version is the one this release was built and tested
@@ -10,9 +12,14 @@ import { existsSync } from 'node:fs';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const bundle = new URL('../dist/cli.mjs', import.meta.url);
-if (!existsSync(bundle)) {
-  process.stderr.write('mailbox-poller is not built yet: run `npm run build` in its folder\n');
+const sources = new URL('../lib/cli/main.ts', import.meta.url);
+let cli;
+if (existsSync(bundle)) cli = await import(bundle.href);
+else if (existsSync(sources)) {
+  const { tsImport } = await import('tsx/esm/api');
+  cli = await tsImport(sources.href, import.meta.url);
+} else {
+  process.stderr.write('mailbox-poller is not built: run `npm run build` in its folder\n');
   process.exit(2);
 }
-const { main } = await import(bundle.href);
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await cli.main(process.argv.slice(2));

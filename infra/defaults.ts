@@ -48,6 +48,8 @@ export const DEFAULTS = {
    * (PER_MAILBOX_METRICS_DEFAULT). 7 custom metrics a mailbox cost more than everything else at scale.
    */
   perMailboxMetrics: PER_MAILBOX_METRICS_DEFAULT,
+  /** No stack outputs unless asked for: an output another stack imports can no longer change. */
+  outputs: false,
   dispatchMemorySize: 256,
   dispatchTimeout: Duration.minutes(1),
 

@@ -56,6 +56,7 @@ import {
   acknowledgeRuntime,
   acknowledgeWildcardResource,
 } from './nag-suppressions.ts';
+import { addIngestionOutputs } from './outputs.ts';
 import { checkProps, type MailboxIngestionProps } from './props.ts';
 import { allowOnlySender, denyOverwrites } from './resource-policies.ts';
 import { bucketPropsWithDefaults, queueEncryption } from './resources.ts';
@@ -263,6 +264,7 @@ export class MailboxIngestion extends MailboxIngestionBase {
       : undefined;
     this.dashboard = dashboard?.dashboard;
     this.dashboardUrl = dashboard?.url;
+    if (props.outputs ?? DEFAULTS.outputs) addIngestionOutputs(this, props.alarmAction);
 
     this.#acknowledgeAcceptedFindings(props);
   }

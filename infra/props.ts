@@ -172,6 +172,14 @@ export interface MailboxIngestionProps {
    * @default false
    */
   readonly dashboard?: boolean | DashboardOptions;
+  /**
+   * Stack outputs for what a person needs after `cdk deploy` (docs/deploy.md, "Verify your deployment"):
+   * BucketName, NotificationQueueUrl, NotificationQueueArn, JobDeadLetterQueueUrl, PollFunctionName,
+   * DispatchFunctionName, AlarmTopicArn (with `alarmAction`) and DashboardUrl (with `dashboard`), each
+   * key prefixed with this construct's id (`Mail` → `MailBucketName`; infra/outputs.ts).
+   * @default false
+   */
+  readonly outputs?: boolean;
 }
 
 /** Throws on contradictory props, naming them; every message starts with the construct name. */

@@ -11,9 +11,10 @@
  * process.
  *
  * The AWS SDK is bundled, not left to the Lambda runtime: `--compare-sdk` builds both variants and prints
- * the numbers behind that choice. Runs on `npm ci` and before `npm pack`/`npm publish` (the `prepare`
- * script), so it is quick, skips entries that do not exist, and steps aside when esbuild is not installed
- * (a production-only install).
+ * the numbers behind that choice. Runs before `npm pack`/`npm publish` (the `prepack` script, which npm
+ * runs only in the folder being packed: never on a user's install, so the shipped manifest has no
+ * install-time script), and by hand as `npm run build`. It skips entries that do not exist and steps
+ * aside when esbuild is not installed (a production-only install).
  *
  *   node scripts/build.mjs [--compare-sdk] [--no-measure] [--functions-only] [--no-library] [--out-dir DIR]
  *   node scripts/build.mjs --ship-lazy-modules BUNDLE.mjs
@@ -322,8 +323,8 @@ async function main(argv) {
     return;
   }
   const outDir = resolve(optionValue(argv, '--out-dir') ?? DIST);
-  // Imports are timed this many times in fresh processes and the median reported; once on `npm ci`.
-  const samples = args.has('--no-measure') ? 0 : process.env.npm_lifecycle_event === 'prepare' ? 1 : 3;
+  // Imports are timed this many times in fresh processes and the median reported; once when packing.
+  const samples = args.has('--no-measure') ? 0 : process.env.npm_lifecycle_event === 'prepack' ? 1 : 3;
 
   const started = performance.now();
   if (outDir === DIST) await rm(DIST, { recursive: true, force: true });

@@ -34,6 +34,7 @@ Exit status: 0 every message found was committed or left by rule (size or per-ru
 75 only because another run was polling some mailboxes (locked).
 
 Other commands (docs/oauth2.md, docs/running.md):
+  mailbox-poller demo [--out DIR]   poll a sample maildrop in this process and check every stored byte
   mailbox-poller status [--config FILE | --bucket NAME [--prefix P]] [--json]   each mailbox's health
   mailbox-poller reset MAILBOX [--config FILE]   close a mailbox's circuit breaker once its cause is fixed
   mailbox-poller check --config FILE [--mailbox ID]   DNS, TLS, login and STAT, step by step

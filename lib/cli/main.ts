@@ -23,6 +23,7 @@ import type { MailboxOutcome } from '../pipeline/outcome.ts';
 import { systemClock } from '../ports.ts';
 import { type PollCommand, parseCommandLine, USAGE, UsageError } from './args.ts';
 import { checkMain } from './check.ts';
+import { demoMain } from './demo.ts';
 import { HealthWarnings } from './health-options.ts';
 import { formatMessageEvent, traceWriter } from './live-log.ts';
 import { defaultLockDir } from './mailbox-lock.ts';
@@ -88,6 +89,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   if (argv[0] === 'secrets') return secretsMain(argv.slice(1), io);
   if (argv[0] === 'status') return statusMain(argv.slice(1), io);
   if (argv[0] === 'reset') return resetMain(argv.slice(1), io);
+  if (argv[0] === 'demo') return demoMain(argv.slice(1), io, main);
   let command: PollCommand;
   let config: PollerConfig;
   try {

@@ -1,10 +1,15 @@
 /**
  * `npm run demo` is the README's first command: it must pass on a machine with no AWS account and no mail
  * server, and end by itself (a server left running would keep the child alive until the timeout kills it).
+ * It is `mailbox-poller demo` from the sources; test/package/packed-tarball.test.ts runs the same command
+ * from the installed package.
  */
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The demo takes a few seconds; far longer means something it started is still holding the process. */
@@ -17,11 +22,14 @@ interface ChildResult {
   readonly stderr: string;
 }
 
-function runDemo(): Promise<ChildResult> {
+const work = mkdtempSync(path.join(tmpdir(), 'demo-test-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function runDemo(out: string): Promise<ChildResult> {
   return new Promise((resolve) => {
     execFile(
-      'npx',
-      ['tsx', 'scripts/demo.ts'],
+      'npm',
+      ['run', '--silent', 'demo', '--', '--out', out],
       // No AWS settings of the test process may leak in: the demo must bring its own.
       { cwd: ROOT, timeout: DEMO_TIMEOUT_MS, env: withoutAwsSettings(process.env) },
       (error, stdout, stderr) => {
@@ -42,8 +50,9 @@ function withoutAwsSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 describe('npm run demo', () => {
-  it('polls the sample maildrop into S3 + SQS, verifies every message, and exits 0 by itself', async () => {
-    const { code, signal, stdout, stderr } = await runDemo();
+  it('polls the sample maildrop into local files, verifies every message, and exits 0 by itself', async () => {
+    const out = path.join(work, 'out');
+    const { code, signal, stdout, stderr } = await runDemo(out);
 
     expect(signal, 'the demo did not end by itself').toBeNull();
     expect(code, `${stdout}\n${stderr}`).toBe(0);
@@ -54,6 +63,12 @@ describe('npm run demo', () => {
     expect(stdout).toContain('"Rechnung Nr. 42 – März 2025"');
     expect(stdout).toContain('the mailbox is now empty (0 messages left on the server)');
     expect(stdout).not.toContain('FAIL');
-    expect(stdout.trimEnd().endsWith('Demo passed.')).toBe(true);
+    expect(
+      stdout.trimEnd().endsWith(`Demo passed. The stored messages and notifications.jsonl are in ${out}`),
+    ).toBe(true);
+    // What it says it checked is there: five message files and five notifications in --out.
+    const files = readdirSync(out, { recursive: true }).map(String);
+    expect(files.filter((file) => file.endsWith('.eml'))).toHaveLength(5);
+    expect(readFileSync(path.join(out, 'notifications.jsonl'), 'utf8').trim().split('\n')).toHaveLength(5);
   });
 });

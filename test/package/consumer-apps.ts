@@ -36,6 +36,7 @@ const CONSTRUCT = `new MailboxIngestion(this, 'Mail', {
           password: { secretId: 'mailbox-poller/support' },
         },
       ],
+      outputs: true,
     });`;
 
 /** The stack file `cdk init app --language typescript` wrote, with the construct added. */

@@ -7,7 +7,9 @@
  *  - into an ESM TypeScript app that uses every public entry point and runs the library API;
  *  - into the same app pinned at the oldest aws-cdk-lib the peer range accepts, whose template must equal
  *    the newest's;
- *  - with `npm install -g` into a temporary prefix: the `mailbox-poller` command.
+ *  - with `npm install -g` into a temporary prefix: the `mailbox-poller` command;
+ *  - into an empty folder, as the README's package-user start says, where `npx mailbox-poller demo` must pass
+ *    with only the package's own dependencies installed and npm must not warn about the package.
  * Installs use the npm cache (--prefer-offline): the registry is asked only for what the cache lacks.
  */
 import { execFile } from 'node:child_process';
@@ -198,6 +200,24 @@ describe('npm pack', () => {
     expect(files.filter((file) => /\.ts$/.test(file) && !file.endsWith('.d.ts'))).toEqual([]);
     expect(Object.keys(manifest.peerDependencies).sort()).toEqual(['aws-cdk-lib', 'constructs']);
     expect(Object.keys(manifest.dependencies)).not.toContain('aws-cdk-lib');
+    // npm runs these on every install of the package (and warns about them): the build is `prepack`.
+    const installTime = ['preinstall', 'install', 'postinstall', 'prepare'];
+    expect(Object.keys(manifest.scripts ?? {}).filter((name) => installTime.includes(name))).toEqual([]);
+  });
+
+  it('ships every file its README and docs link to', () => {
+    const files = new Set(filesUnder(packed).map((file) => file.split(path.sep).join('/')));
+    const documents = [...files].filter((file) => file === 'README.md' || /^docs\/.*\.md$/.test(file));
+    expect(documents).toContain('README.md');
+    const broken = documents.flatMap((document) =>
+      [...readFileSync(path.join(packed, document), 'utf8').matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g)]
+        .map((match) => match[1]!)
+        .filter((target) => !/^[a-z]+:/.test(target))
+        .map((target) => path.posix.normalize(path.posix.join(path.posix.dirname(document), target)))
+        .filter((target) => !files.has(target) && ![...files].some((file) => file.startsWith(`${target}/`)))
+        .map((target) => `${document} -> ${target}`),
+    );
+    expect(broken).toEqual([]);
   });
 
   it('the shipped bundles keep their class names', () => {
@@ -218,6 +238,13 @@ describe('a CDK app as `cdk init app --language typescript` makes it', () => {
     await sh('npm', ['run', 'build'], app); // the template's build: tsc, type-check only
     await sh('npx', ['cdk', 'synth', '--no-notices', '--quiet'], app);
     expectShippedAssets(path.join(app, 'cdk.out'), 'MailAppStack');
+    // `outputs: true`: what "Verify your deployment" in docs/deploy.md reads, keyed by the construct id.
+    const template = JSON.parse(
+      readFileSync(path.join(app, 'cdk.out', 'MailAppStack.template.json'), 'utf8'),
+    );
+    expect(Object.keys(template.Outputs ?? {})).toEqual(
+      expect.arrayContaining(['MailBucketName', 'MailNotificationQueueUrl', 'MailDispatchFunctionName']),
+    );
 
     // Apps from older templates compile as `module: commonjs`, whose resolution ignores `exports`
     // (typesVersions in package.json serves them); TypeScript 5 still has it, 7 no longer does.
@@ -321,13 +348,60 @@ describe('a CDK app on the oldest aws-cdk-lib the peer range accepts', () => {
   });
 });
 
+/** The command lines of the README's package-user start, comments and blank lines left out. */
+function packageUserStart(readme: string): string[] {
+  const section = /^## Start here: the npm package\n+```sh\n([\s\S]*?)```/m.exec(readme);
+  expect(section, 'the README has a package-user start with a sh block').not.toBeNull();
+  return section![1]!
+    .split('\n')
+    .map((line) => line.replace(/\s+#.*$/, '').trim())
+    .filter(Boolean);
+}
+
+describe("the README's package-user start, in an empty folder", () => {
+  it('installs with no warning about the package, and `npx mailbox-poller demo` passes its checks', {
+    timeout: SLOW,
+  }, async () => {
+    const readme = readFileSync(path.join(packed, 'README.md'), 'utf8');
+    expect(packageUserStart(readme)).toEqual(['npm install mailbox-poller', 'npx mailbox-poller demo']);
+    const folder = path.join(work, 'first-run');
+    mkdirSync(folder);
+    const install = await sh('npm', [...INSTALL, tarball], folder);
+    const warnings = `${install.stdout}\n${install.stderr}`
+      .split('\n')
+      .filter((line) => /^npm warn/i.test(line) && /install-scripts|prepare|mailbox-poller/.test(line));
+    expect(warnings).toEqual([]);
+    // Only what the package depends on: no build tools, no test tools, no CDK (an optional peer).
+    for (const absent of ['esbuild', 'typescript', 'tsx', 'vitest', 'fauxqs', 'aws-cdk-lib'])
+      expect(existsSync(path.join(folder, 'node_modules', absent)), absent).toBe(false);
+
+    // The demo's temporary folder is made under TMPDIR: this test's own, removed with it.
+    const temp = path.join(work, 'first-run-tmp');
+    mkdirSync(temp);
+    const demo = await run('npx', ['mailbox-poller', 'demo'], folder, { ...ENV, TMPDIR: temp });
+    expect(demo.code, demo.stdout + demo.stderr).toBe(0);
+    expect(demo.stderr).toBe('');
+    expect(demo.stdout).toMatch(/^support: ok — 5 found, 5 retrieved .* 5 stored, 5 notified, 5 deleted/m);
+    expect(demo.stdout).toContain('5 objects for 5 messages, each stored byte-for-byte exactly once');
+    expect(demo.stdout).toContain('5 notifications for 5 messages, one per stored object');
+    expect(demo.stdout).toContain('the mailbox is now empty (0 messages left on the server)');
+    expect(demo.stdout).not.toContain('FAIL');
+    const out = /Demo passed\. The stored messages and notifications\.jsonl are in (\S+)$/m.exec(
+      demo.stdout,
+    )?.[1];
+    expect(out?.startsWith(temp), demo.stdout).toBe(true);
+    expect(filesUnder(out!).filter((file) => file.endsWith('.eml'))).toHaveLength(5);
+  });
+});
+
 describe('npm install -g', () => {
   let prefix = '';
   let command = '';
 
   beforeAll(async () => {
     prefix = path.join(work, 'global');
-    await sh('npm', [...INSTALL, '--global', '--prefix', prefix, tarball], work);
+    const install = await sh('npm', [...INSTALL, '--global', '--prefix', prefix, tarball], work);
+    expect(install.stderr).not.toMatch(/install-scripts|prepare/);
     command = path.join(prefix, 'bin', 'mailbox-poller');
   }, SLOW);
 
