@@ -20,9 +20,12 @@ import { Deadline } from '../deadline.ts';
 import { classifyFailure } from '../pipeline/classify-failure.ts';
 import { Pop3Client } from '../pop3-client/client.ts';
 import type { Credentials } from '../ports.ts';
+import { usageProblem } from './args.ts';
 import { underMailboxLock } from './check-lock.ts';
 import { defaultLockDir } from './mailbox-lock.ts';
 import type { CliIo } from './main.ts';
+import { literalVariableWarnings } from './password-variables.ts';
+import { usageErrorText } from './usage-line.ts';
 
 export const CHECK_USAGE = `Usage: mailbox-poller check --config FILE [--mailbox ID] [--wait-lock SECONDS]
 
@@ -49,12 +52,13 @@ export async function checkMain(argv: readonly string[], io: CliIo): Promise<num
     if (!values.config) throw new Error('--config FILE is required');
     waitLockMs = waitLockSeconds(values['wait-lock']) * 1000;
   } catch (error) {
-    io.stderr.write(`mailbox-poller: ${(error as Error).message}\n\n${CHECK_USAGE}\n`);
+    io.stderr.write(usageErrorText('check', usageProblem(error, CHECK_USAGE)));
     return 2;
   }
   let mailboxes: readonly MailboxConfig[];
   try {
     mailboxes = (await loadConfigFile(values.config)).mailboxes;
+    io.stderr.write(literalVariableWarnings(mailboxes));
   } catch (error) {
     io.stderr.write(`mailbox-poller: ${(error as Error).message}\n`);
     return 2;

@@ -44,8 +44,16 @@ export class ProgressLine {
   }
 }
 
-/** stdout: one line per mailbox (status, reason, counts), and for a dry run what a real run would do. */
-export function formatSummary(outcomes: readonly MailboxOutcome[], destination: string): string {
+/**
+ * stdout: one line per mailbox (status, reason, counts), and for a dry run what a real run would do.
+ * The last line says where the messages went; a dry run says that it wrote nothing, and where a real
+ * run would write.
+ */
+export function formatSummary(
+  outcomes: readonly MailboxOutcome[],
+  destination: string,
+  dryRun = false,
+): string {
   const lines = outcomes.map((outcome) => {
     const c = outcome.counts;
     const head = `${outcome.mailboxId}: ${outcome.status}${outcome.reason ? ` (${outcome.reason})` : ''}`;
@@ -58,7 +66,10 @@ export function formatSummary(outcomes: readonly MailboxOutcome[], destination: 
     if (!outcome.dryRun) return line;
     return [line, `    ${outcome.message ?? ''}`, ...outcome.dryRun.map(formatDryRunEntry)].join('\n');
   });
-  return `${lines.join('\n')}\nDestination: ${destination}\n`;
+  const where = dryRun
+    ? `Nothing written (dry run); a real run writes to ${destination}`
+    : `Destination: ${destination}`;
+  return `${lines.join('\n')}\n${where}\n`;
 }
 
 /** Keep mode: what the mailbox keeps, what was new, what deleteAfterDays removed. */

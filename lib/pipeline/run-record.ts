@@ -4,7 +4,7 @@
  * outcome's numbers cannot drift from what the run did.
  */
 import type { QuitResult } from '../pop3-client/client.ts';
-import { classifyFailure } from './classify-failure.ts';
+import { classifyFailure, oneLine } from './classify-failure.ts';
 import type { ConnectionContext } from './connection-hints.ts';
 import {
   type DryRunEntry,
@@ -303,7 +303,8 @@ export class RunRecord {
     return {
       mailboxId: this.#mailboxId,
       status,
-      ...(why ?? {}),
+      // A stop's message may quote a server's text: one line, as every outcome message (oneLine).
+      ...(why === undefined ? {} : { ...why, message: oneLine(why.message) }),
       counts: { ...this.#counts },
       ...(keep ? { keep } : {}),
       skipped: [...this.#skipped],

@@ -80,15 +80,16 @@ async function filesUnder(folder: string): Promise<string[]> {
 }
 
 describe('mailbox-poller usage', () => {
-  it('--help prints the usage and exits 0', async () => {
+  it('--help prints the commands and exits 0; poll --help the options of poll', async () => {
     const { status, stdout, stderr } = await cli(['--help']);
     expect(status).toBe(0);
-    expect(stdout).toMatch(/^Usage: mailbox-poller poll --config FILE/);
+    expect(stdout).toMatch(/^Usage: mailbox-poller COMMAND/);
+    expect((await cli(['poll', '--help'])).stdout).toMatch(/^Usage: mailbox-poller poll --config FILE/);
     expect(stderr).toBe('');
   });
 
   it.each([
-    ['no command', [], /missing command: poll/],
+    ['no command', [], /missing command \(poll, check/],
     ['an unknown command', ['fetch', '--config', 'x.json'], /unknown command: fetch/],
     [
       'an unknown flag',
@@ -108,11 +109,12 @@ describe('mailbox-poller usage', () => {
     ['no --config', ['poll'], /--config FILE is required/],
     ['--bucket without --queue-url', ['poll', '--config', 'x.json', '--bucket', 'mail'], /go together/],
     ['a --concurrency of 0', ['poll', '--config', 'x.json', '--concurrency', '0'], /--concurrency needs/],
-  ])('%s exits 2 with the reason and the usage', async (_what, argv, reason) => {
+  ])('%s exits 2 with the reason and where the help is', async (_what, argv, reason) => {
     const { status, stdout, stderr } = await cli(argv);
     expect(status).toBe(2);
     expect(stderr).toMatch(reason);
-    expect(stderr).toContain('Usage: mailbox-poller poll');
+    expect(stderr).toMatch(/^See 'mailbox-poller (poll )?--help'\.$/m);
+    expect(stderr).not.toContain('Usage:');
     expect(stdout).toBe('');
   });
 
@@ -328,6 +330,6 @@ describe('bin/mailbox-poller.js', () => {
     const { stdout } = await run(process.execPath, [path.join(ROOT, 'bin', 'mailbox-poller.js'), '--help'], {
       cwd: workDir,
     });
-    expect(stdout).toMatch(/^Usage: mailbox-poller poll --config FILE/);
+    expect(stdout).toMatch(/^Usage: mailbox-poller COMMAND/);
   });
 });
