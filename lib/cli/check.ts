@@ -17,7 +17,13 @@ import { SecretsManagerSource } from '../adapters/secrets-manager-source.ts';
 import { loadConfigFile } from '../config/load-config.ts';
 import type { MailboxConfig } from '../config/types.ts';
 import { Deadline } from '../deadline.ts';
-import { classifyFailure } from '../pipeline/classify-failure.ts';
+import { classifyFailure, oneLine } from '../pipeline/classify-failure.ts';
+import {
+  type ConnectionContext,
+  connectionHint,
+  HINT_PRIVATE_CA,
+  HINT_SERVERNAME,
+} from '../pipeline/connection-hints.ts';
 import { Pop3Client } from '../pop3-client/client.ts';
 import type { Credentials } from '../ports.ts';
 import { usageProblem } from './args.ts';
@@ -94,19 +100,28 @@ function waitLockSeconds(text: string | undefined): number {
 
 export type Report = (line: string) => void;
 
+/**
+ * Runs one step and reports it. A failure is described as `poll` describes it (lib/pipeline/
+ * connection-hints.ts, the classification both share): the same words for the same mistake, one line
+ * (OpenSSL's texts carry line breaks), and the shared hint where there is one; the step's own hint
+ * otherwise.
+ */
 async function step<T>(
   report: Report,
   name: string,
   run: () => Promise<[T, string]>,
   hint: (error: unknown) => string,
+  context?: ConnectionContext,
 ): Promise<T | undefined> {
   try {
     const [value, detail] = await run();
     report(`ok      ${name}: ${detail}`);
     return value;
   } catch (error) {
-    report(`FAILED  ${name}: ${error instanceof Error ? error.message : String(error)}`);
-    report(`        hint: ${hint(error)}`);
+    const shared = context === undefined ? undefined : connectionHint(error, context);
+    const message = shared?.message ?? (error instanceof Error ? error.message : String(error));
+    report(`FAILED  ${name}: ${oneLine(message)}`);
+    report(`        hint: ${shared?.hint ?? hint(error)}`);
     return undefined;
   }
 }
@@ -116,6 +131,7 @@ async function checkMailbox(
   provider: ConfigCredentialsProvider,
   report: Report,
 ): Promise<boolean> {
+  const before: ConnectionContext = { tls: mailbox.tls, port: mailbox.port, connected: false };
   const address = await step(
     report,
     'DNS',
@@ -124,6 +140,7 @@ async function checkMailbox(
       return [found[0]?.address, found.map((a) => a.address).join(', ')];
     },
     () => 'check the host name in the config',
+    before,
   );
   if (address === undefined) return false;
 
@@ -133,6 +150,7 @@ async function checkMailbox(
     () => tcpConnect(mailbox.host, mailbox.port),
     () =>
       `nothing accepts connections on port ${mailbox.port}: check the port (995 implicit TLS, 110 starttls/none) and any firewall`,
+    before,
   );
   if (tcp === undefined) return false;
 
@@ -141,8 +159,8 @@ async function checkMailbox(
       report,
       'TLS',
       () => tlsCheck(mailbox),
-      () =>
-        'the certificate is not trusted for this name: check host/servername, or add the issuing CA in "ca"',
+      (error) => (error instanceof CertificateNameError ? HINT_SERVERNAME : HINT_PRIVATE_CA),
+      before,
     );
     if (tls === undefined) return false;
   } else {
@@ -168,6 +186,7 @@ async function checkMailbox(
       return [connected, `${connected.server}${connected.encrypted ? ', encrypted' : ''}`];
     },
     () => 'the server did not greet as a POP3 server: check port and TLS mode',
+    before,
   );
   if (client === undefined) return false;
   try {
@@ -192,6 +211,7 @@ async function checkMailbox(
         ];
       },
       credentialsHint,
+      { ...before, connected: true },
     );
     if (secret === undefined) return false;
     const loggedIn = await step(
@@ -254,6 +274,11 @@ function tcpConnect(host: string, port: number): Promise<[true, string]> {
   });
 }
 
+/** The chain is trusted but names another host: HINT_SERVERNAME, not the CA hint. */
+class CertificateNameError extends Error {
+  override readonly name = 'CertificateNameError';
+}
+
 function tlsCheck(mailbox: MailboxConfig): Promise<[true, string]> {
   const servername = mailbox.servername ?? mailbox.host;
   return new Promise((resolve, reject) => {
@@ -270,16 +295,18 @@ function tlsCheck(mailbox: MailboxConfig): Promise<[true, string]> {
       const certificate: PeerCertificate = socket.getPeerCertificate();
       const authorized = socket.authorized;
       const chainError = socket.authorizationError;
+      // Read before destroy(): a destroyed socket has no protocol ("TLS: null").
+      const protocol = socket.getProtocol();
       socket.destroy();
       const nameError = checkServerIdentity(servername, certificate);
       const daysLeft = Math.floor((Date.parse(certificate.valid_to) - Date.now()) / 86_400_000);
       if (!authorized) return reject(new Error(`certificate chain not trusted (${String(chainError)})`));
       if (nameError !== undefined)
-        return reject(new Error(`certificate is not for ${servername}: ${nameError.message}`));
+        return reject(new CertificateNameError(`certificate is not for ${servername}: ${nameError.message}`));
       const warning = daysLeft < EXPIRY_WARNING_DAYS ? ` — WARNING: expires in ${daysLeft} days` : '';
       resolve([
         true,
-        `${socket.getProtocol()}, certificate for ${servername} valid until ${certificate.valid_to}${warning}`,
+        `${protocol}, certificate for ${servername} valid until ${certificate.valid_to}${warning}`,
       ]);
     });
     socket.once('timeout', () => {
