@@ -25,7 +25,7 @@ import { type PollCommand, parseCommandLine, UsageError } from './args.ts';
 import { checkMain } from './check.ts';
 import { HealthWarnings } from './health-options.ts';
 import { commandOf, helpRequested, topUsage } from './help.ts';
-import { formatMessageEvent, traceWriter } from './live-log.ts';
+import { formatMessageEvent, MessageOrder, traceWriter } from './live-log.ts';
 import { defaultLockDir } from './mailbox-lock.ts';
 import { oauthLoginMain } from './oauth-login.ts';
 import { literalVariableWarnings, unsetPasswordVariables } from './password-variables.ts';
@@ -139,21 +139,24 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   );
   const deadline = command.timeoutMs === undefined ? Deadline.never() : Deadline.after(command.timeoutMs);
   const healthWarnings = new HealthWarnings();
+  const messageOrder = new MessageOrder((event) => io.stderr.write(formatMessageEvent(event)));
   const outcomes = await pollMailboxesLocked(config.mailboxes, ports, deadline, {
     concurrency: command.concurrency ?? config.concurrency,
     dryRun: command.dryRun,
     force: command.force,
     breaker: breakerPolicyFromEnv(io.env),
     logger: healthWarnings.logger,
-    onProgress: (p) => progress.update(p),
-    ...(command.verbosity === 'verbose'
-      ? { onMessage: (event) => io.stderr.write(formatMessageEvent(event)) }
-      : {}),
+    onProgress: (p) => {
+      if (p.planned !== undefined) messageOrder.expect(p.mailboxId, p.planned.msgs);
+      progress.update(p);
+    },
+    ...(command.verbosity === 'verbose' ? { onMessage: (event) => messageOrder.add(event) } : {}),
     ...(command.trace ? { onTrace: traceWriter(io.stderr) } : {}),
     lockDir: defaultLockDir(io.env),
     waitLockMs: command.waitLockMs,
   });
   progress.clear();
+  messageOrder.flush();
   io.stderr.write(formatProblems(quiet ? withoutRuleSkips(outcomes) : outcomes));
   io.stderr.write(healthWarnings.text(outcomes));
   if (command.json) io.stdout.write(`${JSON.stringify(outcomes, null, 2)}\n`);
