@@ -231,6 +231,9 @@ async function deviceFlow(
         intervalS += 5;
         continue;
       }
+      // --timeout ran out while a poll was on its way: the person did not sign in, the endpoint is fine
+      // (the aborted request would otherwise read as "could not be reached or did not answer").
+      if (signal.aborted) throw new LoginTimeoutError(NOBODY_SIGNED_IN);
       throw classifyTokenError(error, options.tokenUrl);
     }
   }

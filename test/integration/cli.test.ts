@@ -150,7 +150,7 @@ describe('mailbox-poller configuration errors', () => {
     expect(stderr).not.toContain('hunter2');
   });
 
-  it('a password variable that is not set exits 2 naming the mailbox and the variable, before connecting', async () => {
+  it('a password variable set but empty exits 2 naming the mailbox and the variable, before connecting', async () => {
     const maildrop = await startMaildrop();
     const file = await writeConfig({
       mailboxes: [supportMailbox(maildrop.host, maildrop.port, { env: 'SUPPORT_PASSWORD' })],
@@ -163,7 +163,7 @@ describe('mailbox-poller configuration errors', () => {
     );
     expect(status).toBe(2);
     expect(stdout).toBe('');
-    expect(stderr).toMatch(/mailbox "support": .*environment variable SUPPORT_PASSWORD, which is not set/);
+    expect(stderr).toMatch(/mailbox "support": .*environment variable SUPPORT_PASSWORD, which is set but empty/);
     expect(maildrop.commands()).toEqual([]);
   });
 
