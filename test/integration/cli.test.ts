@@ -163,7 +163,9 @@ describe('mailbox-poller configuration errors', () => {
     );
     expect(status).toBe(2);
     expect(stdout).toBe('');
-    expect(stderr).toMatch(/mailbox "support": .*environment variable SUPPORT_PASSWORD, which is set but empty/);
+    expect(stderr).toMatch(
+      /mailbox "support": .*environment variable SUPPORT_PASSWORD, which is set but empty/,
+    );
     expect(maildrop.commands()).toEqual([]);
   });
 
