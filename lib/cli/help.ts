@@ -55,15 +55,13 @@ export function topUsage(): string {
   ].join('\n');
 }
 
-/** The longest command whose words start argv ("oauth login" before "oauth"); undefined if none. */
+/**
+ * The command whose words start argv; failing that, the one whose first word does ("secrets --help",
+ * "oauth logn": there is one command under each of those words). Undefined if none.
+ */
 export function commandOf(argv: readonly string[]): CommandHelp | undefined {
-  let found: CommandHelp | undefined;
-  for (const command of COMMANDS) {
-    const words = command.name.split(' ');
-    if (words.every((word, i) => argv[i] === word) && words.length > (found?.name.split(' ').length ?? 0))
-      found = command;
-  }
-  return found;
+  const named = (command: CommandHelp) => command.name.split(' ').every((word, i) => argv[i] === word);
+  return COMMANDS.find(named) ?? COMMANDS.find((command) => command.name.split(' ')[0] === argv[0]);
 }
 
 /**

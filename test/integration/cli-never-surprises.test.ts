@@ -53,6 +53,7 @@ describe('help (item 8)', () => {
     [['secrets', 'build', '--help'], /^Usage: mailbox-poller secrets build/],
     [['poll', '--help'], /^Usage: mailbox-poller poll --config FILE/],
     [['help', 'check'], /^Usage: mailbox-poller check --config FILE/],
+    [['secrets', '--help'], /^Usage: mailbox-poller secrets build/],
   ])('%j prints that command’s own help on stdout, exit 0', async (argv, usage) => {
     const result = await run(argv);
     expect(result).toMatchObject({ status: 0, stderr: '' });
