@@ -155,13 +155,7 @@ async function checkMailbox(
   if (tcp === undefined) return false;
 
   if (mailbox.tls === 'implicit') {
-    const tls = await step(
-      report,
-      'TLS',
-      () => tlsCheck(mailbox),
-      (error) => (error instanceof CertificateNameError ? HINT_SERVERNAME : HINT_PRIVATE_CA),
-      before,
-    );
+    const tls = await step(report, 'TLS', () => tlsCheck(mailbox), tlsHint, before);
     if (tls === undefined) return false;
   } else {
     report(`ok      TLS: ${mailbox.tls === 'starttls' ? 'checked during STLS below' : 'none (tls "none")'}`);
@@ -274,9 +268,21 @@ function tcpConnect(host: string, port: number): Promise<[true, string]> {
   });
 }
 
+/** The chain is not trusted: HINT_PRIVATE_CA. */
+class CertificateChainError extends Error {
+  override readonly name = 'CertificateChainError';
+}
+
 /** The chain is trusted but names another host: HINT_SERVERNAME, not the CA hint. */
 class CertificateNameError extends Error {
   override readonly name = 'CertificateNameError';
+}
+
+/** For what the shared classification does not name (connection-hints.ts comes first, in `step`). */
+function tlsHint(error: unknown): string {
+  if (error instanceof CertificateChainError) return HINT_PRIVATE_CA;
+  if (error instanceof CertificateNameError) return HINT_SERVERNAME;
+  return 'the TLS handshake did not complete: check port and tls (995 implicit TLS, 110 starttls or none)';
 }
 
 function tlsCheck(mailbox: MailboxConfig): Promise<[true, string]> {
@@ -300,7 +306,8 @@ function tlsCheck(mailbox: MailboxConfig): Promise<[true, string]> {
       socket.destroy();
       const nameError = checkServerIdentity(servername, certificate);
       const daysLeft = Math.floor((Date.parse(certificate.valid_to) - Date.now()) / 86_400_000);
-      if (!authorized) return reject(new Error(`certificate chain not trusted (${String(chainError)})`));
+      if (!authorized)
+        return reject(new CertificateChainError(`certificate chain not trusted (${String(chainError)})`));
       if (nameError !== undefined)
         return reject(new CertificateNameError(`certificate is not for ${servername}: ${nameError.message}`));
       const warning = daysLeft < EXPIRY_WARNING_DAYS ? ` — WARNING: expires in ${daysLeft} days` : '';
