@@ -9,8 +9,6 @@
  * the other already retired; an endpoint with reuse detection (RFC 9700 §4.14.2) then revokes the grant.
  */
 import { lookup } from 'node:dns/promises';
-import { connect as netConnect } from 'node:net';
-import { checkServerIdentity, type PeerCertificate, connect as tlsConnect } from 'node:tls';
 import { parseArgs } from 'node:util';
 import { ConfigCredentialsProvider } from '../adapters/credentials.ts';
 import { SecretsManagerSource } from '../adapters/secrets-manager-source.ts';
@@ -18,16 +16,12 @@ import { loadConfigFile } from '../config/load-config.ts';
 import type { MailboxConfig } from '../config/types.ts';
 import { Deadline } from '../deadline.ts';
 import { classifyFailure, oneLine } from '../pipeline/classify-failure.ts';
-import {
-  type ConnectionContext,
-  connectionHint,
-  HINT_PRIVATE_CA,
-  HINT_SERVERNAME,
-} from '../pipeline/connection-hints.ts';
+import { type ConnectionContext, connectionHint } from '../pipeline/connection-hints.ts';
 import { Pop3Client } from '../pop3-client/client.ts';
 import type { Credentials } from '../ports.ts';
 import { usageProblem } from './args.ts';
 import { underMailboxLock } from './check-lock.ts';
+import { STEP_TIMEOUT_MS, tcpConnect, tlsCheck, tlsHint } from './check-steps.ts';
 import { defaultLockDir } from './mailbox-lock.ts';
 import type { CliIo } from './main.ts';
 import { literalVariableWarnings } from './password-variables.ts';
@@ -40,11 +34,6 @@ credentials (OAuth2: the token's decoded claims), login, STAT. Never retrieves o
 A mailbox another run is polling is not checked (it holds the mailbox's lock); --wait-lock SECONDS
 waits that long for it (default 0).
 Exit status: 0 every step of every mailbox passed, 1 a step failed, 2 usage or configuration error.`;
-
-/** Each network step gives up after this long. */
-const STEP_TIMEOUT_MS = 20_000;
-/** A certificate expiring sooner than this is reported as a warning in the TLS step. */
-const EXPIRY_WARNING_DAYS = 14;
 
 export async function checkMain(argv: readonly string[], io: CliIo): Promise<number> {
   let values: { config?: string; mailbox?: string; 'wait-lock'?: string };
@@ -250,76 +239,4 @@ function loginHint(credentials: Credentials): string {
     'audience (https://outlook.office365.com), the tenant; Microsoft app-only also needs New-ServicePrincipal ' +
     'with the Enterprise application object id and Add-MailboxPermission for this mailbox (docs/oauth2.md)'
   );
-}
-
-function tcpConnect(host: string, port: number): Promise<[true, string]> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const socket = netConnect({ host, port, timeout: STEP_TIMEOUT_MS });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve([true, `connected in ${Math.round(performance.now() - started)} ms`]);
-    });
-    socket.once('timeout', () => {
-      socket.destroy();
-      reject(new Error(`no answer within ${STEP_TIMEOUT_MS / 1000} s`));
-    });
-    socket.once('error', reject);
-  });
-}
-
-/** The chain is not trusted: HINT_PRIVATE_CA. */
-class CertificateChainError extends Error {
-  override readonly name = 'CertificateChainError';
-}
-
-/** The chain is trusted but names another host: HINT_SERVERNAME, not the CA hint. */
-class CertificateNameError extends Error {
-  override readonly name = 'CertificateNameError';
-}
-
-/** For what the shared classification does not name (connection-hints.ts comes first, in `step`). */
-function tlsHint(error: unknown): string {
-  if (error instanceof CertificateChainError) return HINT_PRIVATE_CA;
-  if (error instanceof CertificateNameError) return HINT_SERVERNAME;
-  return 'the TLS handshake did not complete: check port and tls (995 implicit TLS, 110 starttls or none)';
-}
-
-function tlsCheck(mailbox: MailboxConfig): Promise<[true, string]> {
-  const servername = mailbox.servername ?? mailbox.host;
-  return new Promise((resolve, reject) => {
-    const socket = tlsConnect({
-      host: mailbox.host,
-      port: mailbox.port,
-      servername: /^[\d.]+$|:/.test(servername) ? undefined : servername,
-      ...(mailbox.ca === undefined ? {} : { ca: mailbox.ca }),
-      // Verified below, to report chain and name separately.
-      rejectUnauthorized: false,
-      timeout: STEP_TIMEOUT_MS,
-    });
-    socket.once('secureConnect', () => {
-      const certificate: PeerCertificate = socket.getPeerCertificate();
-      const authorized = socket.authorized;
-      const chainError = socket.authorizationError;
-      // Read before destroy(): a destroyed socket has no protocol ("TLS: null").
-      const protocol = socket.getProtocol();
-      socket.destroy();
-      const nameError = checkServerIdentity(servername, certificate);
-      const daysLeft = Math.floor((Date.parse(certificate.valid_to) - Date.now()) / 86_400_000);
-      if (!authorized)
-        return reject(new CertificateChainError(`certificate chain not trusted (${String(chainError)})`));
-      if (nameError !== undefined)
-        return reject(new CertificateNameError(`certificate is not for ${servername}: ${nameError.message}`));
-      const warning = daysLeft < EXPIRY_WARNING_DAYS ? ` — WARNING: expires in ${daysLeft} days` : '';
-      resolve([
-        true,
-        `${protocol}, certificate for ${servername} valid until ${certificate.valid_to}${warning}`,
-      ]);
-    });
-    socket.once('timeout', () => {
-      socket.destroy();
-      reject(new Error(`no TLS handshake within ${STEP_TIMEOUT_MS / 1000} s`));
-    });
-    socket.once('error', reject);
-  });
 }
