@@ -59,6 +59,9 @@ export interface PollCommand {
   readonly timeoutMs: number | undefined;
 }
 
+/** main.ts adds the command list (lib/cli/help.ts COMMANDS), which this module cannot import. */
+export const MISSING_COMMAND = 'missing command';
+
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
@@ -80,9 +83,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   if (values.version) return { kind: 'version' };
   if (positionals.length !== 1 || positionals[0] !== 'poll') {
     throw new UsageError(
-      positionals.length === 0
-        ? 'missing command (poll, check, status, reset, oauth login, secrets build)'
-        : `unknown command: ${positionals.join(' ')}`,
+      positionals.length === 0 ? MISSING_COMMAND : `unknown command: ${positionals.join(' ')}`,
     );
   }
   if (!values.config) throw new UsageError('--config FILE is required');

@@ -21,10 +21,10 @@ import { Deadline } from '../deadline.ts';
 import { breakerPolicyFromEnv } from '../health/breaker.ts';
 import type { MailboxOutcome } from '../pipeline/outcome.ts';
 import { systemClock } from '../ports.ts';
-import { type PollCommand, parseCommandLine, UsageError } from './args.ts';
+import { MISSING_COMMAND, type PollCommand, parseCommandLine, UsageError } from './args.ts';
 import { checkMain } from './check.ts';
 import { HealthWarnings } from './health-options.ts';
-import { commandOf, helpRequested, topUsage } from './help.ts';
+import { COMMANDS, commandOf, helpRequested, topUsage } from './help.ts';
 import { formatMessageEvent, MessageOrder, traceWriter } from './live-log.ts';
 import { defaultLockDir } from './mailbox-lock.ts';
 import { oauthLoginMain } from './oauth-login.ts';
@@ -119,7 +119,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     }
   } catch (error) {
     if (error instanceof UsageError) {
-      io.stderr.write(usageErrorText(commandOf(argv)?.name, error.message));
+      const problem =
+        error.message === MISSING_COMMAND
+          ? `${MISSING_COMMAND} (${COMMANDS.map(({ name }) => name).join(', ')})`
+          : error.message;
+      io.stderr.write(usageErrorText(commandOf(argv)?.name, problem));
       return 2;
     }
     if (error instanceof ConfigError) {
