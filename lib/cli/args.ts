@@ -60,6 +60,9 @@ export interface PollCommand {
   readonly timeoutMs: number | undefined;
 }
 
+/** main.ts adds the command list (lib/cli/help.ts COMMANDS), which this module cannot import. */
+export const MISSING_COMMAND = 'missing command';
+
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
@@ -74,14 +77,14 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   try {
     parsed = parse(argv);
   } catch (error) {
-    throw new UsageError(describeParseError(error));
+    throw new UsageError(describeParseError(error, optionNames(USAGE)));
   }
   const { values, positionals } = parsed;
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
   if (positionals.length !== 1 || positionals[0] !== 'poll') {
     throw new UsageError(
-      positionals.length === 0 ? 'missing command: poll' : `unknown command: ${positionals.join(' ')}`,
+      positionals.length === 0 ? MISSING_COMMAND : `unknown command: ${positionals.join(' ')}`,
     );
   }
   if (!values.config) throw new UsageError('--config FILE is required');
@@ -115,7 +118,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
 
 function parse(argv: readonly string[]) {
   return parseArgs({
-    args: [...argv],
+    args: negativeNumbersAsValues(argv),
     allowPositionals: true,
     strict: true,
     options: {
@@ -147,23 +150,53 @@ function parse(argv: readonly string[]) {
  */
 export const DEFAULT_TIMEOUT_SECONDS = 15 * 60;
 
-/** `--timeout 0` means no deadline. */
+/** `--timeout 0` means no deadline; the message for a wrong value says so, as the help does. */
 function timeoutMs(text: string | undefined): number | undefined {
-  if (text === '0') return undefined;
-  return (positiveInteger(text, '--timeout') ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
+  const seconds = nonNegativeInteger(text, '--timeout', '0 for none') ?? DEFAULT_TIMEOUT_SECONDS;
+  return seconds === 0 ? undefined : seconds * 1000;
+}
+
+/**
+ * `--timeout -5`: parseArgs takes "-5" for an option and reports the value as missing, which is not the
+ * mistake. A word that is a negative number after an option becomes that option's value (`--timeout=-5`),
+ * so the option's own check says what values it takes. No option here takes a negative number, and no
+ * option is named with a digit.
+ */
+function negativeNumbersAsValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const arg of argv) {
+    const previous = out.at(-1);
+    if (/^-\d/.test(arg) && previous !== undefined && /^--[a-z][a-z-]*$/.test(previous)) {
+      out[out.length - 1] = `${previous}=${arg}`;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
+/** Every option a usage text names ("--config", "--out"), for suggestions. */
+export function optionNames(usage: string): Set<string> {
+  return new Set([...usage.matchAll(/--([a-z][a-z-]+)/g)].map((match) => match[1]!));
+}
+
+/** The one line a command prints for a mistake in its arguments (parseArgs' or its own). */
+export function usageProblem(error: unknown, usage: string): string {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_'))
+    return describeParseError(error, optionNames(usage));
+  return error instanceof Error ? error.message : String(error);
 }
 
 /**
  * parseArgs' own text for an unknown option is written for programmers ("To specify a positional
  * argument starting with a '-', place it after a '--'…"): say which option, and the closest known one.
  */
-function describeParseError(error: unknown): string {
+function describeParseError(error: unknown, names: ReadonlySet<string>): string {
   const { code, message } = error as { code?: unknown; message?: unknown };
   const text = typeof message === 'string' ? message : String(error);
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
     const option = /Unknown option '([^']+)'/.exec(text)?.[1] ?? text;
-    // Every option the usage text names, so an option added there is suggested too.
-    const names = new Set([...USAGE.matchAll(/--([a-z][a-z-]+)/g)].map((match) => match[1]!));
     const typed = option.replace(/^-+/, '').split('=')[0] ?? '';
     const closest = closestName(typed, names);
     return `unknown option ${option}${closest === undefined ? '' : `\ndid you mean --${closest}?`}`;
@@ -172,7 +205,7 @@ function describeParseError(error: unknown): string {
     const option = /Option '(-[^ ']+)/.exec(text)?.[1];
     if (option !== undefined) return `${option.replace(/^-\w, /, '')} needs a value`;
   }
-  return text;
+  return text.split('\n')[0] ?? text;
 }
 
 function positiveInteger(text: string | undefined, flag: string): number | undefined {
@@ -183,11 +216,11 @@ function positiveInteger(text: string | undefined, flag: string): number | undef
   return value;
 }
 
-function nonNegativeInteger(text: string | undefined, flag: string): number | undefined {
+function nonNegativeInteger(text: string | undefined, flag: string, zero = '0 or more'): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
   if (!Number.isSafeInteger(value) || value < 0 || text.trim() === '')
-    throw new UsageError(`${flag} needs a whole number of seconds, 0 or more, not "${text}"`);
+    throw new UsageError(`${flag} needs a whole number of seconds, ${zero}, not "${text}"`);
   return value;
 }
 

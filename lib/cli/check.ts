@@ -9,20 +9,23 @@
  * the other already retired; an endpoint with reuse detection (RFC 9700 §4.14.2) then revokes the grant.
  */
 import { lookup } from 'node:dns/promises';
-import { connect as netConnect } from 'node:net';
-import { checkServerIdentity, type PeerCertificate, connect as tlsConnect } from 'node:tls';
 import { parseArgs } from 'node:util';
 import { ConfigCredentialsProvider } from '../adapters/credentials.ts';
 import { SecretsManagerSource } from '../adapters/secrets-manager-source.ts';
 import { loadConfigFile } from '../config/load-config.ts';
 import type { MailboxConfig } from '../config/types.ts';
 import { Deadline } from '../deadline.ts';
-import { classifyFailure } from '../pipeline/classify-failure.ts';
+import { classifyFailure, oneLine } from '../pipeline/classify-failure.ts';
+import { type ConnectionContext, connectionHint } from '../pipeline/connection-hints.ts';
 import { Pop3Client } from '../pop3-client/client.ts';
 import type { Credentials } from '../ports.ts';
+import { usageProblem } from './args.ts';
 import { underMailboxLock } from './check-lock.ts';
+import { STEP_TIMEOUT_MS, tcpConnect, tlsCheck, tlsHint } from './check-steps.ts';
 import { defaultLockDir } from './mailbox-lock.ts';
 import type { CliIo } from './main.ts';
+import { literalVariableWarnings } from './password-variables.ts';
+import { usageErrorText } from './usage-line.ts';
 
 export const CHECK_USAGE = `Usage: mailbox-poller check --config FILE [--mailbox ID] [--wait-lock SECONDS]
 
@@ -31,11 +34,6 @@ credentials (OAuth2: the token's decoded claims), login, STAT. Never retrieves o
 A mailbox another run is polling is not checked (it holds the mailbox's lock); --wait-lock SECONDS
 waits that long for it (default 0).
 Exit status: 0 every step of every mailbox passed, 1 a step failed, 2 usage or configuration error.`;
-
-/** Each network step gives up after this long. */
-const STEP_TIMEOUT_MS = 20_000;
-/** A certificate expiring sooner than this is reported as a warning in the TLS step. */
-const EXPIRY_WARNING_DAYS = 14;
 
 export async function checkMain(argv: readonly string[], io: CliIo): Promise<number> {
   let values: { config?: string; mailbox?: string; 'wait-lock'?: string };
@@ -49,12 +47,13 @@ export async function checkMain(argv: readonly string[], io: CliIo): Promise<num
     if (!values.config) throw new Error('--config FILE is required');
     waitLockMs = waitLockSeconds(values['wait-lock']) * 1000;
   } catch (error) {
-    io.stderr.write(`mailbox-poller: ${(error as Error).message}\n\n${CHECK_USAGE}\n`);
+    io.stderr.write(usageErrorText('check', usageProblem(error, CHECK_USAGE)));
     return 2;
   }
   let mailboxes: readonly MailboxConfig[];
   try {
     mailboxes = (await loadConfigFile(values.config)).mailboxes;
+    io.stderr.write(literalVariableWarnings(mailboxes));
   } catch (error) {
     io.stderr.write(`mailbox-poller: ${(error as Error).message}\n`);
     return 2;
@@ -90,19 +89,28 @@ function waitLockSeconds(text: string | undefined): number {
 
 export type Report = (line: string) => void;
 
+/**
+ * Runs one step and reports it. A failure is described as `poll` describes it (lib/pipeline/
+ * connection-hints.ts, the classification both share): the same words for the same mistake, one line
+ * (OpenSSL's texts carry line breaks), and the shared hint where there is one; the step's own hint
+ * otherwise.
+ */
 async function step<T>(
   report: Report,
   name: string,
   run: () => Promise<[T, string]>,
   hint: (error: unknown) => string,
+  context?: ConnectionContext,
 ): Promise<T | undefined> {
   try {
     const [value, detail] = await run();
     report(`ok      ${name}: ${detail}`);
     return value;
   } catch (error) {
-    report(`FAILED  ${name}: ${error instanceof Error ? error.message : String(error)}`);
-    report(`        hint: ${hint(error)}`);
+    const shared = context === undefined ? undefined : connectionHint(error, context);
+    const message = shared?.message ?? (error instanceof Error ? error.message : String(error));
+    report(`FAILED  ${name}: ${oneLine(message)}`);
+    report(`        hint: ${shared?.hint ?? hint(error)}`);
     return undefined;
   }
 }
@@ -112,6 +120,7 @@ async function checkMailbox(
   provider: ConfigCredentialsProvider,
   report: Report,
 ): Promise<boolean> {
+  const before: ConnectionContext = { tls: mailbox.tls, port: mailbox.port, connected: false };
   const address = await step(
     report,
     'DNS',
@@ -120,6 +129,7 @@ async function checkMailbox(
       return [found[0]?.address, found.map((a) => a.address).join(', ')];
     },
     () => 'check the host name in the config',
+    before,
   );
   if (address === undefined) return false;
 
@@ -129,17 +139,12 @@ async function checkMailbox(
     () => tcpConnect(mailbox.host, mailbox.port),
     () =>
       `nothing accepts connections on port ${mailbox.port}: check the port (995 implicit TLS, 110 starttls/none) and any firewall`,
+    before,
   );
   if (tcp === undefined) return false;
 
   if (mailbox.tls === 'implicit') {
-    const tls = await step(
-      report,
-      'TLS',
-      () => tlsCheck(mailbox),
-      () =>
-        'the certificate is not trusted for this name: check host/servername, or add the issuing CA in "ca"',
-    );
+    const tls = await step(report, 'TLS', () => tlsCheck(mailbox), tlsHint, before);
     if (tls === undefined) return false;
   } else {
     report(`ok      TLS: ${mailbox.tls === 'starttls' ? 'checked during STLS below' : 'none (tls "none")'}`);
@@ -164,6 +169,7 @@ async function checkMailbox(
       return [connected, `${connected.server}${connected.encrypted ? ', encrypted' : ''}`];
     },
     () => 'the server did not greet as a POP3 server: check port and TLS mode',
+    before,
   );
   if (client === undefined) return false;
   try {
@@ -188,6 +194,7 @@ async function checkMailbox(
         ];
       },
       credentialsHint,
+      { ...before, connected: true },
     );
     if (secret === undefined) return false;
     const loggedIn = await step(
@@ -232,56 +239,4 @@ function loginHint(credentials: Credentials): string {
     'audience (https://outlook.office365.com), the tenant; Microsoft app-only also needs New-ServicePrincipal ' +
     'with the Enterprise application object id and Add-MailboxPermission for this mailbox (docs/oauth2.md)'
   );
-}
-
-function tcpConnect(host: string, port: number): Promise<[true, string]> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const socket = netConnect({ host, port, timeout: STEP_TIMEOUT_MS });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve([true, `connected in ${Math.round(performance.now() - started)} ms`]);
-    });
-    socket.once('timeout', () => {
-      socket.destroy();
-      reject(new Error(`no answer within ${STEP_TIMEOUT_MS / 1000} s`));
-    });
-    socket.once('error', reject);
-  });
-}
-
-function tlsCheck(mailbox: MailboxConfig): Promise<[true, string]> {
-  const servername = mailbox.servername ?? mailbox.host;
-  return new Promise((resolve, reject) => {
-    const socket = tlsConnect({
-      host: mailbox.host,
-      port: mailbox.port,
-      servername: /^[\d.]+$|:/.test(servername) ? undefined : servername,
-      ...(mailbox.ca === undefined ? {} : { ca: mailbox.ca }),
-      // Verified below, to report chain and name separately.
-      rejectUnauthorized: false,
-      timeout: STEP_TIMEOUT_MS,
-    });
-    socket.once('secureConnect', () => {
-      const certificate: PeerCertificate = socket.getPeerCertificate();
-      const authorized = socket.authorized;
-      const chainError = socket.authorizationError;
-      socket.destroy();
-      const nameError = checkServerIdentity(servername, certificate);
-      const daysLeft = Math.floor((Date.parse(certificate.valid_to) - Date.now()) / 86_400_000);
-      if (!authorized) return reject(new Error(`certificate chain not trusted (${String(chainError)})`));
-      if (nameError !== undefined)
-        return reject(new Error(`certificate is not for ${servername}: ${nameError.message}`));
-      const warning = daysLeft < EXPIRY_WARNING_DAYS ? ` — WARNING: expires in ${daysLeft} days` : '';
-      resolve([
-        true,
-        `${socket.getProtocol()}, certificate for ${servername} valid until ${certificate.valid_to}${warning}`,
-      ]);
-    });
-    socket.once('timeout', () => {
-      socket.destroy();
-      reject(new Error(`no TLS handshake within ${STEP_TIMEOUT_MS / 1000} s`));
-    });
-    socket.once('error', reject);
-  });
 }

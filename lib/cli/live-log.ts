@@ -19,6 +19,51 @@ export function formatMessageEvent(event: MessageEvent): string {
   return `mailbox-poller: ${event.mailboxId}: message ${event.msg}  ${printable(event.uidl ?? '(no UIDL)')}  ${size}  ${event.key ?? '-'}  ${fate}\n`;
 }
 
+/**
+ * `-v` in message order. Messages settle out of order (retrieval runs ahead, notifications go in
+ * batches, a message over the size limit is left before any is retrieved): each event waits until the
+ * messages before it that will settle (Progress.planned.msgs) are shown. An event for a message not in
+ * that list, or before the list is known, is shown at once; `flush` shows what is still held (a run that
+ * stopped leaves some messages without an event).
+ */
+export class MessageOrder {
+  readonly #write: (event: MessageEvent) => void;
+  readonly #expected = new Map<string, number[]>();
+  readonly #held = new Map<string, Map<number, MessageEvent>>();
+
+  constructor(write: (event: MessageEvent) => void) {
+    this.#write = write;
+  }
+
+  /** From the run's first progress event (Progress.planned.msgs); later calls change nothing. */
+  expect(mailboxId: string, msgs: readonly number[]): void {
+    if (!this.#expected.has(mailboxId)) this.#expected.set(mailboxId, [...msgs]);
+  }
+
+  add(event: MessageEvent): void {
+    const expected = this.#expected.get(event.mailboxId);
+    if (expected === undefined || !expected.includes(event.msg)) {
+      this.#write(event);
+      return;
+    }
+    const held = this.#held.get(event.mailboxId) ?? new Map<number, MessageEvent>();
+    this.#held.set(event.mailboxId, held);
+    held.set(event.msg, event);
+    while (expected.length > 0 && held.has(expected[0]!)) {
+      const next = expected.shift()!;
+      this.#write(held.get(next)!);
+      held.delete(next);
+    }
+  }
+
+  flush(): void {
+    for (const held of this.#held.values()) {
+      for (const msg of [...held.keys()].sort((a, b) => a - b)) this.#write(held.get(msg)!);
+      held.clear();
+    }
+  }
+}
+
 /** `--trace`: "support C: USER alice", "support S: +OK". */
 export function traceWriter(out: Output): (mailboxId: string, direction: 'C' | 'S', line: string) => void {
   return (mailboxId, direction, line) => out.write(`${mailboxId} ${direction}: ${printable(line)}\n`);

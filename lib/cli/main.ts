@@ -16,23 +16,26 @@ import { secretMaterialOf } from '../adapters/secret-material.ts';
 import { SecretsManagerSource } from '../adapters/secrets-manager-source.ts';
 import { createSqsClient, SqsNotifier } from '../adapters/sqs-notifier.ts';
 import { ConfigError, loadConfigFile } from '../config/load-config.ts';
-import type { MailboxConfig, PollerConfig } from '../config/types.ts';
+import type { PollerConfig } from '../config/types.ts';
 import { Deadline } from '../deadline.ts';
 import { breakerPolicyFromEnv } from '../health/breaker.ts';
 import type { MailboxOutcome } from '../pipeline/outcome.ts';
 import { systemClock } from '../ports.ts';
-import { type PollCommand, parseCommandLine, USAGE, UsageError } from './args.ts';
+import { MISSING_COMMAND, type PollCommand, parseCommandLine, UsageError } from './args.ts';
 import { checkMain } from './check.ts';
 import { demoMain } from './demo.ts';
 import { HealthWarnings } from './health-options.ts';
-import { formatMessageEvent, traceWriter } from './live-log.ts';
+import { COMMANDS, commandOf, helpRequested, topUsage } from './help.ts';
+import { formatMessageEvent, MessageOrder, traceWriter } from './live-log.ts';
 import { defaultLockDir } from './mailbox-lock.ts';
 import { oauthLoginMain } from './oauth-login.ts';
+import { literalVariableWarnings, unsetPasswordVariables } from './password-variables.ts';
 import { type LockedPollPorts, pollMailboxesLocked } from './poll-locked.ts';
 import { formatProblems, formatSummary, type Output, ProgressLine } from './report.ts';
 import { resetMain } from './reset.ts';
 import { secretsMain } from './secrets-build.ts';
 import { statusMain } from './status.ts';
+import { usageErrorText } from './usage-line.ts';
 
 /** The package version, put in by scripts/build.mjs (esbuild `define`); absent when run from the sources. */
 declare const MAILBOX_POLLER_VERSION: string | undefined;
@@ -83,6 +86,12 @@ function closableOutput(stream: NodeJS.WriteStream): Output {
  * stdout carries the summary only (with --json, only JSON); every failure and warning goes to stderr.
  */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  // Each command's help, before anything parses (lib/cli/help.ts).
+  const help = helpRequested(argv);
+  if (help !== undefined) {
+    io.stdout.write(`${help}\n`);
+    return 0;
+  }
   // The OAuth2 sub-commands parse their own options (lib/cli/oauth-login.ts, lib/cli/check.ts).
   if (argv[0] === 'oauth') return oauthLoginMain(argv.slice(1), io);
   if (argv[0] === 'check') return checkMain(argv.slice(1), io);
@@ -95,7 +104,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   try {
     const parsed = parseCommandLine(argv, io.env);
     if (parsed.kind === 'help') {
-      io.stdout.write(`${USAGE}\n`);
+      io.stdout.write(`${topUsage()}\n`);
       return 0;
     }
     if (parsed.kind === 'version') {
@@ -104,6 +113,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     }
     command = parsed.poll;
     config = await loadConfigFile(command.configPath);
+    io.stderr.write(literalVariableWarnings(config.mailboxes));
     const unset = unsetPasswordVariables(config.mailboxes, io.env);
     if (unset.length > 0) {
       io.stderr.write(`mailbox-poller: configuration error in ${command.configPath}:\n${unset.join('\n')}\n`);
@@ -111,7 +121,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     }
   } catch (error) {
     if (error instanceof UsageError) {
-      io.stderr.write(`mailbox-poller: ${error.message}\n\n${USAGE}\n`);
+      const problem =
+        error.message === MISSING_COMMAND
+          ? `${MISSING_COMMAND} (${COMMANDS.map(({ name }) => name).join(', ')})`
+          : error.message;
+      io.stderr.write(usageErrorText(commandOf(argv)?.name, problem));
       return 2;
     }
     if (error instanceof ConfigError) {
@@ -131,25 +145,28 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   );
   const deadline = command.timeoutMs === undefined ? Deadline.never() : Deadline.after(command.timeoutMs);
   const healthWarnings = new HealthWarnings();
+  const messageOrder = new MessageOrder((event) => io.stderr.write(formatMessageEvent(event)));
   const outcomes = await pollMailboxesLocked(config.mailboxes, ports, deadline, {
     concurrency: command.concurrency ?? config.concurrency,
     dryRun: command.dryRun,
     force: command.force,
     breaker: breakerPolicyFromEnv(io.env),
     logger: healthWarnings.logger,
-    onProgress: (p) => progress.update(p),
-    ...(command.verbosity === 'verbose'
-      ? { onMessage: (event) => io.stderr.write(formatMessageEvent(event)) }
-      : {}),
+    onProgress: (p) => {
+      if (p.planned !== undefined) messageOrder.expect(p.mailboxId, p.planned.msgs);
+      progress.update(p);
+    },
+    ...(command.verbosity === 'verbose' ? { onMessage: (event) => messageOrder.add(event) } : {}),
     ...(command.trace ? { onTrace: traceWriter(io.stderr) } : {}),
     lockDir: defaultLockDir(io.env),
     waitLockMs: command.waitLockMs,
   });
   progress.clear();
+  messageOrder.flush();
   io.stderr.write(formatProblems(quiet ? withoutRuleSkips(outcomes) : outcomes));
   io.stderr.write(healthWarnings.text(outcomes));
   if (command.json) io.stdout.write(`${JSON.stringify(outcomes, null, 2)}\n`);
-  else if (!quiet) io.stdout.write(formatSummary(outcomes, destination));
+  else if (!quiet) io.stdout.write(formatSummary(outcomes, destination, command.dryRun));
   return exitStatus(outcomes);
 }
 
@@ -165,20 +182,6 @@ function withoutRuleSkips(outcomes: readonly MailboxOutcome[]): MailboxOutcome[]
     ...outcome,
     skipped: outcome.skipped.filter((skip) => skip.reason !== 'oversized'),
   }));
-}
-
-/**
- * A password taken from an environment variable that is not set is a mistake in how the CLI was started,
- * found before any connection: one line per mailbox, naming it and the variable.
- */
-function unsetPasswordVariables(mailboxes: readonly MailboxConfig[], env: NodeJS.ProcessEnv): string[] {
-  return mailboxes.flatMap(({ id, password, credentialKind }) => {
-    if (!('env' in password) || (env[password.env] ?? '') !== '') return [];
-    const what = credentialKind === 'oauth2' ? 'access token' : 'password';
-    return [
-      `  mailbox "${id}": its ${what} comes from the environment variable ${password.env}, which is not set`,
-    ];
-  });
 }
 
 function portsFor(

@@ -26,8 +26,10 @@ import {
   httpOptions,
   unavailableIfBusy,
 } from '../oauth/token-request.ts';
+import { usageProblem } from './args.ts';
 import { LoginTimeoutError, listenForCallback, NOBODY_SIGNED_IN } from './loopback-listener.ts';
 import type { CliIo } from './main.ts';
+import { usageErrorText } from './usage-line.ts';
 
 export const OAUTH_LOGIN_USAGE = `Usage: mailbox-poller oauth login --provider google|microsoft --client-id ID (--out FILE | --secret-id ID) [options]
 
@@ -68,7 +70,7 @@ export async function oauthLoginMain(argv: readonly string[], io: CliIo): Promis
   try {
     options = parseLoginArgs(argv, io.env);
   } catch (error) {
-    io.stderr.write(`mailbox-poller: ${(error as Error).message}\n\n${OAUTH_LOGIN_USAGE}\n`);
+    io.stderr.write(usageErrorText('oauth login', usageProblem(error, OAUTH_LOGIN_USAGE)));
     return 2;
   }
   try {
@@ -111,15 +113,12 @@ export async function oauthLoginMain(argv: readonly string[], io: CliIo): Promis
 }
 
 function parseLoginArgs(argv: readonly string[], env: NodeJS.ProcessEnv): LoginOptions {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    throw new LoginUsageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
+  // parseArgs' own errors go up as they are: usageProblem turns their code into one line for a person.
+  const { values, positionals } = parse(argv);
   if (positionals.length !== 1 || positionals[0] !== 'login')
-    throw new LoginUsageError('usage: mailbox-poller oauth login ...');
+    throw new LoginUsageError(
+      `unknown oauth command ${positionals.join(' ') || '(none)'}; the one there is: login`,
+    );
   const provider = values.provider;
   if (provider !== 'microsoft' && provider !== 'google')
     throw new LoginUsageError('--provider must be microsoft or google');
@@ -232,6 +231,9 @@ async function deviceFlow(
         intervalS += 5;
         continue;
       }
+      // --timeout ran out while a poll was on its way: the person did not sign in, the endpoint is fine
+      // (the aborted request would otherwise read as "could not be reached or did not answer").
+      if (signal.aborted) throw new LoginTimeoutError(NOBODY_SIGNED_IN);
       throw classifyTokenError(error, options.tokenUrl);
     }
   }

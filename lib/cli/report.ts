@@ -10,7 +10,11 @@ export interface Output {
   readonly isTTY?: boolean;
 }
 
-/** A single line rewritten in place (TTY only): messages, bytes and rate over all mailboxes. */
+/**
+ * A single line rewritten in place (TTY only), over all mailboxes started so far: "message 1220 of 1290,
+ * 58.9 of 62.3 MiB (261.0 msg/s, 12.6 MiB/s, about 6 s left)". The totals are what the runs set out to
+ * retrieve (the listing within the per-run limits), as fetchmail's "message 3 of 1290".
+ */
 export class ProgressLine {
   readonly #out: Output;
   readonly #byMailbox = new Map<string, Progress>();
@@ -29,14 +33,15 @@ export class ProgressLine {
     this.#lastDraw = now;
     let messages = 0;
     let bytes = 0;
+    const planned = { messages: 0, bytes: 0 };
     for (const entry of this.#byMailbox.values()) {
       messages += entry.retrieved;
       bytes += entry.bytesRetrieved;
+      planned.messages += entry.planned?.messages ?? entry.retrieved;
+      planned.bytes += entry.planned?.bytes ?? entry.bytesRetrieved;
     }
     const seconds = Math.max(0.001, (now - this.#startedAt) / 1000);
-    this.#out.write(
-      `\r${messages} messages, ${formatBytes(bytes)} (${(messages / seconds).toFixed(1)} msg/s, ${formatBytes(bytes / seconds)}/s)   `,
-    );
+    this.#out.write(`\r${formatProgress({ messages, bytes, planned, seconds })}\x1b[K`);
   }
 
   clear(): void {
@@ -44,8 +49,41 @@ export class ProgressLine {
   }
 }
 
-/** stdout: one line per mailbox (status, reason, counts), and for a dry run what a real run would do. */
-export function formatSummary(outcomes: readonly MailboxOutcome[], destination: string): string {
+export interface ProgressFigures {
+  readonly messages: number;
+  readonly bytes: number;
+  readonly planned: { readonly messages: number; readonly bytes: number };
+  readonly seconds: number;
+}
+
+/** The progress line's text; the time left from the byte rate so far (messages differ too much in size). */
+export function formatProgress({ messages, bytes, planned, seconds }: ProgressFigures): string {
+  const total = Math.max(planned.bytes, bytes);
+  const rate = bytes / seconds;
+  const left = rate > 0 && total > bytes ? `, about ${formatDuration((total - bytes) / rate)} left` : '';
+  return (
+    `message ${messages} of ${Math.max(planned.messages, messages)}, ` +
+    `${formatBytes(bytes)} of ${formatBytes(total)} ` +
+    `(${(messages / seconds).toFixed(1)} msg/s, ${formatBytes(rate)}/s${left})`
+  );
+}
+
+function formatDuration(seconds: number): string {
+  if (seconds < 90) return `${Math.ceil(seconds)} s`;
+  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min`;
+  return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
+}
+
+/**
+ * stdout: one line per mailbox (status, reason, counts), and for a dry run what a real run would do.
+ * The last line says where the messages went; a dry run says that it wrote nothing, and where a real
+ * run would write.
+ */
+export function formatSummary(
+  outcomes: readonly MailboxOutcome[],
+  destination: string,
+  dryRun = false,
+): string {
   const lines = outcomes.map((outcome) => {
     const c = outcome.counts;
     const head = `${outcome.mailboxId}: ${outcome.status}${outcome.reason ? ` (${outcome.reason})` : ''}`;
@@ -58,7 +96,10 @@ export function formatSummary(outcomes: readonly MailboxOutcome[], destination: 
     if (!outcome.dryRun) return line;
     return [line, `    ${outcome.message ?? ''}`, ...outcome.dryRun.map(formatDryRunEntry)].join('\n');
   });
-  return `${lines.join('\n')}\nDestination: ${destination}\n`;
+  const where = dryRun
+    ? `Nothing written (dry run); a real run writes to ${destination}`
+    : `Destination: ${destination}`;
+  return `${lines.join('\n')}\n${where}\n`;
 }
 
 /** Keep mode: what the mailbox keeps, what was new, what deleteAfterDays removed. */

@@ -9,9 +9,11 @@
  */
 import { loadConfigFile } from '../config/load-config.ts';
 import { resetHealth } from '../health/breaker.ts';
+import { usageProblem } from './args.ts';
 import { type HealthCommand, parseHealthCommand } from './health-options.ts';
 import type { CliIo } from './main.ts';
 import { formatRow } from './status.ts';
+import { usageErrorText } from './usage-line.ts';
 
 export const RESET_USAGE = `Usage: mailbox-poller reset MAILBOX [--config FILE] [--out DIR | --bucket NAME [--prefix P]]
 
@@ -26,7 +28,7 @@ export async function resetMain(argv: readonly string[], io: CliIo): Promise<num
     if (command.positionals.length !== 1) throw new Error('name one MAILBOX to reset');
     mailboxId = command.positionals[0]!;
   } catch (error) {
-    io.stderr.write(`mailbox-poller: ${(error as Error).message}\n\n${RESET_USAGE}\n`);
+    io.stderr.write(usageErrorText('reset', usageProblem(error, RESET_USAGE)));
     return 2;
   }
   try {

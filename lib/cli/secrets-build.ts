@@ -16,7 +16,9 @@ import {
   FleetSecretTooLargeError,
   parseFleetList,
 } from '../config/fleet-secret.ts';
+import { usageProblem } from './args.ts';
 import type { CliIo } from './main.ts';
+import { usageErrorText } from './usage-line.ts';
 
 export const SECRETS_USAGE = `Usage: mailbox-poller secrets build [--from FILE] [--format json|put-secret-value] [--secret-id ID]
 
@@ -68,7 +70,7 @@ export async function secretsMain(
   try {
     options = parseBuildArgs(argv);
   } catch (error) {
-    io.stderr.write(`mailbox-poller: ${(error as Error).message}\n\n${SECRETS_USAGE}\n`);
+    io.stderr.write(usageErrorText('secrets build', usageProblem(error, SECRETS_USAGE)));
     return 2;
   }
   let bytes: Uint8Array;

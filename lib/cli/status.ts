@@ -9,8 +9,10 @@
 import { loadConfigFile } from '../config/load-config.ts';
 import type { MailboxHealth } from '../health/record.ts';
 import { HEALTH_STATES } from '../health/states.ts';
+import { usageProblem } from './args.ts';
 import { type HealthCommand, parseHealthCommand } from './health-options.ts';
 import type { CliIo } from './main.ts';
+import { usageErrorText } from './usage-line.ts';
 
 export const STATUS_USAGE = `Usage: mailbox-poller status [--config FILE] [--out DIR | --bucket NAME [--prefix P]] [--json]
 
@@ -33,7 +35,7 @@ export async function statusMain(argv: readonly string[], io: CliIo): Promise<nu
     command = parseHealthCommand(argv, io.env);
     if (command.positionals.length > 0) throw new Error(`unexpected ${command.positionals.join(' ')}`);
   } catch (error) {
-    io.stderr.write(`mailbox-poller: ${(error as Error).message}\n\n${STATUS_USAGE}\n`);
+    io.stderr.write(usageErrorText('status', usageProblem(error, STATUS_USAGE)));
     return 2;
   }
   let rows: Row[];

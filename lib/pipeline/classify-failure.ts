@@ -42,8 +42,8 @@ const TRANSIENT_CODES = ['IN-USE', 'LOGIN-DELAY', 'SYS/TEMP'] as const;
 export function classifyFailure(error: unknown, connection?: ConnectionContext): Classified {
   const classified = classifyError(error);
   const found = connection === undefined ? undefined : connectionHint(error, connection);
-  if (found === undefined) return classified;
-  const message = `${found.message ?? classified.message}; ${found.hint}`;
+  if (found === undefined) return { ...classified, message: oneLine(classified.message) };
+  const message = oneLine(`${oneLine(found.message ?? classified.message)}; ${found.hint}`);
   if (found.reason !== undefined) return { status: 'failed', reason: found.reason, message };
   if (found.hint === HINT_EXPECTS_TLS) return { status: 'failed', reason: 'tls', message };
   if (found.hint === HINT_REFUSED) return { status: 'retry-later', reason: 'refused', message };
@@ -97,6 +97,16 @@ function classifyError(error: unknown): Classified {
     return { status: 'failed', reason: 'credentials', message };
   }
   return { status: 'failed', reason: 'error', message };
+}
+
+/**
+ * An outcome's message is one line, always: it is printed as one line of the CLI's stderr and logged as
+ * one field of a Lambda log record, and some texts carry line breaks of their own (OpenSSL's error
+ * strings end in one; a server's or an SDK's text may hold several). Each run of line breaks, with the
+ * blanks around it, becomes one space.
+ */
+export function oneLine(text: string): string {
+  return text.replace(/\s*[\r\n\u2028\u2029]+\s*/g, ' ').trim();
 }
 
 /** Several stores in a row failed: the store itself is down, so the run stops and retries later. */

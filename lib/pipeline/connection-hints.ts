@@ -40,6 +40,9 @@ export const HINT_PRIVATE_CA =
 export const HINT_SERVERNAME =
   'the certificate is for another name: connect by the name on the certificate, or set servername to it';
 export const HINT_DNS = 'the host name does not resolve: check host (and this machine’s DNS)';
+/** The POP3 host was fine; the OAuth2 token endpoint's was not (a tenant or tokenUrl typo, or DNS). */
+export const HINT_TOKEN_DNS =
+  'the token endpoint’s host name does not resolve: check tokenUrl and tenant (and this machine’s DNS)';
 export const HINT_REFUSED = 'nothing accepts connections on that port: check host, port and tls';
 
 /** DNS answers that mean "no such name" (ENOTFOUND) or "no answer now" (EAI_AGAIN, a resolver that is down). */
@@ -61,6 +64,15 @@ export function connectionHint(error: unknown, context: ConnectionContext): Conn
   const dns = codes.find((code) => DNS_CODES.has(code));
   if (dns !== undefined) {
     const name = causeField(error, 'hostname') ?? 'the host name';
+    // Not the POP3 host's fault: the token endpoint is another host.
+    if (isTokenEndpointError(error)) {
+      const host = causeField(error, 'hostname') ?? tokenEndpointHost(error) ?? 'its host';
+      return {
+        reason: 'dns',
+        hint: HINT_TOKEN_DNS,
+        message: `cannot resolve the token endpoint ${host} (${dns})`,
+      };
+    }
     return { reason: 'dns', hint: HINT_DNS, message: `cannot resolve ${name} (${dns})` };
   }
   // The port answered our TLS probe with TLS (lib/pop3-client/tls-probe.ts): tls: implicit is the fix.
@@ -92,6 +104,20 @@ function looksLikeTlsServer(error: unknown): boolean {
     return /greeting/.test(error.message) && /\\u00[01][0-9a-f]|[\x7f-\xff]/.test(error.message);
   }
   return false;
+}
+
+/** lib/oauth/errors.ts names its errors so; matched by name, which survives bundling. */
+function isTokenEndpointError(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if (e.name === 'TokenEndpointUnavailableError' || e.name === 'TokenRequestError') return true;
+  }
+  return false;
+}
+
+/** "token endpoint https://login.example.com/…/token could not be reached" (lib/oauth/token-request.ts). */
+function tokenEndpointHost(error: unknown): string | undefined {
+  const url = error instanceof Error ? /token endpoint (\S+)/.exec(error.message)?.[1] : undefined;
+  return url === undefined || !URL.canParse(url) ? undefined : new URL(url).hostname;
 }
 
 function notTls(error: unknown): boolean {

@@ -188,8 +188,18 @@ async function listMessages(
     ? await keep.plan(listing, uidls, mayRead ? client : undefined) // keep mode RETRs what is due for deletion
     : planRetrievals(listing, uidls, mailbox.limits);
   run.found(listing.length + listing.omitted); // lines past the listing cap were counted, not kept
+  run.planned(
+    plan.retrieve.length,
+    sumOf(plan.retrieve.map((message) => message.listedSize)),
+    // Keep mode settles an ingested message without an event (it is not deleted): none to wait for.
+    keep ? [] : [...plan.retrieve, ...plan.oversized].map((message) => message.msg).sort((a, b) => a - b),
+  );
   for (const skipped of plan.oversized) run.leftOversized(skipped, skipped.detail);
   return plan;
+}
+
+function sumOf(values: readonly number[]): number {
+  return values.reduce((sum, value) => sum + value, 0);
 }
 
 /** forEachMessage says why it stopped in its own words; the outcome only carries reasons from the closed set. */

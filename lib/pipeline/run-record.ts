@@ -4,7 +4,7 @@
  * outcome's numbers cannot drift from what the run did.
  */
 import type { QuitResult } from '../pop3-client/client.ts';
-import { classifyFailure } from './classify-failure.ts';
+import { classifyFailure, oneLine } from './classify-failure.ts';
 import type { ConnectionContext } from './connection-hints.ts';
 import {
   type DryRunEntry,
@@ -21,6 +21,12 @@ export interface Progress {
   readonly retrieved: number;
   readonly bytesRetrieved: number;
   readonly deleted: number;
+  /**
+   * What this run set out to retrieve (the listing within the per-run limits), once it is known, and
+   * the numbers of the messages that will get a MessageEvent, ascending (the ones to retrieve and the
+   * ones left by the size limit), so a listener can show the events in message order.
+   */
+  readonly planned?: { readonly messages: number; readonly bytes: number; readonly msgs: readonly number[] };
 }
 
 /**
@@ -72,6 +78,7 @@ export class RunRecord {
   readonly #mailboxId: string;
   readonly #startedAt = performance.now();
   readonly #onProgress: ((progress: Progress) => void) | undefined;
+  #planned: Progress['planned'];
   readonly #onMessage: ((event: MessageEvent) => void) | undefined;
   /** Stored messages whose fate is not settled yet, only kept for onMessage. */
   readonly #storedByMsg = new Map<number, StoredEntry>();
@@ -89,6 +96,12 @@ export class RunRecord {
   /** Messages on the server at login. */
   found(count: number): void {
     this.#counts.found = count;
+  }
+
+  /** The messages this run will retrieve and their listed sizes: the totals progress counts toward. */
+  planned(messages: number, bytes: number, msgs: readonly number[]): void {
+    this.#planned = { messages, bytes, msgs };
+    this.#progress();
   }
 
   /** Left on the server by rule (oversized by LIST): not a failure. */
@@ -110,11 +123,16 @@ export class RunRecord {
   retrieved(bytes: number): void {
     this.#counts.retrieved++;
     this.#counts.bytesRetrieved += bytes;
+    this.#progress();
+  }
+
+  #progress(): void {
     this.#onProgress?.({
       mailboxId: this.#mailboxId,
       retrieved: this.#counts.retrieved,
       bytesRetrieved: this.#counts.bytesRetrieved,
       deleted: this.#markedForDeletion,
+      ...(this.#planned === undefined ? {} : { planned: this.#planned }),
     });
   }
 
@@ -303,7 +321,8 @@ export class RunRecord {
     return {
       mailboxId: this.#mailboxId,
       status,
-      ...(why ?? {}),
+      // A stop's message may quote a server's text: one line, as every outcome message (oneLine).
+      ...(why === undefined ? {} : { ...why, message: oneLine(why.message) }),
       counts: { ...this.#counts },
       ...(keep ? { keep } : {}),
       skipped: [...this.#skipped],

@@ -295,6 +295,8 @@ export class Conversation {
       return;
     }
     trace('S', traceStatus(event.status));
+    // CAPA's lines decide how the session goes (SASL, PIPELINING, STLS, EXPIRE): shown whole, as parsed.
+    if (command.keyword === 'CAPA') for (const line of capabilityLines(event.value)) trace('S', line);
     if (command.shape === 'multiline' && event.status.kind === '+OK' && command.bodyMode !== 'collect') {
       trace('S', `(${octets} octets of ${command.keyword} body)`);
     }
@@ -354,4 +356,11 @@ export class Conversation {
 function traceStatus(status: StatusLine): string {
   if (status.kind === '+') return `+ (${status.text.length} octets of challenge)`;
   return status.text === '' ? status.kind : `${status.kind} ${status.text}`;
+}
+
+/** "SASL PLAIN XOAUTH2", "PIPELINING", … from a parsed CAPA reply (keywords upper-cased). */
+function capabilityLines(value: unknown): string[] {
+  const raw = (value as { raw?: unknown } | undefined)?.raw;
+  if (!(raw instanceof Map)) return [];
+  return [...(raw as Map<string, readonly string[]>)].map(([keyword, args]) => [keyword, ...args].join(' '));
 }
