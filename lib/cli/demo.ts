@@ -21,7 +21,9 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startSampleMaildrop } from '../demo/sample-maildrop.ts';
 import { SAMPLE_MESSAGES } from '../demo/sample-messages.ts';
+import { usageProblem } from './args.ts';
 import type { CliIo } from './main.ts';
+import { usageErrorText } from './usage-line.ts';
 
 export const DEMO_USAGE = `Usage: mailbox-poller demo [--out DIR]
 
@@ -76,7 +78,7 @@ export async function demoMain(argv: readonly string[], io: CliIo, runCli: CliRu
       throw new Error(`--out ${outDir} has files in it; name a new or empty folder`);
     }
   } catch (error) {
-    io.stderr.write(`mailbox-poller: ${(error as Error).message}\n\n${DEMO_USAGE}\n`);
+    io.stderr.write(usageErrorText('demo', usageProblem(error, DEMO_USAGE)));
     return 2;
   }
   const out = outDir ?? (await mkdtemp(path.join(tmpdir(), 'mailbox-poller-demo-')));

@@ -9,6 +9,7 @@
  */
 import { USAGE } from './args.ts';
 import { CHECK_USAGE } from './check.ts';
+import { DEMO_USAGE } from './demo.ts';
 import { OAUTH_LOGIN_USAGE } from './oauth-login.ts';
 import { RESET_USAGE } from './reset.ts';
 import { SECRETS_USAGE } from './secrets-build.ts';
@@ -37,6 +38,11 @@ export const COMMANDS: readonly CommandHelp[] = [
     usage: OAUTH_LOGIN_USAGE,
   },
   { name: 'secrets build', summary: 'one secret for many password mailboxes', usage: SECRETS_USAGE },
+  {
+    name: 'demo',
+    summary: 'a sample maildrop polled into local files and every byte checked: no server, no AWS account',
+    usage: DEMO_USAGE,
+  },
 ];
 
 export function topUsage(): string {

@@ -54,6 +54,7 @@ describe('help (item 8)', () => {
     [['poll', '--help'], /^Usage: mailbox-poller poll --config FILE/],
     [['help', 'check'], /^Usage: mailbox-poller check --config FILE/],
     [['secrets', '--help'], /^Usage: mailbox-poller secrets build/],
+    [['demo', '--help'], /^Usage: mailbox-poller demo/],
   ])('%j prints that command’s own help on stdout, exit 0', async (argv, usage) => {
     const result = await run(argv);
     expect(result).toMatchObject({ status: 0, stderr: '' });
@@ -63,7 +64,7 @@ describe('help (item 8)', () => {
   it('--help lists every command', async () => {
     const { status, stdout } = await run(['--help']);
     expect(status).toBe(0);
-    for (const command of ['poll', 'check', 'status', 'reset', 'oauth login', 'secrets build']) {
+    for (const command of ['poll', 'check', 'status', 'reset', 'oauth login', 'secrets build', 'demo']) {
       expect(stdout).toMatch(new RegExp(`^  ${command} +\\S`, 'm'));
     }
   });
@@ -84,6 +85,7 @@ describe('help (item 8)', () => {
     [['oauth', 'login', '--frobnicate'], 'oauth login', /^mailbox-poller: unknown option --frobnicate$/],
     [['status', '--wat'], 'status', /^mailbox-poller: unknown option --wat$/],
     [['poll', '--config'], 'poll', /^mailbox-poller: --config needs a value$/],
+    [['demo', '--wat'], 'demo', /^mailbox-poller: unknown option --wat$/],
   ])('%j: a usage error is one line and a pointer to its --help', async (argv, command, problem) => {
     const { status, stderr } = await run(argv);
     expect(status).toBe(2);
