@@ -30,6 +30,7 @@ import {
 } from '../ports.ts';
 import { sendAbortable } from './abortable-send.ts';
 import { describeAwsError, httpStatusOf } from './aws-common.ts';
+import { s3KeyIsAbsent } from './s3-key-absent.ts';
 
 export interface S3HealthStoreOptions {
   readonly client: S3Client;
@@ -146,19 +147,9 @@ export class S3HealthStore implements MailboxHealthStore {
       if (name === 'NoSuchKey' || (httpStatusOf(error) === 404 && name !== 'NoSuchBucket')) return undefined;
       // Without s3:ListBucket S3 answers a missing key with 403, like a refused read: only a listing of
       // the key (to be granted for the `.health/` prefix) tells a mailbox's first run from a refusal.
-      if (httpStatusOf(error) === 403 && (await this.#absent(key, signal))) return undefined;
+      if (httpStatusOf(error) === 403 && (await s3KeyIsAbsent(this.#client, this.#bucket, key, signal)))
+        return undefined;
       throw this.#error(key, `GetObject failed: ${describeAwsError(error)}`, error);
-    }
-  }
-
-  /** True only when a listing of exactly this key succeeds and shows nothing. */
-  async #absent(key: string, signal: AbortSignal | undefined): Promise<boolean> {
-    try {
-      const command = new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: key, MaxKeys: 1 });
-      const listed = await sendAbortable(this.#client, command, signal);
-      return (listed.KeyCount ?? listed.Contents?.length ?? 0) === 0;
-    } catch {
-      return false; // the 403 of GetObject is what gets reported
     }
   }
 

@@ -14,7 +14,7 @@
  * altered. Requests take the run's deadline as their abort signal.
  */
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   type MailboxState,
   type MailboxStateStore,
@@ -25,6 +25,7 @@ import { sendAbortable } from './abortable-send.ts';
 import { describeAwsError, httpStatusOf } from './aws-common.ts';
 import { stateKeyFor } from './local-state-store.ts';
 import { decodeState, encodeState } from './mailbox-state-codec.ts';
+import { s3KeyIsAbsent } from './s3-key-absent.ts';
 
 export interface S3StateStoreOptions {
   readonly client: S3Client;
@@ -62,7 +63,11 @@ export class S3StateStore implements MailboxStateStore {
       if (httpStatusOf(error) === 404 || (error as Error).name === 'NoSuchKey') return undefined;
       // Without s3:ListBucket S3 answers a missing key with 403, like a refused read: only a listing of
       // the key (the construct grants ListBucket for the state prefix) tells the two apart.
-      if (httpStatusOf(error) === 403 && (await this.#absent(key, options.signal))) return undefined;
+      if (
+        httpStatusOf(error) === 403 &&
+        (await s3KeyIsAbsent(this.#client, this.#bucket, key, options.signal))
+      )
+        return undefined;
       throw this.#error(key, `GetObject failed: ${describeAwsError(error)}`, error);
     }
     if (etag === undefined) throw this.#error(key, 'GetObject answered without an ETag', undefined);
@@ -101,17 +106,6 @@ export class S3StateStore implements MailboxStateStore {
         );
       }
       throw this.#error(key, `PutObject failed: ${describeAwsError(error)}`, error);
-    }
-  }
-
-  /** True only when a listing of exactly this key succeeds and shows nothing. */
-  async #absent(key: string, signal: AbortSignal | undefined): Promise<boolean> {
-    try {
-      const command = new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: key, MaxKeys: 1 });
-      const listed = await sendAbortable(this.#client, command, signal);
-      return (listed.KeyCount ?? listed.Contents?.length ?? 0) === 0;
-    } catch {
-      return false; // the 403 of GetObject is what gets reported
     }
   }
 
