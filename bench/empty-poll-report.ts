@@ -23,7 +23,7 @@ export function renderEmptyPoll(results: EmptyPollResults): string {
     '',
     `\`npm run bench -- --scenario empty-poll\`, ${results.measuredAt}, load average ${load(results.load)}. One poll of an empty mailbox at ${plan.rttMs} ms RTT: a local Dovecot behind the delaying proxy (test/support/tcp-proxy.ts, ${plan.rttMs / 2} ms each way). The client is bench/children/empty-poll.ts, built: \`pollMailbox\` with the local store, as the poll function and the CLI run it, in a process of its own whose first poll is cold (no TLS session, no remembered login mechanism, no trust store yet) and whose next ${plan.warmPolls} are warm, as in a warm Lambda container or a long CLI run. ${plan.processes} process(es) per row: "cold" is the median of ${plan.processes} poll(s), "warm" of ${plan.processes * plan.warmPolls}.${results.before === undefined ? '' : ` The rows marked with a commit are that commit's client (${results.before}), its lib/ exported with \`git archive\` and built with the same child, in the same run.`}`,
     '',
-    'Round trips are counted at the proxy: "turns" are the client\'s writes after an answer reached it (the first write included), "waited" those whose answer reached it before the poll returned: a QUIT whose reply the client does not wait for is a turn, not a wait. The proxy accepts the TCP connection at once: on a real network add 1 round trip (SYN / SYN-ACK) to both. "Server bytes": what the server sent in the poll; a resumed TLS session sends no certificate.',
+    'Round trips are counted at the proxy: "turns" are the client\'s writes after an answer reached it (the first write included), "waited" those whose answer reached it before the poll returned: a QUIT whose reply the client does not wait for is a turn, not a wait. The proxy accepts the TCP connection at once: on a real network add 1 round trip (SYN / SYN-ACK) to both. "Client CPU": the CPU time (user + system) of the client process during the poll, median. "Server bytes": what the server sent in the poll; a resumed TLS session sends no certificate.',
     '',
   ];
   for (const server of servers) {
@@ -40,6 +40,7 @@ export function renderEmptyPoll(results: EmptyPollResults): string {
           'Warm: waited / turns',
           'Warm ms: median (min – max)',
           'Warm ms ÷ RTT',
+          'Client CPU ms cold / warm',
           'Server bytes cold / warm',
         ],
         rows.map((row) => [
@@ -50,6 +51,7 @@ export function renderEmptyPoll(results: EmptyPollResults): string {
           `${count(row.warm.waited)} / ${count(row.warm.turns)}`,
           ms(row.warm),
           (row.warm.ms.median / plan.rttMs).toFixed(1),
+          `${row.cold.cpuMs.toFixed(1)} / ${row.warm.cpuMs.toFixed(1)}`,
           `${bytes(row.cold.serverBytes)} / ${bytes(row.warm.serverBytes)}`,
         ]),
       ),

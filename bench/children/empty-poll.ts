@@ -3,7 +3,7 @@
  * pollMailbox with the local store and notifier (nothing is stored: the mailbox is empty), the first poll
  * cold (no TLS session, no remembered login mechanism, no trust store built yet), the rest warm. Prints one
  * JSON line: each poll's start and end on the clock the harness shares (performance.timeOrigin + now, ms
- * since the epoch) and its status, so the harness can tell which of the turns its proxy counted the poll
+ * since the epoch), the process's CPU time during it, and its status, so the harness can tell which of the turns its proxy counted the poll
  * waited for.
  *
  * Bundled twice by the empty-poll scenario: from this checkout, and from a copy of this file placed in an
@@ -60,15 +60,18 @@ const ports = {
   credentials: new ConfigCredentialsProvider({ env: { EMPTY_POLL_PASSWORD: spec.password } }),
   clock: systemClock,
 };
-const polls: { startedAt: number; endedAt: number; status: string; reason?: string }[] = [];
+const polls: { startedAt: number; endedAt: number; cpuMs: number; status: string; reason?: string }[] = [];
 try {
   for (let n = 0; n < spec.polls; n++) {
+    const cpu = process.cpuUsage();
     const startedAt = clock();
     const outcome = await pollMailbox(config.mailboxes[0]!, ports, Deadline.after(60_000));
     const endedAt = clock();
+    const used = process.cpuUsage(cpu);
     polls.push({
       startedAt,
       endedAt,
+      cpuMs: (used.user + used.system) / 1000,
       status: outcome.status,
       ...(outcome.reason === undefined ? {} : { reason: String(outcome.reason) }),
     });

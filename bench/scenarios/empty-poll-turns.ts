@@ -54,11 +54,11 @@ export function countTurns(trace: ConnectionTrace, oneWayMs: number, endedAt: nu
  * Each poll with the turns of the connections it opened: a connection belongs to the poll during which its
  * first chunk passed the proxy. A poll that opened none is an error, as is a connection of no poll.
  */
-export function tracePolls(
-  polls: readonly PollTimes[],
+export function tracePolls<Poll extends PollTimes>(
+  polls: readonly Poll[],
   connections: readonly ConnectionTrace[],
   oneWayMs: number,
-): (PollTimes & ConnectionTurns)[] {
+): (Poll & ConnectionTurns)[] {
   const firstAt = (trace: ConnectionTrace) =>
     Math.min(
       trace.client[0]?.at ?? Number.POSITIVE_INFINITY,

@@ -51,6 +51,8 @@ export interface EmptyPollPlan {
 
 export interface PollFigures {
   readonly ms: Summary;
+  /** The client process's CPU time during a poll (user + system), median. Absent in sections before. */
+  readonly cpuMs: number;
   /** Medians over the polls. */
   readonly turns: number;
   readonly waited: number;
@@ -143,6 +145,7 @@ export async function measureEmptyPolls(
 
 interface MeasuredPoll extends PollTimes {
   readonly cold: boolean;
+  readonly cpuMs: number;
   readonly turns: number;
   readonly waited: number;
   readonly serverBytes: number;
@@ -189,7 +192,7 @@ async function measureOne(
       };
       const { stdout } = await run(process.execPath, [contender.bundle, JSON.stringify(spec)]);
       const { polls } = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
-        polls: (PollTimes & { status: string; reason?: string })[];
+        polls: (PollTimes & { cpuMs: number; status: string; reason?: string })[];
       };
       const failed = polls.find((poll) => poll.status !== 'ok');
       if (failed)
@@ -209,6 +212,7 @@ async function measureOne(
 function figuresOf(polls: readonly MeasuredPoll[]): { cold: PollFigures; warm: PollFigures } {
   const of = (some: readonly MeasuredPoll[]): PollFigures => ({
     ms: summarize(some.map((poll) => poll.endedAt - poll.startedAt)),
+    cpuMs: median(some.map((poll) => poll.cpuMs)),
     turns: median(some.map((poll) => poll.turns)),
     waited: median(some.map((poll) => poll.waited)),
     serverBytes: median(some.map((poll) => poll.serverBytes)),

@@ -52,6 +52,7 @@ describe('empty-poll turns counted at the proxy', () => {
 
 const figures = (ms: number, waited: number): PollFigures => ({
   ms: { median: ms, min: ms, max: ms, samples: 1 },
+  cpuMs: 12,
   turns: waited + 1,
   waited,
   serverBytes: 1800,
