@@ -164,7 +164,6 @@ export function renderKeepState(results: KeepStateResults): string {
   ].join('\n');
 }
 
-/** The report with this section in place of an earlier one, or before the notes. */
 /** The keep-mode state section of a report, or undefined: a re-render keeps the one it finds. */
 export function keepStateSectionOf(report: string): string | undefined {
   const start = report.indexOf(KEEP_STATE_HEADING);
@@ -173,13 +172,17 @@ export function keepStateSectionOf(report: string): string | undefined {
   return end === -1 ? report.slice(start) : report.slice(start, end + 1);
 }
 
+/** The report with this section in place of an earlier one, or before the CPU profile or the notes. */
 export function withKeepStateSection(report: string, section: string): string {
   const start = report.indexOf(KEEP_STATE_HEADING);
   if (start !== -1) {
     const end = report.indexOf('\n## ', start + KEEP_STATE_HEADING.length);
     return report.slice(0, start) + section + (end === -1 ? '' : `\n${report.slice(end + 1)}`);
   }
-  const notes = report.indexOf('\n## Where the poller');
-  const at = notes === -1 ? report.length : notes + 1;
+  // Before the CPU profile, or before the notes when the run made no profile (a smoke run).
+  const next = ['\n## Where the poller', '\n## Notes']
+    .map((heading) => report.indexOf(heading))
+    .find((at) => at !== -1);
+  const at = next === undefined ? report.length : next + 1;
   return `${report.slice(0, at)}${section}\n${report.slice(at)}`;
 }
