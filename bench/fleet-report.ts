@@ -103,6 +103,21 @@ export function fleetSection(results: BenchResults): string[] {
       '.',
     '',
     ...logOutputLine(fleet.runs),
+    ...healthLine(fleet),
+  ];
+}
+
+/** The circuit breaker's records: every polled mailbox has one, and a run writes only those that changed. */
+function healthLine(fleet: FleetResult): string[] {
+  const measured = fleet.runs.filter((run) => run.healthRecords !== undefined);
+  if (measured.length === 0) return [];
+  const each = measured.map(
+    (run) =>
+      `after batch size ${run.batchSize}, ${run.healthRecords} records for ${fleet.plan.mailboxes} mailboxes, ${run.healthWrites} of them written by that run`,
+  );
+  return [
+    `Health records (\`<keyPrefix>.health/<mailboxId>.json\` in the message bucket; every mailbox run GETs its own, and PUTs it only when it changed), the runs in the order above, on one bucket: ${each.join('; ')}.`,
+    '',
   ];
 }
 

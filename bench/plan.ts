@@ -1,3 +1,4 @@
+import type { EmptyPollPlan } from './scenarios/empty-poll.ts';
 import type { FleetPlan } from './scenarios/fleet.ts';
 
 /** How much each scenario does: the full benchmark, and the smoke run that only proves the harness works. */
@@ -33,6 +34,8 @@ export interface BenchPlan {
   };
   /** Scenario 7: the fleet (N mailboxes, M workers, RTT and batch sizes can be changed by flags). */
   readonly fleet: FleetPlan;
+  /** Scenario `empty-poll` (section 10): round trips of an empty poll, this checkout and an earlier commit. */
+  readonly emptyPoll: EmptyPollPlan;
   /** The diagnostic contender (poller → discard) in scenarios 1 and 2. */
   readonly diagnostics: boolean;
   /** CPU profiles of one extra loopback run per destination. */
@@ -59,6 +62,8 @@ export const BENCH_PLANS: { readonly full: BenchPlan; readonly smoke: BenchPlan 
       manyMessages: 200,
       messageBytes: 20 * KiB,
     },
+    // cd49f81: the client before login attempts were capped and empty polls lost their round trips.
+    emptyPoll: { rttMs: 50, processes: 3, warmPolls: 5, beforeCommit: 'cd49f81' },
     diagnostics: true,
     profile: true,
   },
@@ -81,6 +86,7 @@ export const BENCH_PLANS: { readonly full: BenchPlan; readonly smoke: BenchPlan 
       manyMessages: 20,
       messageBytes: 20 * KiB,
     },
+    emptyPoll: { rttMs: 50, processes: 1, warmPolls: 2, beforeCommit: 'cd49f81' },
     diagnostics: false,
     profile: false,
   },

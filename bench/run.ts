@@ -9,8 +9,11 @@
  *   npm run bench -- --scenario keep-state   only the keep-mode state (100,000 UIDLs), its section rewritten
  *   npm run bench -- --scenario fleet  the fleet alone (scenario 7); writes its section into BENCHMARKS.md and
  *                                      keeps every other section as it was
+ *   npm run bench -- --scenario empty-poll   only an empty poll's round trips and time (section 10), this
+ *                                      checkout against commit cd49f81 (--before COMMIT, or --before none)
  *   options: --write (smoke/partial runs too), --scenarios 1,3 (a subset; 6 = s3-path, 7 = fleet),
- *            --repetitions N, --no-wait; fleet: --mailboxes N, --workers M, --rtt MS, --batch-sizes 1,10
+ *            --repetitions N, --no-wait; fleet: --mailboxes N, --workers M, --rtt MS, --batch-sizes 1,10;
+ *            empty-poll: --rtt MS, --before COMMIT|none
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -29,12 +32,19 @@ import {
   rawDrainContender,
 } from './contenders.ts';
 import { contestUser } from './contest.ts';
+import {
+  EMPTY_POLL_HEADING,
+  emptyPollSectionOf,
+  renderEmptyPoll,
+  withEmptyPollSection,
+} from './empty-poll-report.ts';
 import { startBenchEnvironment } from './environment.ts';
 import { describeMachine, loadAverage, waitForQuiet } from './machine.ts';
 import { BENCH_PLANS, type BenchPlan } from './plan.ts';
 import { killAllChildren } from './process-runner.ts';
 import { measuredHeadings, renderReport, spliceSections } from './report.ts';
 import type { BenchResults } from './results.ts';
+import { buildEmptyPollContenders, measureEmptyPolls } from './scenarios/empty-poll.ts';
 import { fleetUsers } from './scenarios/fleet.ts';
 import {
   keepStateSectionOf,
@@ -78,6 +88,7 @@ const { values } = parseArgs({
     'no-wait': { type: 'boolean', default: false },
     rerender: { type: 'boolean', default: false },
     partial: { type: 'boolean', default: false },
+    before: { type: 'string' },
   },
 });
 const readNotes = () => (fs.existsSync(NOTES) ? fs.readFileSync(NOTES, 'utf8') : '');
@@ -99,13 +110,20 @@ const plan: BenchPlan = {
     ...(values.rtt ? { rttMs: Number(values.rtt) } : {}),
     ...(values['batch-sizes'] ? { batchSizes: values['batch-sizes'].split(',').map(Number) } : {}),
   },
+  emptyPoll: {
+    ...basePlan.emptyPoll,
+    ...(values.rtt ? { rttMs: Number(values.rtt) } : {}),
+    ...(values.repetitions ? { processes: Number(values.repetitions) } : {}),
+    ...(values.before ? { beforeCommit: values.before === 'none' ? undefined : values.before } : {}),
+  },
 };
+const SECTION_SCENARIOS = new Set(['keep-state', 'empty-poll']);
 if (
-  values.scenario !== 'keep-state' &&
+  !SECTION_SCENARIOS.has(values.scenario ?? '') &&
   [...scenarios].some((n) => !(ALL_SCENARIOS as readonly number[]).includes(n))
 ) {
   throw new Error(
-    `unknown scenario in "${chosen}" (known: ${ALL_SCENARIOS.join(', ')}, ${Object.keys(SCENARIO_NAMES).join(', ')}, keep-state)`,
+    `unknown scenario in "${chosen}" (known: ${ALL_SCENARIOS.join(', ')}, ${Object.keys(SCENARIO_NAMES).join(', ')}, ${[...SECTION_SCENARIOS].join(', ')})`,
   );
 }
 const everyScenario = ALL_SCENARIOS.every((n) => scenarios.has(n));
@@ -133,11 +151,14 @@ if (values.rerender) {
     finishedAt: new Date(saved.finishedAt),
     notes: readNotes(),
   };
-  // The keep-mode state is measured apart from the saved results: keep the section the report has.
+  // The keep-mode state and the empty poll are measured apart from the saved results: keep the sections
+  // the report has.
   const previous = fs.existsSync(REPORT) ? fs.readFileSync(REPORT, 'utf8') : '';
   const keptSection = keepStateSectionOf(previous);
+  const keptEmptyPoll = emptyPollSectionOf(previous);
   const fresh = renderReport(results);
-  const rendered = keptSection ? withKeepStateSection(fresh, keptSection) : fresh;
+  const withKeepState = keptSection ? withKeepStateSection(fresh, keptSection) : fresh;
+  const rendered = keptEmptyPoll ? withEmptyPollSection(withKeepState, keptEmptyPoll) : withKeepState;
   fs.writeFileSync(
     REPORT,
     values.partial
@@ -161,6 +182,29 @@ if (values.scenario === 'keep-state') {
   else {
     fs.writeFileSync(REPORT, withKeepStateSection(fs.readFileSync(REPORT, 'utf8'), section));
     log(`bench: rewrote the keep-mode state section of ${path.relative(process.cwd(), REPORT)}`);
+  }
+  process.exit(0);
+}
+
+/** Section 10: an empty poll's round trips, this checkout and plan.emptyPoll.beforeCommit, in one run. */
+async function measureEmptyPollSection(): Promise<string> {
+  ensureDovecotInstalled();
+  const { contenders, before } = await buildEmptyPollContenders(ROOT, WORK, plan.emptyPoll.beforeCommit);
+  log(`bench: ${EMPTY_POLL_HEADING.slice(3)} (${contenders.map((c) => c.code).join(', ')})`);
+  return renderEmptyPoll(await measureEmptyPolls(plan.emptyPoll, contenders, before, loadAverage, log));
+}
+
+if (values.scenario === 'empty-poll') {
+  log(
+    `bench: empty poll only, load average ${loadAverage()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  const section = await measureEmptyPollSection();
+  if (values.smoke && !values.write) process.stdout.write(section);
+  else {
+    fs.writeFileSync(REPORT, withEmptyPollSection(fs.readFileSync(REPORT, 'utf8'), section));
+    log(`bench: rewrote the empty-poll section of ${path.relative(process.cwd(), REPORT)}`);
   }
   process.exit(0);
 }
@@ -216,9 +260,12 @@ try {
     waitedForQuietSeconds: waited,
     notes: readNotes(),
   };
-  // The keep-mode state is cheap (seconds, no Dovecot): every full report carries it.
+  // The keep-mode state and the empty poll are cheap (seconds, a minute): every full report carries them.
   const report = everyScenario
-    ? withKeepStateSection(renderReport(results), renderKeepState(await measureKeepState(log)))
+    ? withEmptyPollSection(
+        withKeepStateSection(renderReport(results), renderKeepState(await measureKeepState(log))),
+        await measureEmptyPollSection(),
+      )
     : renderReport(results);
   if (writeReport && !everyScenario && fs.existsSync(REPORT)) {
     // Only some sections were measured: they replace their own sections, every other one stays.

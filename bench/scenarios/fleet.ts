@@ -17,10 +17,13 @@ import { startSecretsManagerEndpoint } from '../../test/support/secrets-manager-
 import type { BenchEnvironment } from '../environment.ts';
 import { startBackground } from '../process-runner.ts';
 import { median } from '../stats.ts';
+import { healthWrites, listHealthRecords } from './fleet-health.ts';
 
 const run = promisify(execFile);
 const CONFIG_BUCKET = 'bench-config';
 const CONFIG_KEY = 'mailbox-poller/config.json';
+/** The poll function's KEY_PREFIX: messages under it, health records under `<it>.health/`. */
+const KEY_PREFIX = 'mail/';
 
 export interface FleetPlan {
   readonly mailboxes: number;
@@ -63,6 +66,12 @@ export interface FleetRun {
   readonly logBytesPerMailbox?: number;
   readonly logBytesPerEmptyMailbox?: number;
   readonly logLinesPerEmptyMailbox?: number;
+  /**
+   * Health records in the bucket after the run (one per mailbox polled), and how many the run created or
+   * changed (S3 PUTs; each run also GETs its record once). Absent in results saved before.
+   */
+  readonly healthRecords?: number;
+  readonly healthWrites?: number;
 }
 
 export interface FleetResult {
@@ -135,7 +144,7 @@ export async function runFleet(
         JOB_QUEUE_URL: jobQueueUrl,
         SCHEDULE_PERIOD_SECONDS: '300',
         MESSAGE_BUCKET: env.aws.bucket,
-        KEY_PREFIX: 'mail/',
+        KEY_PREFIX,
         NOTIFICATION_QUEUE_URL: env.aws.queueUrl,
         JOB_MAX_RECEIVE_COUNT: '5',
         METRICS_NAMESPACE: 'MailboxPoller',
@@ -143,6 +152,7 @@ export async function runFleet(
       };
       await dispatch(bundles.lambdas.get('dispatch')!, functionEnv);
       log(`bench:    fleet: ${users.length} jobs queued, ${plan.workers} workers, batch size ${batchSize}`);
+      const healthBefore = await listHealthRecords(env.fauxqs.s3, env.aws.bucket, KEY_PREFIX);
       const started = performance.now();
       const outputs = await Promise.all(
         Array.from({ length: plan.workers }, () =>
@@ -153,15 +163,21 @@ export async function runFleet(
         ),
       );
       const wallSeconds = (performance.now() - started) / 1000;
-      runs.push(
-        summarize(
+      const health = healthWrites(
+        healthBefore,
+        await listHealthRecords(env.fauxqs.s3, env.aws.bucket, KEY_PREFIX),
+      );
+      runs.push({
+        ...summarize(
           batchSize,
           wallSeconds,
           messages,
           plan,
           outputs.map((o) => parseWorker(o.stdout)),
         ),
-      );
+        healthRecords: health.records,
+        healthWrites: health.written,
+      });
       log(`bench:    fleet: batch size ${batchSize} took ${wallSeconds.toFixed(1)} s`);
     }
     return { plan, load: loadAverage(), runs };

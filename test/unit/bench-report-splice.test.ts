@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { spliceSections } from '../../bench/report.ts';
+import { KEEP_STATE_HEADING, withKeepStateSection } from '../../bench/scenarios/keep-state.ts';
 
 const existing = [
   '# Benchmarks',
@@ -50,5 +51,14 @@ describe('BENCHMARKS.md from a partial run', () => {
     const positions = order.map((heading) => result.indexOf(heading));
     expect(positions.every((position) => position >= 0)).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+  });
+});
+
+describe('BENCHMARKS.md with the keep-mode state section', () => {
+  it('puts it before the notes when the run made no CPU profile (a smoke run)', () => {
+    const report = '# Benchmarks\n\n## 8. Cost\n\ncost\n\n## Notes\n\nnotes\n';
+    const result = withKeepStateSection(report, `${KEEP_STATE_HEADING}\n\nstate\n`);
+    expect(result.indexOf(KEEP_STATE_HEADING)).toBeGreaterThan(result.indexOf('## 8. Cost'));
+    expect(result.indexOf(KEEP_STATE_HEADING)).toBeLessThan(result.indexOf('## Notes'));
   });
 });
