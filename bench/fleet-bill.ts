@@ -19,17 +19,21 @@ export const FLEET_INPUTS = {
   batchSize: 10,
   maxConcurrency: 10,
   dispatchMemoryGb: 0.25,
-  /** BENCHMARKS.md section 7: median connect-to-QUIT of an empty mailbox at 50 ms RTT (batch size 1). */
-  emptyPollMs: 456,
-  /** BENCHMARKS.md section 7, batch size 10: CPU per polled mailbox, the higher of the runs (41 and 74 ms). */
-  cpuMsPerMailbox: 74,
+  /** BENCHMARKS.md section 7 (2026-12-07): median connect-to-QUIT of an empty mailbox at 50 ms RTT. */
+  emptyPollMs: 269,
   /**
-   * Fleet scenario (bench/children/fleet-worker.ts), 100 mailboxes, 2026-12-07: the handler's log output
-   * per mailbox run, 1,765 bytes in 3 lines for an empty one ("poll started", "poll finished", one EMF
-   * document), 1,769 on average; rounded up.
+   * BENCHMARKS.md section 7 (2026-12-07), batch size 10: 15 ms of CPU per polled mailbox, measured on a
+   * quiet machine. This machine has run up to 1.7× slower in other hours (bench/notes.md), so the bill
+   * takes 15 × 1.7, rounded up: a Lambda share of a core is not faster than a busy core here.
    */
-  logBytesPerRun: 1_770,
-  logLinesPerRun: 3,
+  cpuMsPerMailbox: 26,
+  /**
+   * Fleet scenario (bench/children/fleet-worker.ts), 500 mailboxes, 2026-12-07: the handler's log output
+   * per mailbox run, 2,011 bytes in 4 lines for an empty one ("poll started", "poll finished", the
+   * outcome metrics and the MailboxHealth metric as EMF documents); rounded up.
+   */
+  logBytesPerRun: 2_020,
+  logLinesPerRun: 4,
   /** The runtime's START, END and REPORT lines of one invocation (REPORT alone is about 250 bytes). */
   runtimeLogBytesPerInvocation: 350,
   runtimeLogLinesPerInvocation: 3,
