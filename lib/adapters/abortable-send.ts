@@ -2,7 +2,8 @@
  * `client.send(command, { abortSignal })` without rebuilding the middleware stack on every request.
  *
  * The SDK resolves a command's middleware stack (about 30 middlewares: copied, sorted, wrapped) on each
- * `send`, which on the S3 path cost about 0.25 ms of CPU per message, a sixth of all of it. Its own cache
+ * `send`, a measurable share of the S3 path's CPU per message (bench/notes.md, "CPU per message on the S3
+ * path"). Its own cache
  * (`cacheMiddleware: true`) holds one handler per command class, but only for sends without options, and
  * every request of a run carries the run's deadline as its abort signal. So this keeps the same cache keyed
  * by client, abort signal and command class: a run has one deadline signal, so a run resolves each command

@@ -16,8 +16,8 @@
  *
  * Decoding is bounded (MAX_STATE_TEXT_OCTETS): a state larger than keep mode can ever write is refused
  * before it is expanded, rather than exhausting memory. Both directions work a line (or a chunk of lines)
- * at a time, never holding the whole text as one string or an array of its lines: with 100,000 entries
- * that cut a run's peak RSS growth from 148 to 112 MiB and let it run within a 96 MB heap.
+ * at a time, never holding the whole text as one string or an array of its lines, which lowers a run's
+ * peak memory at 100,000 entries (bench/notes.md, "Figures behind the design notes in the code").
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { KEEP_MODE_MAX_LISTING_ENTRIES } from '../pop3/limits.ts';

@@ -2,7 +2,7 @@
  * The validator of schema/config.schema.json. Here it is compiled by ajv at first use; the bundles
  * (scripts/build.mjs) replace this module with the same validator compiled at build time (ajv standalone
  * code, from configAjv below), so a cold start neither loads ajv's compiler nor compiles the schema
- * (~100 ms). Both paths take the options from configAjv, so they cannot differ.
+ * (bench/notes.md, "Reading the numbers"). Both paths take the options from configAjv, so they cannot differ.
  */
 import { Ajv2020, type Options, type ValidateFunction } from 'ajv/dist/2020.js';
 import ajvFormats from 'ajv-formats';

@@ -2,8 +2,9 @@
  * RFC 2047 encoded words in header values (Subject, display names), decoded exactly as libmime's
  * `decodeWords` decodes them.
  *
- * libmime brings iconv-lite's code-page tables (about 650 KB of a bundle) and builds some of them as it
- * loads (tens of milliseconds of a cold start), yet nearly every encoded word in real mail is UTF-8,
+ * libmime brings iconv-lite's code-page tables (a large part of a bundle) and builds some of them as it
+ * loads (a cost paid in every cold start; figures in bench/notes.md, "Figures behind the design notes in
+ * the code"), yet nearly every encoded word in real mail is UTF-8,
  * US-ASCII or ISO-8859-1. Values whose encoded words all use those are decoded here, by the same steps libmime takes,
  * with Node's own decoders. libmime is loaded only the first time a value names any other charset, and
  * then decodes that whole value itself.

@@ -17,8 +17,8 @@
  * one mailbox run is therefore: peak RSS growth <= maxInFlightBytes + the largest single message (the
  * oldest may exceed the budget, alone) + ~96 MiB for the runtime (garbage not yet collected, heap growth,
  * socket buffers). With the defaults: 64 MiB + largest message + 96 MiB. Checked by
- * test/integration/pipeline-memory-bound.test.ts: 64 messages of 6 MiB listed as 1 octet each, 16 MiB
- * budget, held at most 16.0 MiB and grew RSS by ~74 MiB (charged by LIST size it held 240 MiB).
+ * test/integration/pipeline-memory-bound.test.ts (what it measured: bench/notes.md, "Figures behind the
+ * design notes in the code").
  */
 /** One admitted message's share of the budget: its LIST size reserved, then the octets that arrive. */
 export interface InFlightCharge {

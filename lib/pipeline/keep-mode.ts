@@ -26,8 +26,8 @@
  *   state of an accepted listing always saves and loads (MAX_STATE_TEXT_OCTETS).
  *
  * Saving once per run is enough because the per-run limits bound what a lost run costs (it is ingested
- * again), and a state write is ~1 s at 100,000 UIDLs (BENCHMARKS.md): saving more often would cost more
- * than it saves.
+ * again), and every save writes the whole state (its cost at 100,000 UIDLs: bench/notes.md, "Keep-mode
+ * state"): saving more often would cost more than it saves.
  */
 import type { KeepConfig, MailboxConfig } from '../config/types.ts';
 import type { Deadline } from '../deadline.ts';

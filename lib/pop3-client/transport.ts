@@ -6,8 +6,8 @@
  * A warm process (Lambda container, long CLI run) reconnects to the same servers every few minutes, so
  * TLS state is kept per process (tls-state.ts): the session (ticket) a server handed out is offered again on the next
  * connection to it (resumption skips the certificate chain and its verification on both sides), and the
- * trust store built for a mailbox `ca` is built once, not per connection (Node's ~140 roots parsed anew
- * cost ~100 ms of CPU per connection here). Both are keyed by everything that decides what is trusted,
+ * trust store built for a mailbox `ca` is built once, not per connection (Node's roots parsed anew were
+ * most of a warm poll's CPU: bench/notes.md, "An empty mailbox"). Both are keyed by everything that decides what is trusted,
  * so a session is never reused under other trust settings or another name.
  */
 import net from 'node:net';

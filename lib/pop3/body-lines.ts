@@ -2,8 +2,8 @@
  * Multi-line bodies that are parsed, not streamed (LIST, UIDL, CAPA), read line by line AS THEY ARRIVE:
  * at most one partial line is held, each line is checked against MAX_LISTING_LINE_OCTETS the moment it
  * grows past it, and a listing keeps at most `maxEntries` entries. A body is therefore never buffered
- * whole: a listing of millions of lines costs the entries kept, not the octets received (a 63 MiB UIDL
- * body collected and then split used to peak at 1.34 GB).
+ * whole: a listing of millions of lines costs the entries kept, not the octets received (what collecting
+ * it whole used to cost: bench/notes.md, "Figures behind the design notes in the code").
  *
  * Sans I/O: the client pushes the unstuffed body chunks the reply decoder hands it and calls `end()` at
  * the terminating dot.
