@@ -128,13 +128,6 @@ describe('the size rules', () => {
     ]);
   });
 
-  it('every exception line gives a reason', () => {
-    const withoutReason = declaredExceptions().filter(
-      (exception) => exception.reason.split(/\s+/).length < 4,
-    );
-    expect(withoutReason).toEqual([]);
-  });
-
   it('no file over 300 lines and no function over 80, unless ARCHITECTURE.md says why', () => {
     const exceptions = declaredExceptions();
     const found = oversized();
@@ -148,7 +141,10 @@ describe('the size rules', () => {
           .join('\n')}`,
       );
     }
-    const excepted = new Set(exceptions.map((exception) => exception.subject));
+    // A line without its reason excuses nothing: the reason is what the next reader needs.
+    const excepted = new Set(
+      exceptions.filter((exception) => exception.reason.split(/\s+/).length >= 4).map(({ subject }) => subject),
+    );
     const unexplained = found.filter((item) => !excepted.has(item.subject));
     expect(unexplained.map((item) => `${item.subject} (${item.detail})`)).toEqual([]);
   });
