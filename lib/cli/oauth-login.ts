@@ -27,8 +27,8 @@ import {
 } from '../oauth/token-request.ts';
 import type { OAuth2Provider } from '../ports.ts';
 import { usageProblem } from './args.ts';
+import type { CliIo } from './io.ts';
 import { LoginTimeoutError, listenForCallback, NOBODY_SIGNED_IN } from './loopback-listener.ts';
-import type { CliIo } from './main.ts';
 import { usageErrorText } from './usage-line.ts';
 
 export const OAUTH_LOGIN_USAGE = `Usage: mailbox-poller oauth login --provider google|microsoft --client-id ID (--out FILE | --secret-id ID) [options]
