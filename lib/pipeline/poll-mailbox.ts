@@ -11,7 +11,11 @@ import { providerProfile } from '../config/providers.ts';
 import type { MailboxConfig } from '../config/types.ts';
 import type { Deadline } from '../deadline.ts';
 import { Pop3ConnectionError, Pop3ServerError } from '../pop3/errors.ts';
-import { maxListingEntriesFor } from '../pop3/limits.ts';
+import {
+  KEEP_MODE_MAX_LISTING_ENTRIES,
+  KEEP_MODE_MAX_LISTING_OCTETS,
+  maxListingEntriesFor,
+} from '../pop3/limits.ts';
 import { Pop3Client } from '../pop3-client/client.ts';
 import type { Pop3Timeouts } from '../pop3-client/options.ts';
 import type { Clock, CredentialsProvider, MailboxStateStore, MessageStore, Notifier } from '../ports.ts';
@@ -19,12 +23,7 @@ import { CommitBatch } from './commit-batch.ts';
 import { describe, leaveUnnotified, markForDeletion, recordSent } from './commit-steps.ts';
 import { drainInSessions, drainsInSessions } from './drain-sessions.ts';
 import { previewRun } from './dry-run.ts';
-import {
-  KEEP_MODE_MAX_LISTING_ENTRIES,
-  KEEP_MODE_MAX_LISTING_OCTETS,
-  type KeepRun,
-  keepRunFor,
-} from './keep-mode.ts';
+import { type KeepRun, keepRunFor } from './keep-mode.ts';
 import type { MailboxOutcome } from './outcome.ts';
 import { isOutcomeReason } from './reasons.ts';
 import { planRetrievals, type RetrievalPlan } from './retrieval-plan.ts';

@@ -6,7 +6,7 @@
  * reached, and reports that as the reason the run stopped early.
  */
 import type { Deadline } from '../deadline.ts';
-import { StoreUnavailableError } from './classify-failure.ts';
+import { StoreUnavailableError } from './errors.ts';
 import { InFlightBudget } from './in-flight-budget.ts';
 import type { ChargeReceived } from './message-tap.ts';
 import type { PlannedMessage, RetrievalPlan } from './retrieval-plan.ts';
