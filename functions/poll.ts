@@ -27,8 +27,8 @@ import { pollBudgetMs, readPollEnv } from '../lib/lambda/env.ts';
 import { asRunLogger, createLogger, logEscapingError, runLogger } from '../lib/lambda/logger.ts';
 import { createPollMetrics, publishMetricSets } from '../lib/lambda/metrics.ts';
 import { processJobRecords } from '../lib/lambda/poll-job.ts';
+import { DEFAULT_MAX_IN_FLIGHT_BYTES } from '../lib/pipeline/defaults.ts';
 import type { PollPorts } from '../lib/pipeline/poll-mailbox.ts';
-import { DEFAULT_MAX_IN_FLIGHT_BYTES } from '../lib/pipeline/retrieve-ahead.ts';
 import { systemClock } from '../lib/ports.ts';
 
 const logger = createLogger();

@@ -27,7 +27,7 @@ import { type KeepRun, keepRunFor } from './keep-mode.ts';
 import type { MailboxOutcome } from './outcome.ts';
 import { isOutcomeReason } from './reasons.ts';
 import { planRetrievals, type RetrievalPlan } from './retrieval-plan.ts';
-import { forEachMessage } from './retrieve-ahead.ts';
+import { retrieveAhead } from './retrieve-ahead.ts';
 import { retrieveAndStore } from './retrieve-and-store.ts';
 import { type MessageEvent, type Progress, RunRecord, type Stop } from './run-record.ts';
 
@@ -115,7 +115,7 @@ async function pollSession(
 
     const session = client;
     const notifications = new CommitBatch(ports.notifier, deadline.signal());
-    const stoppedEarly = await forEachMessage(
+    const stoppedEarly = await retrieveAhead(
       plan,
       deadline,
       options,
@@ -201,7 +201,7 @@ function sumOf(values: readonly number[]): number {
   return values.reduce((sum, value) => sum + value, 0);
 }
 
-/** forEachMessage says why it stopped in its own words; the outcome only carries reasons from the closed set. */
+/** retrieveAhead says why it stopped in its own words; the outcome only carries reasons from the closed set. */
 function asStop(stopped: { reason: string; message: string }): Stop {
   return { reason: isOutcomeReason(stopped.reason) ? stopped.reason : 'error', message: stopped.message };
 }
