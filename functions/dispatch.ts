@@ -4,7 +4,7 @@
  */
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
-import { createS3Client } from '../lib/adapters/s3-message-store.ts';
+import { createS3Client } from '../lib/adapters/s3-client.ts';
 import { createSqsClient } from '../lib/adapters/sqs-notifier.ts';
 import { awsConfigReaders } from '../lib/lambda/config-readers.ts';
 import { readConfigDocument } from '../lib/lambda/config-source.ts';

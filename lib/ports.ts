@@ -3,7 +3,6 @@
  * lib/adapters and are chosen by the edge (CLI, Lambda handlers); the pipeline never imports an SDK.
  */
 import type { Readable } from 'node:stream';
-import type { OAuth2Settings } from './oauth/settings.ts';
 
 /** What the message store needs to know about one retrieved message. */
 export interface MessageToStore {
@@ -92,6 +91,23 @@ export type SecretRef =
   | { readonly secretId: string; readonly field?: string }
   /** An OAuth2 grant (docs/oauth2.md): the access token is requested, and renewed, from a token endpoint. */
   | { readonly oauth2: OAuth2SecretRef };
+
+export type OAuth2Grant = 'client_credentials' | 'refresh_token';
+export type OAuth2Provider = 'microsoft' | 'google';
+
+/**
+ * Non-secret OAuth2 settings a mailbox config may give (lib/config); lib/oauth/settings.ts completes them
+ * from the secret document. Declared here, with the SecretRef that carries them, so the ports import
+ * nothing from the adapters' layer.
+ */
+export interface OAuth2Settings {
+  readonly grant: OAuth2Grant;
+  readonly provider?: OAuth2Provider | undefined;
+  readonly tenant?: string | undefined;
+  readonly clientId?: string | undefined;
+  readonly scope?: string | undefined;
+  readonly tokenUrl?: string | undefined;
+}
 
 /** Where an OAuth2 credential document lives (Secrets Manager, or a local file for the CLI) and its settings. */
 export interface OAuth2SecretRef extends OAuth2Settings {

@@ -16,7 +16,8 @@ import { Readable } from 'node:stream';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { AWS_HTTP_OPTIONS, endpointFromEnv, regionFromEnv } from '../../lib/adapters/aws-common.ts';
-import { createS3Client, S3MessageStore } from '../../lib/adapters/s3-message-store.ts';
+import { createS3Client } from '../../lib/adapters/s3-client.ts';
+import { S3MessageStore } from '../../lib/adapters/s3-message-store.ts';
 import { createSqsClient, SqsNotifier } from '../../lib/adapters/sqs-notifier.ts';
 
 const [count, bytes, inFlight] = process.argv.slice(2, 5).map(Number) as [number, number, number];

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { encodeState } from '../../lib/adapters/mailbox-state-codec.ts';
 import { S3StateStore } from '../../lib/adapters/s3-state-store.ts';
-import { KEEP_MODE_MAX_LISTING_ENTRIES } from '../../lib/pipeline/keep-mode.ts';
+import { KEEP_MODE_MAX_LISTING_ENTRIES } from '../../lib/pop3/limits.ts';
 import { uidlListingReader } from '../../lib/pop3/parsers.ts';
 import type { KeptMessage, MailboxState } from '../../lib/ports.ts';
 import { startFauxqs } from '../../test/support/fauxqs.ts';

@@ -13,7 +13,8 @@
  */
 import type { MailboxConfig } from '../config/types.ts';
 import { type MonotonicClock, systemMonotonicClock } from '../deadline.ts';
-import { describeLocation, type OAuth2SecretStore, OAuth2Tokens } from '../oauth/token-provider.ts';
+import { OAuth2Tokens } from '../oauth/token-provider.ts';
+import { describeLocation, type OAuth2SecretStore } from '../oauth/write-back.ts';
 import type { Credentials, CredentialsProvider, OAuth2SecretRef, SecretRef } from '../ports.ts';
 import { readSecretFileVersioned, writeSecretFileIfUnchanged } from './secret-file.ts';
 

@@ -28,6 +28,7 @@ import { CopyObjectCommand, DeleteObjectCommand, PutObjectCommand, type S3Client
 import type { MessageStore, MessageToStore, StoredMessage } from '../ports.ts';
 import { sendAbortable } from './abortable-send.ts';
 import { describeAwsError, httpStatusOf } from './aws-common.ts';
+import { S3MessageStoreError, S3ObjectMismatchError, storeError } from './errors.ts';
 import { HashingReader, prefixThenRest } from './hashing-reader.ts';
 import { type UploadedObject, uploadInParts } from './multipart-upload.ts';
 import { encodeKeySegment, isRfc1939Uidl, objectKeyFor } from './object-key.ts';
@@ -37,12 +38,7 @@ import {
   hexToBase64,
   parseReportedChecksum,
 } from './s3-checksums.ts';
-import {
-  ExistingObjects,
-  S3MessageStoreError,
-  S3ObjectMismatchError,
-  storeError,
-} from './s3-existing-objects.ts';
+import { ExistingObjects } from './s3-existing-objects.ts';
 
 const MiB = 1024 * 1024;
 export const DEFAULT_MULTIPART_THRESHOLD_BYTES = 8 * MiB;
@@ -77,9 +73,6 @@ export interface S3MessageStoreOptions {
    */
   readonly onWarning?: (message: string, cause?: unknown) => void;
 }
-
-export { createS3Client } from './s3-client.ts';
-export { S3MessageStoreError, S3ObjectMismatchError };
 
 export class S3MessageStore implements MessageStore {
   readonly #client: S3Client;

@@ -5,7 +5,7 @@
  * answers by revoking the whole grant. A mailbox another run holds is reported and not checked.
  */
 import type { MailboxConfig } from '../config/types.ts';
-import type { Report } from './check.ts';
+import type { Report } from './io.ts';
 import { lockMailbox } from './mailbox-lock.ts';
 
 export interface CheckLock {

@@ -22,8 +22,8 @@ import type { Credentials } from '../ports.ts';
 import { usageProblem } from './args.ts';
 import { underMailboxLock } from './check-lock.ts';
 import { STEP_TIMEOUT_MS, tcpConnect, tlsCheck, tlsHint } from './check-steps.ts';
+import type { CliIo, Report } from './io.ts';
 import { defaultLockDir } from './mailbox-lock.ts';
-import type { CliIo } from './main.ts';
 import { literalVariableWarnings } from './password-variables.ts';
 import { usageErrorText } from './usage-line.ts';
 
@@ -86,8 +86,6 @@ function waitLockSeconds(text: string | undefined): number {
   if (!/^\d{1,6}$/.test(text)) throw new Error('--wait-lock takes a whole number of seconds');
   return Number(text);
 }
-
-export type Report = (line: string) => void;
 
 /**
  * Runs one step and reports it. A failure is described as `poll` describes it (lib/pipeline/

@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { startSampleMaildrop } from '../demo/sample-maildrop.ts';
 import { SAMPLE_MESSAGES } from '../demo/sample-messages.ts';
 import { usageProblem } from './args.ts';
-import type { CliIo } from './main.ts';
+import type { CliIo } from './io.ts';
 import { usageErrorText } from './usage-line.ts';
 
 export const DEMO_USAGE = `Usage: mailbox-poller demo [--out DIR]

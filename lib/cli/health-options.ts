@@ -6,8 +6,8 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LocalHealthStore } from '../adapters/local-health-store.ts';
+import { createS3Client } from '../adapters/s3-client.ts';
 import { S3HealthStore } from '../adapters/s3-health-store.ts';
-import { createS3Client } from '../adapters/s3-message-store.ts';
 import type { MailboxOutcome } from '../pipeline/outcome.ts';
 import type { PollLogger } from '../pipeline/poll-mailbox.ts';
 import type { MailboxHealthStore } from '../ports.ts';

@@ -9,7 +9,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { CliIo } from './main.ts';
+import type { CliIo } from './io.ts';
 
 /** Nobody finished the sign-in within --timeout: the message is the whole story, not a token problem. */
 export class LoginTimeoutError extends Error {

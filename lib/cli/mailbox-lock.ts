@@ -39,8 +39,6 @@ import {
   readOwnLockFileSync,
 } from './lock-files.ts';
 
-export { MailboxLockError } from './lock-files.ts';
-
 export interface LockHolder {
   readonly pid: number;
   readonly hostname: string;

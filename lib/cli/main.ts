@@ -9,8 +9,9 @@ import { LocalHealthStore } from '../adapters/local-health-store.ts';
 import { LocalMessageStore } from '../adapters/local-message-store.ts';
 import { LocalNotifier } from '../adapters/local-notifier.ts';
 import { LocalStateStore } from '../adapters/local-state-store.ts';
+import { createS3Client } from '../adapters/s3-client.ts';
 import { S3HealthStore } from '../adapters/s3-health-store.ts';
-import { createS3Client, S3MessageStore } from '../adapters/s3-message-store.ts';
+import { S3MessageStore } from '../adapters/s3-message-store.ts';
 import { S3StateStore } from '../adapters/s3-state-store.ts';
 import { secretMaterialOf } from '../adapters/secret-material.ts';
 import { SecretsManagerSource } from '../adapters/secrets-manager-source.ts';
@@ -26,12 +27,13 @@ import { checkMain } from './check.ts';
 import { demoMain } from './demo.ts';
 import { HealthWarnings } from './health-options.ts';
 import { COMMANDS, commandOf, helpRequested, topUsage } from './help.ts';
+import { type CliIo, processIo } from './io.ts';
 import { formatMessageEvent, MessageOrder, traceWriter } from './live-log.ts';
 import { defaultLockDir } from './mailbox-lock.ts';
 import { oauthLoginMain } from './oauth-login.ts';
 import { literalVariableWarnings, unsetPasswordVariables } from './password-variables.ts';
 import { type LockedPollPorts, pollMailboxesLocked } from './poll-locked.ts';
-import { formatProblems, formatSummary, type Output, ProgressLine } from './report.ts';
+import { formatProblems, formatSummary, ProgressLine } from './report.ts';
 import { resetMain } from './reset.ts';
 import { secretsMain } from './secrets-build.ts';
 import { statusMain } from './status.ts';
@@ -46,38 +48,6 @@ export const VERSION = typeof MAILBOX_POLLER_VERSION === 'string' ? MAILBOX_POLL
  * systemd can tell it from a failure.
  */
 export const EXIT_LOCKED = 75;
-
-export interface CliIo {
-  readonly stdout: Output;
-  readonly stderr: Output;
-  readonly env: NodeJS.ProcessEnv;
-}
-
-const processIo: CliIo = {
-  stdout: closableOutput(process.stdout),
-  stderr: closableOutput(process.stderr),
-  env: process.env,
-};
-
-/**
- * A standard stream whose reader may go away early (`poll --dry-run | head -2`): EPIPE ends our output to
- * it, not the run. The run goes on to its end (a poll that stopped halfway would leave retrieved messages
- * uncommitted) and exits with its own status; nothing more is written there. Any other stream error is
- * still thrown, as Node would.
- */
-function closableOutput(stream: NodeJS.WriteStream): Output {
-  let closed = false;
-  stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error;
-    closed = true;
-  });
-  return {
-    write: (text) => {
-      if (!closed) stream.write(text);
-    },
-    isTTY: stream.isTTY === true,
-  };
-}
 
 /**
  * Runs the CLI; resolves with the exit status: 0 when every message found was committed or left by rule

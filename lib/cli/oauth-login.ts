@@ -16,7 +16,6 @@ import {
   GOOGLE_AUTHORIZATION_URL,
   GOOGLE_TOKEN_URL,
   microsoftEndpoint,
-  type OAuth2Provider,
 } from '../oauth/settings.ts';
 import { describeToken } from '../oauth/token-claims.ts';
 import {
@@ -26,9 +25,10 @@ import {
   httpOptions,
   unavailableIfBusy,
 } from '../oauth/token-request.ts';
+import type { OAuth2Provider } from '../ports.ts';
 import { usageProblem } from './args.ts';
+import type { CliIo } from './io.ts';
 import { LoginTimeoutError, listenForCallback, NOBODY_SIGNED_IN } from './loopback-listener.ts';
-import type { CliIo } from './main.ts';
 import { usageErrorText } from './usage-line.ts';
 
 export const OAUTH_LOGIN_USAGE = `Usage: mailbox-poller oauth login --provider google|microsoft --client-id ID (--out FILE | --secret-id ID) [options]

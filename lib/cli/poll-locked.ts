@@ -7,7 +7,8 @@ import type { Deadline } from '../deadline.ts';
 import { type GuardOptions, type HealthPorts, pollGuarded } from '../health/guarded-poll.ts';
 import { emptyCounts, type MailboxOutcome } from '../pipeline/outcome.ts';
 import { type PollOptions, type PollPorts, pollMailbox } from '../pipeline/poll-mailbox.ts';
-import { type LockHolder, lockMailbox, MailboxLockError } from './mailbox-lock.ts';
+import { MailboxLockError } from './lock-files.ts';
+import { type LockHolder, lockMailbox } from './mailbox-lock.ts';
 
 export interface LockOptions {
   readonly lockDir: string;

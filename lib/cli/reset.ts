@@ -11,7 +11,7 @@ import { loadConfigFile } from '../config/load-config.ts';
 import { resetHealth } from '../health/breaker.ts';
 import { usageProblem } from './args.ts';
 import { type HealthCommand, parseHealthCommand } from './health-options.ts';
-import type { CliIo } from './main.ts';
+import type { CliIo } from './io.ts';
 import { formatRow } from './status.ts';
 import { usageErrorText } from './usage-line.ts';
 

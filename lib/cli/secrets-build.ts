@@ -17,7 +17,7 @@ import {
   parseFleetList,
 } from '../config/fleet-secret.ts';
 import { usageProblem } from './args.ts';
-import type { CliIo } from './main.ts';
+import type { CliIo } from './io.ts';
 import { usageErrorText } from './usage-line.ts';
 
 export const SECRETS_USAGE = `Usage: mailbox-poller secrets build [--from FILE] [--format json|put-secret-value] [--secret-id ID]

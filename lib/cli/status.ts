@@ -11,7 +11,7 @@ import type { MailboxHealth } from '../health/record.ts';
 import { HEALTH_STATES } from '../health/states.ts';
 import { usageProblem } from './args.ts';
 import { type HealthCommand, parseHealthCommand } from './health-options.ts';
-import type { CliIo } from './main.ts';
+import type { CliIo } from './io.ts';
 import { usageErrorText } from './usage-line.ts';
 
 export const STATUS_USAGE = `Usage: mailbox-poller status [--config FILE] [--out DIR | --bucket NAME [--prefix P]] [--json]

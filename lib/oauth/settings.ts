@@ -3,19 +3,7 @@
  * provider presets. A secret document holds everything a grant needs; the mailbox config may carry the
  * non-secret fields (provider, tenant, client id, scope, token URL), which fill in what the document lacks.
  */
-
-export type OAuth2Grant = 'client_credentials' | 'refresh_token';
-export type OAuth2Provider = 'microsoft' | 'google';
-
-/** Non-secret settings a mailbox config may give (lib/config). */
-export interface OAuth2Settings {
-  readonly grant: OAuth2Grant;
-  readonly provider?: OAuth2Provider | undefined;
-  readonly tenant?: string | undefined;
-  readonly clientId?: string | undefined;
-  readonly scope?: string | undefined;
-  readonly tokenUrl?: string | undefined;
-}
+import type { OAuth2Grant, OAuth2Provider, OAuth2Settings } from '../ports.ts';
 
 /** A secret document after parsing: all that one token request needs. */
 export interface OAuth2Credential {

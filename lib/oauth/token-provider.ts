@@ -27,13 +27,6 @@ import {
   saveRotatedRefreshToken,
 } from './write-back.ts';
 
-export {
-  describeLocation,
-  type OAuth2SecretStore,
-  RefreshTokenNotSavedError,
-  type StoredDocument,
-} from './write-back.ts';
-
 /**
  * How many times one token() may find its write-back overtaken by a newer stored token and start again
  * from that one; more means writers keep racing, and the run fails rather than spend tokens in a loop.

@@ -16,7 +16,7 @@ import {
   HINT_EXPECTS_TLS,
   HINT_REFUSED,
 } from './connection-hints.ts';
-import { KeepModeError } from './keep-mode.ts';
+import { KeepModeError, StoreUnavailableError } from './errors.ts';
 import type { OutcomeStatus } from './outcome.ts';
 import { OUTCOME_REASONS, type OutcomeReason } from './reasons.ts';
 
@@ -107,9 +107,4 @@ function classifyError(error: unknown): Classified {
  */
 export function oneLine(text: string): string {
   return text.replace(/\s*[\r\n\u2028\u2029]+\s*/g, ' ').trim();
-}
-
-/** Several stores in a row failed: the store itself is down, so the run stops and retries later. */
-export class StoreUnavailableError extends Error {
-  override readonly name = 'StoreUnavailableError';
 }

@@ -38,26 +38,13 @@ import type { Pop3Client } from '../pop3-client/client.ts';
 import type { Clock, KeptMessage, MailboxStateStore } from '../ports.ts';
 import { StateConflictError, StateTooLargeError } from '../ports.ts';
 import type { StoredAndDescribed } from './commit-batch.ts';
+import { KeepModeError } from './errors.ts';
 import { loadedStateId, stateIdOf } from './keep-state-id.ts';
 import { type DueMessage, verifyDue } from './keep-verify.ts';
-import type { OutcomeReason } from './reasons.ts';
 import { planRetrievals, type RetrievalPlan } from './retrieval-plan.ts';
 import type { RunRecord } from './run-record.ts';
 
-export { KEEP_MODE_MAX_LISTING_ENTRIES, KEEP_MODE_MAX_LISTING_OCTETS };
-
 const DAY_MS = 24 * 60 * 60 * 1000;
-
-/** A keep-mode run cannot go on; `reason` is the outcome's (lib/pipeline/reasons.ts). */
-export class KeepModeError extends Error {
-  override readonly name = 'KeepModeError';
-  readonly reason: Extract<OutcomeReason, 'no-uidl' | 'listing-too-long' | 'state-conflict' | 'state-store'>;
-
-  constructor(reason: KeepModeError['reason'], message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.reason = reason;
-  }
-}
 
 interface ListedMessage {
   readonly msg: number;

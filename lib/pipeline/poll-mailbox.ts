@@ -11,7 +11,11 @@ import { providerProfile } from '../config/providers.ts';
 import type { MailboxConfig } from '../config/types.ts';
 import type { Deadline } from '../deadline.ts';
 import { Pop3ConnectionError, Pop3ServerError } from '../pop3/errors.ts';
-import { maxListingEntriesFor } from '../pop3/limits.ts';
+import {
+  KEEP_MODE_MAX_LISTING_ENTRIES,
+  KEEP_MODE_MAX_LISTING_OCTETS,
+  maxListingEntriesFor,
+} from '../pop3/limits.ts';
 import { Pop3Client } from '../pop3-client/client.ts';
 import type { Pop3Timeouts } from '../pop3-client/options.ts';
 import type { Clock, CredentialsProvider, MailboxStateStore, MessageStore, Notifier } from '../ports.ts';
@@ -19,16 +23,11 @@ import { CommitBatch } from './commit-batch.ts';
 import { describe, leaveUnnotified, markForDeletion, recordSent } from './commit-steps.ts';
 import { drainInSessions, drainsInSessions } from './drain-sessions.ts';
 import { previewRun } from './dry-run.ts';
-import {
-  KEEP_MODE_MAX_LISTING_ENTRIES,
-  KEEP_MODE_MAX_LISTING_OCTETS,
-  type KeepRun,
-  keepRunFor,
-} from './keep-mode.ts';
+import { type KeepRun, keepRunFor } from './keep-mode.ts';
 import type { MailboxOutcome } from './outcome.ts';
 import { isOutcomeReason } from './reasons.ts';
 import { planRetrievals, type RetrievalPlan } from './retrieval-plan.ts';
-import { forEachMessage } from './retrieve-ahead.ts';
+import { retrieveAhead } from './retrieve-ahead.ts';
 import { retrieveAndStore } from './retrieve-and-store.ts';
 import { type MessageEvent, type Progress, RunRecord, type Stop } from './run-record.ts';
 
@@ -116,7 +115,7 @@ async function pollSession(
 
     const session = client;
     const notifications = new CommitBatch(ports.notifier, deadline.signal());
-    const stoppedEarly = await forEachMessage(
+    const stoppedEarly = await retrieveAhead(
       plan,
       deadline,
       options,
@@ -202,7 +201,7 @@ function sumOf(values: readonly number[]): number {
   return values.reduce((sum, value) => sum + value, 0);
 }
 
-/** forEachMessage says why it stopped in its own words; the outcome only carries reasons from the closed set. */
+/** retrieveAhead says why it stopped in its own words; the outcome only carries reasons from the closed set. */
 function asStop(stopped: { reason: string; message: string }): Stop {
   return { reason: isOutcomeReason(stopped.reason) ? stopped.reason : 'error', message: stopped.message };
 }

@@ -6,7 +6,8 @@
  * reached, and reports that as the reason the run stopped early.
  */
 import type { Deadline } from '../deadline.ts';
-import { StoreUnavailableError } from './classify-failure.ts';
+import { DEFAULT_MAX_IN_FLIGHT_BYTES, DEFAULT_MAX_IN_FLIGHT_MESSAGES } from './defaults.ts';
+import { StoreUnavailableError } from './errors.ts';
 import { InFlightBudget } from './in-flight-budget.ts';
 import type { ChargeReceived } from './message-tap.ts';
 import type { PlannedMessage, RetrievalPlan } from './retrieval-plan.ts';
@@ -21,12 +22,7 @@ export interface RetrieveAheadOptions {
   readonly maxInFlightBytes?: number;
 }
 
-/** As many as the client's pipelining window, so a long round trip is paid once per window. */
-export const DEFAULT_MAX_IN_FLIGHT_MESSAGES = 64;
-/** 64 MiB: eight S3 single-PUT bodies (8 MiB threshold) in flight; well within a 512 MiB Lambda. */
-export const DEFAULT_MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
-
-export async function forEachMessage(
+export async function retrieveAhead(
   plan: RetrievalPlan,
   deadline: Deadline,
   options: RetrieveAheadOptions,

@@ -10,7 +10,7 @@ import { Pop3Error, Pop3MessageTooLargeError, Pop3ServerError } from '../pop3/er
 import { isRateOrQuotaText } from '../pop3/response-codes.ts';
 import type { Pop3Client } from '../pop3-client/client.ts';
 import type { Clock, MessageStore, StoredMessage } from '../ports.ts';
-import { StoreUnavailableError } from './classify-failure.ts';
+import { StoreUnavailableError } from './errors.ts';
 import { type ChargeReceived, MessageTap } from './message-tap.ts';
 import type { PlannedMessage } from './retrieval-plan.ts';
 import type { RunRecord } from './run-record.ts';

@@ -3,10 +3,18 @@
  * written, so a programming error becomes a Pop3UsageError instead of a server -ERR (or worse, a
  * command the server executes in a state we did not mean).
  */
-import type { Pop3Command } from './commands.ts';
 import { Pop3UsageError } from './errors.ts';
 
 export type SessionState = 'AUTHORIZATION' | 'TRANSACTION' | 'UPDATE';
+
+/**
+ * What the state machine reads of a command (every Pop3Command in commands.ts has it). Declared here,
+ * not imported, so that commands.ts depends on this file and not the other way round.
+ */
+export interface StateGatedCommand {
+  readonly keyword: string;
+  readonly allowedIn: readonly SessionState[];
+}
 
 export class SessionStateMachine {
   #state: SessionState = 'AUTHORIZATION';
@@ -23,7 +31,7 @@ export class SessionStateMachine {
   }
 
   /** Throws Pop3UsageError when `command` must not be sent now. Nothing is sent either way. */
-  assertAllowed(command: Pop3Command): void {
+  assertAllowed(command: StateGatedCommand): void {
     if (this.#quitSent) {
       throw new Pop3UsageError(`${command.keyword} cannot be sent after QUIT`, { command: command.keyword });
     }

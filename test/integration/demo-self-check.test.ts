@@ -17,7 +17,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type CliRunner, demoMain } from '../../lib/cli/demo.ts';
-import { type CliIo, main } from '../../lib/cli/main.ts';
+import type { CliIo } from '../../lib/cli/io.ts';
+import { main } from '../../lib/cli/main.ts';
 
 const work = mkdtempSync(path.join(tmpdir(), 'demo-self-check-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

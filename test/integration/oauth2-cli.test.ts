@@ -7,7 +7,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type CliIo, main } from '../../lib/cli/main.ts';
+import type { CliIo } from '../../lib/cli/io.ts';
+import { main } from '../../lib/cli/main.ts';
 import { type DovecotServer, startDovecot } from '../support/dovecot.ts';
 import { startTokenEndpoint, type TokenEndpoint } from '../support/token-endpoint.ts';
 

@@ -5,14 +5,13 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { S3MessageStoreError, S3ObjectMismatchError } from '../../lib/adapters/errors.ts';
 import { objectKeyFor } from '../../lib/adapters/object-key.ts';
+import { createS3Client } from '../../lib/adapters/s3-client.ts';
 import {
-  createS3Client,
   DEFAULT_MULTIPART_THRESHOLD_BYTES,
   DEFAULT_PART_SIZE_BYTES,
   S3MessageStore,
-  S3MessageStoreError,
-  S3ObjectMismatchError,
 } from '../../lib/adapters/s3-message-store.ts';
 import { Deadline } from '../../lib/deadline.ts';
 import type { MessageToStore } from '../../lib/ports.ts';

@@ -3,7 +3,7 @@
  * built CLI is run in test/integration/fleet-secret-bundles.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import type { CliIo } from '../../lib/cli/main.ts';
+import type { CliIo } from '../../lib/cli/io.ts';
 import { secretsMain } from '../../lib/cli/secrets-build.ts';
 
 async function run(argv: string[], input: Uint8Array) {

@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lib/config/load-config.ts';
-import { type OAuth2Grant, parseCredential } from '../../lib/oauth/settings.ts';
+import { parseCredential } from '../../lib/oauth/settings.ts';
+import type { OAuth2Grant } from '../../lib/ports.ts';
 import schema from '../../schema/oauth2-secret.schema.json' with { type: 'json' };
 
 const page = readFileSync(new URL('../../docs/oauth2.md', import.meta.url), 'utf8');

@@ -5,8 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decodeTokenClaims, describeToken } from '../../lib/oauth/token-claims.ts';
-import { type OAuth2SecretStore, OAuth2Tokens } from '../../lib/oauth/token-provider.ts';
+import { OAuth2Tokens } from '../../lib/oauth/token-provider.ts';
 import type { requestToken } from '../../lib/oauth/token-request.ts';
+import type { OAuth2SecretStore } from '../../lib/oauth/write-back.ts';
 
 function jwt(claims: object): string {
   const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');

@@ -7,7 +7,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scrubbedError } from '../../lib/oauth/scrubbed-error.ts';
-import { type OAuth2SecretStore, OAuth2Tokens } from '../../lib/oauth/token-provider.ts';
+import { OAuth2Tokens } from '../../lib/oauth/token-provider.ts';
+import type { OAuth2SecretStore } from '../../lib/oauth/write-back.ts';
 import { classifyFailure } from '../../lib/pipeline/classify-failure.ts';
 import type { OAuth2SecretRef } from '../../lib/ports.ts';
 import { type MalformedBody, startTokenEndpoint, type TokenEndpoint } from '../support/token-endpoint.ts';

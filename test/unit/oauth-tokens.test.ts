@@ -4,7 +4,8 @@
  * token is used, and each failure classified for who must act.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OAuth2SecretStore, OAuth2Tokens } from '../../lib/oauth/token-provider.ts';
+import { OAuth2Tokens } from '../../lib/oauth/token-provider.ts';
+import type { OAuth2SecretStore } from '../../lib/oauth/write-back.ts';
 import { classifyFailure } from '../../lib/pipeline/classify-failure.ts';
 import type { OAuth2SecretRef } from '../../lib/ports.ts';
 import { testCertificates } from '../support/certs.ts';

@@ -6,7 +6,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { classifyFailure, StoreUnavailableError } from '../../lib/pipeline/classify-failure.ts';
+import { classifyFailure } from '../../lib/pipeline/classify-failure.ts';
+import { StoreUnavailableError } from '../../lib/pipeline/errors.ts';
 import {
   DRY_RUN_LEFT_REASONS,
   isOutcomeReason,
