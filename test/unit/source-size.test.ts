@@ -143,7 +143,9 @@ describe('the size rules', () => {
     }
     // A line without its reason excuses nothing: the reason is what the next reader needs.
     const excepted = new Set(
-      exceptions.filter((exception) => exception.reason.split(/\s+/).length >= 4).map(({ subject }) => subject),
+      exceptions
+        .filter((exception) => exception.reason.split(/\s+/).length >= 4)
+        .map(({ subject }) => subject),
     );
     const unexplained = found.filter((item) => !excepted.has(item.subject));
     expect(unexplained.map((item) => `${item.subject} (${item.detail})`)).toEqual([]);
