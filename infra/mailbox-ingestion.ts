@@ -24,6 +24,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { ENV_NAMES } from '../lib/lambda/env-names.ts';
 import { IngestionAlarms } from './alarms.ts';
 import { ConfigLocation } from './config-location.ts';
 import { IngestionDashboard } from './dashboard.ts';
@@ -169,9 +170,9 @@ export class MailboxIngestion extends MailboxIngestionBase {
       // A failed dispatch is tried again; the slot-based deduplication id keeps the jobs single.
       retryAttempts: 2,
       environment: {
-        JOB_QUEUE_URL: this.jobQueue.queueUrl,
-        SCHEDULE_PERIOD_SECONDS: String(schedulePeriod.toSeconds()),
-        POWERTOOLS_SERVICE_NAME: serviceName,
+        [ENV_NAMES.jobQueueUrl]: this.jobQueue.queueUrl,
+        [ENV_NAMES.schedulePeriodSeconds]: String(schedulePeriod.toSeconds()),
+        [ENV_NAMES.serviceName]: serviceName,
       },
     });
     this.#readConfig(this.dispatchFunction);
@@ -183,14 +184,14 @@ export class MailboxIngestion extends MailboxIngestionBase {
       timeout: pollTimeout,
       description: 'Drains one POP3 mailbox into S3 and SQS',
       environment: {
-        MESSAGE_BUCKET: this.bucket.bucketName,
-        KEY_PREFIX: this.keyPrefix,
-        NOTIFICATION_QUEUE_URL: this.notificationQueue.queueUrl,
-        JOB_QUEUE_URL: this.jobQueue.queueUrl,
-        PER_MAILBOX_METRICS: String(props.perMailboxMetrics ?? DEFAULTS.perMailboxMetrics),
-        JOB_MAX_RECEIVE_COUNT: String(jobMaxReceiveCount),
-        METRICS_NAMESPACE: metricsNamespace,
-        POWERTOOLS_SERVICE_NAME: serviceName,
+        [ENV_NAMES.messageBucket]: this.bucket.bucketName,
+        [ENV_NAMES.keyPrefix]: this.keyPrefix,
+        [ENV_NAMES.notificationQueueUrl]: this.notificationQueue.queueUrl,
+        [ENV_NAMES.jobQueueUrl]: this.jobQueue.queueUrl,
+        [ENV_NAMES.perMailboxMetrics]: String(props.perMailboxMetrics ?? DEFAULTS.perMailboxMetrics),
+        [ENV_NAMES.jobMaxReceiveCount]: String(jobMaxReceiveCount),
+        [ENV_NAMES.metricsNamespace]: metricsNamespace,
+        [ENV_NAMES.serviceName]: serviceName,
       },
     });
     // The poll function takes every mailbox setting from the deployed config, never from the job.
