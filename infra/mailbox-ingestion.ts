@@ -13,7 +13,7 @@
  * dashboard.ts.
  */
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -22,7 +22,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ENV_NAMES } from '../lib/lambda/env-names.ts';
 import { IngestionAlarms } from './alarms.ts';
@@ -59,8 +59,9 @@ import {
 } from './nag-suppressions.ts';
 import { addIngestionOutputs } from './outputs.ts';
 import { checkProps, type MailboxIngestionProps } from './props.ts';
+import { buildJobQueue, buildNotificationQueue } from './queues.ts';
 import { allowOnlySender, denyOverwrites } from './resource-policies.ts';
-import { bucketPropsWithDefaults, queueEncryption } from './resources.ts';
+import { bucketPropsWithDefaults } from './resources.ts';
 import { InvokeFunctionOnly, schedulerRole } from './schedule-target.ts';
 import { functionAssetHash } from './source-hash.ts';
 
@@ -118,49 +119,16 @@ export class MailboxIngestion extends MailboxIngestionBase {
     this.bucket =
       props.bucket ?? new s3.Bucket(this, 'Bucket', bucketPropsWithDefaults(props, this.keyPrefix));
 
-    if (props.notificationQueue) {
-      this.notificationQueue = props.notificationQueue;
-    } else {
-      const queueProps = props.notificationQueueProps ?? {};
-      const deadLetterQueue =
-        queueProps.deadLetterQueue?.queue ??
-        new sqs.Queue(this, 'NotificationDeadLetterQueue', {
-          ...queueEncryption(props.kmsKey),
-          fifo: queueProps.fifo,
-          retentionPeriod: DEFAULTS.deadLetterRetention,
-          removalPolicy: RemovalPolicy.RETAIN,
-          enforceSSL: true,
-        });
-      this.notificationDeadLetterQueue = deadLetterQueue;
-      this.notificationQueue = new sqs.Queue(this, 'NotificationQueue', {
-        ...queueEncryption(props.kmsKey),
-        retentionPeriod: DEFAULTS.notificationRetention,
-        deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: DEFAULTS.notificationMaxReceiveCount },
-        // Notifications not yet consumed outlive the stack, like the messages they announce.
-        removalPolicy: RemovalPolicy.RETAIN,
-        ...queueProps,
-        enforceSSL: true,
-      });
-    }
-
-    this.jobDeadLetterQueue = new sqs.Queue(this, 'JobDeadLetterQueue', {
-      ...queueEncryption(props.kmsKey),
-      fifo: true,
-      retentionPeriod: DEFAULTS.deadLetterRetention,
-      enforceSSL: true,
+    const notifications = buildNotificationQueue(this, props);
+    this.notificationQueue = notifications.queue;
+    this.notificationDeadLetterQueue = notifications.dlq;
+    const jobs = buildJobQueue(this, {
+      kmsKey: props.kmsKey,
+      pollTimeout,
+      maxReceiveCount: jobMaxReceiveCount,
     });
-    this.jobQueue = new sqs.Queue(this, 'JobQueue', {
-      ...queueEncryption(props.kmsKey),
-      fifo: true,
-      // The deduplication id is mailbox + slot; per-group scope allows high-throughput FIFO.
-      contentBasedDeduplication: false,
-      deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
-      fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
-      visibilityTimeout: Duration.seconds(pollTimeout.toSeconds() * DEFAULTS.jobVisibilityFactor),
-      retentionPeriod: DEFAULTS.jobRetention,
-      deadLetterQueue: { queue: this.jobDeadLetterQueue, maxReceiveCount: jobMaxReceiveCount },
-      enforceSSL: true,
-    });
+    this.jobQueue = jobs.queue;
+    this.jobDeadLetterQueue = jobs.dlq;
 
     const logRetention = props.logRetention ?? DEFAULTS.logRetention;
     this.dispatchFunction = this.#function('Dispatch', 'dispatch.ts', logRetention, {
