@@ -1,45 +1,19 @@
-/**
- * MailboxIngestion: POP3 mailboxes drained into S3 (one object per message) and SQS (one notification per
- * message) on a schedule.
- *
- *   Scheduler ──every period──▶ dispatch λ ──one job per mailbox──▶ job queue (FIFO, group = mailbox)
- *                                                                       │ batch size 1
- *                                        bucket ◀── PutObject ── poll λ ┘── SendMessage ──▶ notification queue
- *
- * A job names a mailbox and the config version; both functions read the mailbox settings from the
- * config location. Secure defaults live in defaults.ts, grants in grants.ts, the job queue's and the
- * bucket's resource policies in resource-policies.ts, alarms in alarms.ts, cdk-nag reasons in
- * nag-suppressions.ts; the public grant and metric members in ingestion-base.ts, the optional dashboard in
- * dashboard.ts.
- */
-import * as path from 'node:path';
 import { Duration, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { ENV_NAMES } from '../lib/lambda/env-names.ts';
 import { IngestionAlarms } from './alarms.ts';
 import { ConfigLocation } from './config-location.ts';
 import { IngestionDashboard } from './dashboard.ts';
-import {
-  ARCHITECTURE,
-  BUNDLING,
-  DEFAULTS,
-  defaultOldestJobAgeThreshold,
-  FUNCTION_ENVIRONMENT,
-  needsAttentionAlarmPeriod,
-  PROJECT_ROOT,
-  RUNTIME,
-} from './defaults.ts';
+import { DEFAULTS, defaultOldestJobAgeThreshold, needsAttentionAlarmPeriod } from './defaults.ts';
 import { FleetHealth } from './fleet-health.ts';
-import { functionCodeFor } from './function-code.ts';
+import { buildDispatchFunction, buildPollFunction } from './functions.ts';
 import {
   grantMessageStore,
   grantSecretsRead,
@@ -63,7 +37,6 @@ import { buildJobQueue, buildNotificationQueue } from './queues.ts';
 import { allowOnlySender, denyOverwrites } from './resource-policies.ts';
 import { bucketPropsWithDefaults } from './resources.ts';
 import { InvokeFunctionOnly, schedulerRole } from './schedule-target.ts';
-import { functionAssetHash } from './source-hash.ts';
 
 export class MailboxIngestion extends MailboxIngestionBase {
   readonly bucket: s3.IBucket;
@@ -131,36 +104,28 @@ export class MailboxIngestion extends MailboxIngestionBase {
     this.jobDeadLetterQueue = jobs.dlq;
 
     const logRetention = props.logRetention ?? DEFAULTS.logRetention;
-    this.dispatchFunction = this.#function('Dispatch', 'dispatch.ts', logRetention, {
-      memorySize: DEFAULTS.dispatchMemorySize,
-      timeout: DEFAULTS.dispatchTimeout,
-      description: 'Queues one poll job per mailbox for each schedule slot',
-      // A failed dispatch is tried again; the slot-based deduplication id keeps the jobs single.
-      retryAttempts: 2,
-      environment: {
-        [ENV_NAMES.jobQueueUrl]: this.jobQueue.queueUrl,
-        [ENV_NAMES.schedulePeriodSeconds]: String(schedulePeriod.toSeconds()),
-        [ENV_NAMES.serviceName]: serviceName,
-      },
+    this.dispatchFunction = buildDispatchFunction(this, {
+      jobQueue: this.jobQueue,
+      schedulePeriod,
+      serviceName,
+      logRetention,
     });
     this.#readConfig(this.dispatchFunction);
     grantSend(this.dispatchFunction, this.jobQueue);
     allowOnlySender(this.jobQueue, this.dispatchFunction.role!);
 
-    this.pollFunction = this.#function('Poll', 'poll.ts', logRetention, {
+    this.pollFunction = buildPollFunction(this, {
+      bucket: this.bucket,
+      keyPrefix: this.keyPrefix,
+      notificationQueue: this.notificationQueue,
+      jobQueue: this.jobQueue,
+      jobMaxReceiveCount,
+      metricsNamespace,
+      serviceName,
+      perMailboxMetrics: props.perMailboxMetrics ?? DEFAULTS.perMailboxMetrics,
       memorySize: props.pollMemorySize ?? DEFAULTS.pollMemorySize,
       timeout: pollTimeout,
-      description: 'Drains one POP3 mailbox into S3 and SQS',
-      environment: {
-        [ENV_NAMES.messageBucket]: this.bucket.bucketName,
-        [ENV_NAMES.keyPrefix]: this.keyPrefix,
-        [ENV_NAMES.notificationQueueUrl]: this.notificationQueue.queueUrl,
-        [ENV_NAMES.jobQueueUrl]: this.jobQueue.queueUrl,
-        [ENV_NAMES.perMailboxMetrics]: String(props.perMailboxMetrics ?? DEFAULTS.perMailboxMetrics),
-        [ENV_NAMES.jobMaxReceiveCount]: String(jobMaxReceiveCount),
-        [ENV_NAMES.metricsNamespace]: metricsNamespace,
-        [ENV_NAMES.serviceName]: serviceName,
-      },
+      logRetention,
     });
     // The poll function takes every mailbox setting from the deployed config, never from the job.
     this.#readConfig(this.pollFunction);
@@ -276,52 +241,6 @@ export class MailboxIngestion extends MailboxIngestionBase {
       'Each mailbox keeps its health record under the .health/ folder of the prefix (one per mailbox id, ' +
         'known only from the deployed config at run time); GetObject and PutObject there, writes conditional.',
     );
-  }
-
-  /**
-   * A function with its own role and log group: the role gets exactly the grants made here (no managed
-   * policy), and the log group has a retention instead of living forever. Its code is the package's
-   * prebuilt bundle, or is bundled from the sources in a checkout (function-code.ts).
-   */
-  #function(
-    id: string,
-    entry: string,
-    logRetention: logs.RetentionDays,
-    options: Pick<
-      lambda.FunctionProps,
-      'memorySize' | 'timeout' | 'description' | 'environment' | 'retryAttempts'
-    >,
-  ): lambda.Function {
-    const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention: logRetention });
-    const role = new iam.Role(this, `${id}Role`, {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Execution role of the ${id.toLowerCase()} function`,
-    });
-    logGroup.grantWrite(role);
-    const common = {
-      ...options,
-      runtime: RUNTIME,
-      architecture: ARCHITECTURE,
-      role,
-      logGroup,
-      environment: { ...FUNCTION_ENVIRONMENT, ...options.environment },
-    };
-    const code = functionCodeFor(this, path.basename(entry, '.ts'));
-    if (code.kind === 'prebuilt') {
-      return new lambda.Function(this, `${id}Function`, {
-        ...common,
-        code: lambda.Code.fromAsset(code.directory),
-        handler: code.handler,
-      });
-    }
-    return new nodejs.NodejsFunction(this, `${id}Function`, {
-      ...common,
-      entry: code.entry,
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
-      bundling: { ...BUNDLING, assetHash: functionAssetHash(PROJECT_ROOT, entry, BUNDLING) },
-    });
   }
 }
 
