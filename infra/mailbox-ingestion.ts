@@ -5,7 +5,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { IngestionAlarms } from './alarms.ts';
@@ -36,7 +36,7 @@ import { checkProps, type MailboxIngestionProps } from './props.ts';
 import { buildJobQueue, buildNotificationQueue } from './queues.ts';
 import { allowOnlySender, denyOverwrites } from './resource-policies.ts';
 import { bucketPropsWithDefaults } from './resources.ts';
-import { InvokeFunctionOnly, schedulerRole } from './schedule-target.ts';
+import { buildSchedule } from './schedule-target.ts';
 
 export class MailboxIngestion extends MailboxIngestionBase {
   readonly bucket: s3.IBucket;
@@ -145,19 +145,7 @@ export class MailboxIngestion extends MailboxIngestionBase {
       }),
     );
 
-    this.schedule = new scheduler.Schedule(this, 'Schedule', {
-      description: `Polls every mailbox every ${schedulePeriod.toHumanString()}`,
-      schedule: scheduler.ScheduleExpression.rate(schedulePeriod),
-      target: new InvokeFunctionOnly(this.dispatchFunction, {
-        role: schedulerRole(this, 'ScheduleRole'),
-        input: scheduler.ScheduleTargetInput.fromObject({
-          scheduledTime: scheduler.ContextAttribute.scheduledTime,
-        }),
-        retryAttempts: 3,
-        // Once the next slot has started, a late dispatch of this one is pointless.
-        maxEventAge: Duration.seconds(Math.max(60, schedulePeriod.toSeconds())),
-      }),
-    });
+    this.schedule = buildSchedule(this, this.dispatchFunction, schedulePeriod);
 
     this.fleetHealth = new FleetHealth(this, 'FleetHealth', {
       pollLogGroup: this.pollFunction.logGroup,
