@@ -1,3 +1,18 @@
+/**
+ * MailboxIngestion: POP3 mailboxes drained into S3 (one object per message) and SQS (one notification per
+ * message) on a schedule.
+ *
+ *   Scheduler ──every period──▶ dispatch λ ──one job per mailbox──▶ job queue (FIFO, group = mailbox)
+ *                                                                       │ batch size 1
+ *                                        bucket ◀── PutObject ── poll λ ┘── SendMessage ──▶ notification queue
+ *
+ * A job names a mailbox and the config version; both functions read the mailbox settings from the
+ * config location. The constructor is the list of what it deploys; each resource is built beside its
+ * settings: the queues in queues.ts, the functions in functions.ts, the schedule in schedule-target.ts,
+ * alarms in alarms.ts, the optional dashboard in dashboard.ts. Secure defaults live in defaults.ts, grants
+ * in grants.ts, the job queue's and the bucket's resource policies in resource-policies.ts, cdk-nag
+ * reasons in nag-suppressions.ts; the public grant and metric members in ingestion-base.ts.
+ */
 import { Duration, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -14,23 +29,10 @@ import { IngestionDashboard } from './dashboard.ts';
 import { DEFAULTS, defaultOldestJobAgeThreshold, needsAttentionAlarmPeriod } from './defaults.ts';
 import { FleetHealth } from './fleet-health.ts';
 import { buildDispatchFunction, buildPollFunction } from './functions.ts';
-import {
-  grantMessageStore,
-  grantSecretsRead,
-  grantSecretsWrite,
-  healthObjectsPattern,
-  incomingObjectsPattern,
-  messageObjectsPattern,
-  secretArnFor,
-  stateObjectsPattern,
-} from './grants.ts';
+import { grantMessageStore, grantSecretsRead, grantSecretsWrite, secretArnFor } from './grants.ts';
 import { MailboxIngestionBase } from './ingestion-base.ts';
 import { inlineConfig } from './inline-config.ts';
-import {
-  acknowledgeMissingAccessLogs,
-  acknowledgeRuntime,
-  acknowledgeWildcardResource,
-} from './nag-suppressions.ts';
+import { acknowledgeAcceptedFindings } from './nag-suppressions.ts';
 import { addIngestionOutputs } from './outputs.ts';
 import { checkProps, type MailboxIngestionProps } from './props.ts';
 import { buildJobQueue, buildNotificationQueue } from './queues.ts';
@@ -188,7 +190,9 @@ export class MailboxIngestion extends MailboxIngestionBase {
     this.dashboardUrl = dashboard?.url;
     if (props.outputs ?? DEFAULTS.outputs) addIngestionOutputs(this, props.alarmAction);
 
-    this.#acknowledgeAcceptedFindings(props);
+    acknowledgeAcceptedFindings(this, {
+      ownsUnloggedBucket: !props.bucket && !props.bucketProps?.serverAccessLogsBucket,
+    });
   }
 
   /** Grants read on the config location and points the function at it (the same variables for both). */
@@ -196,39 +200,6 @@ export class MailboxIngestion extends MailboxIngestionBase {
     for (const [name, value] of Object.entries(this.configLocation.bind(reader).environment)) {
       reader.addEnvironment(name, value);
     }
-  }
-
-  /** The cdk-nag findings this design accepts, each with its reason (see nag-suppressions.ts). */
-  #acknowledgeAcceptedFindings(props: MailboxIngestionProps): void {
-    acknowledgeRuntime(this.dispatchFunction);
-    acknowledgeRuntime(this.pollFunction);
-    if (!props.bucket && !props.bucketProps?.serverAccessLogsBucket)
-      acknowledgeMissingAccessLogs(this.bucket);
-    const role = this.pollFunction.role!;
-    acknowledgeWildcardResource(
-      role,
-      this.bucket.arnForObjects(messageObjectsPattern(this.keyPrefix)),
-      'Object keys are content-addressed (mailbox/uidl/sha256), so they are only known at run time; ' +
-        'the wildcard is PutObject alone, under the key prefix, with no read, list or delete.',
-    );
-    acknowledgeWildcardResource(
-      role,
-      this.bucket.arnForObjects(incomingObjectsPattern(this.keyPrefix)),
-      'Multipart uploads go to random temporary keys under the .incoming/ folder of the prefix, which the ' +
-        'store reads back once (copy source), then deletes; nothing outside that folder.',
-    );
-    acknowledgeWildcardResource(
-      role,
-      this.bucket.arnForObjects(stateObjectsPattern(this.keyPrefix)),
-      'Keep mode reads its per-mailbox state objects under the .state/ folder of the prefix (one per ' +
-        'mailbox id, known only from the deployed config at run time); GetObject alone, writes stay conditional.',
-    );
-    acknowledgeWildcardResource(
-      role,
-      this.bucket.arnForObjects(healthObjectsPattern(this.keyPrefix)),
-      'Each mailbox keeps its health record under the .health/ folder of the prefix (one per mailbox id, ' +
-        'known only from the deployed config at run time); GetObject and PutObject there, writes conditional.',
-    );
   }
 }
 

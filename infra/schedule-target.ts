@@ -1,7 +1,7 @@
 /**
- * The schedule that invokes the dispatch function once per period, and its target. The stock LambdaInvoke grants invoke on the function
- * and on every version and alias (`arn:*`); the schedule calls the unqualified function only, so this
- * target grants exactly that.
+ * The schedule that invokes the dispatch function once per period, and its target. The stock
+ * LambdaInvoke grants invoke on the function and on every version and alias (`arn:*`); the schedule calls
+ * the unqualified function only, so this target grants exactly that.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
