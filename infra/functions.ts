@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -71,6 +72,21 @@ export function buildPollFunction(scope: Construct, options: PollFunctionOptions
       [ENV_NAMES.metricsNamespace]: options.metricsNamespace,
       [ENV_NAMES.serviceName]: options.serviceName,
     },
+  });
+}
+
+/**
+ * The poll function's trigger: the job queue, a batch of jobs (mailboxes) per invocation, each failed job
+ * reported alone so the others are not run again, and at most `maxConcurrency` invocations at once.
+ */
+export function jobQueueSource(
+  jobQueue: sqs.IQueue,
+  options: { readonly pollBatchSize?: number; readonly maxConcurrency?: number },
+): SqsEventSource {
+  return new SqsEventSource(jobQueue, {
+    batchSize: options.pollBatchSize ?? DEFAULTS.pollBatchSize,
+    reportBatchItemFailures: true,
+    maxConcurrency: options.maxConcurrency ?? DEFAULTS.maxConcurrency,
   });
 }
 

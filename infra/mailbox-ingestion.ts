@@ -17,7 +17,6 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -28,7 +27,7 @@ import { ConfigLocation } from './config-location.ts';
 import { IngestionDashboard } from './dashboard.ts';
 import { DEFAULTS, defaultOldestJobAgeThreshold, needsAttentionAlarmPeriod } from './defaults.ts';
 import { FleetHealth } from './fleet-health.ts';
-import { buildDispatchFunction, buildPollFunction } from './functions.ts';
+import { buildDispatchFunction, buildPollFunction, jobQueueSource } from './functions.ts';
 import { grantMessageStore, grantSecretsRead, grantSecretsWrite, secretArnFor } from './grants.ts';
 import { MailboxIngestionBase } from './ingestion-base.ts';
 import { inlineConfig } from './inline-config.ts';
@@ -73,10 +72,8 @@ export class MailboxIngestion extends MailboxIngestionBase {
     const schedulePeriod = props.schedule ?? DEFAULTS.schedule;
     const pollTimeout = props.pollTimeout ?? DEFAULTS.pollTimeout;
     const jobMaxReceiveCount = props.jobMaxReceiveCount ?? DEFAULTS.jobMaxReceiveCount;
-    const serviceName = props.serviceName ?? `${Stack.of(this).stackName}-${this.node.id}`;
-    const metricsNamespace = props.metricsNamespace ?? DEFAULTS.metricsNamespace;
-    this.serviceName = serviceName;
-    this.metricsNamespace = metricsNamespace;
+    this.serviceName = props.serviceName ?? `${Stack.of(this).stackName}-${this.node.id}`;
+    this.metricsNamespace = props.metricsNamespace ?? DEFAULTS.metricsNamespace;
     this.keyPrefix = props.keyPrefix ?? DEFAULTS.keyPrefix;
 
     const inline =
@@ -109,12 +106,10 @@ export class MailboxIngestion extends MailboxIngestionBase {
     this.dispatchFunction = buildDispatchFunction(this, {
       jobQueue: this.jobQueue,
       schedulePeriod,
-      serviceName,
+      serviceName: this.serviceName,
       logRetention,
     });
-    this.#readConfig(this.dispatchFunction);
-    grantSend(this.dispatchFunction, this.jobQueue);
-    allowOnlySender(this.jobQueue, this.dispatchFunction.role!);
+    this.#grantDispatch();
 
     this.pollFunction = buildPollFunction(this, {
       bucket: this.bucket,
@@ -122,30 +117,15 @@ export class MailboxIngestion extends MailboxIngestionBase {
       notificationQueue: this.notificationQueue,
       jobQueue: this.jobQueue,
       jobMaxReceiveCount,
-      metricsNamespace,
-      serviceName,
+      metricsNamespace: this.metricsNamespace,
+      serviceName: this.serviceName,
       perMailboxMetrics: props.perMailboxMetrics ?? DEFAULTS.perMailboxMetrics,
       memorySize: props.pollMemorySize ?? DEFAULTS.pollMemorySize,
       timeout: pollTimeout,
       logRetention,
     });
-    // The poll function takes every mailbox setting from the deployed config, never from the job.
-    this.#readConfig(this.pollFunction);
-    grantMessageStore(this.pollFunction, this.bucket, this.keyPrefix);
-    denyOverwrites(this.bucket, this.pollFunction.role!, this.keyPrefix);
-    grantSend(this.pollFunction, this.notificationQueue);
-    grantSecretsRead(this.pollFunction, this.secretArns);
-    grantSecretsWrite(
-      this.pollFunction,
-      (inline?.rotatedSecretIds ?? []).map((secretId) => secretArnFor(this, secretId)),
-    );
-    this.pollFunction.addEventSource(
-      new SqsEventSource(this.jobQueue, {
-        batchSize: props.pollBatchSize ?? DEFAULTS.pollBatchSize,
-        reportBatchItemFailures: true,
-        maxConcurrency: props.maxConcurrency ?? DEFAULTS.maxConcurrency,
-      }),
-    );
+    this.#grantPoll((inline?.rotatedSecretIds ?? []).map((secretId) => secretArnFor(this, secretId)));
+    this.pollFunction.addEventSource(jobQueueSource(this.jobQueue, props));
 
     this.schedule = buildSchedule(this, this.dispatchFunction, schedulePeriod);
 
@@ -154,9 +134,44 @@ export class MailboxIngestion extends MailboxIngestionBase {
       healthMetric: (state, metricProps) => this.metricMailboxHealth(state, metricProps),
     });
 
-    this.alarms = new IngestionAlarms(this, 'Alarms', {
-      metricsNamespace,
-      serviceName,
+    this.alarms = this.#alarms(props, schedulePeriod);
+
+    const dashboard = this.#dashboard(props, schedulePeriod, pollTimeout);
+    this.dashboard = dashboard?.dashboard;
+    this.dashboardUrl = dashboard?.url;
+    if (props.outputs ?? DEFAULTS.outputs) addIngestionOutputs(this, props.alarmAction);
+
+    acknowledgeAcceptedFindings(this, {
+      ownsUnloggedBucket: !props.bucket && !props.bucketProps?.serverAccessLogsBucket,
+    });
+  }
+
+  /** The dispatch function reads the config and sends to the job queue, which takes jobs from it alone. */
+  #grantDispatch(): void {
+    this.#readConfig(this.dispatchFunction);
+    grantSend(this.dispatchFunction, this.jobQueue);
+    allowOnlySender(this.jobQueue, this.dispatchFunction.role!);
+  }
+
+  /**
+   * The poll function reads the config, writes the message store (never over an object), sends the
+   * notifications, reads the mailboxes' secrets and writes back the rotated ones.
+   */
+  #grantPoll(rotatedSecretArns: readonly string[]): void {
+    // The poll function takes every mailbox setting from the deployed config, never from the job.
+    this.#readConfig(this.pollFunction);
+    grantMessageStore(this.pollFunction, this.bucket, this.keyPrefix);
+    denyOverwrites(this.bucket, this.pollFunction.role!, this.keyPrefix);
+    grantSend(this.pollFunction, this.notificationQueue);
+    grantSecretsRead(this.pollFunction, this.secretArns);
+    grantSecretsWrite(this.pollFunction, rotatedSecretArns);
+  }
+
+  /** The alarms, with their thresholds from the props or defaults.ts. */
+  #alarms(props: MailboxIngestionProps, schedulePeriod: Duration): IngestionAlarms {
+    return new IngestionAlarms(this, 'Alarms', {
+      metricsNamespace: this.metricsNamespace,
+      serviceName: this.serviceName,
       jobQueue: this.jobQueue,
       jobDeadLetterQueue: this.jobDeadLetterQueue,
       notificationDeadLetterQueue: this.notificationDeadLetterQueue,
@@ -171,27 +186,26 @@ export class MailboxIngestion extends MailboxIngestionBase {
       needsAttentionPeriod: needsAttentionAlarmPeriod(schedulePeriod),
       failingMailboxesRuleName: this.fleetHealth.failingMailboxesRule.ruleName,
     });
+  }
 
+  /** The dashboard when the `dashboard` prop asks for one. */
+  #dashboard(
+    props: MailboxIngestionProps,
+    schedulePeriod: Duration,
+    pollTimeout: Duration,
+  ): IngestionDashboard | undefined {
     const options = props.dashboard === true ? {} : props.dashboard || undefined;
-    const dashboard = options
-      ? new IngestionDashboard(this, 'Dashboard', {
-          ...options,
-          metrics: this,
-          jobQueue: this.jobQueue,
-          jobDeadLetterQueue: this.jobDeadLetterQueue,
-          pollFunction: this.pollFunction,
-          pollTimeout,
-          period: pollMetricPeriod(schedulePeriod),
-          fleetHealth: this.fleetHealth,
-          perMailboxMetrics: props.perMailboxMetrics ?? DEFAULTS.perMailboxMetrics,
-        })
-      : undefined;
-    this.dashboard = dashboard?.dashboard;
-    this.dashboardUrl = dashboard?.url;
-    if (props.outputs ?? DEFAULTS.outputs) addIngestionOutputs(this, props.alarmAction);
-
-    acknowledgeAcceptedFindings(this, {
-      ownsUnloggedBucket: !props.bucket && !props.bucketProps?.serverAccessLogsBucket,
+    if (!options) return undefined;
+    return new IngestionDashboard(this, 'Dashboard', {
+      ...options,
+      metrics: this,
+      jobQueue: this.jobQueue,
+      jobDeadLetterQueue: this.jobDeadLetterQueue,
+      pollFunction: this.pollFunction,
+      pollTimeout,
+      period: pollMetricPeriod(schedulePeriod),
+      fleetHealth: this.fleetHealth,
+      perMailboxMetrics: props.perMailboxMetrics ?? DEFAULTS.perMailboxMetrics,
     });
   }
 
