@@ -36,6 +36,22 @@ export interface IngestionAlarmsProps {
 /** Dead-letter queues are checked every 5 minutes: one message there is already worth a look. */
 const QUEUE_ALARM_PERIOD = Duration.minutes(5);
 
+/** A poll metric summed or maximised over all mailboxes (the Service dimension alone). */
+function serviceMetric(
+  props: Pick<IngestionAlarmsProps, 'metricsNamespace' | 'serviceName'>,
+  metricName: string,
+  statistic: string,
+  period: Duration,
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: props.metricsNamespace,
+    metricName,
+    dimensionsMap: { Service: props.serviceName },
+    statistic,
+    period,
+  });
+}
+
 export class IngestionAlarms extends Construct {
   readonly jobDeadLetterQueueNotEmpty: cloudwatch.Alarm;
   /** Absent when the notification queue was passed in (its DLQ is not known here). */
@@ -56,7 +72,6 @@ export class IngestionAlarms extends Construct {
 
   constructor(scope: Construct, id: string, props: IngestionAlarmsProps) {
     super(scope, id);
-    const service = { Service: props.serviceName };
     // Poll metrics arrive once per schedule slot, so a shorter period would see gaps as "no data".
     const pollPeriod = Duration.seconds(Math.max(QUEUE_ALARM_PERIOD.toSeconds(), props.schedule.toSeconds()));
 
@@ -73,34 +88,22 @@ export class IngestionAlarms extends Construct {
         )
       : undefined;
 
-    const pollMetric = (metricName: string, statistic: string, period = pollPeriod) =>
-      new cloudwatch.Metric({
-        namespace: props.metricsNamespace,
-        metricName,
-        dimensionsMap: service,
-        statistic,
-        period,
-      });
-
     this.authFailures = this.#alarm(
       'AuthFailures',
       'A POP3 server refused the credentials of a mailbox: check its secret.',
-      pollMetric(METRIC_NAMES.authFailures, cloudwatch.Stats.SUM),
+      serviceMetric(props, METRIC_NAMES.authFailures, cloudwatch.Stats.SUM, pollPeriod),
     );
-
     this.authRevoked = this.#alarm(
       'AuthRevoked',
       'The OAuth2 token endpoint refused a mailbox grant for good (revoked refresh token, wrong client secret, missing consent): see docs/oauth2.md.',
-      pollMetric(METRIC_NAMES.authRevoked, cloudwatch.Stats.SUM),
+      serviceMetric(props, METRIC_NAMES.authRevoked, cloudwatch.Stats.SUM, pollPeriod),
     );
-
     this.pollFailures = this.#alarm(
       'PollFailures',
       `At least ${props.pollFailureThreshold} polls did not finish within ${props.pollFailurePeriod.toHumanString()}.`,
-      pollMetric(METRIC_NAMES.pollFailures, cloudwatch.Stats.SUM, props.pollFailurePeriod),
+      serviceMetric(props, METRIC_NAMES.pollFailures, cloudwatch.Stats.SUM, props.pollFailurePeriod),
       { threshold: props.pollFailureThreshold },
     );
-
     this.oldestJobAge = this.#alarm(
       'OldestJobAge',
       `A poll job waited longer than ${props.oldestJobAgeThreshold.toHumanString()}: polling is falling behind or stuck.`,
@@ -117,26 +120,23 @@ export class IngestionAlarms extends Construct {
       'Dispatch failed (invalid config or SQS trouble): no mailbox is being polled.',
       props.dispatchFunction.metricErrors({ statistic: cloudwatch.Stats.SUM, period: pollPeriod }),
     );
-
     // A message that can never be committed (its store or notification keeps failing) stays on the server
     // and comes back every run: a retry usually clears it, so only a streak of periods raises the alarm.
     this.uncommittedMessages = this.#alarm(
       'UncommittedMessages',
       `Retrieved messages could not be committed (stored and notified) in ${props.uncommittedPeriods} ` +
         'consecutive periods: they stay on the POP3 server; check the poll logs for store-failed or notify-failed.',
-      pollMetric(METRIC_NAMES.uncommittedMessages, cloudwatch.Stats.MAXIMUM),
+      serviceMetric(props, METRIC_NAMES.uncommittedMessages, cloudwatch.Stats.MAXIMUM, pollPeriod),
       { aboveZero: true, periods: props.uncommittedPeriods },
     );
-
     // The dispatcher never sends such a job, except for a mailbox removed from the config between
     // dispatch and poll: anything else was sent by someone else, or by an older version.
     this.droppedJobs = this.#alarm(
       'DroppedJobs',
       'Poll jobs were dropped unpolled (unreadable, or naming no deployed mailbox): see the "job dropped" ' +
         'log lines; jobs not sent by the dispatcher mean someone can write to the job queue.',
-      pollMetric(METRIC_NAMES.droppedJobs, cloudwatch.Stats.SUM),
+      serviceMetric(props, METRIC_NAMES.droppedJobs, cloudwatch.Stats.SUM, pollPeriod),
     );
-
     // Every needs-attention mailbox reports once per cycle, and keeps reporting while its circuit breaker
     // holds it back: the alarm stays up until a person fixed the cause, and clears by itself after that.
     this.mailboxesNeedingAttention = this.#alarm(
@@ -148,10 +148,13 @@ export class IngestionAlarms extends Construct {
       { aboveZero: true },
     );
 
-    if (props.alarmAction) {
-      const action = new actions.SnsAction(props.alarmAction);
-      for (const alarm of this.all) alarm.addAlarmAction(action);
-    }
+    if (props.alarmAction) this.#notify(props.alarmAction);
+  }
+
+  /** Every alarm sends its state changes to the one topic. */
+  #notify(topic: sns.ITopic): void {
+    const action = new actions.SnsAction(topic);
+    for (const alarm of this.all) alarm.addAlarmAction(action);
   }
 
   /** Every alarm this construct created. */
