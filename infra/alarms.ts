@@ -36,6 +36,22 @@ export interface IngestionAlarmsProps {
 /** Dead-letter queues are checked every 5 minutes: one message there is already worth a look. */
 const QUEUE_ALARM_PERIOD = Duration.minutes(5);
 
+/** A poll metric summed or maximised over all mailboxes (the Service dimension alone). */
+function serviceMetric(
+  props: Pick<IngestionAlarmsProps, 'metricsNamespace' | 'serviceName'>,
+  metricName: string,
+  statistic: string,
+  period: Duration,
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: props.metricsNamespace,
+    metricName,
+    dimensionsMap: { Service: props.serviceName },
+    statistic,
+    period,
+  });
+}
+
 export class IngestionAlarms extends Construct {
   readonly jobDeadLetterQueueNotEmpty: cloudwatch.Alarm;
   /** Absent when the notification queue was passed in (its DLQ is not known here). */
@@ -56,7 +72,6 @@ export class IngestionAlarms extends Construct {
 
   constructor(scope: Construct, id: string, props: IngestionAlarmsProps) {
     super(scope, id);
-    const service = { Service: props.serviceName };
     // Poll metrics arrive once per schedule slot, so a shorter period would see gaps as "no data".
     const pollPeriod = Duration.seconds(Math.max(QUEUE_ALARM_PERIOD.toSeconds(), props.schedule.toSeconds()));
 
@@ -73,134 +88,73 @@ export class IngestionAlarms extends Construct {
         )
       : undefined;
 
-    this.authFailures = new cloudwatch.Alarm(this, 'AuthFailures', {
-      alarmDescription: 'A POP3 server refused the credentials of a mailbox: check its secret.',
-      metric: new cloudwatch.Metric({
-        namespace: props.metricsNamespace,
-        metricName: METRIC_NAMES.authFailures,
-        dimensionsMap: service,
-        statistic: cloudwatch.Stats.SUM,
-        period: pollPeriod,
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-
-    this.authRevoked = new cloudwatch.Alarm(this, 'AuthRevoked', {
-      alarmDescription:
-        'The OAuth2 token endpoint refused a mailbox grant for good (revoked refresh token, wrong client secret, missing consent): see docs/oauth2.md.',
-      metric: new cloudwatch.Metric({
-        namespace: props.metricsNamespace,
-        metricName: METRIC_NAMES.authRevoked,
-        dimensionsMap: service,
-        statistic: cloudwatch.Stats.SUM,
-        period: pollPeriod,
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-
-    this.pollFailures = new cloudwatch.Alarm(this, 'PollFailures', {
-      alarmDescription: `At least ${props.pollFailureThreshold} polls did not finish within ${props.pollFailurePeriod.toHumanString()}.`,
-      metric: new cloudwatch.Metric({
-        namespace: props.metricsNamespace,
-        metricName: METRIC_NAMES.pollFailures,
-        dimensionsMap: service,
-        statistic: cloudwatch.Stats.SUM,
-        period: props.pollFailurePeriod,
-      }),
-      threshold: props.pollFailureThreshold,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-
-    this.oldestJobAge = new cloudwatch.Alarm(this, 'OldestJobAge', {
-      alarmDescription: `A poll job waited longer than ${props.oldestJobAgeThreshold.toHumanString()}: polling is falling behind or stuck.`,
-      metric: props.jobQueue.metricApproximateAgeOfOldestMessage({
+    this.authFailures = this.#alarm(
+      'AuthFailures',
+      'A POP3 server refused the credentials of a mailbox: check its secret.',
+      serviceMetric(props, METRIC_NAMES.authFailures, cloudwatch.Stats.SUM, pollPeriod),
+    );
+    this.authRevoked = this.#alarm(
+      'AuthRevoked',
+      'The OAuth2 token endpoint refused a mailbox grant for good (revoked refresh token, wrong client secret, missing consent): see docs/oauth2.md.',
+      serviceMetric(props, METRIC_NAMES.authRevoked, cloudwatch.Stats.SUM, pollPeriod),
+    );
+    this.pollFailures = this.#alarm(
+      'PollFailures',
+      `At least ${props.pollFailureThreshold} polls did not finish within ${props.pollFailurePeriod.toHumanString()}.`,
+      serviceMetric(props, METRIC_NAMES.pollFailures, cloudwatch.Stats.SUM, props.pollFailurePeriod),
+      { threshold: props.pollFailureThreshold },
+    );
+    this.oldestJobAge = this.#alarm(
+      'OldestJobAge',
+      `A poll job waited longer than ${props.oldestJobAgeThreshold.toHumanString()}: polling is falling behind or stuck.`,
+      props.jobQueue.metricApproximateAgeOfOldestMessage({
         statistic: cloudwatch.Stats.MAXIMUM,
         period: QUEUE_ALARM_PERIOD,
       }),
-      threshold: props.oldestJobAgeThreshold.toSeconds(),
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+      { threshold: props.oldestJobAgeThreshold.toSeconds() },
+    );
 
     // A config the dispatch function rejects stops polling of every mailbox: alarm on the first error.
-    this.dispatchErrors = new cloudwatch.Alarm(this, 'DispatchErrors', {
-      alarmDescription: 'Dispatch failed (invalid config or SQS trouble): no mailbox is being polled.',
-      metric: props.dispatchFunction.metricErrors({ statistic: cloudwatch.Stats.SUM, period: pollPeriod }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-
+    this.dispatchErrors = this.#alarm(
+      'DispatchErrors',
+      'Dispatch failed (invalid config or SQS trouble): no mailbox is being polled.',
+      props.dispatchFunction.metricErrors({ statistic: cloudwatch.Stats.SUM, period: pollPeriod }),
+    );
     // A message that can never be committed (its store or notification keeps failing) stays on the server
     // and comes back every run: a retry usually clears it, so only a streak of periods raises the alarm.
-    this.uncommittedMessages = new cloudwatch.Alarm(this, 'UncommittedMessages', {
-      alarmDescription:
-        `Retrieved messages could not be committed (stored and notified) in ${props.uncommittedPeriods} ` +
+    this.uncommittedMessages = this.#alarm(
+      'UncommittedMessages',
+      `Retrieved messages could not be committed (stored and notified) in ${props.uncommittedPeriods} ` +
         'consecutive periods: they stay on the POP3 server; check the poll logs for store-failed or notify-failed.',
-      metric: new cloudwatch.Metric({
-        namespace: props.metricsNamespace,
-        metricName: METRIC_NAMES.uncommittedMessages,
-        dimensionsMap: service,
-        statistic: cloudwatch.Stats.MAXIMUM,
-        period: pollPeriod,
-      }),
-      threshold: 0,
-      evaluationPeriods: props.uncommittedPeriods,
-      datapointsToAlarm: props.uncommittedPeriods,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-
+      serviceMetric(props, METRIC_NAMES.uncommittedMessages, cloudwatch.Stats.MAXIMUM, pollPeriod),
+      { aboveZero: true, periods: props.uncommittedPeriods },
+    );
     // The dispatcher never sends such a job, except for a mailbox removed from the config between
     // dispatch and poll: anything else was sent by someone else, or by an older version.
-    this.droppedJobs = new cloudwatch.Alarm(this, 'DroppedJobs', {
-      alarmDescription:
-        'Poll jobs were dropped unpolled (unreadable, or naming no deployed mailbox): see the "job dropped" ' +
+    this.droppedJobs = this.#alarm(
+      'DroppedJobs',
+      'Poll jobs were dropped unpolled (unreadable, or naming no deployed mailbox): see the "job dropped" ' +
         'log lines; jobs not sent by the dispatcher mean someone can write to the job queue.',
-      metric: new cloudwatch.Metric({
-        namespace: props.metricsNamespace,
-        metricName: METRIC_NAMES.droppedJobs,
-        dimensionsMap: service,
-        statistic: cloudwatch.Stats.SUM,
-        period: pollPeriod,
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-
+      serviceMetric(props, METRIC_NAMES.droppedJobs, cloudwatch.Stats.SUM, pollPeriod),
+    );
     // Every needs-attention mailbox reports once per cycle, and keeps reporting while its circuit breaker
     // holds it back: the alarm stays up until a person fixed the cause, and clears by itself after that.
-    this.mailboxesNeedingAttention = new cloudwatch.Alarm(this, 'MailboxesNeedingAttention', {
-      alarmDescription:
-        'Mailboxes need a person (health state needs-attention: refused credentials, a wrong host, port or ' +
+    this.mailboxesNeedingAttention = this.#alarm(
+      'MailboxesNeedingAttention',
+      'Mailboxes need a person (health state needs-attention: refused credentials, a wrong host, port or ' +
         `TLS mode). CloudWatch Contributor Insights rule ${props.failingMailboxesRuleName} (and the ` +
         'dashboard\'s "Failing mailboxes") names them with the reason; fix the secret or the config.',
-      metric: props.needsAttention.with({
-        statistic: cloudwatch.Stats.SUM,
-        period: props.needsAttentionPeriod,
-      }),
-      threshold: 0,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+      props.needsAttention.with({ statistic: cloudwatch.Stats.SUM, period: props.needsAttentionPeriod }),
+      { aboveZero: true },
+    );
 
-    if (props.alarmAction) {
-      const action = new actions.SnsAction(props.alarmAction);
-      for (const alarm of this.all) alarm.addAlarmAction(action);
-    }
+    if (props.alarmAction) this.#notify(props.alarmAction);
+  }
+
+  /** Every alarm sends its state changes to the one topic. */
+  #notify(topic: sns.ITopic): void {
+    const action = new actions.SnsAction(topic);
+    for (const alarm of this.all) alarm.addAlarmAction(action);
   }
 
   /** Every alarm this construct created. */
@@ -220,15 +174,36 @@ export class IngestionAlarms extends Construct {
   }
 
   #notEmpty(id: string, queue: sqs.IQueue, what: string): cloudwatch.Alarm {
-    return new cloudwatch.Alarm(this, id, {
-      alarmDescription: `Messages in a dead-letter queue: ${what}.`,
-      metric: queue.metricApproximateNumberOfMessagesVisible({
+    return this.#alarm(
+      id,
+      `Messages in a dead-letter queue: ${what}.`,
+      queue.metricApproximateNumberOfMessagesVisible({
         statistic: cloudwatch.Stats.MAXIMUM,
         period: QUEUE_ALARM_PERIOD,
       }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    );
+  }
+
+  /**
+   * The one shape of every alarm here: raised when the metric reaches the threshold (1 unless given), or
+   * with `aboveZero` when it is above 0, in `periods` consecutive periods (1 unless given); missing data
+   * is no trouble, since poll metrics exist only when a poll ran and queues report only when used.
+   */
+  #alarm(
+    id: string,
+    alarmDescription: string,
+    metric: cloudwatch.IMetric,
+    options: { readonly threshold?: number; readonly aboveZero?: boolean; readonly periods?: number } = {},
+  ): cloudwatch.Alarm {
+    return new cloudwatch.Alarm(this, id, {
+      alarmDescription,
+      metric,
+      threshold: options.aboveZero ? 0 : (options.threshold ?? 1),
+      evaluationPeriods: options.periods ?? 1,
+      ...(options.periods === undefined ? {} : { datapointsToAlarm: options.periods }),
+      comparisonOperator: options.aboveZero
+        ? cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
+        : cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
   }

@@ -6,6 +6,7 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as ssm from 'aws-cdk-lib/aws-ssm';
+import { ENV_NAMES } from '../lib/lambda/env-names.ts';
 import { grantParameterRead } from './grants.ts';
 
 /** SSM parameter value limits (Systems Manager quotas). */
@@ -48,7 +49,9 @@ class S3ConfigLocation extends ConfigLocation {
       resourceArns: [this.bucket.arnForObjects(this.key)],
     });
     this.bucket.encryptionKey?.grantDecrypt(reader);
-    return { environment: { CONFIG_BUCKET: this.bucket.bucketName, CONFIG_KEY: this.key } };
+    return {
+      environment: { [ENV_NAMES.configBucket]: this.bucket.bucketName, [ENV_NAMES.configKey]: this.key },
+    };
   }
 }
 
@@ -59,6 +62,6 @@ class ParameterConfigLocation extends ConfigLocation {
 
   bind(reader: iam.IGrantable): BoundConfigLocation {
     grantParameterRead(reader, this.parameter);
-    return { environment: { CONFIG_PARAMETER: this.parameter.parameterName } };
+    return { environment: { [ENV_NAMES.configParameter]: this.parameter.parameterName } };
   }
 }

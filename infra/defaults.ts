@@ -16,7 +16,12 @@ import {
 } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { PER_MAILBOX_METRICS_DEFAULT } from '../lib/lambda/metric-names.ts';
+import {
+  DEFAULT_JOB_MAX_RECEIVE_COUNT,
+  DEFAULT_SCHEDULE_PERIOD_SECONDS,
+  ENV_NAMES,
+} from '../lib/lambda/env-names.ts';
+import { DEFAULT_METRICS_NAMESPACE, PER_MAILBOX_METRICS_DEFAULT } from '../lib/lambda/metric-names.ts';
 
 /**
  * The package root, the nearest folder above this module with a package.json: the repository (this
@@ -33,9 +38,11 @@ function packageRoot(from: string): string {
 }
 
 export const DEFAULTS = {
-  schedule: Duration.minutes(5),
+  /** Every 5 minutes: the dispatch function's default too (lib/lambda/env-names.ts). */
+  schedule: Duration.seconds(DEFAULT_SCHEDULE_PERIOD_SECONDS),
   keyPrefix: 'mail/',
-  metricsNamespace: 'MailboxPoller',
+  /** The poll function's default too (lib/lambda/metric-names.ts). */
+  metricsNamespace: DEFAULT_METRICS_NAMESPACE,
 
   pollMemorySize: 512,
   pollTimeout: Duration.minutes(5),
@@ -55,8 +62,11 @@ export const DEFAULTS = {
 
   /** AWS guidance for SQS-triggered functions: visibility timeout at least 6 × the function timeout. */
   jobVisibilityFactor: 6,
-  /** After this many failed receives a job moves to the job DLQ (transient trouble never does). */
-  jobMaxReceiveCount: 5,
+  /**
+   * After this many failed receives a job moves to the job DLQ (transient trouble never does); the poll
+   * function's default too (lib/lambda/env-names.ts).
+   */
+  jobMaxReceiveCount: DEFAULT_JOB_MAX_RECEIVE_COUNT,
   /** A job older than a day is long superseded by later slots. */
   jobRetention: Duration.days(1),
   /** Consumers of notifications may be down for a while; keep them as long as SQS allows. */
@@ -128,7 +138,7 @@ export const ENFORCED_BUCKET_PROPS = {
  * Environment every function gets. Source maps turn minified stack traces back into file:line; the
  * runtime's connection reuse is on by default in SDK v3, so nothing else is needed.
  */
-export const FUNCTION_ENVIRONMENT = { NODE_OPTIONS: '--enable-source-maps' } as const;
+export const FUNCTION_ENVIRONMENT = { [ENV_NAMES.nodeOptions]: '--enable-source-maps' } as const;
 
 /**
  * esbuild settings for the functions bundled from the sources (function-code.ts), the same as

@@ -7,61 +7,37 @@
  *                                        bucket ◀── PutObject ── poll λ ┘── SendMessage ──▶ notification queue
  *
  * A job names a mailbox and the config version; both functions read the mailbox settings from the
- * config location. Secure defaults live in defaults.ts, grants in grants.ts, the job queue's and the
- * bucket's resource policies in resource-policies.ts, alarms in alarms.ts, cdk-nag reasons in
- * nag-suppressions.ts; the public grant and metric members in ingestion-base.ts, the optional dashboard in
- * dashboard.ts.
+ * config location. The constructor is the list of what it deploys; each resource is built beside its
+ * settings: the queues in queues.ts, the functions in functions.ts, the schedule in schedule-target.ts,
+ * alarms in alarms.ts, the optional dashboard in dashboard.ts. Secure defaults live in defaults.ts, grants
+ * in grants.ts, the job queue's and the bucket's resource policies in resource-policies.ts, cdk-nag
+ * reasons in nag-suppressions.ts; the public grant and metric members in ingestion-base.ts.
  */
-import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { IngestionAlarms } from './alarms.ts';
 import { ConfigLocation } from './config-location.ts';
 import { IngestionDashboard } from './dashboard.ts';
-import {
-  ARCHITECTURE,
-  BUNDLING,
-  DEFAULTS,
-  defaultOldestJobAgeThreshold,
-  FUNCTION_ENVIRONMENT,
-  needsAttentionAlarmPeriod,
-  PROJECT_ROOT,
-  RUNTIME,
-} from './defaults.ts';
+import { DEFAULTS, defaultOldestJobAgeThreshold, needsAttentionAlarmPeriod } from './defaults.ts';
 import { FleetHealth } from './fleet-health.ts';
-import { functionCodeFor } from './function-code.ts';
-import {
-  grantMessageStore,
-  grantSecretsRead,
-  grantSecretsWrite,
-  healthObjectsPattern,
-  incomingObjectsPattern,
-  messageObjectsPattern,
-  secretArnFor,
-  stateObjectsPattern,
-} from './grants.ts';
+import { buildDispatchFunction, buildPollFunction, jobQueueSource } from './functions.ts';
+import { grantMessageStore, grantSecretsRead, grantSecretsWrite, secretArnFor } from './grants.ts';
 import { MailboxIngestionBase } from './ingestion-base.ts';
 import { inlineConfig } from './inline-config.ts';
-import {
-  acknowledgeMissingAccessLogs,
-  acknowledgeRuntime,
-  acknowledgeWildcardResource,
-} from './nag-suppressions.ts';
+import { acknowledgeAcceptedFindings } from './nag-suppressions.ts';
 import { addIngestionOutputs } from './outputs.ts';
 import { checkProps, type MailboxIngestionProps } from './props.ts';
+import { buildJobQueue, buildNotificationQueue } from './queues.ts';
 import { allowOnlySender, denyOverwrites } from './resource-policies.ts';
-import { bucketPropsWithDefaults, queueEncryption } from './resources.ts';
-import { InvokeFunctionOnly, schedulerRole } from './schedule-target.ts';
-import { functionAssetHash } from './source-hash.ts';
+import { bucketPropsWithDefaults } from './resources.ts';
+import { buildSchedule } from './schedule-target.ts';
 
 export class MailboxIngestion extends MailboxIngestionBase {
   readonly bucket: s3.IBucket;
@@ -96,10 +72,8 @@ export class MailboxIngestion extends MailboxIngestionBase {
     const schedulePeriod = props.schedule ?? DEFAULTS.schedule;
     const pollTimeout = props.pollTimeout ?? DEFAULTS.pollTimeout;
     const jobMaxReceiveCount = props.jobMaxReceiveCount ?? DEFAULTS.jobMaxReceiveCount;
-    const serviceName = props.serviceName ?? `${Stack.of(this).stackName}-${this.node.id}`;
-    const metricsNamespace = props.metricsNamespace ?? DEFAULTS.metricsNamespace;
-    this.serviceName = serviceName;
-    this.metricsNamespace = metricsNamespace;
+    this.serviceName = props.serviceName ?? `${Stack.of(this).stackName}-${this.node.id}`;
+    this.metricsNamespace = props.metricsNamespace ?? DEFAULTS.metricsNamespace;
     this.keyPrefix = props.keyPrefix ?? DEFAULTS.keyPrefix;
 
     const inline =
@@ -117,122 +91,87 @@ export class MailboxIngestion extends MailboxIngestionBase {
     this.bucket =
       props.bucket ?? new s3.Bucket(this, 'Bucket', bucketPropsWithDefaults(props, this.keyPrefix));
 
-    if (props.notificationQueue) {
-      this.notificationQueue = props.notificationQueue;
-    } else {
-      const queueProps = props.notificationQueueProps ?? {};
-      const deadLetterQueue =
-        queueProps.deadLetterQueue?.queue ??
-        new sqs.Queue(this, 'NotificationDeadLetterQueue', {
-          ...queueEncryption(props.kmsKey),
-          fifo: queueProps.fifo,
-          retentionPeriod: DEFAULTS.deadLetterRetention,
-          removalPolicy: RemovalPolicy.RETAIN,
-          enforceSSL: true,
-        });
-      this.notificationDeadLetterQueue = deadLetterQueue;
-      this.notificationQueue = new sqs.Queue(this, 'NotificationQueue', {
-        ...queueEncryption(props.kmsKey),
-        retentionPeriod: DEFAULTS.notificationRetention,
-        deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: DEFAULTS.notificationMaxReceiveCount },
-        // Notifications not yet consumed outlive the stack, like the messages they announce.
-        removalPolicy: RemovalPolicy.RETAIN,
-        ...queueProps,
-        enforceSSL: true,
-      });
-    }
-
-    this.jobDeadLetterQueue = new sqs.Queue(this, 'JobDeadLetterQueue', {
-      ...queueEncryption(props.kmsKey),
-      fifo: true,
-      retentionPeriod: DEFAULTS.deadLetterRetention,
-      enforceSSL: true,
+    const notifications = buildNotificationQueue(this, props);
+    this.notificationQueue = notifications.queue;
+    this.notificationDeadLetterQueue = notifications.dlq;
+    const jobs = buildJobQueue(this, {
+      kmsKey: props.kmsKey,
+      pollTimeout,
+      maxReceiveCount: jobMaxReceiveCount,
     });
-    this.jobQueue = new sqs.Queue(this, 'JobQueue', {
-      ...queueEncryption(props.kmsKey),
-      fifo: true,
-      // The deduplication id is mailbox + slot; per-group scope allows high-throughput FIFO.
-      contentBasedDeduplication: false,
-      deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
-      fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
-      visibilityTimeout: Duration.seconds(pollTimeout.toSeconds() * DEFAULTS.jobVisibilityFactor),
-      retentionPeriod: DEFAULTS.jobRetention,
-      deadLetterQueue: { queue: this.jobDeadLetterQueue, maxReceiveCount: jobMaxReceiveCount },
-      enforceSSL: true,
-    });
+    this.jobQueue = jobs.queue;
+    this.jobDeadLetterQueue = jobs.dlq;
 
     const logRetention = props.logRetention ?? DEFAULTS.logRetention;
-    this.dispatchFunction = this.#function('Dispatch', 'dispatch.ts', logRetention, {
-      memorySize: DEFAULTS.dispatchMemorySize,
-      timeout: DEFAULTS.dispatchTimeout,
-      description: 'Queues one poll job per mailbox for each schedule slot',
-      // A failed dispatch is tried again; the slot-based deduplication id keeps the jobs single.
-      retryAttempts: 2,
-      environment: {
-        JOB_QUEUE_URL: this.jobQueue.queueUrl,
-        SCHEDULE_PERIOD_SECONDS: String(schedulePeriod.toSeconds()),
-        POWERTOOLS_SERVICE_NAME: serviceName,
-      },
+    this.dispatchFunction = buildDispatchFunction(this, {
+      jobQueue: this.jobQueue,
+      schedulePeriod,
+      serviceName: this.serviceName,
+      logRetention,
     });
-    this.#readConfig(this.dispatchFunction);
-    grantSend(this.dispatchFunction, this.jobQueue);
-    allowOnlySender(this.jobQueue, this.dispatchFunction.role!);
+    this.#grantDispatch();
 
-    this.pollFunction = this.#function('Poll', 'poll.ts', logRetention, {
+    this.pollFunction = buildPollFunction(this, {
+      bucket: this.bucket,
+      keyPrefix: this.keyPrefix,
+      notificationQueue: this.notificationQueue,
+      jobQueue: this.jobQueue,
+      jobMaxReceiveCount,
+      metricsNamespace: this.metricsNamespace,
+      serviceName: this.serviceName,
+      perMailboxMetrics: props.perMailboxMetrics ?? DEFAULTS.perMailboxMetrics,
       memorySize: props.pollMemorySize ?? DEFAULTS.pollMemorySize,
       timeout: pollTimeout,
-      description: 'Drains one POP3 mailbox into S3 and SQS',
-      environment: {
-        MESSAGE_BUCKET: this.bucket.bucketName,
-        KEY_PREFIX: this.keyPrefix,
-        NOTIFICATION_QUEUE_URL: this.notificationQueue.queueUrl,
-        JOB_QUEUE_URL: this.jobQueue.queueUrl,
-        PER_MAILBOX_METRICS: String(props.perMailboxMetrics ?? DEFAULTS.perMailboxMetrics),
-        JOB_MAX_RECEIVE_COUNT: String(jobMaxReceiveCount),
-        METRICS_NAMESPACE: metricsNamespace,
-        POWERTOOLS_SERVICE_NAME: serviceName,
-      },
+      logRetention,
     });
-    // The poll function takes every mailbox setting from the deployed config, never from the job.
-    this.#readConfig(this.pollFunction);
-    grantMessageStore(this.pollFunction, this.bucket, this.keyPrefix);
-    denyOverwrites(this.bucket, this.pollFunction.role!, this.keyPrefix);
-    grantSend(this.pollFunction, this.notificationQueue);
-    grantSecretsRead(this.pollFunction, this.secretArns);
-    grantSecretsWrite(
-      this.pollFunction,
-      (inline?.rotatedSecretIds ?? []).map((secretId) => secretArnFor(this, secretId)),
-    );
-    this.pollFunction.addEventSource(
-      new SqsEventSource(this.jobQueue, {
-        batchSize: props.pollBatchSize ?? DEFAULTS.pollBatchSize,
-        reportBatchItemFailures: true,
-        maxConcurrency: props.maxConcurrency ?? DEFAULTS.maxConcurrency,
-      }),
-    );
+    this.#grantPoll((inline?.rotatedSecretIds ?? []).map((secretId) => secretArnFor(this, secretId)));
+    this.pollFunction.addEventSource(jobQueueSource(this.jobQueue, props));
 
-    this.schedule = new scheduler.Schedule(this, 'Schedule', {
-      description: `Polls every mailbox every ${schedulePeriod.toHumanString()}`,
-      schedule: scheduler.ScheduleExpression.rate(schedulePeriod),
-      target: new InvokeFunctionOnly(this.dispatchFunction, {
-        role: schedulerRole(this, 'ScheduleRole'),
-        input: scheduler.ScheduleTargetInput.fromObject({
-          scheduledTime: scheduler.ContextAttribute.scheduledTime,
-        }),
-        retryAttempts: 3,
-        // Once the next slot has started, a late dispatch of this one is pointless.
-        maxEventAge: Duration.seconds(Math.max(60, schedulePeriod.toSeconds())),
-      }),
-    });
+    this.schedule = buildSchedule(this, this.dispatchFunction, schedulePeriod);
 
     this.fleetHealth = new FleetHealth(this, 'FleetHealth', {
       pollLogGroup: this.pollFunction.logGroup,
       healthMetric: (state, metricProps) => this.metricMailboxHealth(state, metricProps),
     });
 
-    this.alarms = new IngestionAlarms(this, 'Alarms', {
-      metricsNamespace,
-      serviceName,
+    this.alarms = this.#alarms(props, schedulePeriod);
+
+    const dashboard = this.#dashboard(props, schedulePeriod, pollTimeout);
+    this.dashboard = dashboard?.dashboard;
+    this.dashboardUrl = dashboard?.url;
+    if (props.outputs ?? DEFAULTS.outputs) addIngestionOutputs(this, props.alarmAction);
+
+    acknowledgeAcceptedFindings(this, {
+      ownsUnloggedBucket: !props.bucket && !props.bucketProps?.serverAccessLogsBucket,
+    });
+  }
+
+  /** The dispatch function reads the config and sends to the job queue, which takes jobs from it alone. */
+  #grantDispatch(): void {
+    this.#readConfig(this.dispatchFunction);
+    grantSend(this.dispatchFunction, this.jobQueue);
+    allowOnlySender(this.jobQueue, this.dispatchFunction.role!);
+  }
+
+  /**
+   * The poll function reads the config, writes the message store (never over an object), sends the
+   * notifications, reads the mailboxes' secrets and writes back the rotated ones.
+   */
+  #grantPoll(rotatedSecretArns: readonly string[]): void {
+    // The poll function takes every mailbox setting from the deployed config, never from the job.
+    this.#readConfig(this.pollFunction);
+    grantMessageStore(this.pollFunction, this.bucket, this.keyPrefix);
+    denyOverwrites(this.bucket, this.pollFunction.role!, this.keyPrefix);
+    grantSend(this.pollFunction, this.notificationQueue);
+    grantSecretsRead(this.pollFunction, this.secretArns);
+    grantSecretsWrite(this.pollFunction, rotatedSecretArns);
+  }
+
+  /** The alarms, with their thresholds from the props or defaults.ts. */
+  #alarms(props: MailboxIngestionProps, schedulePeriod: Duration): IngestionAlarms {
+    return new IngestionAlarms(this, 'Alarms', {
+      metricsNamespace: this.metricsNamespace,
+      serviceName: this.serviceName,
       jobQueue: this.jobQueue,
       jobDeadLetterQueue: this.jobDeadLetterQueue,
       notificationDeadLetterQueue: this.notificationDeadLetterQueue,
@@ -247,26 +186,27 @@ export class MailboxIngestion extends MailboxIngestionBase {
       needsAttentionPeriod: needsAttentionAlarmPeriod(schedulePeriod),
       failingMailboxesRuleName: this.fleetHealth.failingMailboxesRule.ruleName,
     });
+  }
 
+  /** The dashboard when the `dashboard` prop asks for one. */
+  #dashboard(
+    props: MailboxIngestionProps,
+    schedulePeriod: Duration,
+    pollTimeout: Duration,
+  ): IngestionDashboard | undefined {
     const options = props.dashboard === true ? {} : props.dashboard || undefined;
-    const dashboard = options
-      ? new IngestionDashboard(this, 'Dashboard', {
-          ...options,
-          metrics: this,
-          jobQueue: this.jobQueue,
-          jobDeadLetterQueue: this.jobDeadLetterQueue,
-          pollFunction: this.pollFunction,
-          pollTimeout,
-          period: pollMetricPeriod(schedulePeriod),
-          fleetHealth: this.fleetHealth,
-          perMailboxMetrics: props.perMailboxMetrics ?? DEFAULTS.perMailboxMetrics,
-        })
-      : undefined;
-    this.dashboard = dashboard?.dashboard;
-    this.dashboardUrl = dashboard?.url;
-    if (props.outputs ?? DEFAULTS.outputs) addIngestionOutputs(this, props.alarmAction);
-
-    this.#acknowledgeAcceptedFindings(props);
+    if (!options) return undefined;
+    return new IngestionDashboard(this, 'Dashboard', {
+      ...options,
+      metrics: this,
+      jobQueue: this.jobQueue,
+      jobDeadLetterQueue: this.jobDeadLetterQueue,
+      pollFunction: this.pollFunction,
+      pollTimeout,
+      period: pollMetricPeriod(schedulePeriod),
+      fleetHealth: this.fleetHealth,
+      perMailboxMetrics: props.perMailboxMetrics ?? DEFAULTS.perMailboxMetrics,
+    });
   }
 
   /** Grants read on the config location and points the function at it (the same variables for both). */
@@ -274,85 +214,6 @@ export class MailboxIngestion extends MailboxIngestionBase {
     for (const [name, value] of Object.entries(this.configLocation.bind(reader).environment)) {
       reader.addEnvironment(name, value);
     }
-  }
-
-  /** The cdk-nag findings this design accepts, each with its reason (see nag-suppressions.ts). */
-  #acknowledgeAcceptedFindings(props: MailboxIngestionProps): void {
-    acknowledgeRuntime(this.dispatchFunction);
-    acknowledgeRuntime(this.pollFunction);
-    if (!props.bucket && !props.bucketProps?.serverAccessLogsBucket)
-      acknowledgeMissingAccessLogs(this.bucket);
-    const role = this.pollFunction.role!;
-    acknowledgeWildcardResource(
-      role,
-      this.bucket.arnForObjects(messageObjectsPattern(this.keyPrefix)),
-      'Object keys are content-addressed (mailbox/uidl/sha256), so they are only known at run time; ' +
-        'the wildcard is PutObject alone, under the key prefix, with no read, list or delete.',
-    );
-    acknowledgeWildcardResource(
-      role,
-      this.bucket.arnForObjects(incomingObjectsPattern(this.keyPrefix)),
-      'Multipart uploads go to random temporary keys under the .incoming/ folder of the prefix, which the ' +
-        'store reads back once (copy source), then deletes; nothing outside that folder.',
-    );
-    acknowledgeWildcardResource(
-      role,
-      this.bucket.arnForObjects(stateObjectsPattern(this.keyPrefix)),
-      'Keep mode reads its per-mailbox state objects under the .state/ folder of the prefix (one per ' +
-        'mailbox id, known only from the deployed config at run time); GetObject alone, writes stay conditional.',
-    );
-    acknowledgeWildcardResource(
-      role,
-      this.bucket.arnForObjects(healthObjectsPattern(this.keyPrefix)),
-      'Each mailbox keeps its health record under the .health/ folder of the prefix (one per mailbox id, ' +
-        'known only from the deployed config at run time); GetObject and PutObject there, writes conditional.',
-    );
-  }
-
-  /**
-   * A function with its own role and log group: the role gets exactly the grants made here (no managed
-   * policy), and the log group has a retention instead of living forever. Its code is the package's
-   * prebuilt bundle, or is bundled from the sources in a checkout (function-code.ts).
-   */
-  #function(
-    id: string,
-    entry: string,
-    logRetention: logs.RetentionDays,
-    options: Pick<
-      lambda.FunctionProps,
-      'memorySize' | 'timeout' | 'description' | 'environment' | 'retryAttempts'
-    >,
-  ): lambda.Function {
-    const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention: logRetention });
-    const role = new iam.Role(this, `${id}Role`, {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Execution role of the ${id.toLowerCase()} function`,
-    });
-    logGroup.grantWrite(role);
-    const common = {
-      ...options,
-      runtime: RUNTIME,
-      architecture: ARCHITECTURE,
-      role,
-      logGroup,
-      environment: { ...FUNCTION_ENVIRONMENT, ...options.environment },
-    };
-    const code = functionCodeFor(this, path.basename(entry, '.ts'));
-    if (code.kind === 'prebuilt') {
-      return new lambda.Function(this, `${id}Function`, {
-        ...common,
-        code: lambda.Code.fromAsset(code.directory),
-        handler: code.handler,
-      });
-    }
-    return new nodejs.NodejsFunction(this, `${id}Function`, {
-      ...common,
-      entry: code.entry,
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
-      bundling: { ...BUNDLING, assetHash: functionAssetHash(PROJECT_ROOT, entry, BUNDLING) },
-    });
   }
 }
 

@@ -4,7 +4,15 @@
  * resource at a time, so a new wildcard anywhere still fails the check.
  */
 import { Stack, Validations } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { IConstruct } from 'constructs';
+import {
+  healthObjectsPattern,
+  incomingObjectsPattern,
+  messageObjectsPattern,
+  stateObjectsPattern,
+} from './grants.ts';
 
 export const NODE_RUNTIME_REASON =
   'The functions are bundled and tested for Node.js 22, an LTS release supported by Lambda; moving to a ' +
@@ -20,6 +28,53 @@ export function acknowledgeRuntime(scope: IConstruct): void {
 
 export function acknowledgeMissingAccessLogs(bucket: IConstruct): void {
   Validations.of(bucket).acknowledge({ id: 'AwsSolutions-S1', reason: ACCESS_LOGS_REASON });
+}
+
+/** What of a MailboxIngestion the accepted findings are about. */
+export interface AcknowledgedResources {
+  readonly dispatchFunction: lambda.Function;
+  readonly pollFunction: lambda.Function;
+  readonly bucket: s3.IBucket;
+  readonly keyPrefix: string;
+}
+
+/**
+ * The findings a MailboxIngestion's design accepts, each with its reason. `ownsUnloggedBucket`: the
+ * construct created the bucket and no access-log bucket was given.
+ */
+export function acknowledgeAcceptedFindings(
+  ingestion: AcknowledgedResources,
+  options: { readonly ownsUnloggedBucket: boolean },
+): void {
+  acknowledgeRuntime(ingestion.dispatchFunction);
+  acknowledgeRuntime(ingestion.pollFunction);
+  if (options.ownsUnloggedBucket) acknowledgeMissingAccessLogs(ingestion.bucket);
+  const role = ingestion.pollFunction.role!;
+  const { bucket, keyPrefix } = ingestion;
+  acknowledgeWildcardResource(
+    role,
+    bucket.arnForObjects(messageObjectsPattern(keyPrefix)),
+    'Object keys are content-addressed (mailbox/uidl/sha256), so they are only known at run time; ' +
+      'the wildcard is PutObject alone, under the key prefix, with no read, list or delete.',
+  );
+  acknowledgeWildcardResource(
+    role,
+    bucket.arnForObjects(incomingObjectsPattern(keyPrefix)),
+    'Multipart uploads go to random temporary keys under the .incoming/ folder of the prefix, which the ' +
+      'store reads back once (copy source), then deletes; nothing outside that folder.',
+  );
+  acknowledgeWildcardResource(
+    role,
+    bucket.arnForObjects(stateObjectsPattern(keyPrefix)),
+    'Keep mode reads its per-mailbox state objects under the .state/ folder of the prefix (one per ' +
+      'mailbox id, known only from the deployed config at run time); GetObject alone, writes stay conditional.',
+  );
+  acknowledgeWildcardResource(
+    role,
+    bucket.arnForObjects(healthObjectsPattern(keyPrefix)),
+    'Each mailbox keeps its health record under the .health/ folder of the prefix (one per mailbox id, ' +
+      'known only from the deployed config at run time); GetObject and PutObject there, writes conditional.',
+  );
 }
 
 /**

@@ -3,17 +3,15 @@
  * its name instead of as an `undefined` deep inside an SDK call.
  */
 import { type ConfigLocation, configLocationFromEnv } from './config-source.ts';
-import { PER_MAILBOX_METRICS_DEFAULT } from './metric-names.ts';
-import { DEFAULT_METRICS_NAMESPACE } from './metrics.ts';
+import { DEFAULT_JOB_MAX_RECEIVE_COUNT, DEFAULT_SCHEDULE_PERIOD_SECONDS, ENV_NAMES } from './env-names.ts';
+import { DEFAULT_METRICS_NAMESPACE, PER_MAILBOX_METRICS_DEFAULT } from './metric-names.ts';
+
+export { DEFAULT_JOB_MAX_RECEIVE_COUNT, DEFAULT_SCHEDULE_PERIOD_SECONDS } from './env-names.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** What the poll function keeps back from its own timeout to record metrics and release the job. */
 export const POLL_SAFETY_MARGIN_MS = 10_000;
-/** Matches the construct's default: every 5 minutes. */
-export const DEFAULT_SCHEDULE_PERIOD_SECONDS = 300;
-/** Matches the construct's default redrive policy on the job queue. */
-export const DEFAULT_JOB_MAX_RECEIVE_COUNT = 5;
 
 export class EnvError extends Error {
   override readonly name = 'EnvError';
@@ -51,8 +49,12 @@ export interface DispatchEnv {
 export function readDispatchEnv(env: Env): DispatchEnv {
   return {
     configLocation: configLocationFromEnv(env),
-    jobQueueUrl: requireEnv(env, 'JOB_QUEUE_URL'),
-    schedulePeriodSeconds: positiveInteger(env, 'SCHEDULE_PERIOD_SECONDS', DEFAULT_SCHEDULE_PERIOD_SECONDS),
+    jobQueueUrl: requireEnv(env, ENV_NAMES.jobQueueUrl),
+    schedulePeriodSeconds: positiveInteger(
+      env,
+      ENV_NAMES.schedulePeriodSeconds,
+      DEFAULT_SCHEDULE_PERIOD_SECONDS,
+    ),
   };
 }
 
@@ -76,14 +78,14 @@ export interface PollEnv {
 export function readPollEnv(env: Env): PollEnv {
   return {
     configLocation: configLocationFromEnv(env),
-    bucket: requireEnv(env, 'MESSAGE_BUCKET'),
-    keyPrefix: env['KEY_PREFIX'] ?? '',
-    notificationQueueUrl: requireEnv(env, 'NOTIFICATION_QUEUE_URL'),
-    jobQueueUrl: requireEnv(env, 'JOB_QUEUE_URL'),
-    jobMaxReceiveCount: positiveInteger(env, 'JOB_MAX_RECEIVE_COUNT', DEFAULT_JOB_MAX_RECEIVE_COUNT),
-    metricsNamespace: env['METRICS_NAMESPACE'] || DEFAULT_METRICS_NAMESPACE,
-    serviceName: env['POWERTOOLS_SERVICE_NAME'] || 'mailbox-poller',
-    perMailboxMetrics: booleanFlag(env, 'PER_MAILBOX_METRICS', PER_MAILBOX_METRICS_DEFAULT),
+    bucket: requireEnv(env, ENV_NAMES.messageBucket),
+    keyPrefix: env[ENV_NAMES.keyPrefix] ?? '',
+    notificationQueueUrl: requireEnv(env, ENV_NAMES.notificationQueueUrl),
+    jobQueueUrl: requireEnv(env, ENV_NAMES.jobQueueUrl),
+    jobMaxReceiveCount: positiveInteger(env, ENV_NAMES.jobMaxReceiveCount, DEFAULT_JOB_MAX_RECEIVE_COUNT),
+    metricsNamespace: env[ENV_NAMES.metricsNamespace] || DEFAULT_METRICS_NAMESPACE,
+    serviceName: env[ENV_NAMES.serviceName] || 'mailbox-poller',
+    perMailboxMetrics: booleanFlag(env, ENV_NAMES.perMailboxMetrics, PER_MAILBOX_METRICS_DEFAULT),
   };
 }
 

@@ -1,0 +1,72 @@
+/**
+ * The environment the construct gives each function against what the function reads (the names in
+ * lib/lambda/env-names.ts): nothing set that no one reads, nothing required left unset, exactly one config
+ * location. And env.ts does refuse to start without each name the list calls required.
+ */
+
+import type { Template } from 'aws-cdk-lib/assertions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { describe, expect, it } from 'vitest';
+import { ConfigLocation } from '../../infra/mailbox-ingestion.ts';
+import { EnvError, readDispatchEnv, readPollEnv } from '../../lib/lambda/env.ts';
+import { CONFIG_LOCATION_ENV, DISPATCH_ENV, type FunctionEnv, POLL_ENV } from '../../lib/lambda/env-names.ts';
+import { synth } from './synth-helpers.ts';
+
+/** The variable names the template sets on the function whose logical id starts with `prefix`. */
+function variablesOf(template: Template, prefix: string): string[] {
+  const functions = Object.entries(template.findResources('AWS::Lambda::Function')).filter(([id]) =>
+    id.startsWith(prefix),
+  );
+  expect(functions).toHaveLength(1);
+  return Object.keys(functions[0]![1]['Properties'].Environment.Variables).sort();
+}
+
+function expectMatches(variables: readonly string[], reads: FunctionEnv): void {
+  const configSets = CONFIG_LOCATION_ENV.filter((set) => set.every((name) => variables.includes(name)));
+  expect(configSets).toHaveLength(1);
+  const known = new Set<string>([...reads.required, ...reads.optional, ...CONFIG_LOCATION_ENV.flat()]);
+  expect(variables.filter((name) => !known.has(name))).toEqual([]);
+  expect(reads.required.filter((name) => !variables.includes(name))).toEqual([]);
+  const chosen: readonly string[] = configSets[0]!;
+  const otherConfig: readonly string[] = CONFIG_LOCATION_ENV.flat().filter((name) => !chosen.includes(name));
+  expect(variables.filter((name) => otherConfig.includes(name))).toEqual([]);
+}
+
+const configs = {
+  'an inline config (SSM parameter)': () => synth(),
+  'a config object in S3': () =>
+    synth({}, (stack) => ({
+      mailboxes: undefined,
+      secretArns: ['arn:aws:secretsmanager:eu-west-1:123456789012:secret:mail/support-AbCdEf'],
+      configLocation: ConfigLocation.fromBucket(new s3.Bucket(stack, 'ConfigBucket'), 'mailboxes.json'),
+    })),
+};
+
+describe.each(Object.entries(configs))('function environment with %s', (_, synthesize) => {
+  const { template } = synthesize();
+
+  it('sets on the dispatch function only what it reads, and all it requires', () => {
+    expectMatches(variablesOf(template, 'MailDispatchFunction'), DISPATCH_ENV);
+  });
+
+  it('sets on the poll function only what it reads, and all it requires', () => {
+    expectMatches(variablesOf(template, 'MailPollFunction'), POLL_ENV);
+  });
+});
+
+describe('the required names are the ones env.ts requires', () => {
+  const complete = (names: readonly string[]) =>
+    Object.fromEntries([...names, 'CONFIG_PARAMETER'].map((name) => [name, 'x']));
+
+  it.each([
+    ['dispatch', DISPATCH_ENV, readDispatchEnv],
+    ['poll', POLL_ENV, readPollEnv],
+  ] as const)('%s: starts with the required names alone, and names each one missing', (_, reads, read) => {
+    expect(() => read(complete(reads.required))).not.toThrow();
+    for (const name of reads.required) {
+      const env = complete(reads.required.filter((other) => other !== name));
+      expect(() => read(env)).toThrow(EnvError);
+      expect(() => read(env)).toThrow(name);
+    }
+  });
+});
