@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { findJsonSyntaxProblem } from '../config/json-syntax.ts';
+import { ENV_NAMES } from './env-names.ts';
 
 export type ConfigLocation =
   | { readonly kind: 's3'; readonly bucket: string; readonly key: string }
@@ -20,9 +21,9 @@ export class ConfigLocationError extends Error {
 }
 
 export function configLocationFromEnv(env: Readonly<Record<string, string | undefined>>): ConfigLocation {
-  const bucket = env['CONFIG_BUCKET'];
-  const key = env['CONFIG_KEY'];
-  const parameterName = env['CONFIG_PARAMETER'];
+  const bucket = env[ENV_NAMES.configBucket];
+  const key = env[ENV_NAMES.configKey];
+  const parameterName = env[ENV_NAMES.configParameter];
   const hasS3 = Boolean(bucket || key);
   if (hasS3 && parameterName) {
     throw new ConfigLocationError('set either CONFIG_BUCKET/CONFIG_KEY or CONFIG_PARAMETER, not both');

@@ -26,6 +26,9 @@ export const ENV_NAMES = {
   breakerConfigRepeats: 'BREAKER_CONFIG_REPEATS',
 } as const;
 
+/** The Service of logs and metrics when POWERTOOLS_SERVICE_NAME is unset (the construct always sets it). */
+export const DEFAULT_SERVICE_NAME = 'mailbox-poller';
+
 export type EnvName = (typeof ENV_NAMES)[keyof typeof ENV_NAMES];
 
 /** The config location's variables: exactly one of these sets is given to each function. */

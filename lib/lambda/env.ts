@@ -3,10 +3,13 @@
  * its name instead of as an `undefined` deep inside an SDK call.
  */
 import { type ConfigLocation, configLocationFromEnv } from './config-source.ts';
-import { DEFAULT_JOB_MAX_RECEIVE_COUNT, DEFAULT_SCHEDULE_PERIOD_SECONDS, ENV_NAMES } from './env-names.ts';
+import {
+  DEFAULT_JOB_MAX_RECEIVE_COUNT,
+  DEFAULT_SCHEDULE_PERIOD_SECONDS,
+  DEFAULT_SERVICE_NAME,
+  ENV_NAMES,
+} from './env-names.ts';
 import { DEFAULT_METRICS_NAMESPACE, PER_MAILBOX_METRICS_DEFAULT } from './metric-names.ts';
-
-export { DEFAULT_JOB_MAX_RECEIVE_COUNT, DEFAULT_SCHEDULE_PERIOD_SECONDS } from './env-names.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -84,7 +87,7 @@ export function readPollEnv(env: Env): PollEnv {
     jobQueueUrl: requireEnv(env, ENV_NAMES.jobQueueUrl),
     jobMaxReceiveCount: positiveInteger(env, ENV_NAMES.jobMaxReceiveCount, DEFAULT_JOB_MAX_RECEIVE_COUNT),
     metricsNamespace: env[ENV_NAMES.metricsNamespace] || DEFAULT_METRICS_NAMESPACE,
-    serviceName: env[ENV_NAMES.serviceName] || 'mailbox-poller',
+    serviceName: env[ENV_NAMES.serviceName] || DEFAULT_SERVICE_NAME,
     perMailboxMetrics: booleanFlag(env, ENV_NAMES.perMailboxMetrics, PER_MAILBOX_METRICS_DEFAULT),
   };
 }

@@ -3,8 +3,7 @@
  * run id on every line of a poll so one run can be followed in CloudWatch Logs Insights.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-
-export const DEFAULT_SERVICE_NAME = 'mailbox-poller';
+import { DEFAULT_SERVICE_NAME, ENV_NAMES } from './env-names.ts';
 
 /** The logging surface the pipeline accepts (see PollOptions in lib/pipeline/poll-mailbox.ts). */
 export interface RunLogger {
@@ -15,7 +14,7 @@ export interface RunLogger {
 
 /** The service name comes from POWERTOOLS_SERVICE_NAME, which the construct sets per deployment. */
 export function createLogger(): Logger {
-  return new Logger({ serviceName: process.env['POWERTOOLS_SERVICE_NAME'] ?? DEFAULT_SERVICE_NAME });
+  return new Logger({ serviceName: process.env[ENV_NAMES.serviceName] ?? DEFAULT_SERVICE_NAME });
 }
 
 /** A child logger whose every line carries the mailbox id and run id. */
