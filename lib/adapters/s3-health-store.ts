@@ -1,23 +1,7 @@
-/**
- * MailboxHealthStore on S3: one small JSON object per mailbox, `<keyPrefix>.health/<mailboxId>.json`, in
- * the bucket that holds the messages, beside the keep-mode state (`<keyPrefix>.state/`). Why this layout:
- * - one prefix for the whole fleet, so `mailbox-poller status --bucket B` finds every record with one
- *   listing per 1,000 mailboxes, and the poll role's grant is one pattern (`<keyPrefix>.health/*`);
- * - mailbox ids start with a letter or digit, so no message key can start with `.health/`;
- * - JSON, not gzip: a record is a few hundred bytes, and a person reads it in the console.
- *
- * A run reads its record once (GetObject) and writes it only when it changed (lib/health/breaker.ts).
- * Writes are conditional, as for the state: If-Match with the ETag read, `If-None-Match: *` for the
- * first; a lost race (412, or 409 while a concurrent write settles) is a StateConflictError, and the
- * caller keeps the other writer's record. A record is advisory, never the only guard of a message, so
- * losing a write costs at most one more attempt. Requests take the run's deadline as their abort signal.
- */
-import { createHash } from 'node:crypto';
 import {
   GetObjectCommand,
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
-  PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { decodeHealth, encodeHealth } from '../health/record.ts';
@@ -31,6 +15,7 @@ import {
 import { sendAbortable } from './abortable-send.ts';
 import { describeAwsError, httpStatusOf } from './aws-common.ts';
 import { s3KeyIsAbsent } from './s3-key-absent.ts';
+import { putIfVersion } from './s3-versioned-write.ts';
 
 export interface S3HealthStoreOptions {
   readonly client: S3Client;
@@ -78,30 +63,20 @@ export class S3HealthStore implements MailboxHealthStore {
 
   async save(health: MailboxHealth, expectedVersion: string | undefined, options: Options = {}) {
     const key = healthKeyFor(this.#prefix, health.mailboxId);
-    const body = encodeHealth(health);
-    const command = new PutObjectCommand({
-      Bucket: this.#bucket,
-      Key: key,
-      Body: body,
-      ContentType: 'application/json',
-      ChecksumSHA256: createHash('sha256').update(body).digest('base64'),
-      ...(expectedVersion === undefined ? { IfNoneMatch: '*' } : { IfMatch: expectedVersion }),
-    });
-    try {
-      const response = await sendAbortable(this.#client, command, options.signal);
-      if (response.ETag === undefined) throw new Error('PutObject answered without an ETag');
-      return response.ETag;
-    } catch (error) {
-      const status = httpStatusOf(error);
-      if (status === 412 || status === 409) {
-        throw new StateConflictError(
-          `the health record of ${health.mailboxId} (s3://${this.#bucket}/${key}) was written by another ` +
-            `run since this one read it (HTTP ${status})`,
-          { cause: error },
-        );
-      }
+    const write = { bucket: this.#bucket, key, body: encodeHealth(health), contentType: 'application/json' };
+    const written = await putIfVersion(this.#client, {
+      ...write,
+      expectedVersion,
+      signal: options.signal,
+    }).catch((error: unknown) => {
       throw this.#error(key, `PutObject failed: ${describeAwsError(error)}`, error);
-    }
+    });
+    if ('etag' in written) return written.etag;
+    throw new StateConflictError(
+      `the health record of ${health.mailboxId} (s3://${this.#bucket}/${key}) was written by another ` +
+        `run since this one read it (HTTP ${written.conflict})`,
+      { cause: written.error },
+    );
   }
 
   async list(options: Options = {}): Promise<MailboxHealth[]> {

@@ -1,20 +1,4 @@
-/**
- * MailboxStateStore on S3: one object per keep-mode mailbox, `<keyPrefix>.state/<mailboxId>.jsonl.gz`
- * (gzip JSON lines, lib/adapters/mailbox-state-codec.ts), in the bucket that holds the messages. Mailbox
- * ids start with a letter or digit, so no message key can start with `.state/`.
- *
- * Every write is conditional, so two writers can never silently overwrite each other: an update carries
- * `If-Match` with the ETag this run read, the first write `If-None-Match: *`. The FIFO job queue already
- * keeps one poller per mailbox; the condition is the second wall, for a redelivered job or a CLI run
- * against the same bucket. S3 answers a lost race with 412 (or 409 ConditionalRequestConflict while a
- * concurrent write settles): that is a StateConflictError, and the run fails safe (lib/pipeline/keep-mode.ts:
- * nothing deleted, the state is not written, the next run loads the winner's state).
- *
- * The body carries its SHA-256 (`x-amz-checksum-sha256`), so S3 rejects a write whose bytes arrived
- * altered. Requests take the run's deadline as their abort signal.
- */
-import { createHash } from 'node:crypto';
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   type MailboxState,
   type MailboxStateStore,
@@ -26,6 +10,7 @@ import { describeAwsError, httpStatusOf } from './aws-common.ts';
 import { stateKeyFor } from './local-state-store.ts';
 import { decodeState, encodeState } from './mailbox-state-codec.ts';
 import { s3KeyIsAbsent } from './s3-key-absent.ts';
+import { putIfVersion } from './s3-versioned-write.ts';
 
 export interface S3StateStoreOptions {
   readonly client: S3Client;
@@ -83,30 +68,21 @@ export class S3StateStore implements MailboxStateStore {
     const key = stateKeyFor(this.#prefix, mailboxId);
     // The counter only matters to the local store; S3's ETag is the version here.
     const body = encodeState(mailboxId, state, 0);
-    const command = new PutObjectCommand({
-      Bucket: this.#bucket,
-      Key: key,
-      Body: body,
-      // Not Content-Encoding: gzip, which some HTTP clients undo on the way back: the bytes are the gzip.
-      ContentType: 'application/gzip',
-      ChecksumSHA256: createHash('sha256').update(body).digest('base64'),
-      ...(expectedVersion === undefined ? { IfNoneMatch: '*' } : { IfMatch: expectedVersion }),
-    });
-    try {
-      const response = await sendAbortable(this.#client, command, options.signal);
-      if (response.ETag === undefined) throw new Error('PutObject answered without an ETag');
-      return response.ETag;
-    } catch (error) {
-      const status = httpStatusOf(error);
-      if (status === 412 || status === 409) {
-        throw new StateConflictError(
-          `the state of mailbox ${mailboxId} (s3://${this.#bucket}/${key}) was written by another poller since ` +
-            `this run read it (HTTP ${status}); nothing was deleted, the next run starts from the other poller's state`,
-          { cause: error },
-        );
-      }
+    // Not Content-Encoding: gzip, which some HTTP clients undo on the way back: the bytes are the gzip.
+    const write = { bucket: this.#bucket, key, body, contentType: 'application/gzip' };
+    const written = await putIfVersion(this.#client, {
+      ...write,
+      expectedVersion,
+      signal: options.signal,
+    }).catch((error: unknown) => {
       throw this.#error(key, `PutObject failed: ${describeAwsError(error)}`, error);
-    }
+    });
+    if ('etag' in written) return written.etag;
+    throw new StateConflictError(
+      `the state of mailbox ${mailboxId} (s3://${this.#bucket}/${key}) was written by another poller since ` +
+        `this run read it (HTTP ${written.conflict}); nothing was deleted, the next run starts from the other poller's state`,
+      { cause: written.error },
+    );
   }
 
   #error(key: string, what: string, cause: unknown): S3StateStoreError {
