@@ -23,7 +23,7 @@ import {
   parseGreeting,
   type UidlEntry,
 } from '../pop3/parsers.ts';
-import { type SessionState, SessionStateMachine } from '../pop3/session-state.ts';
+import type { SessionState } from '../pop3/session-state.ts';
 import { authenticate, Pop3LoginInterruptedError } from './authenticate.ts';
 import { Conversation } from './conversation.ts';
 import { rememberedMechanisms } from './mechanism-memory.ts';
@@ -49,7 +49,6 @@ export class Pop3Client {
   readonly #options: ResolvedClientOptions;
   readonly #transport: Transport;
   readonly #conversation: Conversation;
-  readonly #session = new SessionStateMachine();
   #capabilities: Capabilities = NO_CAPABILITIES;
   #mechanism: string | undefined;
   #utf8Mode = false;
@@ -125,8 +124,9 @@ export class Pop3Client {
     return this.#capabilities;
   }
 
+  /** The session state, as the connection advanced it on the login, STLS and QUIT (lib/pop3/session-state.ts). */
   get state(): SessionState {
-    return this.#session.state;
+    return this.#conversation.session.state;
   }
 
   get encrypted(): boolean {
@@ -209,10 +209,9 @@ export class Pop3Client {
       preferredMechanism: this.#options.preferredMechanism,
     }),
   ): Promise<void> {
-    if (this.#session.quitSent || this.#session.state !== 'AUTHORIZATION') {
-      const why = this.#session.quitSent
-        ? 'QUIT was sent'
-        : `the session is already in the ${this.state} state`;
+    const session = this.#conversation.session;
+    if (session.quitSent || session.state !== 'AUTHORIZATION') {
+      const why = session.quitSent ? 'QUIT was sent' : `the session is already in the ${this.state} state`;
       throw new Pop3UsageError(`cannot log in: ${why}`);
     }
     // Checked for every mechanism; spaces are left to it (USER and APOP refuse them, SASL carries them).
@@ -228,8 +227,8 @@ export class Pop3Client {
       xoauth2Form: this.#options.xoauth2Form,
       pipelining: this.#pipelines(),
     };
+    // The connection enters TRANSACTION itself, on the +OK that ends the login.
     this.#mechanism = await authenticate(this.#conversation, offer, credentials, plan);
-    this.#session.onAuthenticated();
     if (this.#pipelines() && !(this.#options.utf8 && this.#capabilities.utf8)) {
       this.#capabilitiesInBackground();
       return;
@@ -255,7 +254,7 @@ export class Pop3Client {
   #capabilitiesInBackground(): void {
     const settled = this.#refreshCapabilities(true)
       .then(async () => {
-        if (this.#options.utf8 && this.#capabilities.utf8 && !this.#session.quitSent)
+        if (this.#options.utf8 && this.#capabilities.utf8 && !this.#conversation.session.quitSent)
           await this.#enableUtf8();
       })
       .catch((error: unknown) => {
@@ -338,8 +337,9 @@ export class Pop3Client {
     waitForReply?: 'always' | 'if-changed';
   } = {}): Promise<QuitResult> {
     const command = Pop3Commands.quit();
-    this.#session.assertAllowed(command);
-    this.#session.onQuitSent();
+    // Asked first: a refused QUIT must throw, not take the path below that does not wait for its reply.
+    // The connection ends the session (UPDATE from TRANSACTION) as it accepts the QUIT.
+    this.#conversation.session.assertAllowed(command);
     // Only when QUIT is written at once: a QUIT queued behind a reply would not leave before the close.
     const conversation = this.#conversation;
     const nothingToCommit = !this.#changedServerState;
@@ -370,7 +370,6 @@ export class Pop3Client {
   async #refreshCapabilities(unanswered = false): Promise<Capabilities> {
     try {
       const command = Pop3Commands.capa();
-      this.#session.assertAllowed(command);
       const failsSession = unanswered ? refusedWithCode : undefined;
       this.#capabilities = (await this.#conversation.send(command, undefined, failsSession)).value;
     } catch (error) {
@@ -424,13 +423,14 @@ export class Pop3Client {
     await this.#refreshCapabilities();
   }
 
+  /** The connection refuses a command the session state forbids (the promise rejects; nothing is sent). */
   async #value<T>(command: Pop3Command<T>): Promise<T> {
-    this.#session.assertAllowed(command);
     return (await this.#conversation.send(command)).value;
   }
 
   #stream(command: Pop3Command<void>, describe: string, maxBytes: number | undefined): Readable {
-    this.#session.assertAllowed(command);
+    // Asked at the call, so a refused RETR throws here rather than failing a stream sent later.
+    this.#conversation.session.assertAllowed(command);
     this.#changedServerState = true;
     const stream = new MessageStream({
       flow: this.#conversation.flow,

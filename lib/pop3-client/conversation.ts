@@ -20,6 +20,7 @@ import {
   Pop3UsageError,
 } from '../pop3/errors.ts';
 import type { StatusLine } from '../pop3/reply-decoder.ts';
+import type { SessionView } from '../pop3/session-state.ts';
 import { FlowControl, type MessageStream } from './message-stream.ts';
 import type { TraceListener } from './options.ts';
 import { ReplyClock, type ReplyPace } from './reply-clock.ts';
@@ -78,6 +79,7 @@ export class Conversation {
       window: options.window,
       ...(options.maxListingOctets === undefined ? {} : { maxListingOctets: options.maxListingOctets }),
       ...(options.maxListingEntries === undefined ? {} : { maxListingEntries: options.maxListingEntries }),
+      tlsActive: transport.encrypted,
     });
     this.#clock = options.pace ? new ReplyClock(options.pace) : undefined;
     this.flow = new FlowControl(
@@ -111,6 +113,11 @@ export class Conversation {
   /** Whether pipelinable commands may be sent without waiting (set once the server advertises PIPELINING). */
   set pipelining(on: boolean) {
     this.#connection.pipelining = on;
+  }
+
+  /** The session state, owned and advanced by the connection as commands and replies pass: read only. */
+  get session(): SessionView {
+    return this.#connection;
   }
 
   get failure(): Error | undefined {
@@ -157,20 +164,19 @@ export class Conversation {
     failsSession?: (error: Error) => boolean,
   ): Promise<Reply<T>> {
     return new Promise<Reply<T>>((resolve, reject) => {
-      if (this.#failure) {
-        // The stream carries the outcome for RETR/TOP; left alone it would never end nor fail.
-        stream?.abort(this.#failure);
-        reject(this.#failure);
+      const exchange = { command, stream, resolve: resolve as Exchange['resolve'], reject, failsSession };
+      try {
+        // The session state sees every command, even one a failed conversation will not send: a QUIT
+        // still ends the session. A command the state forbids is refused here, before any byte leaves.
+        this.#connection.submit(command, exchange);
+      } catch (error) {
+        const refused = error instanceof Error ? error : new Error(String(error));
+        stream?.abort(refused); // the stream carries the outcome for RETR/TOP: it must end or fail
+        reject(refused);
         return;
       }
-      this.#connection.submit(command, {
-        command,
-        stream,
-        resolve: resolve as (reply: Reply<unknown>) => void,
-        reject,
-        failsSession,
-      });
-      this.#pump();
+      if (this.#failure) this.#rejectAll(this.#failure);
+      else this.#pump();
     });
   }
 
@@ -185,11 +191,16 @@ export class Conversation {
     if (this.#failure) return;
     this.#failure = error;
     this.#stopTimers();
+    this.#rejectAll(error);
+    this.#transport.destroy();
+  }
+
+  /** Every command the connection still holds fails with `error`, its stream too (else it never ends). */
+  #rejectAll(error: Error): void {
     for (const exchange of this.#connection.drain()) {
       exchange.stream?.abort(error);
       exchange.reject(error);
     }
-    this.#transport.destroy();
   }
 
   /** Closes politely (after QUIT) or not; no further commands are accepted. */

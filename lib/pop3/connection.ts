@@ -3,8 +3,11 @@
  * out; bytes read go in, events per command come out. It owns the single queue of replies in flight (the
  * decoder's expectations are pushed here and nowhere else, so they cannot drift from the commands), the
  * pipelining window rule, the greeting, the reading of collected bodies (LIST, UIDL, CAPA), and the
- * mapping of -ERR to the error class the caller acts on. Sockets, timers and flow control stay outside
- * (lib/pop3-client/conversation.ts), so every rule here is tested byte by byte without a socket.
+ * mapping of -ERR to the error class the caller acts on. It owns the session state too (session-state.ts):
+ * each command it accepts and each reply it completes advance it, and a command the state forbids is
+ * refused before it is queued, so nothing outside can send out of turn or move the state. Sockets, timers
+ * and flow control stay outside (lib/pop3-client/conversation.ts), so every rule here is tested byte by
+ * byte without a socket.
  *
  * Pipelining (RFC 2449 §6.6): up to `window` pipelinable commands are in flight at once. A command that
  * changes the connection or the session (STLS, AUTH, USER/PASS/APOP, QUIT, UTF8) goes out only when
@@ -16,6 +19,12 @@ import type { Pop3Command } from './commands.ts';
 import { Pop3AuthenticationError, Pop3ServerError } from './errors.ts';
 import { DEFAULT_MAX_LISTING_ENTRIES, DEFAULT_MAX_LISTING_OCTETS } from './limits.ts';
 import { ReplyDecoder, type StatusLine } from './reply-decoder.ts';
+import {
+  type SessionState,
+  SessionStateMachine,
+  type SessionView,
+  type StateGatedCommand,
+} from './session-state.ts';
 
 /** -ERR to these is a refused login (Pop3AuthenticationError); '*SASL' is an AUTH continuation line. */
 const AUTH_KEYWORDS = new Set(['USER', 'PASS', 'APOP', 'AUTH', '*SASL']);
@@ -42,6 +51,8 @@ export interface ConnectionOptions {
   readonly maxListingOctets?: number;
   /** Entries a LIST or UIDL listing keeps. @default DEFAULT_MAX_LISTING_ENTRIES */
   readonly maxListingEntries?: number;
+  /** The connection is TLS from its first byte (implicit TLS): STLS is refused. @default false */
+  readonly tlsActive?: boolean;
 }
 
 export type ConnectionEvent<H> =
@@ -59,15 +70,34 @@ interface Entry<H> {
   reader: BodyReader<unknown> | undefined;
 }
 
-export class Pop3Connection<H> {
+export class Pop3Connection<H> implements SessionView {
   readonly #decoder = new ReplyDecoder();
   readonly #options: ConnectionOptions;
+  readonly #session: SessionStateMachine;
   readonly #waiting: Entry<H>[] = [];
   readonly #inFlight: Entry<H>[] = [];
   #pipelining = false;
 
   constructor(options: ConnectionOptions) {
     this.#options = options;
+    this.#session = new SessionStateMachine({ tlsActive: options.tlsActive ?? false });
+  }
+
+  get state(): SessionState {
+    return this.#session.state;
+  }
+
+  get quitSent(): boolean {
+    return this.#session.quitSent;
+  }
+
+  get tlsActive(): boolean {
+    return this.#session.tlsActive;
+  }
+
+  /** Throws Pop3UsageError when `command` must not be sent now; `submit` checks the same. */
+  assertAllowed(command: StateGatedCommand): void {
+    this.#session.assertAllowed(command);
   }
 
   /** Whether pipelinable commands may be sent without waiting (set once the server advertises PIPELINING). */
@@ -85,8 +115,12 @@ export class Pop3Connection<H> {
     return (this.#inFlight[0] ?? this.#waiting[0])?.command;
   }
 
-  /** Queues a command; `takeWrites` sends it when the window rule allows. */
+  /**
+   * Queues a command; `takeWrites` sends it when the window rule allows. Throws Pop3UsageError, and
+   * queues nothing, when the session state forbids it (after QUIT, RETR before login, a second STLS).
+   */
   submit(command: Pop3Command<unknown>, handle: H): void {
+    this.#session.onCommand(command);
     this.#waiting.push({ command, handle, status: undefined, reader: undefined });
   }
 
@@ -174,6 +208,7 @@ export class Pop3Connection<H> {
   #complete(entry: Entry<H>): ConnectionEvent<H> {
     const { command, status, handle } = entry;
     if (!status) throw new Error('reply ended without a status line'); // decoder guarantees a status first
+    this.#session.onReply(command, status);
     if (status.kind === '-ERR') {
       const ErrorClass = AUTH_KEYWORDS.has(command.keyword) ? Pop3AuthenticationError : Pop3ServerError;
       return {

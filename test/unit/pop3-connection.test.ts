@@ -47,6 +47,16 @@ function wire(window = 4) {
   };
 }
 
+/** A wire past a successful PASS: the connection is in TRANSACTION, nothing recorded yet. */
+function loggedIn(window = 4) {
+  const w = wire(window);
+  w.send(Pop3Commands.pass('secret'));
+  w.server('+OK\r\n');
+  w.written.length = 0;
+  w.events.length = 0;
+  return w;
+}
+
 function capabilities(lines: string[]): Capabilities {
   const reader = capabilitiesReader();
   reader.push(Buffer.from(lines.map((line) => `${line}\r\n`).join(''), 'latin1'));
@@ -111,7 +121,7 @@ describe('Pop3Connection', () => {
   });
 
   it('keeps at most `window` pipelined commands in flight, and sends the rest as replies come in', () => {
-    const w = wire(2);
+    const w = loggedIn(2);
     w.connection.pipelining = true;
     w.send(Pop3Commands.dele(1), 'd1');
     w.send(Pop3Commands.dele(2), 'd2');
@@ -125,7 +135,7 @@ describe('Pop3Connection', () => {
   });
 
   it('without PIPELINING, one command at a time; a session command never joins a pipeline', () => {
-    const w = wire();
+    const w = loggedIn();
     w.send(Pop3Commands.dele(1));
     w.send(Pop3Commands.dele(2));
     expect(w.written).toEqual(['DELE 1\r\n']);
@@ -141,6 +151,8 @@ describe('Pop3Connection', () => {
     const w = wire();
     w.send(Pop3Commands.pass('secret'));
     const refused = w.server('-ERR [AUTH] no\r\n');
+    w.send(Pop3Commands.pass('secret'));
+    w.server('+OK\r\n');
     w.send(Pop3Commands.retr(1));
     const missing = w.server('-ERR no such message\r\n');
     expect(refused).toMatchObject({ type: 'failed' });
@@ -150,7 +162,7 @@ describe('Pop3Connection', () => {
   });
 
   it('streams RETR bodies as data events and collects LIST into its value', () => {
-    const w = wire();
+    const w = loggedIn();
     w.send(Pop3Commands.retr(1));
     w.server('+OK\r\nline\r\n..dot\r\n.\r\n');
     w.send(Pop3Commands.list());
@@ -167,7 +179,7 @@ describe('Pop3Connection', () => {
   });
 
   it('UTF8 is one line, sent alone', () => {
-    const w = wire();
+    const w = loggedIn();
     w.connection.pipelining = true;
     w.send(Pop3Commands.utf8());
     w.send(Pop3Commands.list());

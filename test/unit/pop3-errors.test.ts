@@ -71,27 +71,29 @@ describe('the other errors carry what the caller needs', () => {
 });
 
 describe('SessionStateMachine: which command may be sent when (RFC 1939 §3)', () => {
+  const OK = { kind: '+OK' } as const;
+
   it('walks AUTHORIZATION, TRANSACTION, UPDATE', () => {
     const session = new SessionStateMachine();
     expect(session.state).toBe('AUTHORIZATION');
-    session.assertAllowed(Pop3Commands.user('u'));
+    session.onCommand(Pop3Commands.user('u'));
     expect(() => session.assertAllowed(Pop3Commands.retr(1))).toThrow(
       'RETR is not allowed in the AUTHORIZATION state (allowed in TRANSACTION)',
     );
 
-    session.onAuthenticated();
+    session.onReply(Pop3Commands.pass('p'), OK);
     expect(session.state).toBe('TRANSACTION');
     session.assertAllowed(Pop3Commands.retr(1));
     expect(() => session.assertAllowed(Pop3Commands.pass('p'))).toThrow(Pop3UsageError);
 
-    session.onQuitSent();
+    session.onCommand(Pop3Commands.quit());
     expect(session.state).toBe('UPDATE');
     expect(() => session.assertAllowed(Pop3Commands.noop())).toThrow('NOOP cannot be sent after QUIT');
   });
 
   it('QUIT before login closes without UPDATE', () => {
     const session = new SessionStateMachine();
-    session.onQuitSent();
+    session.onCommand(Pop3Commands.quit());
     expect(session.state).toBe('AUTHORIZATION');
     expect(session.quitSent).toBe(true);
     expect(() => session.assertAllowed(Pop3Commands.user('u'))).toThrow(Pop3UsageError);
@@ -99,10 +101,10 @@ describe('SessionStateMachine: which command may be sent when (RFC 1939 §3)', (
 
   it('refuses a second STLS and a second login', () => {
     const session = new SessionStateMachine();
-    session.assertAllowed(Pop3Commands.stls());
-    session.onTlsStarted();
+    session.onCommand(Pop3Commands.stls());
+    session.onReply(Pop3Commands.stls(), OK);
     expect(() => session.assertAllowed(Pop3Commands.stls())).toThrow(/TLS is already active/);
-    session.onAuthenticated();
-    expect(() => session.onAuthenticated()).toThrow(Pop3UsageError);
+    session.onReply(Pop3Commands.pass('p'), OK);
+    expect(() => session.onCommand(Pop3Commands.pass('p'))).toThrow(Pop3UsageError);
   });
 });
