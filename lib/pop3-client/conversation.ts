@@ -1,8 +1,11 @@
 /**
  * The conversation with one server, as I/O around the sans-I/O Pop3Connection (lib/pop3/connection.ts):
  * writes the lines it releases, feeds it every byte read, and settles each command's promise or stream
- * with the events it returns. The queue of replies in flight, the pipelining window rule and the -ERR
- * mapping live in Pop3Connection; the socket, timers, the reply pace and flow control live here.
+ * with the events it returns. The queue of replies in flight, the pipelining window rule, the -ERR
+ * mapping and the session state live in Pop3Connection; the socket, the batching of writes, flow control
+ * and the settling of replies live here. When to give up on a silent or trickling server is decided in
+ * server-watch.ts, and what the trace may show in conversation-trace.ts: this file only tells them what
+ * passed.
  *
  * Writes never wait for reads (Node buffers them), so a server that stops reading while its own send
  * buffer is full cannot deadlock us.
@@ -11,19 +14,14 @@
 import type { Deadline } from '../deadline.ts';
 import type { Pop3Command } from '../pop3/commands.ts';
 import { type ConnectionEvent, GREETING, Pop3Connection } from '../pop3/connection.ts';
-import {
-  Pop3ConnectionError,
-  Pop3Error,
-  Pop3ProtocolError,
-  Pop3ServerError,
-  Pop3TimeoutError,
-  Pop3UsageError,
-} from '../pop3/errors.ts';
+import { Pop3ConnectionError, Pop3Error, Pop3ProtocolError, Pop3UsageError } from '../pop3/errors.ts';
 import type { StatusLine } from '../pop3/reply-decoder.ts';
 import type { SessionView } from '../pop3/session-state.ts';
+import { ConversationTrace } from './conversation-trace.ts';
 import { FlowControl, type MessageStream } from './message-stream.ts';
 import type { TraceListener } from './options.ts';
-import { ReplyClock, type ReplyPace } from './reply-clock.ts';
+import type { ReplyPace } from './reply-clock.ts';
+import { ServerWatch } from './server-watch.ts';
 import type { Transport } from './transport.ts';
 
 export interface Reply<T> {
@@ -48,9 +46,9 @@ export interface ConversationOptions {
   readonly maxListingOctets?: number;
   /** Entries a LIST or UIDL listing keeps. @default DEFAULT_MAX_LISTING_ENTRIES */
   readonly maxListingEntries?: number;
-  /** Minimum pace of a reply (see ReplyClock). @default no limit */
+  /** Minimum pace of a reply (see ReplyClock, server-watch.ts). @default no limit */
   readonly pace?: ReplyPace;
-  /** Each command's redacted display, each status line, each body by size: never a secret or message text. */
+  /** Each command's redacted display, each status line, each body by size (conversation-trace.ts). */
   readonly onTrace?: TraceListener | undefined;
 }
 
@@ -59,21 +57,16 @@ export class Conversation {
   readonly flow: FlowControl;
   readonly #transport: Transport;
   readonly #connection: Pop3Connection<Exchange>;
-  readonly #options: ConversationOptions;
-  readonly #idleTimer: NodeJS.Timeout;
-  readonly #deadlineTimer: NodeJS.Timeout;
+  readonly #watch: ServerWatch;
   /** Command lines whose replies are expected, not yet handed to the socket. */
   readonly #unwritten: Buffer[] = [];
   #writeScheduled = false;
   #failure: Error | undefined;
-  readonly #clock: ReplyClock | undefined;
-  /** Octets of the body of the reply being read, for the trace. */
-  #bodyOctets = 0;
+  readonly #trace: ConversationTrace | undefined;
 
   constructor(transport: Transport, options: ConversationOptions) {
     this.#transport = transport;
     this.server = transport.label;
-    this.#options = options;
     this.#connection = new Pop3Connection({
       server: this.server,
       window: options.window,
@@ -81,28 +74,25 @@ export class Conversation {
       ...(options.maxListingEntries === undefined ? {} : { maxListingEntries: options.maxListingEntries }),
       tlsActive: transport.encrypted,
     });
-    this.#clock = options.pace ? new ReplyClock(options.pace) : undefined;
+    this.#trace = options.onTrace ? new ConversationTrace(options.onTrace) : undefined;
     this.flow = new FlowControl(
       () => {
         transport.pause();
-        this.#clock?.paused();
+        this.#watch.paused();
       },
       () => {
         transport.resume();
-        this.#clock?.resumed();
-        this.#idleTimer.refresh();
+        this.#watch.resumed();
       },
     );
-    this.#idleTimer = setTimeout(() => this.#onIdle(), options.idleTimeoutMs);
-    this.#deadlineTimer = setTimeout(
-      () =>
-        this.fail(
-          new Pop3TimeoutError(`deadline reached while talking to ${this.server}`, {
-            phase: 'deadline',
-            server: this.server,
-          }),
-        ),
-      Math.min(options.deadline.remainingMs(), 2 ** 31 - 1),
+    const { idleTimeoutMs, deadline, pace } = options;
+    this.#watch = new ServerWatch(
+      { server: this.server, idleTimeoutMs, deadline, pace },
+      {
+        awaiting: () => this.#connection.inFlight[0]?.command,
+        holdingBack: () => this.flow.paused,
+        fail: (error) => this.fail(error),
+      },
     );
     transport.start({
       data: (chunk) => this.#onData(chunk),
@@ -131,26 +121,10 @@ export class Conversation {
 
   /** Waits for the server greeting (a reply nobody asked for, expected first). */
   greeting(timeoutMs: number): Promise<StatusLine> {
-    const timer = setTimeout(
-      () =>
-        this.fail(
-          new Pop3TimeoutError(`no greeting from ${this.server} within ${timeoutMs} ms`, {
-            phase: 'greeting',
-            server: this.server,
-          }),
-        ),
-      timeoutMs,
-    );
-    return this.send(GREETING).then(
-      (reply) => {
-        clearTimeout(timer);
-        return reply.status;
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        throw error;
-      },
-    );
+    const greeted = this.#watch.greeting(timeoutMs);
+    return this.send(GREETING)
+      .finally(greeted)
+      .then((reply) => reply.status);
   }
 
   /**
@@ -190,7 +164,7 @@ export class Conversation {
   fail(error: Error): void {
     if (this.#failure) return;
     this.#failure = error;
-    this.#stopTimers();
+    this.#watch.stop();
     this.#rejectAll(error);
     this.#transport.destroy();
   }
@@ -205,7 +179,7 @@ export class Conversation {
 
   /** Closes politely (after QUIT) or not; no further commands are accepted. */
   close(): void {
-    this.#stopTimers();
+    this.#watch.stop();
     this.#flushWrites();
     if (!this.#failure)
       this.#failure = new Pop3UsageError(`the connection to ${this.server} was closed by the client`);
@@ -217,13 +191,9 @@ export class Conversation {
     const before = this.#connection.inFlight.length;
     const idle = before === 0;
     const lines = this.#connection.takeWrites();
-    if (this.#options.onTrace) {
-      for (const { command } of this.#connection.inFlight.slice(before)) {
-        if (command.line.length > 0) this.#options.onTrace('C', command.display);
-      }
-    }
+    this.#trace?.sent(this.#connection.inFlight.slice(before));
     if (lines.length === 0 && this.#connection.inFlight.length === 0) return;
-    if (idle && this.#connection.inFlight.length > 0) this.#clock?.restart();
+    if (idle && this.#connection.inFlight.length > 0) this.#watch.replyStarted();
     this.#unwritten.push(...lines);
     if (this.#unwritten.length > 0 && !this.#writeScheduled) {
       // Commands issued in the same turn of the event loop (a batch of DELEs) leave in one write.
@@ -236,12 +206,12 @@ export class Conversation {
     this.#writeScheduled = false;
     const lines = this.#unwritten.splice(0);
     if (lines.length === 0 || this.#failure) return;
-    this.#idleTimer.refresh();
+    this.#watch.activity();
     this.#transport.write(lines.length === 1 ? lines[0]! : Buffer.concat(lines));
   }
 
   #onData(chunk: Buffer): void {
-    this.#idleTimer.refresh();
+    this.#watch.activity();
     let events: ConnectionEvent<Exchange>[];
     try {
       events = this.#connection.receive(chunk);
@@ -249,39 +219,24 @@ export class Conversation {
       this.fail(this.#annotate(error, this.#connection.pending));
       return;
     }
-    this.#clock?.received(chunk.length);
+    this.#watch.received(chunk.length);
     for (const event of events) {
       if (this.#failure) return;
       this.#settle(event);
     }
     this.#pump();
-    if (this.#connection.inFlight.length > 0) this.#checkPace();
-  }
-
-  /** A server that keeps sending, but too slowly to ever finish, fails like a silent one. */
-  #checkPace(): void {
-    const late = this.#clock?.overdue();
-    if (!late || !this.#options.pace) return;
-    const { replyMs, minBytesPerSecond } = this.#options.pace;
-    const waitingFor = this.#connection.inFlight[0]!.command;
-    this.fail(
-      new Pop3TimeoutError(
-        `${this.server} took ${late.elapsedMs} ms to send ${late.received} octets of the reply to ` +
-          `${waitingFor.display}; a reply may take ${replyMs} ms plus 1 s per ${minBytesPerSecond} octets`,
-        { phase: 'slow', server: this.server, command: waitingFor.keyword },
-      ),
-    );
+    this.#watch.checkPace();
   }
 
   #settle(event: ConnectionEvent<Exchange>): void {
     const exchange = event.handle;
     if (event.type === 'data') {
-      this.#bodyOctets += event.chunk.length;
+      this.#trace?.body(event.chunk.length);
       exchange.stream?.deliver(event.chunk);
       return;
     }
-    this.#clock?.restart();
-    this.#trace(event);
+    this.#watch.replyStarted();
+    this.#trace?.replied(event);
     if (event.type === 'failed') {
       const error = this.#annotate(event.error, exchange.command);
       exchange.stream?.abort(error);
@@ -291,40 +246,6 @@ export class Conversation {
       exchange.stream?.finish();
       exchange.resolve({ status: event.status, value: event.value });
     }
-  }
-
-  /** The server's side of the trace: each status line, and a streamed body by its size only. */
-  #trace(event: ConnectionEvent<Exchange>): void {
-    const trace = this.#options.onTrace;
-    const octets = this.#bodyOctets;
-    this.#bodyOctets = 0;
-    if (!trace || event.type === 'data') return;
-    const { command } = event.handle;
-    if (event.type === 'failed') {
-      const error = event.error;
-      trace('S', error instanceof Pop3ServerError ? `-ERR ${error.serverText}` : `(${error.name})`);
-      return;
-    }
-    trace('S', traceStatus(event.status));
-    // CAPA's lines decide how the session goes (SASL, PIPELINING, STLS, EXPIRE): shown whole, as parsed.
-    if (command.keyword === 'CAPA') for (const line of capabilityLines(event.value)) trace('S', line);
-    if (command.shape === 'multiline' && event.status.kind === '+OK' && command.bodyMode !== 'collect') {
-      trace('S', `(${octets} octets of ${command.keyword} body)`);
-    }
-  }
-
-  #onIdle(): void {
-    const waiting = this.#connection.inFlight[0]?.command;
-    if (waiting === undefined || this.flow.paused) {
-      this.#idleTimer.refresh();
-      return;
-    }
-    this.fail(
-      new Pop3TimeoutError(
-        `${this.server} sent nothing for ${this.#options.idleTimeoutMs} ms while we waited for the reply to ${waiting.display}`,
-        { phase: 'idle', server: this.server, command: waiting.keyword },
-      ),
-    );
   }
 
   #onClosed(error: Error | undefined): void {
@@ -346,11 +267,6 @@ export class Conversation {
     );
   }
 
-  #stopTimers(): void {
-    clearTimeout(this.#idleTimer);
-    clearTimeout(this.#deadlineTimer);
-  }
-
   /** Names the server (and command) in errors raised by the decoder or a parser, keeping their class. */
   #annotate(error: unknown, command?: Pop3Command<unknown>): Error {
     if (error instanceof Pop3Error && error.server !== undefined) return error;
@@ -362,16 +278,4 @@ export class Conversation {
     if (error instanceof Pop3Error && !(error instanceof Pop3ProtocolError)) return error;
     return new Pop3ProtocolError(`${this.server}: ${message}${about}`, options);
   }
-}
-
-function traceStatus(status: StatusLine): string {
-  if (status.kind === '+') return `+ (${status.text.length} octets of challenge)`;
-  return status.text === '' ? status.kind : `${status.kind} ${status.text}`;
-}
-
-/** "SASL PLAIN XOAUTH2", "PIPELINING", … from a parsed CAPA reply (keywords upper-cased). */
-function capabilityLines(value: unknown): string[] {
-  const raw = (value as { raw?: unknown } | undefined)?.raw;
-  if (!(raw instanceof Map)) return [];
-  return [...(raw as Map<string, readonly string[]>)].map(([keyword, args]) => [keyword, ...args].join(' '));
 }
