@@ -16,6 +16,7 @@ import { loadConfigFile } from '../config/load-config.ts';
 import type { MailboxConfig } from '../config/types.ts';
 import { Deadline } from '../deadline.ts';
 import { classifyFailure, oneLine } from '../pipeline/classify-failure.ts';
+import { connectionOptions } from '../pipeline/client-options.ts';
 import { type ConnectionContext, connectionHint } from '../pipeline/connection-hints.ts';
 import { Pop3Client } from '../pop3-client/client.ts';
 import type { Credentials } from '../ports.ts';
@@ -153,16 +154,10 @@ async function checkMailbox(
     report,
     'greeting',
     async () => {
+      // As a poll connects (lib/pipeline/client-options.ts); one command at a time, each step its own.
       const connected = await Pop3Client.connect({
-        host: mailbox.host,
-        port: mailbox.port,
-        tls: mailbox.tls,
-        ca: mailbox.ca,
-        servername: mailbox.servername,
-        allowInsecureAuth: mailbox.allowInsecureAuth,
-        xoauth2Form: mailbox.profile?.xoauth2Form,
+        ...connectionOptions(mailbox, deadline),
         pipelining: false,
-        deadline,
       });
       return [connected, `${connected.server}${connected.encrypted ? ', encrypted' : ''}`];
     },

@@ -1,10 +1,12 @@
 /**
- * Polls each mailbox under its lock (lib/cli/mailbox-lock.ts), at most `concurrency` at once. A mailbox
- * another run holds is not polled: it ends retry-later (locked), and that other run takes its messages.
+ * Polls each mailbox under its lock (lib/cli/mailbox-lock.ts), at most `concurrency` at once (the
+ * pipeline's pool, lib/pipeline/mailbox-pool.ts). A mailbox another run holds is not polled: it ends
+ * retry-later (locked), and that other run takes its messages.
  */
 import type { MailboxConfig } from '../config/types.ts';
 import type { Deadline } from '../deadline.ts';
 import { type GuardOptions, type HealthPorts, pollGuarded } from '../health/guarded-poll.ts';
+import { pollConcurrently } from '../pipeline/mailbox-pool.ts';
 import { emptyCounts, type MailboxOutcome } from '../pipeline/outcome.ts';
 import { type PollOptions, type PollPorts, pollMailbox } from '../pipeline/poll-mailbox.ts';
 import { MailboxLockError } from './lock-files.ts';
@@ -24,17 +26,9 @@ export async function pollMailboxesLocked(
   deadline: Deadline,
   options: PollOptions & GuardOptions & LockOptions & { concurrency?: number },
 ): Promise<MailboxOutcome[]> {
-  const outcomes: MailboxOutcome[] = new Array(mailboxes.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < mailboxes.length) {
-      const index = next++;
-      outcomes[index] = await pollOne(mailboxes[index]!, ports, deadline, options);
-    }
-  };
-  const workers = Math.max(1, Math.min(options.concurrency ?? 4, mailboxes.length));
-  await Promise.all(Array.from({ length: workers }, worker));
-  return outcomes;
+  return pollConcurrently(mailboxes, options.concurrency, (mailbox) =>
+    pollOne(mailbox, ports, deadline, options),
+  );
 }
 
 async function pollOne(

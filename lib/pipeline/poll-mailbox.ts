@@ -11,19 +11,16 @@ import { providerProfile } from '../config/providers.ts';
 import type { MailboxConfig } from '../config/types.ts';
 import type { Deadline } from '../deadline.ts';
 import { Pop3ConnectionError, Pop3ServerError } from '../pop3/errors.ts';
-import {
-  KEEP_MODE_MAX_LISTING_ENTRIES,
-  KEEP_MODE_MAX_LISTING_OCTETS,
-  maxListingEntriesFor,
-} from '../pop3/limits.ts';
 import { Pop3Client } from '../pop3-client/client.ts';
 import type { Pop3Timeouts } from '../pop3-client/options.ts';
 import type { Clock, CredentialsProvider, MailboxStateStore, MessageStore, Notifier } from '../ports.ts';
+import { pollClientOptions } from './client-options.ts';
 import { CommitBatch } from './commit-batch.ts';
 import { describe, leaveUnnotified, markForDeletion, recordSent } from './commit-steps.ts';
 import { drainInSessions, drainsInSessions } from './drain-sessions.ts';
 import { previewRun } from './dry-run.ts';
 import { type KeepRun, keepRunFor } from './keep-mode.ts';
+import { pollConcurrently } from './mailbox-pool.ts';
 import type { MailboxOutcome } from './outcome.ts';
 import { isOutcomeReason } from './reasons.ts';
 import { planRetrievals, type RetrievalPlan } from './retrieval-plan.ts';
@@ -105,7 +102,7 @@ async function pollSession(
     );
     // auth "auto" may need a second connection when the server closes after refusing a mechanism.
     client = await Pop3Client.connectAndLogin(
-      clientOptions(mailbox, deadline, options),
+      pollClientOptions(mailbox, deadline, options),
       credentials,
       mailbox.auth,
     );
@@ -211,28 +208,6 @@ function closeWithoutQuit(client: Pop3Client): undefined {
   return undefined;
 }
 
-function clientOptions(mailbox: MailboxConfig, deadline: Deadline, options: PollOptions) {
-  return {
-    host: mailbox.host,
-    port: mailbox.port,
-    tls: mailbox.tls,
-    ca: mailbox.ca,
-    servername: mailbox.servername,
-    allowInsecureAuth: mailbox.allowInsecureAuth,
-    pipelining: mailbox.pipelining,
-    xoauth2Form: mailbox.profile?.xoauth2Form,
-    deadline,
-    maxMessageBytes: mailbox.limits.maxMessageBytes,
-    maxListingEntries: mailbox.keep
-      ? KEEP_MODE_MAX_LISTING_ENTRIES
-      : maxListingEntriesFor(mailbox.limits.maxMessagesPerRun),
-    ...(mailbox.keep ? { maxListingOctets: KEEP_MODE_MAX_LISTING_OCTETS } : {}),
-    ...(options.timeouts ? { timeouts: options.timeouts } : {}),
-    ...(options.preferredMechanism ? { preferredMechanism: options.preferredMechanism } : {}),
-    ...(options.onTrace ? { onTrace: options.onTrace.bind(undefined, mailbox.id) } : {}),
-  };
-}
-
 /** Polls several mailboxes, at most `concurrency` at once; one failing mailbox never affects another. */
 export async function pollMailboxes(
   mailboxes: readonly MailboxConfig[],
@@ -240,15 +215,7 @@ export async function pollMailboxes(
   deadline: Deadline,
   options: PollOptions & { concurrency?: number } = {},
 ): Promise<MailboxOutcome[]> {
-  const outcomes: MailboxOutcome[] = new Array(mailboxes.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < mailboxes.length) {
-      const index = next++;
-      outcomes[index] = await pollMailbox(mailboxes[index]!, ports, deadline, options);
-    }
-  };
-  const workers = Math.max(1, Math.min(options.concurrency ?? 4, mailboxes.length));
-  await Promise.all(Array.from({ length: workers }, worker));
-  return outcomes;
+  return pollConcurrently(mailboxes, options.concurrency, (mailbox) =>
+    pollMailbox(mailbox, ports, deadline, options),
+  );
 }
