@@ -8,29 +8,24 @@
  *
  * Every method may be called without awaiting the previous one: commands queue, and are pipelined when
  * the server allows it. RETR/TOP return a Readable at once; its bytes are the exact unstuffed message.
+ * This class is the API; the steps behind it have files of their own: connect.ts (connection, greeting,
+ * STLS), authenticate.ts (login), extensions.ts (CAPA, UTF-8 mode), conversation.ts (the I/O).
  */
 import type { Readable } from 'node:stream';
 import type { Listing } from '../pop3/body-lines.ts';
 import { type Pop3Command, Pop3Commands } from '../pop3/commands.ts';
 import type { AuthMethod, Credentials } from '../pop3/credentials.ts';
-import { Pop3ConnectionError, Pop3SecurityError, Pop3ServerError, Pop3UsageError } from '../pop3/errors.ts';
+import { Pop3ConnectionError, Pop3ServerError, Pop3UsageError } from '../pop3/errors.ts';
 import { LoginPlan } from '../pop3/login-plan.ts';
-import {
-  type Capabilities,
-  type Greeting,
-  type ListEntry,
-  NO_CAPABILITIES,
-  parseGreeting,
-  type UidlEntry,
-} from '../pop3/parsers.ts';
+import type { Capabilities, Greeting, ListEntry, UidlEntry } from '../pop3/parsers.ts';
 import type { SessionState } from '../pop3/session-state.ts';
-import { authenticate, Pop3LoginInterruptedError } from './authenticate.ts';
-import { Conversation } from './conversation.ts';
-import { rememberedMechanisms } from './mechanism-memory.ts';
+import { authenticate, loginOnNewConnections } from './authenticate.ts';
+import { connectAndGreet, startTls } from './connect.ts';
+import type { Conversation } from './conversation.ts';
+import { SessionExtensions } from './extensions.ts';
 import { MessageStream } from './message-stream.ts';
 import { type Pop3ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.ts';
-import { greetingUnlessTlsPort } from './tls-probe.ts';
-import { answersWithTls, Transport } from './transport.ts';
+import type { Transport } from './transport.ts';
 
 export interface QuitResult {
   /**
@@ -49,19 +44,13 @@ export class Pop3Client {
   readonly #options: ResolvedClientOptions;
   readonly #transport: Transport;
   readonly #conversation: Conversation;
-  #capabilities: Capabilities = NO_CAPABILITIES;
+  readonly #extensions: SessionExtensions;
   #mechanism: string | undefined;
-  #utf8Mode = false;
   /**
    * A DELE, RETR or TOP went out in this session: QUIT's reply then tells whether the server committed
    * what the session changed (deletions; for EXPIRE servers, what was retrieved), and is waited for.
    */
   #changedServerState = false;
-  /**
-   * Set while the CAPA sent right after login is unanswered (see `login`): settles once its reply is
-   * read (and UTF8 answered, when that CAPA newly offers it). RETR and TOP issued meanwhile wait for it.
-   */
-  #afterLogin: Promise<unknown> | undefined;
   /** Bytes that arrived before an STLS handshake and were thrown away (hostile or broken server). */
   #discardedBeforeTls = 0;
 
@@ -74,45 +63,23 @@ export class Pop3Client {
     this.#options = options;
     this.#transport = transport;
     this.#conversation = conversation;
+    this.#extensions = new SessionExtensions(conversation, options);
     this.greeting = greeting;
   }
 
   /** Connects, reads the greeting, upgrades with STLS when asked, and reads the capabilities. */
   static async connect(input: Pop3ClientOptions): Promise<Pop3Client> {
     const options = resolveClientOptions(input);
-    const { deadline, timeouts } = options;
-    const transport = await Transport.connect({
-      host: options.host,
-      port: options.port,
-      implicitTls: options.tls === 'implicit',
-      tls: { ca: options.ca, servername: options.servername },
-      connectTimeoutMs: deadline.cap(timeouts.connectMs),
-      tlsTimeoutMs: deadline.cap(timeouts.tlsMs),
-    });
-    const conversation = new Conversation(transport, {
-      idleTimeoutMs: timeouts.idleMs,
-      deadline,
-      window: options.pipelineWindow,
-      maxListingOctets: options.maxListingOctets,
-      maxListingEntries: options.maxListingEntries,
-      pace: { replyMs: timeouts.replyMs, minBytesPerSecond: timeouts.minBytesPerSecond },
-      onTrace: options.onTrace,
-    });
+    const greeted = await connectAndGreet(options);
+    const { transport, conversation, greeting } = greeted;
     try {
-      const greeted = conversation.greeting(deadline.cap(timeouts.greetingMs));
-      const greeting = parseGreeting(
-        await (options.tls === 'implicit'
-          ? greeted
-          : greetingUnlessTlsPort(
-              greeted,
-              () => answersWithTls(options.host, options.port, deadline.cap(timeouts.tlsMs)),
-              timeouts.tlsProbeMs,
-              transport.label,
-            )),
-      );
       const client = new Pop3Client(options, transport, conversation, greeting);
-      await client.#refreshCapabilities();
-      if (options.tls === 'starttls') await client.#startTls();
+      await client.#extensions.refresh();
+      if (options.tls === 'starttls' && !transport.encrypted) {
+        client.#discardedBeforeTls = await startTls(greeted, options, client.capabilities);
+        // RFC 2595 §4: forget what was learned before TLS and ask again.
+        await client.#extensions.refresh();
+      }
       return client;
     } catch (error) {
       conversation.fail(error instanceof Error ? error : new Error(String(error)));
@@ -121,7 +88,7 @@ export class Pop3Client {
   }
 
   get capabilities(): Capabilities {
-    return this.#capabilities;
+    return this.#extensions.capabilities;
   }
 
   /** The session state, as the connection advanced it on the login, STLS and QUIT (lib/pop3/session-state.ts). */
@@ -166,35 +133,14 @@ export class Pop3Client {
    * The mechanism that worked is remembered for this host, port and user (mechanism-memory.ts) and tried
    * first next time, unless `preferredMechanism` names another.
    */
-  static async connectAndLogin(
+  static connectAndLogin(
     options: Pop3ClientOptions,
     credentials: Credentials,
     method: AuthMethod = 'auto',
   ): Promise<Pop3Client> {
     const { host, port } = resolveClientOptions(options);
-    const preferredMechanism =
-      options.preferredMechanism ?? rememberedMechanisms.recall(host, port, credentials.username);
-    const plan = new LoginPlan(credentials, method, { preferredMechanism });
-    for (;;) {
-      const client = await Pop3Client.connect(options);
-      try {
-        await client.login(credentials, method, plan);
-        if (method === 'auto' && client.mechanism !== undefined) {
-          rememberedMechanisms.remember(host, port, credentials.username, client.mechanism);
-        }
-        return client;
-      } catch (error) {
-        client.abort(error instanceof Error ? error : undefined);
-        if (
-          error instanceof Pop3ServerError &&
-          error.hasCode('LOGIN-DELAY') &&
-          error.retryAfterSeconds === undefined
-        ) {
-          error.retryAfterSeconds = client.capabilities.loginDelay;
-        }
-        if (!(error instanceof Pop3LoginInterruptedError)) throw error;
-      }
-    }
+    const where = { host, port, preferredMechanism: options.preferredMechanism };
+    return loginOnNewConnections(() => Pop3Client.connect(options), where, credentials, method);
   }
 
   /**
@@ -221,60 +167,24 @@ export class Pop3Client {
     const offer = {
       server: this.server,
       greeting: this.greeting,
-      capabilities: this.#capabilities,
+      capabilities: this.capabilities,
       encrypted: this.encrypted,
       allowInsecureAuth: this.#options.allowInsecureAuth,
       xoauth2Form: this.#options.xoauth2Form,
-      pipelining: this.#pipelines(),
+      pipelining: this.#extensions.pipelines,
     };
     // The connection enters TRANSACTION itself, on the +OK that ends the login.
     this.#mechanism = await authenticate(this.#conversation, offer, credentials, plan);
-    if (this.#pipelines() && !(this.#options.utf8 && this.#capabilities.utf8)) {
-      this.#capabilitiesInBackground();
-      return;
-    }
-    await this.#refreshCapabilities();
-    if (this.#options.utf8 && this.#capabilities.utf8) await this.#enableUtf8();
-  }
-
-  /** CAPA said PIPELINING and the client may pipeline. */
-  #pipelines(): boolean {
-    return this.#options.pipelining && this.#capabilities.pipelining;
-  }
-
-  /**
-   * The CAPA after login, sent without waiting for its reply: the server pipelines (its CAPA before login
-   * said so, RFC 2449 §6.6), so the listing that follows goes in the same round trip, and the reply to
-   * CAPA, read first, updates `capabilities` before any later reply. A CAPA refused with a response code
-   * (the session failing, e.g. [SYS/TEMP]) fails the connection, so every command after it fails with
-   * that error, as the login itself did before. UTF-8 mode: only when the CAPA before login did not
-   * offer it (else the login waits, as without pipelining); a server that offers it only now gets UTF8
-   * before the first RETR or TOP.
-   */
-  #capabilitiesInBackground(): void {
-    const settled = this.#refreshCapabilities(true)
-      .then(async () => {
-        if (this.#options.utf8 && this.#capabilities.utf8 && !this.#conversation.session.quitSent)
-          await this.#enableUtf8();
-      })
-      .catch((error: unknown) => {
-        this.#conversation.fail(error instanceof Error ? error : new Error(String(error)));
-      });
-    this.#afterLogin = settled;
-    // Registered first, so it runs before the sends `#stream` deferred: those keep their call order, and
-    // any command issued after this ran goes after them.
-    settled.then(() => {
-      this.#afterLogin = undefined;
-    });
+    await this.#extensions.afterLogin();
   }
 
   /** Whether the server accepted UTF8 (RFC 6856): it then hands out messages with 8-bit headers as they are. */
   get utf8Mode(): boolean {
-    return this.#utf8Mode;
+    return this.#extensions.utf8Mode;
   }
 
   async capa(): Promise<Capabilities> {
-    return this.#refreshCapabilities();
+    return this.#extensions.refresh();
   }
 
   stat(): Promise<{ count: number; octets: number }> {
@@ -366,63 +276,6 @@ export class Pop3Client {
     );
   }
 
-  /** `unanswered`: sent without waiting, so a refusal with a code must also fail what was sent after it. */
-  async #refreshCapabilities(unanswered = false): Promise<Capabilities> {
-    try {
-      const command = Pop3Commands.capa();
-      const failsSession = unanswered ? refusedWithCode : undefined;
-      this.#capabilities = (await this.#conversation.send(command, undefined, failsSession)).value;
-    } catch (error) {
-      // A server without CAPA (RFC 1939 only) answers -ERR: it simply has no extensions. A -ERR with a
-      // response code is the server failing the session (e.g. [SYS/TEMP] right after login), not that.
-      if (!(error instanceof Pop3ServerError) || error.responseCode !== undefined) throw error;
-      this.#capabilities = NO_CAPABILITIES;
-    }
-    this.#conversation.pipelining = this.#options.pipelining && this.#capabilities.pipelining;
-    return this.#capabilities;
-  }
-
-  async #enableUtf8(): Promise<void> {
-    try {
-      await this.#value(Pop3Commands.utf8());
-      this.#utf8Mode = true;
-    } catch (error) {
-      // A -ERR leaves the session as it was (RFC 6856 §2): go on without UTF-8 mode, and say so.
-      if (!(error instanceof Pop3ServerError)) throw error;
-    }
-  }
-
-  async #startTls(): Promise<void> {
-    if (this.encrypted) return;
-    if (!this.#capabilities.stls) {
-      throw new Pop3SecurityError(
-        `${this.server} does not advertise STLS, and TLS is required; not falling back to plaintext`,
-        { server: this.server },
-      );
-    }
-    try {
-      await this.#value(Pop3Commands.stls());
-    } catch (error) {
-      if (!(error instanceof Pop3ServerError)) throw error;
-      throw new Pop3SecurityError(
-        `${this.server} refused STLS (${error.serverText}); not falling back to plaintext`,
-        {
-          server: this.server,
-          cause: error,
-        },
-      );
-    }
-    this.#discardedBeforeTls = await this.#conversation.upgradeToTls(() =>
-      this.#transport.upgradeToTls(
-        { ca: this.#options.ca, servername: this.#options.servername },
-        this.#options.host,
-        this.#options.deadline.cap(this.#options.timeouts.tlsMs),
-      ),
-    );
-    // RFC 2595 §4: forget what was learned before TLS and ask again.
-    await this.#refreshCapabilities();
-  }
-
   /** The connection refuses a command the session state forbids (the promise rejects; nothing is sent). */
   async #value<T>(command: Pop3Command<T>): Promise<T> {
     return (await this.#conversation.send(command)).value;
@@ -441,13 +294,7 @@ export class Pop3Client {
     // The stream carries the outcome (data, end or error); the promise only mirrors it.
     const send = () => this.#conversation.send(command, stream).catch(() => undefined);
     // Behind the CAPA after login (and UTF8 if it turns it on), in call order; all in one write.
-    if (this.#afterLogin === undefined) send();
-    else this.#afterLogin.then(send);
+    this.#extensions.whenSettled(send);
     return stream;
   }
-}
-
-/** -ERR with a response code: the server failing the session (e.g. [SYS/TEMP]), not a missing extension. */
-function refusedWithCode(error: Error): boolean {
-  return error instanceof Pop3ServerError && error.responseCode !== undefined;
 }
