@@ -2,7 +2,7 @@
  * SQS-triggered poller: a batch of jobs per invocation (the event source's batch size), each naming one
  * mailbox, polled concurrently, one poll per mailbox (lib/lambda/poll-job.ts). A job names a mailbox of the deployed
  * config, read here from the same place the dispatcher reads it (lib/lambda/deployed-mailboxes.ts); the
- * mailbox is drained into S3 + SQS with pollMailbox and the outcome mapped to the job's fate
+ * mailbox is drained into S3 + SQS (and/or an EventBridge bus) with pollMailbox and the outcome mapped to the job's fate
  * (lib/lambda/disposition.ts). Clients, the config and credentials caches and the logger live for the
  * container, so warm invocations reuse them.
  */
@@ -52,6 +52,7 @@ function portsFor(env: ReturnType<typeof readPollEnv>): PollPorts & HealthPorts 
     bucket: env.bucket,
     keyPrefix: env.keyPrefix,
     queueUrl: env.notificationQueueUrl,
+    eventBus: env.eventBusName,
     credentials,
     onWarning: (message, error) => logger.warn(message, { error }),
   });

@@ -164,7 +164,8 @@ function portsFor(
     env,
     tokenValidUntil: () => runEndsAtMs,
   });
-  if (command.bucket !== undefined && command.queueUrl !== undefined) {
+  if (command.bucket !== undefined) {
+    const targets = [command.queueUrl, command.eventBus && `EventBridge ${command.eventBus}`];
     return {
       ports: awsPorts({
         s3: createS3Client(),
@@ -172,10 +173,11 @@ function portsFor(
         bucket: command.bucket,
         keyPrefix: command.keyPrefix,
         queueUrl: command.queueUrl,
+        eventBus: command.eventBus,
         credentials,
         onWarning: (warning) => process.stderr.write(`mailbox-poller: warning: ${warning}\n`),
       }),
-      destination: `s3://${command.bucket}/${command.keyPrefix} + ${command.queueUrl}`,
+      destination: [`s3://${command.bucket}/${command.keyPrefix}`, ...targets.filter(Boolean)].join(' + '),
     };
   }
   const outDir = path.resolve(command.outDir);
