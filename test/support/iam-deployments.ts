@@ -6,6 +6,7 @@
  */
 import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { IConstruct } from 'constructs';
@@ -78,6 +79,18 @@ export function kmsDeployment(): { stack: Stack; ingestion: MailboxIngestion } {
     configLocation: ConfigLocation.fromBucket(configBucket, S3_CONFIG_KEY),
     secretArns,
     kmsKey,
+  });
+  return { stack, ingestion };
+}
+
+/** The sample mailboxes notified through an EventBridge bus alone (`notificationQueueEnabled: false`). */
+export function eventBusDeployment(): { stack: Stack; ingestion: MailboxIngestion } {
+  const stack = new Stack(synthApp(), 'WithBus', { env: TARGET });
+  const eventBus = new events.EventBus(stack, 'Bus', { eventBusName: 'mail-events' });
+  const ingestion = new MailboxIngestion(stack, 'Mail', {
+    mailboxes: SAMPLE_MAILBOXES,
+    eventBus,
+    notificationQueueEnabled: false,
   });
   return { stack, ingestion };
 }
