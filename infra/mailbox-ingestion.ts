@@ -5,6 +5,7 @@
  *   Scheduler ──every period──▶ dispatch λ ──one job per mailbox──▶ job queue (FIFO, group = mailbox)
  *                                                                       │ batch size 1
  *                                        bucket ◀── PutObject ── poll λ ┘── SendMessage ──▶ notification queue
+ *                                                                       └── PutEvents ──▶ event bus (optional)
  *
  * A job names a mailbox and the config version; both functions read the mailbox settings from the
  * config location. The constructor is the list of what it deploys; each resource is built beside its

@@ -26,7 +26,15 @@ export class EveryTargetNotifier implements Notifier {
     batch: readonly OutgoingNotification[],
     options: NotifyOptions = {},
   ): Promise<NotificationResult[]> {
-    const perTarget = await Promise.all(this.#targets.map((target) => target.send(batch, options)));
+    // A target that throws instead of answering per entry fails the whole batch on that target alone.
+    const perTarget = await Promise.all(
+      this.#targets.map((target) =>
+        target.send(batch, options).catch((error: unknown) => {
+          const reason = `notifier failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
+          return batch.map((n): NotificationResult => ({ entryId: n.entryId, ok: false, reason }));
+        }),
+      ),
+    );
     return batch.map((notification, index) => {
       const reasons: string[] = [];
       for (const results of perTarget) {

@@ -174,4 +174,26 @@ describe('EveryTargetNotifier', () => {
       { entryId: 'entry-3', ok: true },
     ]);
   });
+
+  it('fails the batch on a target that throws, and still sends it to the others', async () => {
+    const sent: string[] = [];
+    const throwing: Notifier = {
+      maxBatchSize: 10,
+      send: async () => {
+        throw new TypeError('broken');
+      },
+    };
+    const recording: Notifier = {
+      maxBatchSize: 10,
+      send: async (batch) => {
+        sent.push(...batch.map((n) => n.entryId));
+        return batch.map((n) => ({ entryId: n.entryId, ok: true }));
+      },
+    };
+    const results = await new EveryTargetNotifier([throwing, recording]).send([notification(1)]);
+    expect(results).toEqual([
+      { entryId: 'entry-1', ok: false, reason: 'notifier failed: TypeError: broken' },
+    ]);
+    expect(sent).toEqual(['entry-1']);
+  });
 });

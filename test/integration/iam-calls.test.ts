@@ -8,9 +8,10 @@
  * the bucket or queue policy, resolved for a fixed account and region. A call that is not allowed fails
  * the test with the call and the statement it lacks; a call the mapping does not know fails it too.
  *
- * Three deployments: the sample app (infra/sample-stack.ts, delete mode), a construct with keep-mode and
- * OAuth2 mailboxes (refresh-token rotation written back), and one under a customer managed KMS key (the
- * key permissions S3 and SQS use on the caller's behalf are derived from each call and checked too).
+ * Four deployments: the sample app (infra/sample-stack.ts, delete mode), a construct with keep-mode and
+ * OAuth2 mailboxes (refresh-token rotation written back), one under a customer managed KMS key (the
+ * key permissions S3 and SQS use on the caller's behalf are derived from each call and checked too), and
+ * one notifying through an EventBridge bus alone (PutEvents, through the PutEvents stand-in).
  * The runs are steered through the paths that make other calls: a multipart upload that fails
  * (AbortMultipartUpload, then the job's retry delay), one that succeeds (copy into place, temporary object
  * deleted), a notification that fails after the store (the next run's conditional write finds the

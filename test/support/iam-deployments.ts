@@ -1,8 +1,9 @@
 /**
- * The two deployments whose IAM policies are checked (test/infra/iam-boundaries.test.ts on the template,
- * test/integration/iam-calls.test.ts with the recorded calls of the built functions): the sample app, and
- * a construct with keep-mode and OAuth2 mailboxes, and one with its config in S3 whose buckets and queues
- * are encrypted with a customer managed KMS key. All are resolved for one fixed account and region.
+ * The deployments whose IAM policies are checked (test/infra/iam-boundaries.test.ts on the template,
+ * test/integration/iam-calls.test.ts with the recorded calls of the built functions): the sample app, a
+ * construct with keep-mode and OAuth2 mailboxes, one with its config in S3 whose buckets and queues are
+ * encrypted with a customer managed KMS key, and one notifying through an EventBridge bus alone. All are
+ * resolved for one fixed account and region.
  */
 import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
