@@ -5,6 +5,7 @@
  */
 
 import type { Template } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { describe, expect, it } from 'vitest';
 import { ConfigLocation } from '../../infra/mailbox-ingestion.ts';
@@ -41,6 +42,8 @@ function expectMatches(variables: readonly string[], reads: FunctionEnv): void {
 
 const configs = {
   'an inline config (SSM parameter)': () => synth(),
+  'an event bus alone': () =>
+    synth({ notificationQueueEnabled: false }, (stack) => ({ eventBus: new events.EventBus(stack, 'Bus') })),
   'a config object in S3': () =>
     synth({}, (stack) => ({
       mailboxes: undefined,
