@@ -2,22 +2,19 @@
  * SQS-triggered poller: a batch of jobs per invocation (the event source's batch size), each naming one
  * mailbox, polled concurrently, one poll per mailbox (lib/lambda/poll-job.ts). A job names a mailbox of the deployed
  * config, read here from the same place the dispatcher reads it (lib/lambda/deployed-mailboxes.ts); the
- * mailbox is drained into S3 + SQS with pollMailbox and the outcome mapped to the job's fate
+ * mailbox is drained into S3 + SQS (and/or an EventBridge bus) with pollMailbox and the outcome mapped to the job's fate
  * (lib/lambda/disposition.ts). Clients, the config and credentials caches and the logger live for the
  * container, so warm invocations reuse them.
  */
 import { randomUUID } from 'node:crypto';
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { awsPorts } from '../lib/adapters/aws-ports.ts';
 import { coalesceReads } from '../lib/adapters/coalescing-secret-source.ts';
 import { ConfigCredentialsProvider } from '../lib/adapters/credentials.ts';
 import { createS3Client } from '../lib/adapters/s3-client.ts';
-import { S3HealthStore } from '../lib/adapters/s3-health-store.ts';
-import { S3MessageStore } from '../lib/adapters/s3-message-store.ts';
-import { S3StateStore } from '../lib/adapters/s3-state-store.ts';
-import { secretMaterialOf } from '../lib/adapters/secret-material.ts';
 import { SecretsManagerSource } from '../lib/adapters/secrets-manager-source.ts';
-import { createSqsClient, SqsNotifier } from '../lib/adapters/sqs-notifier.ts';
+import { createSqsClient } from '../lib/adapters/sqs-notifier.ts';
 import { Deadline } from '../lib/deadline.ts';
 import { breakerPolicyFromEnv } from '../lib/health/breaker.ts';
 import { type HealthPorts, pollGuarded } from '../lib/health/guarded-poll.ts';
@@ -29,7 +26,6 @@ import { createPollMetrics, publishMetricSets } from '../lib/lambda/metrics.ts';
 import { processJobRecords } from '../lib/lambda/poll-job.ts';
 import { DEFAULT_MAX_IN_FLIGHT_BYTES } from '../lib/pipeline/defaults.ts';
 import type { PollPorts } from '../lib/pipeline/poll-mailbox.ts';
-import { systemClock } from '../lib/ports.ts';
 
 const logger = createLogger();
 const s3 = createS3Client();
@@ -50,21 +46,16 @@ let ports: (PollPorts & HealthPorts) | undefined;
 let metrics: ReturnType<typeof createPollMetrics> | undefined;
 
 function portsFor(env: ReturnType<typeof readPollEnv>): PollPorts & HealthPorts {
-  ports ??= {
-    store: new S3MessageStore({
-      client: s3,
-      bucket: env.bucket,
-      keyPrefix: env.keyPrefix,
-      onWarning: (message, error) => logger.warn(message, { error }),
-    }),
-    notifier: new SqsNotifier({ client: sqs, queueUrl: env.notificationQueueUrl }),
+  ports ??= awsPorts({
+    s3,
+    sqs,
+    bucket: env.bucket,
+    keyPrefix: env.keyPrefix,
+    queueUrl: env.notificationQueueUrl,
+    eventBus: env.eventBusName,
     credentials,
-    clock: systemClock,
-    stateStore: new S3StateStore({ client: s3, bucket: env.bucket, keyPrefix: env.keyPrefix }),
-    // Each mailbox's circuit breaker and health record: `<keyPrefix>.health/<mailboxId>.json`.
-    healthStore: new S3HealthStore({ client: s3, bucket: env.bucket, keyPrefix: env.keyPrefix }),
-    secretMaterial: secretMaterialOf(credentials),
-  };
+    onWarning: (message, error) => logger.warn(message, { error }),
+  });
   return ports;
 }
 

@@ -57,6 +57,8 @@ export const DEFAULTS = {
   perMailboxMetrics: PER_MAILBOX_METRICS_DEFAULT,
   /** No stack outputs unless asked for: an output another stack imports can no longer change. */
   outputs: false,
+  /** The notification queue stays when an event bus is added: its consumers keep working. */
+  notificationQueueEnabled: true,
   dispatchMemorySize: 256,
   dispatchTimeout: Duration.minutes(1),
 

@@ -6,6 +6,7 @@
  */
 import * as path from 'node:path';
 import type { Duration } from 'aws-cdk-lib';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -45,7 +46,9 @@ export function buildDispatchFunction(scope: Construct, options: DispatchFunctio
 export interface PollFunctionOptions {
   readonly bucket: s3.IBucket;
   readonly keyPrefix: string;
-  readonly notificationQueue: sqs.IQueue;
+  /** The notification targets: at least one of the two. */
+  readonly notificationQueue: sqs.IQueue | undefined;
+  readonly eventBus: events.IEventBus | undefined;
   readonly jobQueue: sqs.IQueue;
   readonly jobMaxReceiveCount: number;
   readonly metricsNamespace: string;
@@ -65,7 +68,10 @@ export function buildPollFunction(scope: Construct, options: PollFunctionOptions
     environment: {
       [ENV_NAMES.messageBucket]: options.bucket.bucketName,
       [ENV_NAMES.keyPrefix]: options.keyPrefix,
-      [ENV_NAMES.notificationQueueUrl]: options.notificationQueue.queueUrl,
+      ...(options.notificationQueue && {
+        [ENV_NAMES.notificationQueueUrl]: options.notificationQueue.queueUrl,
+      }),
+      ...(options.eventBus && { [ENV_NAMES.eventBusName]: options.eventBus.eventBusArn }),
       [ENV_NAMES.jobQueueUrl]: options.jobQueue.queueUrl,
       [ENV_NAMES.perMailboxMetrics]: String(options.perMailboxMetrics),
       [ENV_NAMES.jobMaxReceiveCount]: String(options.jobMaxReceiveCount),

@@ -4,12 +4,14 @@
  * construct exposes, not how it builds them.
  */
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as events from 'aws-cdk-lib/aws-events';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { HealthState } from '../lib/health/states.ts';
 import { type DropReason, METRIC_DIMENSIONS, METRIC_NAMES } from '../lib/lambda/metric-names.ts';
+import { eventBusMetric } from './event-bus.ts';
 import { grantReadMessages } from './grants.ts';
 import { pollMetric, reasonDimension } from './ingestion-metrics.ts';
 
@@ -18,6 +20,8 @@ export abstract class MailboxIngestionBase extends Construct {
   abstract readonly keyPrefix: string;
   abstract readonly notificationQueue: sqs.IQueue;
   abstract readonly jobQueue: sqs.IQueue;
+  /** The bus the notifications are put on as events, if any. */
+  abstract readonly eventBus: events.IEventBus | undefined;
   /** The CloudWatch namespace of the poll metrics. */
   abstract readonly metricsNamespace: string;
   /** The value of the `Service` dimension of the poll metrics (and the service key of the logs). */
@@ -25,7 +29,8 @@ export abstract class MailboxIngestionBase extends Construct {
 
   /**
    * Lets `grantee` consume the message notifications: receive, delete, change visibility (and read the
-   * queue's attributes), plus kms:Decrypt when the queue has a customer-managed key.
+   * queue's attributes), plus kms:Decrypt when the queue has a customer-managed key. Throws with
+   * `notificationQueueEnabled: false` (no queue: consume the bus with a rule, docs/consume-events.md).
    */
   grantConsumeNotifications(grantee: iam.IGrantable): iam.Grant {
     return this.notificationQueue.grantConsumeMessages(grantee);
@@ -97,6 +102,21 @@ export abstract class MailboxIngestionBase extends Construct {
    */
   metricPollDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return pollMetric(this, METRIC_NAMES.pollDuration, 'Maximum', {}, props);
+  }
+
+  /**
+   * Events on the notification bus that matched a rule (AWS/Events MatchedEvents of the bus): each message
+   * is one "Email Received" event, so a flat line while MessagesIngested rises means no rule routes them.
+   * Throws without an `eventBus`.
+   * @default - sum over 5 minutes
+   */
+  metricEventsMatched(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return eventBusMetric(this.#requireEventBus(), 'MatchedEvents', 'Sum', props);
+  }
+
+  #requireEventBus(): events.IEventBus {
+    if (this.eventBus === undefined) throw new Error('MailboxIngestion: no eventBus was given');
+    return this.eventBus;
   }
 
   /**

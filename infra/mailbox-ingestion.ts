@@ -5,6 +5,7 @@
  *   Scheduler ──every period──▶ dispatch λ ──one job per mailbox──▶ job queue (FIFO, group = mailbox)
  *                                                                       │ batch size 1
  *                                        bucket ◀── PutObject ── poll λ ┘── SendMessage ──▶ notification queue
+ *                                                                       └── PutEvents ──▶ event bus (optional)
  *
  * A job names a mailbox and the config version; both functions read the mailbox settings from the
  * config location. The constructor is the list of what it deploys; each resource is built beside its
@@ -15,6 +16,7 @@
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -26,6 +28,7 @@ import { IngestionAlarms } from './alarms.ts';
 import { ConfigLocation } from './config-location.ts';
 import { IngestionDashboard } from './dashboard.ts';
 import { DEFAULTS, defaultOldestJobAgeThreshold, needsAttentionAlarmPeriod } from './defaults.ts';
+import { grantPutEvents } from './event-bus.ts';
 import { FleetHealth } from './fleet-health.ts';
 import { buildDispatchFunction, buildPollFunction, jobQueueSource } from './functions.ts';
 import { grantMessageStore, grantSecretsRead, grantSecretsWrite, secretArnFor } from './grants.ts';
@@ -42,8 +45,9 @@ import { buildSchedule } from './schedule-target.ts';
 export class MailboxIngestion extends MailboxIngestionBase {
   readonly bucket: s3.IBucket;
   readonly keyPrefix: string;
-  readonly notificationQueue: sqs.IQueue;
-  /** Absent when `notificationQueue` was passed in. */
+  /** Absent without the `eventBus` prop. */
+  readonly eventBus: events.IEventBus | undefined;
+  /** Absent when `notificationQueue` was passed in, or with `notificationQueueEnabled: false`. */
   readonly notificationDeadLetterQueue: sqs.IQueue | undefined;
   readonly jobQueue: sqs.Queue;
   readonly jobDeadLetterQueue: sqs.Queue;
@@ -65,6 +69,18 @@ export class MailboxIngestion extends MailboxIngestionBase {
   readonly dashboard: cloudwatch.Dashboard | undefined;
   /** The dashboard in the CloudWatch console; absent with the dashboard. */
   readonly dashboardUrl: string | undefined;
+
+  readonly #notificationQueue: sqs.IQueue | undefined;
+
+  /** The queue of the message notifications; throws with `notificationQueueEnabled: false` (the bus alone). */
+  get notificationQueue(): sqs.IQueue {
+    if (this.#notificationQueue === undefined) {
+      throw new Error(
+        'MailboxIngestion: there is no notification queue (notificationQueueEnabled: false): the notifications go to eventBus alone',
+      );
+    }
+    return this.#notificationQueue;
+  }
 
   constructor(scope: Construct, id: string, props: MailboxIngestionProps) {
     super(scope, id);
@@ -91,9 +107,13 @@ export class MailboxIngestion extends MailboxIngestionBase {
     this.bucket =
       props.bucket ?? new s3.Bucket(this, 'Bucket', bucketPropsWithDefaults(props, this.keyPrefix));
 
-    const notifications = buildNotificationQueue(this, props);
-    this.notificationQueue = notifications.queue;
-    this.notificationDeadLetterQueue = notifications.dlq;
+    this.eventBus = props.eventBus;
+    const notifications =
+      (props.notificationQueueEnabled ?? DEFAULTS.notificationQueueEnabled)
+        ? buildNotificationQueue(this, props)
+        : undefined;
+    this.#notificationQueue = notifications?.queue;
+    this.notificationDeadLetterQueue = notifications?.dlq;
     const jobs = buildJobQueue(this, {
       kmsKey: props.kmsKey,
       pollTimeout,
@@ -114,7 +134,8 @@ export class MailboxIngestion extends MailboxIngestionBase {
     this.pollFunction = buildPollFunction(this, {
       bucket: this.bucket,
       keyPrefix: this.keyPrefix,
-      notificationQueue: this.notificationQueue,
+      notificationQueue: this.#notificationQueue,
+      eventBus: this.eventBus,
       jobQueue: this.jobQueue,
       jobMaxReceiveCount,
       metricsNamespace: this.metricsNamespace,
@@ -139,7 +160,8 @@ export class MailboxIngestion extends MailboxIngestionBase {
     const dashboard = this.#dashboard(props, schedulePeriod, pollTimeout);
     this.dashboard = dashboard?.dashboard;
     this.dashboardUrl = dashboard?.url;
-    if (props.outputs ?? DEFAULTS.outputs) addIngestionOutputs(this, props.alarmAction);
+    if (props.outputs ?? DEFAULTS.outputs)
+      addIngestionOutputs(this, props.alarmAction, this.#notificationQueue);
 
     acknowledgeAcceptedFindings(this, {
       ownsUnloggedBucket: !props.bucket && !props.bucketProps?.serverAccessLogsBucket,
@@ -155,14 +177,15 @@ export class MailboxIngestion extends MailboxIngestionBase {
 
   /**
    * The poll function reads the config, writes the message store (never over an object), sends the
-   * notifications, reads the mailboxes' secrets and writes back the rotated ones.
+   * notifications (queue, bus or both), reads the mailboxes' secrets and writes back the rotated ones.
    */
   #grantPoll(rotatedSecretArns: readonly string[]): void {
     // The poll function takes every mailbox setting from the deployed config, never from the job.
     this.#readConfig(this.pollFunction);
     grantMessageStore(this.pollFunction, this.bucket, this.keyPrefix);
     denyOverwrites(this.bucket, this.pollFunction.role!, this.keyPrefix);
-    grantSend(this.pollFunction, this.notificationQueue);
+    if (this.#notificationQueue) grantSend(this.pollFunction, this.#notificationQueue);
+    if (this.eventBus) grantPutEvents(this.pollFunction, this.eventBus);
     grantSecretsRead(this.pollFunction, this.secretArns);
     grantSecretsWrite(this.pollFunction, rotatedSecretArns);
   }

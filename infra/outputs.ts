@@ -18,7 +18,6 @@ import type { Construct } from 'constructs';
 /** The members of the construct the outputs name. */
 export interface OutputSource extends Construct {
   readonly bucket: s3.IBucket;
-  readonly notificationQueue: sqs.IQueue;
   readonly jobDeadLetterQueue: sqs.IQueue;
   readonly pollFunction: lambda.IFunction;
   readonly dispatchFunction: lambda.IFunction;
@@ -29,6 +28,8 @@ export interface OutputSource extends Construct {
 export function addIngestionOutputs(
   ingestion: OutputSource,
   alarmTopic?: sns.ITopic,
+  /** Absent with `notificationQueueEnabled: false`: no queue outputs then. */
+  notificationQueue?: sqs.IQueue,
 ): Map<string, CfnOutput> {
   const prefix = ingestion.node.id.replace(/[^A-Za-z0-9]/g, '');
   const outputs = new Map<string, CfnOutput>();
@@ -39,8 +40,8 @@ export function addIngestionOutputs(
     outputs.set(name, cfnOutput);
   };
   output('BucketName', ingestion.bucket.bucketName, 'Bucket of the stored messages (one object per message)');
-  output('NotificationQueueUrl', ingestion.notificationQueue.queueUrl, 'Queue of the message notifications');
-  output('NotificationQueueArn', ingestion.notificationQueue.queueArn, 'ARN of the notification queue');
+  output('NotificationQueueUrl', notificationQueue?.queueUrl, 'Queue of the message notifications');
+  output('NotificationQueueArn', notificationQueue?.queueArn, 'ARN of the notification queue');
   output('JobDeadLetterQueueUrl', ingestion.jobDeadLetterQueue.queueUrl, 'Poll jobs that failed for good');
   output('AlarmTopicArn', alarmTopic?.topicArn, 'SNS topic of the alarms: subscribe to it');
   output(

@@ -1,5 +1,6 @@
 /** The props of the MailboxIngestion construct, and the checks that reject contradictory combinations. */
 import type { Duration } from 'aws-cdk-lib';
+import type * as events from 'aws-cdk-lib/aws-events';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -90,6 +91,21 @@ export interface MailboxIngestionProps {
    * @default - see infra/defaults.ts
    */
   readonly notificationQueueProps?: sqs.QueueProps;
+  /**
+   * An EventBridge bus each notification is also put on as an event (`source` "mailbox-poller",
+   * `detail-type` "Email Received", `detail` the notification), so rules route the messages to any number
+   * of targets (docs/consume-events.md). The poll function may put events on this bus only. With the queue
+   * too, a message is deleted from its server only once both took its notification.
+   * @default - none: notifications go to the queue only
+   */
+  readonly eventBus?: events.IEventBus;
+  /**
+   * Notify through the queue. Pass false, with an `eventBus`, for the bus alone: no notification queue and
+   * no notification dead-letter queue are created, the poll function gets no SQS send grant, and the
+   * `notificationQueue` member throws.
+   * @default true
+   */
+  readonly notificationQueueEnabled?: boolean;
   /**
    * Memory of the poll function, in MiB.
    * @default 512
@@ -194,6 +210,15 @@ export function checkProps(props: MailboxIngestionProps): void {
   both('bucket', 'versioned');
   both('bucket', 'archive');
   both('notificationQueue', 'notificationQueueProps');
+  if (props.notificationQueueEnabled === false) {
+    if (props.eventBus === undefined) {
+      problems.push('notificationQueueEnabled: false needs an eventBus: the notifications must go somewhere');
+    }
+    for (const queueProp of ['notificationQueue', 'notificationQueueProps'] as const) {
+      if (props[queueProp] !== undefined)
+        problems.push(`pass either ${queueProp} or notificationQueueEnabled: false`);
+    }
+  }
   if (props.mailboxes === undefined && props.configLocation === undefined) {
     problems.push('pass the mailboxes inline (mailboxes) or where to read them (configLocation)');
   }

@@ -31,3 +31,15 @@ export const SQS_MAX_VISIBILITY_SECONDS = 43_200;
  * lib/config/fleet-secret.ts) must fit in it; measured here as UTF-8 bytes, the stricter reading.
  */
 export const SECRETS_MANAGER_MAX_SECRET_BYTES = 65_536;
+
+/** PutEvents: at most 10 entries per call (PutEvents API reference, `Entries`, "Array Members: 1 to 10"). */
+export const EVENTBRIDGE_MAX_BATCH_ENTRIES = 10;
+
+/**
+ * The largest PutEvents entry: 256 KB (EventBridge User Guide, "Calculating PutEvents event entry size"),
+ * counted the way that page documents (lib/adapters/eventbridge-notifier.ts `putEventsEntryBytes`): 14
+ * bytes for `Time` if given, the UTF-8 bytes of `Source`, `DetailType`, `Detail` and of each `Resources`
+ * entry. The same page says "the total entry size must be less than 256KB" of a batch: requests are packed
+ * to this total too, the stricter reading.
+ */
+export const EVENTBRIDGE_MAX_ENTRY_BYTES = 256 * 1024;

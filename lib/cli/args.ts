@@ -11,6 +11,9 @@ Options:
   --out DIR           local default: objects as files + notifications.jsonl (default ./mailbox-data)
   --bucket NAME       store in this S3 bucket (or env BUCKET_NAME)
   --queue-url URL     notify to this SQS queue (or env QUEUE_URL)
+  --event-bus BUS     put each notification on this EventBridge bus (name or ARN) as an
+                      "Email Received" event (or env EVENT_BUS_NAME); with --queue-url both
+                      must take it before a message is deleted, without it the bus alone
   --key-prefix P      S3 key prefix (or env KEY_PREFIX; default none)
   --dry-run           change nothing: list each message (UIDL, size, From, Subject) and what a
                       real run would do with it; no RETR, no object, no notification, no DELE
@@ -46,6 +49,8 @@ export interface PollCommand {
   readonly outDir: string;
   readonly bucket: string | undefined;
   readonly queueUrl: string | undefined;
+  /** The EventBridge bus (name or ARN): with `queueUrl`, both must take a notification; alone, the only target. */
+  readonly eventBus: string | undefined;
   readonly keyPrefix: string;
   readonly dryRun: boolean;
   /** Poll mailboxes whose circuit breaker is open (lib/health/breaker.ts). */
@@ -91,9 +96,11 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   if (values.verbose && values.quiet) throw new UsageError('--verbose and --quiet exclude each other');
   const bucket = values.bucket ?? nonEmpty(env.BUCKET_NAME);
   const queueUrl = values['queue-url'] ?? nonEmpty(env.QUEUE_URL);
-  if ((bucket === undefined) !== (queueUrl === undefined)) {
+  const eventBus = values['event-bus'] ?? nonEmpty(env.EVENT_BUS_NAME);
+  if ((bucket === undefined) !== (queueUrl === undefined && eventBus === undefined)) {
     throw new UsageError(
-      '--bucket and --queue-url go together (S3 + SQS); give both, or neither for the local default',
+      '--bucket and --queue-url go together (S3 + SQS), or --bucket and --event-bus (S3 + EventBridge), ' +
+        'or all three; give none of them for the local default',
     );
   }
   return {
@@ -103,6 +110,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       outDir: values.out ?? './mailbox-data',
       bucket,
       queueUrl,
+      eventBus,
       keyPrefix: values['key-prefix'] ?? env.KEY_PREFIX ?? '',
       dryRun: values['dry-run'] ?? false,
       force: values.force ?? false,
@@ -126,6 +134,7 @@ function parse(argv: readonly string[]) {
       out: { type: 'string' },
       bucket: { type: 'string' },
       'queue-url': { type: 'string' },
+      'event-bus': { type: 'string' },
       'key-prefix': { type: 'string' },
       'dry-run': { type: 'boolean' },
       force: { type: 'boolean' },

@@ -51,7 +51,7 @@ export function topUsage(): string {
   return [
     'Usage: mailbox-poller COMMAND [options]',
     '',
-    'Turns POP3 mailboxes into stored messages and notifications (local files, or S3 + SQS).',
+    'Turns POP3 mailboxes into stored messages and notifications (local files, or S3 + SQS and/or EventBridge).',
     '',
     'Commands:',
     ...rows,

@@ -3,6 +3,7 @@
  * queue it uses the local default (objects as files, notifications.jsonl) so it runs with no AWS account.
  */
 import path from 'node:path';
+import { awsPorts } from '../adapters/aws-ports.ts';
 import { coalesceReads } from '../adapters/coalescing-secret-source.ts';
 import { ConfigCredentialsProvider } from '../adapters/credentials.ts';
 import { LocalHealthStore } from '../adapters/local-health-store.ts';
@@ -10,12 +11,9 @@ import { LocalMessageStore } from '../adapters/local-message-store.ts';
 import { LocalNotifier } from '../adapters/local-notifier.ts';
 import { LocalStateStore } from '../adapters/local-state-store.ts';
 import { createS3Client } from '../adapters/s3-client.ts';
-import { S3HealthStore } from '../adapters/s3-health-store.ts';
-import { S3MessageStore } from '../adapters/s3-message-store.ts';
-import { S3StateStore } from '../adapters/s3-state-store.ts';
 import { secretMaterialOf } from '../adapters/secret-material.ts';
 import { SecretsManagerSource } from '../adapters/secrets-manager-source.ts';
-import { createSqsClient, SqsNotifier } from '../adapters/sqs-notifier.ts';
+import { createSqsClient } from '../adapters/sqs-notifier.ts';
 import { ConfigError, loadConfigFile } from '../config/load-config.ts';
 import type { PollerConfig } from '../config/types.ts';
 import { Deadline } from '../deadline.ts';
@@ -166,24 +164,20 @@ function portsFor(
     env,
     tokenValidUntil: () => runEndsAtMs,
   });
-  if (command.bucket !== undefined && command.queueUrl !== undefined) {
-    const s3 = createS3Client();
+  if (command.bucket !== undefined) {
+    const targets = [command.queueUrl, command.eventBus && `EventBridge ${command.eventBus}`];
     return {
-      ports: {
-        store: new S3MessageStore({
-          client: s3,
-          bucket: command.bucket,
-          keyPrefix: command.keyPrefix,
-          onWarning: (warning) => process.stderr.write(`mailbox-poller: warning: ${warning}\n`),
-        }),
-        notifier: new SqsNotifier({ client: createSqsClient(), queueUrl: command.queueUrl }),
+      ports: awsPorts({
+        s3: createS3Client(),
+        sqs: createSqsClient(),
+        bucket: command.bucket,
+        keyPrefix: command.keyPrefix,
+        queueUrl: command.queueUrl,
+        eventBus: command.eventBus,
         credentials,
-        clock: systemClock,
-        stateStore: new S3StateStore({ client: s3, bucket: command.bucket, keyPrefix: command.keyPrefix }),
-        healthStore: new S3HealthStore({ client: s3, bucket: command.bucket, keyPrefix: command.keyPrefix }),
-        secretMaterial: secretMaterialOf(credentials),
-      },
-      destination: `s3://${command.bucket}/${command.keyPrefix} + ${command.queueUrl}`,
+        onWarning: (warning) => process.stderr.write(`mailbox-poller: warning: ${warning}\n`),
+      }),
+      destination: [`s3://${command.bucket}/${command.keyPrefix}`, ...targets.filter(Boolean)].join(' + '),
     };
   }
   const outDir = path.resolve(command.outDir);

@@ -15,6 +15,8 @@ export const ENV_NAMES = {
   messageBucket: 'MESSAGE_BUCKET',
   keyPrefix: 'KEY_PREFIX',
   notificationQueueUrl: 'NOTIFICATION_QUEUE_URL',
+  /** The EventBridge bus (name or ARN) each notification is also, or only, put on as an event. */
+  eventBusName: 'EVENT_BUS_NAME',
   jobMaxReceiveCount: 'JOB_MAX_RECEIVE_COUNT',
   metricsNamespace: 'METRICS_NAMESPACE',
   perMailboxMetrics: 'PER_MAILBOX_METRICS',
@@ -41,6 +43,8 @@ export const CONFIG_LOCATION_ENV: readonly (readonly EnvName[])[] = [
 export interface FunctionEnv {
   readonly required: readonly EnvName[];
   readonly optional: readonly EnvName[];
+  /** At least one of these must be set (the poll function's notification targets: queue, bus or both). */
+  readonly atLeastOne?: readonly EnvName[];
 }
 
 /** The dispatch function, besides its config location. */
@@ -51,7 +55,8 @@ export const DISPATCH_ENV: FunctionEnv = {
 
 /** The poll function, besides its config location. */
 export const POLL_ENV: FunctionEnv = {
-  required: [ENV_NAMES.messageBucket, ENV_NAMES.notificationQueueUrl, ENV_NAMES.jobQueueUrl],
+  required: [ENV_NAMES.messageBucket, ENV_NAMES.jobQueueUrl],
+  atLeastOne: [ENV_NAMES.notificationQueueUrl, ENV_NAMES.eventBusName],
   optional: [
     ENV_NAMES.keyPrefix,
     ENV_NAMES.jobMaxReceiveCount,

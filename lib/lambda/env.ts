@@ -66,7 +66,10 @@ export interface PollEnv {
   readonly configLocation: ConfigLocation;
   readonly bucket: string;
   readonly keyPrefix: string;
-  readonly notificationQueueUrl: string;
+  /** The notification targets: at least one is set; with both, a notification must reach both. */
+  readonly notificationQueueUrl: string | undefined;
+  /** The EventBridge bus, by name or ARN. */
+  readonly eventBusName: string | undefined;
   readonly jobQueueUrl: string;
   readonly jobMaxReceiveCount: number;
   readonly metricsNamespace: string;
@@ -79,11 +82,19 @@ export interface PollEnv {
 }
 
 export function readPollEnv(env: Env): PollEnv {
+  const notificationQueueUrl = env[ENV_NAMES.notificationQueueUrl] || undefined;
+  const eventBusName = env[ENV_NAMES.eventBusName] || undefined;
+  if (notificationQueueUrl === undefined && eventBusName === undefined) {
+    throw new EnvError(
+      `neither ${ENV_NAMES.notificationQueueUrl} nor ${ENV_NAMES.eventBusName} is set: the notifications have no target`,
+    );
+  }
   return {
     configLocation: configLocationFromEnv(env),
     bucket: requireEnv(env, ENV_NAMES.messageBucket),
     keyPrefix: env[ENV_NAMES.keyPrefix] ?? '',
-    notificationQueueUrl: requireEnv(env, ENV_NAMES.notificationQueueUrl),
+    notificationQueueUrl,
+    eventBusName,
     jobQueueUrl: requireEnv(env, ENV_NAMES.jobQueueUrl),
     jobMaxReceiveCount: positiveInteger(env, ENV_NAMES.jobMaxReceiveCount, DEFAULT_JOB_MAX_RECEIVE_COUNT),
     metricsNamespace: env[ENV_NAMES.metricsNamespace] || DEFAULT_METRICS_NAMESPACE,

@@ -5,6 +5,7 @@
  */
 
 import type { Template } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { describe, expect, it } from 'vitest';
 import { ConfigLocation } from '../../infra/mailbox-ingestion.ts';
@@ -24,9 +25,16 @@ function variablesOf(template: Template, prefix: string): string[] {
 function expectMatches(variables: readonly string[], reads: FunctionEnv): void {
   const configSets = CONFIG_LOCATION_ENV.filter((set) => set.every((name) => variables.includes(name)));
   expect(configSets).toHaveLength(1);
-  const known = new Set<string>([...reads.required, ...reads.optional, ...CONFIG_LOCATION_ENV.flat()]);
+  const atLeastOne = reads.atLeastOne ?? [];
+  const known = new Set<string>([
+    ...reads.required,
+    ...reads.optional,
+    ...atLeastOne,
+    ...CONFIG_LOCATION_ENV.flat(),
+  ]);
   expect(variables.filter((name) => !known.has(name))).toEqual([]);
   expect(reads.required.filter((name) => !variables.includes(name))).toEqual([]);
+  if (atLeastOne.length > 0) expect(atLeastOne.filter((name) => variables.includes(name))).not.toEqual([]);
   const chosen: readonly string[] = configSets[0]!;
   const otherConfig: readonly string[] = CONFIG_LOCATION_ENV.flat().filter((name) => !chosen.includes(name));
   expect(variables.filter((name) => otherConfig.includes(name))).toEqual([]);
@@ -34,6 +42,8 @@ function expectMatches(variables: readonly string[], reads: FunctionEnv): void {
 
 const configs = {
   'an inline config (SSM parameter)': () => synth(),
+  'an event bus alone': () =>
+    synth({ notificationQueueEnabled: false }, (stack) => ({ eventBus: new events.EventBus(stack, 'Bus') })),
   'a config object in S3': () =>
     synth({}, (stack) => ({
       mailboxes: undefined,
@@ -62,11 +72,22 @@ describe('the required names are the ones env.ts requires', () => {
     ['dispatch', DISPATCH_ENV, readDispatchEnv],
     ['poll', POLL_ENV, readPollEnv],
   ] as const)('%s: starts with the required names alone, and names each one missing', (_, reads, read) => {
-    expect(() => read(complete(reads.required))).not.toThrow();
+    const oneTarget = (reads.atLeastOne ?? []).slice(0, 1);
+    expect(() => read(complete([...reads.required, ...oneTarget]))).not.toThrow();
     for (const name of reads.required) {
-      const env = complete(reads.required.filter((other) => other !== name));
+      const env = complete([...reads.required.filter((other) => other !== name), ...oneTarget]);
       expect(() => read(env)).toThrow(EnvError);
       expect(() => read(env)).toThrow(name);
     }
+  });
+
+  it('poll: starts with any one of its notification targets, and names them all when none is set', () => {
+    const targets = POLL_ENV.atLeastOne ?? [];
+    expect(targets).toEqual(['NOTIFICATION_QUEUE_URL', 'EVENT_BUS_NAME']);
+    for (const target of targets)
+      expect(() => readPollEnv(complete([...POLL_ENV.required, target]))).not.toThrow();
+    const none = () => readPollEnv(complete(POLL_ENV.required));
+    expect(none).toThrow(EnvError);
+    for (const target of targets) expect(none).toThrow(target);
   });
 });

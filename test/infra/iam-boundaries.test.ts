@@ -6,10 +6,12 @@
  * with keep-mode and OAuth2 mailboxes. The recorded calls of the built functions are checked against the
  * same templates in test/integration/iam-calls.test.ts.
  */
-import type { Stack } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
 import { describe, expect, it } from 'vitest';
-import type { MailboxIngestion } from '../../infra/mailbox-ingestion.ts';
+import { MailboxIngestion } from '../../infra/mailbox-ingestion.ts';
+import { SAMPLE_MAILBOXES } from '../../infra/sample-stack.ts';
 import { DeployedTemplate, type TemplateJson } from '../support/deployed-template.ts';
 import {
   administratorOf,
@@ -296,6 +298,30 @@ describe('a construct with keep-mode and OAuth2 mailboxes', () => {
       ...secretBoundaries(d, ['mail/archive', 'oauth/app', 'oauth/delegated'], ['oauth/delegated']),
     ];
     expect(rows.map(([name]) => name)).toContain('poll writes oauth/app back');
+    expect(await check(rows, d)).toEqual({ denied: [], allowed: [] });
+  });
+});
+
+describe('a construct notifying an EventBridge bus beside the queue', () => {
+  const app = new App({ builtinCloudFormationValidation: false, context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new Stack(app, 'WithBus', { env: TARGET });
+  const eventBus = new events.EventBus(stack, 'Bus', { eventBusName: 'mail-events' });
+  const d = deployed({
+    stack,
+    ingestion: new MailboxIngestion(stack, 'Mail', { mailboxes: SAMPLE_MAILBOXES, eventBus }),
+  });
+  const busArn = (name: string) => `arn:aws:events:${TARGET.region}:${TARGET.account}:event-bus/${name}`;
+  const EVENT = { 'events:source': 'mailbox-poller', 'events:detail-type': 'Email Received' };
+  const put = (caller: Caller, bus: string) =>
+    call(caller, 'PutEvents', 'events:PutEvents', busArn(bus), EVENT);
+
+  it('lets the poll function put events on its bus and on no other; the dispatch function on none', async () => {
+    const rows: Row[] = [
+      ...boundaries(d),
+      ['poll puts events on another bus', put(d.poll, 'other-events'), put(d.poll, 'mail-events')],
+      ['poll puts events on the default bus', put(d.poll, 'default'), put(d.poll, 'mail-events')],
+      ['dispatch puts events on the bus', put(d.dispatch, 'mail-events'), put(d.poll, 'mail-events')],
+    ];
     expect(await check(rows, d)).toEqual({ denied: [], allowed: [] });
   });
 });

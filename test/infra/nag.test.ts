@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -55,6 +56,11 @@ describe('cdk-nag AwsSolutions', () => {
       () => ({ notificationQueueProps: { fifo: true }, versioned: false }),
     ],
     ['a custom key prefix', () => ({ keyPrefix: 'inbound/mail/' })],
+    ['an event bus beside the queue', (s) => ({ eventBus: new events.EventBus(s, 'Bus') })],
+    [
+      'an event bus alone',
+      (s) => ({ eventBus: new events.EventBus(s, 'Bus'), notificationQueueEnabled: false }),
+    ],
     ['a dashboard', () => ({ dashboard: { dashboardName: 'mail' } })],
     [
       'existing bucket and queue',

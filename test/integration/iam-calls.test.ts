@@ -8,9 +8,10 @@
  * the bucket or queue policy, resolved for a fixed account and region. A call that is not allowed fails
  * the test with the call and the statement it lacks; a call the mapping does not know fails it too.
  *
- * Three deployments: the sample app (infra/sample-stack.ts, delete mode), a construct with keep-mode and
- * OAuth2 mailboxes (refresh-token rotation written back), and one under a customer managed KMS key (the
- * key permissions S3 and SQS use on the caller's behalf are derived from each call and checked too).
+ * Four deployments: the sample app (infra/sample-stack.ts, delete mode), a construct with keep-mode and
+ * OAuth2 mailboxes (refresh-token rotation written back), one under a customer managed KMS key (the
+ * key permissions S3 and SQS use on the caller's behalf are derived from each call and checked too), and
+ * one notifying through an EventBridge bus alone (PutEvents, through the PutEvents stand-in).
  * The runs are steered through the paths that make other calls: a multipart upload that fails
  * (AbortMultipartUpload, then the job's retry delay), one that succeeds (copy into place, temporary object
  * deleted), a notification that fails after the store (the next run's conditional write finds the
@@ -29,8 +30,15 @@ import {
 } from '../support/aws-request-recorder.ts';
 import { deployFunctions } from '../support/deployed-functions.ts';
 import { type DovecotServer, startDovecot } from '../support/dovecot.ts';
+import { type EventBridgeEndpoint, startEventBridgeEndpoint } from '../support/eventbridge-endpoint.ts';
 import { type Fauxqs, startFauxqs } from '../support/fauxqs.ts';
-import { keepOAuthDeployment, kmsDeployment, sampleDeployment, TARGET } from '../support/iam-deployments.ts';
+import {
+  eventBusDeployment,
+  keepOAuthDeployment,
+  kmsDeployment,
+  sampleDeployment,
+  TARGET,
+} from '../support/iam-deployments.ts';
 import { buildFunctionBundles, captureOutput } from '../support/lambda-harness.ts';
 import {
   deployable,
@@ -68,12 +76,13 @@ describe('every AWS call of the built functions is allowed by the synthesized po
   let outDir: string;
   let bundles: { poll: string; dispatch: string };
   const savedEnv = { ...process.env };
-  const results: { sample?: RunResult; keepOAuth?: RunResult; kms?: RunResult } = {};
+  let bus: EventBridgeEndpoint;
+  const results: { sample?: RunResult; keepOAuth?: RunResult; kms?: RunResult; bus?: RunResult } = {};
 
   beforeAll(async () => {
     outDir = await mkdtemp(path.join(tmpdir(), 'iam-calls-'));
     tokens = await startTokenEndpoint({ clients: [APP, DESKTOP] });
-    [dovecot, aws, secrets, ssm, bundles] = await Promise.all([
+    [dovecot, aws, secrets, ssm, bus, bundles] = await Promise.all([
       startDovecot({
         users: Object.entries(USERS).map(([name, password]) => ({ name, password })),
         oauth2IntrospectionUrl: `${tokens.url}/introspect`,
@@ -81,6 +90,7 @@ describe('every AWS call of the built functions is allowed by the synthesized po
       startFauxqs(),
       startSecretsManagerEndpoint(),
       startSsmEndpoint(),
+      startEventBridgeEndpoint(),
       buildFunctionBundles(outDir),
     ]);
     const upstreams = {
@@ -88,6 +98,7 @@ describe('every AWS call of the built functions is allowed by the synthesized po
       sqs: aws.endpoint,
       secretsmanager: secrets.endpoint,
       ssm: ssm.endpoint,
+      events: bus.endpoint,
     };
     recorder = await startAwsRequestRecorder(upstreams);
     // Every SDK client of the bundles, whatever its service, goes through the recorder.
@@ -104,7 +115,14 @@ describe('every AWS call of the built functions is allowed by the synthesized po
 
   afterAll(async () => {
     process.env = savedEnv;
-    const stops = [dovecot?.stop(), aws?.stop(), secrets?.close(), ssm?.close(), tokens?.close()];
+    const stops = [
+      dovecot?.stop(),
+      aws?.stop(),
+      secrets?.close(),
+      ssm?.close(),
+      tokens?.close(),
+      bus?.close(),
+    ];
     await Promise.all([...stops, recorder?.close()]);
     if (outDir) await rm(outDir, { recursive: true, force: true });
   });
@@ -368,8 +386,43 @@ describe('every AWS call of the built functions is allowed by the synthesized po
     });
   });
 
+  describe('a construct notifying through an EventBridge bus alone', () => {
+    beforeAll(async () => {
+      results.bus = await recordRun(deployable(eventBusDeployment()), SAMPLE_USERS, async (run) => {
+        secrets.putSecret('mailbox-poller/support', USERS.support);
+        secrets.putSecret('mailbox-poller/invoices', USERS.invoices);
+        await dovecot.seed('support', [message('bus', 1), message('bus', 2)]);
+        await dovecot.seed('invoices', [message('bus', 3)]);
+        expect(await run.runSlot('2025-03-04T13:00:00Z')).toEqual({ batchItemFailures: [] });
+        expect(await dovecot.messageCount('support')).toBe(0);
+        expect(await dovecot.messageCount('invoices')).toBe(0);
+        expect(bus.events.map((event) => event.eventBusName)).toEqual(
+          Array(3).fill(`arn:aws:events:${TARGET.region}:${TARGET.account}:event-bus/mail-events`),
+        );
+      });
+    }, 180_000);
+
+    test('every recorded call is allowed; the poll function puts events and sends no notification to SQS', () => {
+      expect(results.bus!.problems).toEqual([]);
+      const operations = operationsOf(results.bus!, 'poll');
+      expect(operations).toContain('PutEvents');
+      expect(operations).not.toContain('SendMessageBatch');
+    });
+
+    test('without the PutEvents grant, each event put is listed', async () => {
+      const edited = withoutIdentityAction(results.bus!.deployment.template, 'events:PutEvents');
+      const { problems } = await evaluate(results.bus!, edited);
+      expect(problems.length).toBeGreaterThan(0);
+      for (const line of problems) {
+        expect(line).toMatch(
+          /^poll: PutEvents = events:PutEvents on arn:aws:events:us-east-1:123456789012:event-bus\/mail-events \[events:source=mailbox-poller, events:detail-type=Email Received\] → ImplicitlyDenied/,
+        );
+      }
+    });
+  });
+
   test('every action granted is used by the functions or by the Lambda service for them, but the listed excess', () => {
-    const excess = grantsNoneUsed([results.sample!, results.keepOAuth!, results.kms!]);
+    const excess = grantsNoneUsed([results.sample!, results.keepOAuth!, results.kms!, results.bus!]);
     expect(excess.sort()).toEqual([
       // From the SqsEventSource's grantConsumeMessages: neither the code nor the event source mapping asks for it.
       'poll: sqs:GetQueueUrl',

@@ -84,6 +84,8 @@ export class DeployedTemplate {
       }
       case 'AWS::IAM::Role':
         return base.slice(0, MAX_ROLE_NAME);
+      case 'AWS::Events::EventBus':
+        return String(this.resolve(props['Name']));
       case 'AWS::SSM::Parameter':
         // Generated parameter names have no leading slash (CFN-<logical id>-<random>).
         return `CFN-${logicalId}`;
@@ -122,6 +124,7 @@ export class DeployedTemplate {
       'AWS::Logs::LogGroup': `arn:aws:logs:${region}:${account}:log-group:${name}:*`,
       'AWS::KMS::Key': `arn:aws:kms:${region}:${account}:key/${this.ref(logicalId)}`,
       'AWS::SNS::Topic': `arn:aws:sns:${region}:${account}:${name}`,
+      'AWS::Events::EventBus': `arn:aws:events:${region}:${account}:event-bus/${name}`,
     };
     if (attribute === 'Arn' && arns[type] !== undefined) return arns[type];
     if (attribute === 'QueueName' && type === 'AWS::SQS::Queue') return name;

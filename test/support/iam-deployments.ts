@@ -1,11 +1,13 @@
 /**
- * The two deployments whose IAM policies are checked (test/infra/iam-boundaries.test.ts on the template,
- * test/integration/iam-calls.test.ts with the recorded calls of the built functions): the sample app, and
- * a construct with keep-mode and OAuth2 mailboxes, and one with its config in S3 whose buckets and queues
- * are encrypted with a customer managed KMS key. All are resolved for one fixed account and region.
+ * The deployments whose IAM policies are checked (test/infra/iam-boundaries.test.ts on the template,
+ * test/integration/iam-calls.test.ts with the recorded calls of the built functions): the sample app, a
+ * construct with keep-mode and OAuth2 mailboxes, one with its config in S3 whose buckets and queues are
+ * encrypted with a customer managed KMS key, and one notifying through an EventBridge bus alone. All are
+ * resolved for one fixed account and region.
  */
 import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { IConstruct } from 'constructs';
@@ -78,6 +80,18 @@ export function kmsDeployment(): { stack: Stack; ingestion: MailboxIngestion } {
     configLocation: ConfigLocation.fromBucket(configBucket, S3_CONFIG_KEY),
     secretArns,
     kmsKey,
+  });
+  return { stack, ingestion };
+}
+
+/** The sample mailboxes notified through an EventBridge bus alone (`notificationQueueEnabled: false`). */
+export function eventBusDeployment(): { stack: Stack; ingestion: MailboxIngestion } {
+  const stack = new Stack(synthApp(), 'WithBus', { env: TARGET });
+  const eventBus = new events.EventBus(stack, 'Bus', { eventBusName: 'mail-events' });
+  const ingestion = new MailboxIngestion(stack, 'Mail', {
+    mailboxes: SAMPLE_MAILBOXES,
+    eventBus,
+    notificationQueueEnabled: false,
   });
   return { stack, ingestion };
 }

@@ -45,6 +45,8 @@ export function iamRequestsFor(request: RecordedRequest, account: string): Mappe
       return ssmRequests(request, account);
     case 'kms':
       return kmsRequests(request, account);
+    case 'events':
+      return eventBridgeRequests(request, account);
     default:
       return unmapped(`no IAM mapping for service "${request.service}"`);
   }
@@ -179,6 +181,33 @@ function kmsRequests(request: RecordedRequest, account: string): MappedRequest {
   }
   const resource = keyId.startsWith('arn:') ? keyId : `arn:aws:kms:${request.region}:${account}:key/${keyId}`;
   return mapped({ operation, action: `kms:${operation}`, resource, context: {} });
+}
+
+/**
+ * PutEvents: events:PutEvents on the bus of each entry (its EventBusName, a name or an ARN; the default
+ * bus without one), with the entry's `events:source` and `events:detail-type` condition keys.
+ */
+function eventBridgeRequests(request: RecordedRequest, account: string): MappedRequest {
+  const operation = operationOf(request);
+  const entries = request.body?.['Entries'];
+  if (operation !== 'PutEvents' || !Array.isArray(entries) || entries.length === 0) {
+    return unmapped(`EventBridge request ${operation} ${JSON.stringify(request.body)}`);
+  }
+  const busArn = (bus: unknown) =>
+    typeof bus === 'string' && bus.startsWith('arn:')
+      ? bus
+      : `arn:aws:events:${request.region}:${account}:event-bus/${typeof bus === 'string' ? bus : 'default'}`;
+  return mapped(
+    ...(entries as Record<string, unknown>[]).map((entry) => ({
+      operation,
+      action: 'events:PutEvents',
+      resource: busArn(entry['EventBusName']),
+      context: {
+        'events:source': String(entry['Source']),
+        'events:detail-type': String(entry['DetailType']),
+      },
+    })),
+  );
 }
 
 /**
