@@ -37,8 +37,12 @@ export interface MailboxConfig {
   readonly port: number;
   readonly tls: TlsMode;
   readonly username: string;
-  readonly password: SecretRef;
-  /** Whether `password` holds an OAuth2 access token (XOAUTH2) rather than a password. */
+  /**
+   * Where the mailbox's credential comes from: a password, an OAuth2 access token, or an OAuth2 grant the
+   * token is obtained with. Written in the configuration document as `password`, `accessToken` or `oauth2`.
+   */
+  readonly credential: SecretRef;
+  /** Whether `credential` holds an OAuth2 access token or grant (XOAUTH2) rather than a password. */
   readonly credentialKind: 'password' | 'oauth2';
   readonly auth: AuthMethod;
   /** Extra trusted CA certificates (PEM) for this server. */

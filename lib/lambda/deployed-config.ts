@@ -35,7 +35,7 @@ export function nameMailboxInProblem(problem: string, document: unknown): string
 export function secretsAtRestProblems(config: PollerConfig): string[] {
   const problems: string[] = [];
   config.mailboxes.forEach((mailbox, index) => {
-    const ref = mailbox.password;
+    const ref = mailbox.credential;
     if ('oauth2' in ref) {
       if (!('secretId' in ref.oauth2.secret)) {
         problems.push(
@@ -45,9 +45,9 @@ export function secretsAtRestProblems(config: PollerConfig): string[] {
       }
       return;
     }
-    if (!('secretId' in mailbox.password)) {
+    if (!('secretId' in mailbox.credential)) {
       const field = mailbox.credentialKind === 'oauth2' ? 'accessToken' : 'password';
-      const kind = 'literal' in mailbox.password ? 'a literal' : 'an environment variable';
+      const kind = 'literal' in mailbox.credential ? 'a literal' : 'an environment variable';
       problems.push(
         `mailbox '${mailbox.id}' (mailboxes/${index}): ${field}: is ${kind}; a deployed config must use ` +
           `{ "secretId": "..." } so that no secret is stored in the config`,
@@ -76,8 +76,8 @@ export function validateDeployedConfig(document: unknown): PollerConfig {
 export function referencedSecretIds(config: PollerConfig): string[] {
   const ids = new Set<string>();
   for (const mailbox of config.mailboxes) {
-    if ('secretId' in mailbox.password) ids.add(mailbox.password.secretId);
-    const oauth2 = 'oauth2' in mailbox.password ? mailbox.password.oauth2 : undefined;
+    if ('secretId' in mailbox.credential) ids.add(mailbox.credential.secretId);
+    const oauth2 = 'oauth2' in mailbox.credential ? mailbox.credential.oauth2 : undefined;
     if (oauth2 !== undefined && 'secretId' in oauth2.secret) ids.add(oauth2.secret.secretId);
   }
   return [...ids];
@@ -87,7 +87,7 @@ export function referencedSecretIds(config: PollerConfig): string[] {
 export function rotatedSecretIds(config: PollerConfig): string[] {
   const ids = new Set<string>();
   for (const mailbox of config.mailboxes) {
-    const oauth2 = 'oauth2' in mailbox.password ? mailbox.password.oauth2 : undefined;
+    const oauth2 = 'oauth2' in mailbox.credential ? mailbox.credential.oauth2 : undefined;
     if (oauth2?.grant === 'refresh_token' && 'secretId' in oauth2.secret) ids.add(oauth2.secret.secretId);
   }
   return [...ids];

@@ -39,7 +39,11 @@ describe('loadConfigFile', () => {
   it('reads, validates and completes a config file (with or without a byte order mark)', async () => {
     const plain = await loadConfigFile(await fileWith('plain.json', JSON.stringify(valid, null, 2)));
     const withBom = await loadConfigFile(await fileWith('bom.json', `\uFEFF${JSON.stringify(valid)}`));
-    expect(plain.mailboxes[0]).toMatchObject({ id: 'support', port: 995, password: { literal: 'hunter2' } });
+    expect(plain.mailboxes[0]).toMatchObject({
+      id: 'support',
+      port: 995,
+      credential: { literal: 'hunter2' },
+    });
     expect(withBom).toEqual(plain);
   });
 

@@ -36,7 +36,7 @@ describe('parseConfig: defaults', () => {
           port: 995,
           tls: 'implicit',
           username: 'support@example.com',
-          password: { literal: 'literal-password' },
+          credential: { literal: 'literal-password' },
           credentialKind: 'password',
           auth: 'auto',
           ca: undefined,
@@ -95,11 +95,11 @@ describe('parseConfig: secrets', () => {
   const passwordOf = (password: unknown) => parseConfig({ mailboxes: [mailbox({ password })] }).mailboxes[0];
 
   it('reads a password from a literal, an environment variable or Secrets Manager', () => {
-    expect(passwordOf('p')?.password).toEqual({ literal: 'p' });
-    expect(passwordOf({ env: 'SUPPORT_PASSWORD' })?.password).toEqual({ env: 'SUPPORT_PASSWORD' });
-    expect(passwordOf({ secretId: 'mail/support' })?.password).toEqual({ secretId: 'mail/support' });
+    expect(passwordOf('p')?.credential).toEqual({ literal: 'p' });
+    expect(passwordOf({ env: 'SUPPORT_PASSWORD' })?.credential).toEqual({ env: 'SUPPORT_PASSWORD' });
+    expect(passwordOf({ secretId: 'mail/support' })?.credential).toEqual({ secretId: 'mail/support' });
     expect(
-      passwordOf({ secretId: 'arn:aws:secretsmanager:eu-west-1:1:secret:x', field: 'pw' })?.password,
+      passwordOf({ secretId: 'arn:aws:secretsmanager:eu-west-1:1:secret:x', field: 'pw' })?.credential,
     ).toEqual({
       secretId: 'arn:aws:secretsmanager:eu-west-1:1:secret:x',
       field: 'pw',
@@ -111,7 +111,7 @@ describe('parseConfig: secrets', () => {
       mailboxes: [mailbox({ password: undefined, accessToken: { secretId: 'tok' }, auth: 'xoauth2' })],
     };
     const [m] = parseConfig(JSON.parse(JSON.stringify(document))).mailboxes;
-    expect(m).toMatchObject({ password: { secretId: 'tok' }, credentialKind: 'oauth2', auth: 'xoauth2' });
+    expect(m).toMatchObject({ credential: { secretId: 'tok' }, credentialKind: 'oauth2', auth: 'xoauth2' });
   });
 });
 

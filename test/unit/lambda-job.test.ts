@@ -18,7 +18,7 @@ function mailbox(id: string, extra: Partial<MailboxConfig> = {}): MailboxConfig 
     port: 995,
     tls: 'implicit',
     username: `${id}@example.com`,
-    password: { secretId: `mail/${id}` },
+    credential: { secretId: `mail/${id}` },
     credentialKind: 'password',
     auth: 'auto',
     ca: undefined,

@@ -53,7 +53,7 @@ function outcome(mailboxId: string, status: OutcomeStatus, reason?: OutcomeReaso
 
 /** The deployed settings of a mailbox: what the poll must use, whatever the job says. */
 function deployedMailbox(id: string): MailboxConfig {
-  return { id, host: `${id}.pop.example.com`, password: { secretId: `mail/${id}` } } as MailboxConfig;
+  return { id, host: `${id}.pop.example.com`, credential: { secretId: `mail/${id}` } } as MailboxConfig;
 }
 
 /**

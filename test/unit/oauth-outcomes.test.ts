@@ -80,7 +80,7 @@ describe('OAuth2 mailboxes in a deployed config', () => {
   it('refuses a local secret file in a deployed config; the CLI takes it', () => {
     const document = { mailboxes: [mailbox('user', 'refresh_token', { file: 'secret.json' })] };
     expect(() => validateDeployedConfig(document)).toThrow(/oauth2\.secret: is a local file/);
-    expect(parseConfig(document).mailboxes[0]?.password).toEqual({
+    expect(parseConfig(document).mailboxes[0]?.credential).toEqual({
       oauth2: {
         grant: 'refresh_token',
         provider: 'microsoft',
@@ -114,7 +114,7 @@ describe('a local OAuth2 secret file', () => {
       }),
     );
     const [mailbox] = (await loadConfigFile(file)).mailboxes;
-    expect(mailbox?.password).toMatchObject({ oauth2: { secret: { file: path.join(folder, 'g.json') } } });
+    expect(mailbox?.credential).toMatchObject({ oauth2: { secret: { file: path.join(folder, 'g.json') } } });
     await rm(folder, { recursive: true });
   });
 });

@@ -92,14 +92,14 @@ describe('ConfigCredentialsProvider', () => {
 
     it('refuses an OAuth token from the environment the same way', async () => {
       const provider = new ConfigCredentialsProvider({ env: { TOKEN: 'ya29.token' }, allowed: ['secretId'] });
-      const mailbox = { username: 'bob', password: { env: 'TOKEN' }, credentialKind: 'oauth2' as const };
+      const mailbox = { username: 'bob', credential: { env: 'TOKEN' }, credentialKind: 'oauth2' as const };
       await expect(provider.resolveFor(mailbox)).rejects.toThrow(CredentialsError);
     });
   });
 
   it('returns an OAuth2 access token when the mailbox declares one', async () => {
     const provider = new ConfigCredentialsProvider({ env: { TOKEN: 'ya29.token' } });
-    const mailbox = { username: 'bob', password: { env: 'TOKEN' }, credentialKind: 'oauth2' as const };
+    const mailbox = { username: 'bob', credential: { env: 'TOKEN' }, credentialKind: 'oauth2' as const };
     expect(await provider.resolveFor(mailbox)).toEqual({
       kind: 'oauth2',
       username: 'bob',
