@@ -7,7 +7,10 @@ import type { AuthMethod, TlsMode } from '../pop3/credentials.ts';
 import type { SecretRef } from '../ports.ts';
 import type { ProviderProfile } from './providers.ts';
 
-/** Defined by the protocol layer (lib/pop3/credentials.ts); re-exported so existing imports keep working. */
+/**
+ * Defined by the protocol layer (lib/pop3/credentials.ts). Re-exported because they are public API:
+ * lib/index.ts exports them from here, beside MailboxConfig. Code in this package imports them from home.
+ */
 export type { AuthMethod, TlsMode } from '../pop3/credentials.ts';
 
 export interface MailboxLimits {

@@ -5,7 +5,8 @@ import { Deadline } from '../../lib/deadline.ts';
 import { encodeJob, JobFormatError } from '../../lib/lambda/job.ts';
 import type { MetricSet } from '../../lib/lambda/metrics.ts';
 import { type PollJobDeps, processJobRecords } from '../../lib/lambda/poll-job.ts';
-import type { MailboxOutcome, OutcomeReason, OutcomeStatus } from '../../lib/pipeline/outcome.ts';
+import type { MailboxOutcome, OutcomeStatus } from '../../lib/pipeline/outcome.ts';
+import type { OutcomeReason } from '../../lib/pipeline/reasons.ts';
 
 const slot = new Date('2025-03-04T10:05:00Z');
 const CONFIG_VERSION = 'c'.repeat(64);
