@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../lib/config/load-config.ts';
-import { validateDeployedConfig } from '../../lib/lambda/deployed-config.ts';
+import { validateDeployedConfig } from '../../lib/lambda/deployed-mailboxes.ts';
 import { synth } from '../infra/synth-helpers.ts';
 
 const base = { id: 'archive', host: 'pop.example.com', tls: 'implicit', username: 'a', password: 'pw' };

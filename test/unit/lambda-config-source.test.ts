@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { createSsmClient, ParameterReadError, readSsmParameter } from '../../lib/lambda/config-readers.ts';
 import {
   ConfigLocationError,
   configLocationFromEnv,
@@ -9,7 +10,6 @@ import {
   readConfigDocument,
 } from '../../lib/lambda/config-source.ts';
 import { EnvError, pollBudgetMs, readDispatchEnv, readPollEnv } from '../../lib/lambda/env.ts';
-import { createSsmClient, ParameterReadError, readSsmParameter } from '../../lib/lambda/ssm-parameter.ts';
 
 describe('where the dispatch function finds the config', () => {
   it('reads an S3 object when CONFIG_BUCKET and CONFIG_KEY are set', () => {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type ConfigLocation, ConfigLocationError, configVersionOf } from '../../lib/lambda/config-source.ts';
-import { DeployedConfigError } from '../../lib/lambda/deployed-config.ts';
-import { DeployedConfigCache } from '../../lib/lambda/deployed-mailboxes.ts';
+import { DeployedConfigCache, DeployedConfigError } from '../../lib/lambda/deployed-mailboxes.ts';
 
 const S3: ConfigLocation = { kind: 's3', bucket: 'config', key: 'mailboxes.json' };
 const SSM: ConfigLocation = { kind: 'ssm', parameterName: '/poller/config' };

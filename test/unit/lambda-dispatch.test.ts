@@ -4,7 +4,7 @@ import {
   nameMailboxInProblem,
   referencedSecretIds,
   validateDeployedConfig,
-} from '../../lib/lambda/deployed-config.ts';
+} from '../../lib/lambda/deployed-mailboxes.ts';
 import {
   type DispatchDeps,
   DispatchError,

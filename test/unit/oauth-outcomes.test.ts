@@ -8,7 +8,7 @@ import {
   referencedSecretIds,
   rotatedSecretIds,
   validateDeployedConfig,
-} from '../../lib/lambda/deployed-config.ts';
+} from '../../lib/lambda/deployed-mailboxes.ts';
 import { decideDisposition } from '../../lib/lambda/disposition.ts';
 import { outcomeMetrics } from '../../lib/lambda/metrics.ts';
 import type { MailboxOutcome } from '../../lib/pipeline/outcome.ts';
