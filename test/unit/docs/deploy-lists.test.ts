@@ -3,7 +3,7 @@
  * table) and the alarms the construct creates (its alarm table). Both must be exactly what the code
  * produces: a reason or an alarm missing from the page leaves a person without a next step, and one the
  * code no longer has sends them looking for nothing. (docs/outcomes.md is held to the same reasons by
- * outcome-reasons.test.ts.)
+ * pipeline/outcome-reasons.test.ts.)
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
