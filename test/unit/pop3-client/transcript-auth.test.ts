@@ -42,10 +42,23 @@ async function loginTranscript(
   return { client, server };
 }
 
-describe('USER and PASS (RFC 1939 §7)', () => {
-  it('sends the name, then the password (spaces included) after +OK', async () => {
-    const { client } = await loginTranscript(
-      `
+interface LoginCase {
+  readonly name: string;
+  /** What the server says (`S:`) and what the client must send (`C:`), up to the login's end. */
+  readonly conversation: string;
+  readonly credentials: Credentials;
+  readonly method: AuthMethod;
+  /** The mechanism the client reports once logged in. */
+  readonly mechanism: string;
+}
+
+const TIM: Credentials = { kind: 'password', username: 'tim', password: 'tanstaaftanstaaf' };
+const MROSE: Credentials = { kind: 'password', username: 'mrose', password: 'tanstaaf' };
+/** Each mechanism asked for by name: the bytes of RFC 1939 §7, RFC 5034 and their examples. */
+const BY_NAME: readonly LoginCase[] = [
+  {
+    name: 'USER and PASS (RFC 1939 §7) sends the name, then the password (spaces included) after +OK',
+    conversation: `
       S: +OK POP3 server ready
       C: CAPA
       S: +OK
@@ -56,34 +69,26 @@ describe('USER and PASS (RFC 1939 §7)', () => {
       C: PASS correct horse battery staple
       S: +OK alice's maildrop has 2 messages (320 octets)
       `,
-      { kind: 'password', username: 'alice', password: 'correct horse battery staple' },
-      'user',
-    );
-    expect(client.mechanism).toBe('USER');
-  });
-});
-
-describe('APOP (RFC 1939 §7)', () => {
-  it('sends the digest of the example in the RFC', async () => {
-    const { client } = await loginTranscript(
-      `
+    credentials: { kind: 'password', username: 'alice', password: 'correct horse battery staple' },
+    method: 'user',
+    mechanism: 'USER',
+  },
+  {
+    name: 'APOP (RFC 1939 §7) sends the digest of the example in the RFC',
+    conversation: `
       S: +OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>
       C: CAPA
       S: -ERR what is CAPA
       C: APOP mrose c4c9334bac560ecc979e58001b3e22fb
       S: +OK maildrop has 1 message (369 octets)
       `,
-      { kind: 'password', username: 'mrose', password: 'tanstaaf' },
-      'apop',
-    );
-    expect(client.mechanism).toBe('APOP');
-  });
-});
-
-describe('AUTH (RFC 5034)', () => {
-  it('PLAIN sends the credentials as the initial response', async () => {
-    await loginTranscript(
-      `
+    credentials: MROSE,
+    method: 'apop',
+    mechanism: 'APOP',
+  },
+  {
+    name: 'AUTH PLAIN (RFC 5034) sends the credentials as the initial response',
+    conversation: `
       S: +OK ready
       C: CAPA
       S: +OK
@@ -92,14 +97,13 @@ describe('AUTH (RFC 5034)', () => {
       C: AUTH PLAIN AGFsaWNlAHNlY3JldA==
       S: +OK
       `,
-      alice,
-      'plain',
-    );
-  });
-
-  it('PLAIN carries a user name with a space, which USER could not', async () => {
-    await loginTranscript(
-      `
+    credentials: alice,
+    method: 'plain',
+    mechanism: 'PLAIN',
+  },
+  {
+    name: 'AUTH PLAIN (RFC 5034) carries a user name with a space, which USER could not',
+    conversation: `
       S: +OK ready
       C: CAPA
       S: +OK
@@ -108,14 +112,13 @@ describe('AUTH (RFC 5034)', () => {
       C: AUTH PLAIN ${base64('\0EXAMPLE\\john smith\0secret')}
       S: +OK
       `,
-      { kind: 'password', username: 'EXAMPLE\\john smith', password: 'secret' },
-      'plain',
-    );
-  });
-
-  it('LOGIN answers the user name and password prompts in turn', async () => {
-    await loginTranscript(
-      `
+    credentials: { kind: 'password', username: 'EXAMPLE\\john smith', password: 'secret' },
+    method: 'plain',
+    mechanism: 'PLAIN',
+  },
+  {
+    name: 'AUTH LOGIN (RFC 5034) answers the user name and password prompts in turn',
+    conversation: `
       S: +OK ready
       C: CAPA
       S: +OK
@@ -128,14 +131,13 @@ describe('AUTH (RFC 5034)', () => {
       C: c2VjcmV0
       S: +OK
       `,
-      alice,
-      'login',
-    );
-  });
-
-  it('CRAM-MD5 answers the challenge of the example in RFC 2195', async () => {
-    await loginTranscript(
-      `
+    credentials: alice,
+    method: 'login',
+    mechanism: 'LOGIN',
+  },
+  {
+    name: 'AUTH CRAM-MD5 (RFC 5034) answers the challenge of the example in RFC 2195',
+    conversation: `
       S: +OK ready
       C: CAPA
       S: +OK
@@ -146,15 +148,13 @@ describe('AUTH (RFC 5034)', () => {
       C: dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw
       S: +OK
       `,
-      { kind: 'password', username: 'tim', password: 'tanstaaftanstaaf' },
-      'cram-md5',
-    );
-  });
-
-  it('XOAUTH2 sends a short token as the initial response', async () => {
-    const token: Credentials = { kind: 'oauth2', username: 'alice@example.com', accessToken: 'ya29.short' };
-    await loginTranscript(
-      `
+    credentials: TIM,
+    method: 'cram-md5',
+    mechanism: 'CRAM-MD5',
+  },
+  {
+    name: 'AUTH XOAUTH2 (RFC 5034) sends a short token as the initial response',
+    conversation: `
       S: +OK ready
       C: CAPA
       S: +OK
@@ -163,12 +163,21 @@ describe('AUTH (RFC 5034)', () => {
       C: AUTH XOAUTH2 ${base64('user=alice@example.com\x01auth=Bearer ya29.short\x01\x01')}
       S: +OK
       `,
-      token,
-      'xoauth2',
-    );
+    credentials: { kind: 'oauth2', username: 'alice@example.com', accessToken: 'ya29.short' },
+    method: 'xoauth2',
+    mechanism: 'XOAUTH2',
+  },
+];
+
+describe('each mechanism asked for by name', () => {
+  // Rows as [name, row] so that vitest prints each name whole and unquoted ('%s').
+  it.each(BY_NAME.map((row) => [row.name, row] as const))('%s', async (_name, row) => {
+    const { conversation, credentials, method, mechanism } = row;
+    const { client } = await loginTranscript(conversation, credentials, method);
+    expect(client.mechanism).toBe(mechanism);
   });
 
-  it('XOAUTH2 sends a token too long for the AUTH line after an empty challenge', async () => {
+  it('AUTH XOAUTH2 (RFC 5034) sends a token too long for the AUTH line after an empty challenge', async () => {
     const accessToken = `eyJ0eXAiOiJKV1Qi.${'x'.repeat(300)}`;
     const response = base64(`user=alice@example.com\x01auth=Bearer ${accessToken}\x01\x01`);
     expect(`AUTH XOAUTH2 ${response}\r\n`.length).toBeGreaterThan(MAX_COMMAND_OCTETS);
@@ -190,13 +199,14 @@ describe('AUTH (RFC 5034)', () => {
   });
 });
 
-describe('auto picks the strongest mechanism the server offers', () => {
-  const greetingWithTimestamp = 'S: +OK ready <1896.697170952@dbc.mtview.ca.us>';
+const TIMESTAMP_GREETING = 'S: +OK ready <1896.697170952@dbc.mtview.ca.us>';
 
-  it('CRAM-MD5 over APOP, PLAIN, LOGIN and USER', async () => {
-    const { client } = await loginTranscript(
-      `
-      ${greetingWithTimestamp}
+/** `auto`: what the server offers decides, strongest first. */
+const AUTO: readonly LoginCase[] = [
+  {
+    name: 'CRAM-MD5 over APOP, PLAIN, LOGIN and USER',
+    conversation: `
+      ${TIMESTAMP_GREETING}
       C: CAPA
       S: +OK
       S: USER
@@ -207,16 +217,14 @@ describe('auto picks the strongest mechanism the server offers', () => {
       C: dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw
       S: +OK
       `,
-      { kind: 'password', username: 'tim', password: 'tanstaaftanstaaf' },
-      'auto',
-    );
-    expect(client.mechanism).toBe('CRAM-MD5');
-  });
-
-  it('APOP over PLAIN: the password stays off the wire', async () => {
-    const { client } = await loginTranscript(
-      `
-      ${greetingWithTimestamp}
+    credentials: TIM,
+    method: 'auto',
+    mechanism: 'CRAM-MD5',
+  },
+  {
+    name: 'APOP over PLAIN: the password stays off the wire',
+    conversation: `
+      ${TIMESTAMP_GREETING}
       C: CAPA
       S: +OK
       S: USER
@@ -225,15 +233,13 @@ describe('auto picks the strongest mechanism the server offers', () => {
       C: APOP mrose c4c9334bac560ecc979e58001b3e22fb
       S: +OK
       `,
-      { kind: 'password', username: 'mrose', password: 'tanstaaf' },
-      'auto',
-    );
-    expect(client.mechanism).toBe('APOP');
-  });
-
-  it('PLAIN over LOGIN', async () => {
-    const { client } = await loginTranscript(
-      `
+    credentials: MROSE,
+    method: 'auto',
+    mechanism: 'APOP',
+  },
+  {
+    name: 'PLAIN over LOGIN',
+    conversation: `
       S: +OK ready
       C: CAPA
       S: +OK
@@ -242,15 +248,13 @@ describe('auto picks the strongest mechanism the server offers', () => {
       C: AUTH PLAIN AGFsaWNlAHNlY3JldA==
       S: +OK
       `,
-      alice,
-      'auto',
-    );
-    expect(client.mechanism).toBe('PLAIN');
-  });
-
-  it('USER when the server offers no SASL', async () => {
-    const { client } = await loginTranscript(
-      `
+    credentials: alice,
+    method: 'auto',
+    mechanism: 'PLAIN',
+  },
+  {
+    name: 'USER when the server offers no SASL',
+    conversation: `
       S: +OK ready
       C: CAPA
       S: +OK
@@ -261,15 +265,13 @@ describe('auto picks the strongest mechanism the server offers', () => {
       C: PASS secret
       S: +OK
       `,
-      alice,
-      'auto',
-    );
-    expect(client.mechanism).toBe('USER');
-  });
-
-  it('XOAUTH2 for a token, even when PLAIN is offered first', async () => {
-    const { client } = await loginTranscript(
-      `
+    credentials: alice,
+    method: 'auto',
+    mechanism: 'USER',
+  },
+  {
+    name: 'XOAUTH2 for a token, even when PLAIN is offered first',
+    conversation: `
       S: +OK ready
       C: CAPA
       S: +OK
@@ -278,9 +280,16 @@ describe('auto picks the strongest mechanism the server offers', () => {
       C: AUTH XOAUTH2 ${base64('user=bob@example.com\x01auth=Bearer ya29.t\x01\x01')}
       S: +OK
       `,
-      { kind: 'oauth2', username: 'bob@example.com', accessToken: 'ya29.t' },
-      'auto',
-    );
-    expect(client.mechanism).toBe('XOAUTH2');
+    credentials: { kind: 'oauth2', username: 'bob@example.com', accessToken: 'ya29.t' },
+    method: 'auto',
+    mechanism: 'XOAUTH2',
+  },
+];
+
+describe('auto picks the strongest mechanism the server offers', () => {
+  it.each(AUTO.map((row) => [row.name, row] as const))('%s', async (_name, row) => {
+    const { conversation, credentials, method, mechanism } = row;
+    const { client } = await loginTranscript(conversation, credentials, method);
+    expect(client.mechanism).toBe(mechanism);
   });
 });

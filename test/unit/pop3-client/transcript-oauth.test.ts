@@ -78,18 +78,105 @@ async function refusedTranscript(
   return error as Pop3AuthenticationError;
 }
 
-describe('XOAUTH2 forms', () => {
-  it('Microsoft 365: two-step even for a token that would fit the AUTH line', async () => {
-    await loginTranscript(
-      `${CAPA_XOAUTH2}
+interface TokenLoginCase {
+  readonly name: string;
+  /** What the server says (`S:`) and what the client must send (`C:`), up to the login's end. */
+  readonly conversation: string;
+  readonly credentials: Credentials;
+  /** The provider profile's XOAUTH2 form; undefined: the client's default. */
+  readonly form: XOAuth2Form | undefined;
+  readonly method: AuthMethod;
+}
+
+/** Token logins that get in, in the form the provider needs or after the one fallback to the other. */
+const XOAUTH2_LOGINS: readonly TokenLoginCase[] = [
+  {
+    name: 'Microsoft 365: two-step even for a token that would fit the AUTH line',
+    conversation: `${CAPA_XOAUTH2}
       C: AUTH XOAUTH2
       S: + 
       C: ${xoauth2('eyJ.short.sig')}
       S: +OK
       `,
-      oauth('eyJ.short.sig'),
-      PROVIDER_PROFILES.microsoft365.xoauth2Form,
-    );
+    credentials: oauth('eyJ.short.sig'),
+    form: PROVIDER_PROFILES.microsoft365.xoauth2Form,
+    method: 'auto',
+  },
+  {
+    name: 'falls back once to one-step when the server refuses the two-step form before seeing the token',
+    conversation: `${CAPA_XOAUTH2}
+      C: AUTH XOAUTH2
+      S: -ERR initial response required
+      C: AUTH XOAUTH2 ${xoauth2('tok')}
+      S: +OK
+      `,
+    credentials: oauth('tok'),
+    form: 'two-step',
+    method: 'auto',
+  },
+  {
+    name: 'falls back once to two-step when the one-step line is refused without an error challenge',
+    conversation: `${CAPA_XOAUTH2}
+      C: AUTH XOAUTH2 ${xoauth2('tok')}
+      S: -ERR line too long
+      C: AUTH XOAUTH2
+      S: + 
+      C: ${xoauth2('tok')}
+      S: +OK
+      `,
+    credentials: oauth('tok'),
+    form: 'one-step',
+    method: 'auto',
+  },
+  {
+    name: 'auth "xoauth2" also gets the one fallback to the other form',
+    conversation: `${CAPA_XOAUTH2}
+      C: AUTH XOAUTH2 ${xoauth2('tok')}
+      S: -ERR line too long
+      C: AUTH XOAUTH2
+      S: + 
+      C: ${xoauth2('tok')}
+      S: +OK
+      `,
+    credentials: oauth('tok'),
+    form: 'one-step',
+    method: 'xoauth2',
+  },
+];
+
+/** OAUTHBEARER logins that get in: asked for by name, or the token mechanism offered. */
+const OAUTHBEARER_LOGINS: readonly TokenLoginCase[] = [
+  {
+    name: 'auth "oauthbearer" sends it even where XOAUTH2 is offered',
+    conversation: `${CAPA_XOAUTH2}
+      C: AUTH OAUTHBEARER ${base64('n,a=alice@example.com,\x01auth=Bearer tok\x01\x01')}
+      S: +OK
+      `,
+    credentials: oauth('tok'),
+    form: undefined,
+    method: 'oauthbearer',
+  },
+  {
+    name: 'is chosen when the server offers it and not XOAUTH2; GS2 header escapes , and =',
+    conversation: `
+      S: +OK ready
+      C: CAPA
+      S: +OK
+      S: SASL OAUTHBEARER PLAIN
+      S: .
+      C: AUTH OAUTHBEARER ${base64('n,a=a=2Cb=3Dc@example.com,\x01auth=Bearer tok\x01\x01')}
+      S: +OK
+      `,
+    credentials: { kind: 'oauth2', username: 'a,b=c@example.com', accessToken: 'tok' },
+    form: undefined,
+    method: 'auto',
+  },
+];
+
+describe('XOAUTH2 forms', () => {
+  // Rows as [name, row] so that vitest prints each name whole and unquoted ('%s').
+  it.each(XOAUTH2_LOGINS.map((row) => [row.name, row] as const))('%s', async (_name, row) => {
+    await loginTranscript(row.conversation, row.credentials, row.form, row.method);
   });
 
   it('Gmail: one-step, even past the 255-octet line (Gmail takes it)', async () => {
@@ -102,34 +189,6 @@ describe('XOAUTH2 forms', () => {
       `,
       oauth(token),
       PROVIDER_PROFILES.gmail.xoauth2Form,
-    );
-  });
-
-  it('falls back once to one-step when the server refuses the two-step form before seeing the token', async () => {
-    await loginTranscript(
-      `${CAPA_XOAUTH2}
-      C: AUTH XOAUTH2
-      S: -ERR initial response required
-      C: AUTH XOAUTH2 ${xoauth2('tok')}
-      S: +OK
-      `,
-      oauth('tok'),
-      'two-step',
-    );
-  });
-
-  it('falls back once to two-step when the one-step line is refused without an error challenge', async () => {
-    await loginTranscript(
-      `${CAPA_XOAUTH2}
-      C: AUTH XOAUTH2 ${xoauth2('tok')}
-      S: -ERR line too long
-      C: AUTH XOAUTH2
-      S: + 
-      C: ${xoauth2('tok')}
-      S: +OK
-      `,
-      oauth('tok'),
-      'one-step',
     );
   });
 
@@ -181,22 +240,6 @@ describe('XOAUTH2 forms', () => {
     ]);
   });
 
-  it('auth "xoauth2" also gets the one fallback to the other form', async () => {
-    await loginTranscript(
-      `${CAPA_XOAUTH2}
-      C: AUTH XOAUTH2 ${xoauth2('tok')}
-      S: -ERR line too long
-      C: AUTH XOAUTH2
-      S: + 
-      C: ${xoauth2('tok')}
-      S: +OK
-      `,
-      oauth('tok'),
-      'one-step',
-      'xoauth2',
-    );
-  });
-
   it('the other form counts against the login plan cap', () => {
     const offer: LoginOffer = {
       server: 'pop.example.com',
@@ -222,32 +265,8 @@ describe('XOAUTH2 forms', () => {
 });
 
 describe('OAUTHBEARER (RFC 7628)', () => {
-  it('auth "oauthbearer" sends it even where XOAUTH2 is offered', async () => {
-    await loginTranscript(
-      `${CAPA_XOAUTH2}
-      C: AUTH OAUTHBEARER ${base64('n,a=alice@example.com,\x01auth=Bearer tok\x01\x01')}
-      S: +OK
-      `,
-      oauth('tok'),
-      undefined,
-      'oauthbearer',
-    );
-  });
-
-  it('is chosen when the server offers it and not XOAUTH2; GS2 header escapes , and =', async () => {
-    const credentials: Credentials = { kind: 'oauth2', username: 'a,b=c@example.com', accessToken: 'tok' };
-    await loginTranscript(
-      `
-      S: +OK ready
-      C: CAPA
-      S: +OK
-      S: SASL OAUTHBEARER PLAIN
-      S: .
-      C: AUTH OAUTHBEARER ${base64('n,a=a=2Cb=3Dc@example.com,\x01auth=Bearer tok\x01\x01')}
-      S: +OK
-      `,
-      credentials,
-    );
+  it.each(OAUTHBEARER_LOGINS.map((row) => [row.name, row] as const))('%s', async (_name, row) => {
+    await loginTranscript(row.conversation, row.credentials, row.form, row.method);
   });
 
   it('answers the error challenge with a lone ^A, then reports the -ERR', async () => {
