@@ -1,6 +1,6 @@
 /**
  * The monthly bill of a MailboxIngestion with its defaults, line by line, for 10 to 10,000 mailboxes
- * polled every 5 minutes: the table of docs/deploy.md, "Scale and cost" (test/unit/fleet-bill.test.ts
+ * polled every 5 minutes: the table of docs/deploy.md, "Scale and cost" (test/unit/bench/fleet-bill.test.ts
  * keeps the two equal). Every input is a named constant below, measured (BENCHMARKS.md, the fleet
  * scenario) or an assumption said as such; every price is PRICES of fleet-cost.ts.
  *

@@ -79,7 +79,7 @@ async function pollJobs(event: SQSEvent, context: Context): Promise<SQSBatchResp
         maxInFlightBytes,
       });
       // A refused secret may have been rotated since it was cached: read it afresh next time.
-      if (outcome.status === 'auth-failed') credentials.forget(mailbox.password);
+      if (outcome.status === 'auth-failed') credentials.forget(mailbox.credential);
       return outcome;
     },
     changeVisibility: async (receiptHandle, seconds) => {

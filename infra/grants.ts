@@ -19,7 +19,7 @@
  * - Secrets Manager: GetSecretValue on the named secrets only; PutSecretValue only on the secrets of
  *   OAuth2 refresh-token mailboxes, where a rotated refresh token is written back (lib/oauth).
  * - SSM, a config parameter: GetParameter alone, the one call the functions make
- *   (lib/lambda/ssm-parameter.ts); test/integration/iam-calls.test.ts records every call they make.
+ *   (lib/lambda/config-readers.ts); test/integration/iam-calls.test.ts records every call they make.
  */
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';

@@ -10,7 +10,7 @@ import {
   referencedSecretIds,
   rotatedSecretIds,
   validateDeployedConfig,
-} from '../lib/lambda/deployed-config.ts';
+} from '../lib/lambda/deployed-mailboxes.ts';
 import { SSM_ADVANCED_TIER_MAX_BYTES, SSM_STANDARD_TIER_MAX_BYTES } from './config-location.ts';
 import type { MailboxEntry } from './props.ts';
 

@@ -66,7 +66,10 @@ export interface NotifyOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Defined by the protocol layer (lib/pop3/credentials.ts), which uses them without depending on ports. */
+/**
+ * Defined by the protocol layer (lib/pop3/credentials.ts), which uses them without depending on ports.
+ * Re-exported because it is public API: lib/index.ts exports it from here, beside CredentialsProvider.
+ */
 export type { Credentials } from './pop3/credentials.ts';
 
 import type { Credentials } from './pop3/credentials.ts';
@@ -172,8 +175,6 @@ export interface MailboxStateStore {
 export class StateConflictError extends Error {
   override readonly name = 'StateConflictError';
 }
-
-export type { MailboxHealth, VersionedHealth } from './health/record.ts';
 
 import type { MailboxHealth, VersionedHealth } from './health/record.ts';
 

@@ -40,7 +40,7 @@ const mailbox: MailboxConfig = {
   port: Number(port),
   tls: 'none',
   username,
-  password: { literal: password },
+  credential: { literal: password },
   credentialKind: 'password',
   auth: 'auto',
   ca: undefined,

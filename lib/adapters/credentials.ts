@@ -167,8 +167,10 @@ export class ConfigCredentialsProvider implements CredentialsProvider {
   }
 
   /** Credentials for a configured mailbox, of the kind its config declares. */
-  resolveFor(mailbox: Pick<MailboxConfig, 'password' | 'username' | 'credentialKind'>): Promise<Credentials> {
-    return this.resolve(mailbox.password, mailbox.username, mailbox.credentialKind);
+  resolveFor(
+    mailbox: Pick<MailboxConfig, 'credential' | 'username' | 'credentialKind'>,
+  ): Promise<Credentials> {
+    return this.resolve(mailbox.credential, mailbox.username, mailbox.credentialKind);
   }
 
   /** Drops a cached secret, e.g. after the server refused it, so the next resolve reads it afresh. */

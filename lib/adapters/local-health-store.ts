@@ -11,13 +11,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { decodeHealth, encodeHealth } from '../health/record.ts';
-import {
-  type MailboxHealth,
-  type MailboxHealthStore,
-  StateConflictError,
-  type VersionedHealth,
-} from '../ports.ts';
+import { decodeHealth, encodeHealth, type MailboxHealth, type VersionedHealth } from '../health/record.ts';
+import { type MailboxHealthStore, StateConflictError } from '../ports.ts';
 import { makePrivateFolder, PRIVATE_FILE_MODE } from './private-files.ts';
 import { healthKeyFor, healthPrefixOf } from './s3-health-store.ts';
 

@@ -4,14 +4,9 @@ import {
   type ListObjectsV2CommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { decodeHealth, encodeHealth } from '../health/record.ts';
+import { decodeHealth, encodeHealth, type MailboxHealth, type VersionedHealth } from '../health/record.ts';
 import { HEALTH_RECORDS_FOLDER } from '../health/states.ts';
-import {
-  type MailboxHealth,
-  type MailboxHealthStore,
-  StateConflictError,
-  type VersionedHealth,
-} from '../ports.ts';
+import { type MailboxHealthStore, StateConflictError } from '../ports.ts';
 import { sendAbortable } from './abortable-send.ts';
 import { describeAwsError, httpStatusOf } from './aws-common.ts';
 import { s3KeyIsAbsent } from './s3-key-absent.ts';

@@ -9,7 +9,7 @@ import type { ConfigCredentialsProvider } from './credentials.ts';
 
 export function secretMaterialOf(provider: ConfigCredentialsProvider): SecretMaterial {
   return async (mailbox, signal) => {
-    const ref = mailbox.password;
+    const ref = mailbox.credential;
     if ('oauth2' in ref) return (await provider.oauth2Store().read(ref.oauth2.secret)).text;
     const credentials = await provider.resolve(ref, mailbox.username, mailbox.credentialKind, {
       ...(signal === undefined ? {} : { signal }),

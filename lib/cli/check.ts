@@ -175,7 +175,7 @@ async function checkMailbox(
       mailbox.credentialKind === 'oauth2' ? 'token' : 'credentials',
       async () => {
         const resolved: Credentials = await provider.resolve(
-          mailbox.password,
+          mailbox.credential,
           mailbox.username,
           mailbox.credentialKind,
         );

@@ -18,26 +18,26 @@ export function unsetPasswordVariables(
   mailboxes: readonly MailboxConfig[],
   env: NodeJS.ProcessEnv,
 ): string[] {
-  return mailboxes.flatMap(({ id, password, credentialKind }) => {
-    if (!('env' in password)) return [];
-    const value = env[password.env];
+  return mailboxes.flatMap(({ id, credential, credentialKind }) => {
+    if (!('env' in credential)) return [];
+    const value = env[credential.env];
     if (value !== undefined && value !== '') return [];
     const what = credentialKind === 'oauth2' ? 'access token' : 'password';
     const state = value === undefined ? 'which is not set' : 'which is set but empty';
-    return [`  mailbox "${id}": its ${what} comes from the environment variable ${password.env}, ${state}`];
+    return [`  mailbox "${id}": its ${what} comes from the environment variable ${credential.env}, ${state}`];
   });
 }
 
 /** Warning lines (stderr) for passwords that are a variable's name written as text; '' when none. */
 export function literalVariableWarnings(mailboxes: readonly MailboxConfig[]): string {
   return mailboxes
-    .flatMap(({ id, password }) => {
-      if (!('literal' in password)) return [];
-      const match = LOOKS_LIKE_VARIABLE.exec(password.literal);
+    .flatMap(({ id, credential }) => {
+      if (!('literal' in credential)) return [];
+      const match = LOOKS_LIKE_VARIABLE.exec(credential.literal);
       if (match === null) return [];
       const name = match[1] ?? match[2];
       return [
-        `mailbox-poller: warning: mailbox "${id}": its password is the text "${password.literal}", sent as is;` +
+        `mailbox-poller: warning: mailbox "${id}": its password is the text "${credential.literal}", sent as is;` +
           ` the configuration does not expand variables. To read the environment variable, write` +
           ` "password": { "env": "${name}" }\n`,
       ];

@@ -137,7 +137,7 @@ function toMailboxConfig(mailbox: MailboxDocument, defaultLimits: MailboxLimits)
     port: mailbox.port ?? (mailbox.tls === 'implicit' ? POP3S_PORT : POP3_PORT),
     tls: mailbox.tls,
     username: mailbox.username,
-    password: secret === undefined ? { oauth2: mailbox.oauth2 as OAuth2SecretRef } : toSecretRef(secret),
+    credential: secret === undefined ? { oauth2: mailbox.oauth2 as OAuth2SecretRef } : toSecretRef(secret),
     credentialKind: mailbox.password === undefined ? 'oauth2' : 'password',
     auth: mailbox.auth ?? 'auto',
     ca: mailbox.ca,
@@ -156,10 +156,10 @@ function toMailboxConfig(mailbox: MailboxDocument, defaultLimits: MailboxLimits)
 /** A relative OAuth2 secret file is relative to the config file that names it, not to the working folder. */
 function withSecretFilesBeside(config: PollerConfig, folder: string): PollerConfig {
   const mailboxes = config.mailboxes.map((mailbox) => {
-    const ref = mailbox.password;
+    const ref = mailbox.credential;
     if (!('oauth2' in ref) || !('file' in ref.oauth2.secret)) return mailbox;
     const file = path.resolve(folder, ref.oauth2.secret.file);
-    return { ...mailbox, password: { oauth2: { ...ref.oauth2, secret: { file } } } };
+    return { ...mailbox, credential: { oauth2: { ...ref.oauth2, secret: { file } } } };
   });
   return { ...config, mailboxes };
 }

@@ -7,7 +7,10 @@ import type { AuthMethod, TlsMode } from '../pop3/credentials.ts';
 import type { SecretRef } from '../ports.ts';
 import type { ProviderProfile } from './providers.ts';
 
-/** Defined by the protocol layer (lib/pop3/credentials.ts); re-exported so existing imports keep working. */
+/**
+ * Defined by the protocol layer (lib/pop3/credentials.ts). Re-exported because they are public API:
+ * lib/index.ts exports them from here, beside MailboxConfig. Code in this package imports them from home.
+ */
 export type { AuthMethod, TlsMode } from '../pop3/credentials.ts';
 
 export interface MailboxLimits {
@@ -37,8 +40,12 @@ export interface MailboxConfig {
   readonly port: number;
   readonly tls: TlsMode;
   readonly username: string;
-  readonly password: SecretRef;
-  /** Whether `password` holds an OAuth2 access token (XOAUTH2) rather than a password. */
+  /**
+   * Where the mailbox's credential comes from: a password, an OAuth2 access token, or an OAuth2 grant the
+   * token is obtained with. Written in the configuration document as `password`, `accessToken` or `oauth2`.
+   */
+  readonly credential: SecretRef;
+  /** Whether `credential` holds an OAuth2 access token or grant (XOAUTH2) rather than a password. */
   readonly credentialKind: 'password' | 'oauth2';
   readonly auth: AuthMethod;
   /** Extra trusted CA certificates (PEM) for this server. */

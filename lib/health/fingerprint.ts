@@ -23,7 +23,7 @@ function settingsOf(mailbox: MailboxConfig): string {
     mailbox.port,
     mailbox.tls,
     mailbox.username,
-    mailbox.password,
+    mailbox.credential,
     mailbox.credentialKind,
     mailbox.auth,
     mailbox.ca ?? null,

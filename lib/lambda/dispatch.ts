@@ -5,7 +5,7 @@
  * the deployed config itself (lib/lambda/deployed-mailboxes.ts).
  */
 import type { ConfigDocument } from './config-source.ts';
-import { DeployedConfigError, validateDeployedConfig } from './deployed-config.ts';
+import { DeployedConfigError, validateDeployedConfig } from './deployed-mailboxes.ts';
 import { buildJobBatches, type JobEntry, scheduleSlot } from './job.ts';
 import type { RunLogger } from './logger.ts';
 

@@ -6,8 +6,7 @@
  */
 import type { SQSRecord } from 'aws-lambda';
 import type { MailboxConfig } from '../config/types.ts';
-import { DeployedConfigError } from './deployed-config.ts';
-import type { DeployedMailboxes } from './deployed-mailboxes.ts';
+import { DeployedConfigError, type DeployedMailboxes } from './deployed-mailboxes.ts';
 import { decideDisposition, type JobDisposition, type RetryPolicy } from './disposition.ts';
 import { decodeJob, JobFormatError, type PollJob } from './job.ts';
 import type { RunLogger } from './logger.ts';

@@ -7,7 +7,7 @@
  * A hint is added to the outcome's message; a mistake that will not go away by itself (DNS, TLS) also
  * gets its own reason (lib/pipeline/reasons.ts), so that a scheduler does not retry it as transient.
  */
-import type { TlsMode } from '../config/types.ts';
+import type { TlsMode } from '../pop3/credentials.ts';
 import {
   Pop3ConnectionError,
   Pop3ProtocolError,

@@ -16,7 +16,8 @@ import { firstField, parseHeaderFields } from '../notification/header-fields.ts'
 import { HeaderCollector } from '../notification/index.ts';
 import { Pop3ConnectionError, Pop3ServerError } from '../pop3/errors.ts';
 import type { Pop3Client } from '../pop3-client/client.ts';
-import type { DryRunEntry, DryRunLeftReason, MailboxOutcome } from './outcome.ts';
+import type { DryRunEntry, MailboxOutcome } from './outcome.ts';
+import type { DryRunLeftReason } from './reasons.ts';
 import type { PlannedMessage, RetrievalPlan } from './retrieval-plan.ts';
 import type { RunRecord } from './run-record.ts';
 

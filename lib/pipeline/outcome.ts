@@ -2,8 +2,6 @@
 import type { HealthState } from '../health/states.ts';
 import type { DryRunLeftReason, OutcomeReason, SkipReason } from './reasons.ts';
 
-export type { DryRunLeftReason, OutcomeReason, SkipReason } from './reasons.ts';
-
 export type OutcomeStatus =
   /** Everything eligible was stored, notified and deleted (or left by rule: limits, oversized). */
   | 'ok'

@@ -95,7 +95,7 @@ async function pollSession(
   let client: Pop3Client | undefined;
   try {
     const credentials = await ports.credentials.resolve(
-      mailbox.password,
+      mailbox.credential,
       mailbox.username,
       mailbox.credentialKind,
       { signal: deadline.signal() },

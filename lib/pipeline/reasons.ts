@@ -1,7 +1,7 @@
 /**
  * Every `reason` a MailboxOutcome can carry, and every reason a message is reported as skipped: closed
  * sets, so a scheduler, an alarm or a person can act on each one. docs/outcomes.md says what to do for
- * each; test/unit/outcome-reasons.test.ts keeps this list, that page and the code in step.
+ * each; test/unit/pipeline/outcome-reasons.test.ts keeps this list, that page and the code in step.
  */
 
 /** Why a run ended as it did (MailboxOutcome.reason), with the status it comes with. */

@@ -73,7 +73,7 @@ const mailbox = () =>
     servername: 'localhost',
     ca: dovecot.caPem,
     username: EMPTY.name,
-    password: { literal: EMPTY.password },
+    credential: { literal: EMPTY.password },
     allowInsecureAuth: false,
   });
 

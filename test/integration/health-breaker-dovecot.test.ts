@@ -66,7 +66,7 @@ describe('circuit breaker against Dovecot', () => {
       id: 'support',
       port: proxy.port,
       auth: 'user',
-      password: { env: 'ALICE_PASSWORD' },
+      credential: { env: 'ALICE_PASSWORD' },
     });
     const poll = () => pollGuarded(mailbox, guarded, Deadline.after(20_000));
     const refusedBefore = refusedLogins();
@@ -123,7 +123,7 @@ describe('circuit breaker against Dovecot', () => {
       id: 'starttls-on-995',
       port: proxy.port,
       tls: 'starttls',
-      password: { literal: PASSWORD },
+      credential: { literal: PASSWORD },
     });
     const outcomes = [];
     for (let run = 0; run < 4; run++) {
@@ -145,7 +145,11 @@ describe('circuit breaker against Dovecot', () => {
 
   it('a port where nothing listens: retried as refused, needs-attention after three runs', async () => {
     const guarded = guardedPorts({}, { now: () => new Date() });
-    const mailbox = testMailbox({ id: 'wrong-port', port: await findFreePort(), password: { literal: 'x' } });
+    const mailbox = testMailbox({
+      id: 'wrong-port',
+      port: await findFreePort(),
+      credential: { literal: 'x' },
+    });
     const states = [];
     for (let run = 0; run < 4; run++) {
       const outcome = await pollGuarded(mailbox, guarded, Deadline.after(20_000));

@@ -37,7 +37,7 @@ it('a run tries the mechanism its health record names first, and records the one
   const local = ports();
   const healthStore = new LocalHealthStore({ outDir: local.outDir });
   const guarded = { ...local, healthStore };
-  const mailbox = testMailbox({ id: 'support', port: dovecot.pop3Port, password: { literal: PASSWORD } });
+  const mailbox = testMailbox({ id: 'support', port: dovecot.pop3Port, credential: { literal: PASSWORD } });
   const run = async () => {
     const sent: string[] = [];
     const outcome = await pollGuarded(mailbox, guarded, Deadline.after(20_000), {

@@ -54,7 +54,7 @@ function setup(
     host: dovecot.host,
     port: dovecot.pop3Port,
     username: user,
-    password: { literal: `${user}-pw` },
+    credential: { literal: `${user}-pw` },
     keep: { deleteAfterDays: keep.deleteAfterDays, initial: keep.initial ?? 'all' },
   });
   const poll = () => pollMailbox(mailbox, ports, Deadline.after(30_000));
@@ -162,7 +162,7 @@ describe('keep mode against Dovecot', () => {
       host: dovecot.host,
       port: dovecot.pop3Port,
       username: 'count',
-      password: { literal: 'count-pw' },
+      credential: { literal: 'count-pw' },
       keep: { deleteAfterDays: undefined, initial: 'all' },
       limits: { maxMessagesPerRun: 2 },
     });
@@ -195,7 +195,7 @@ describe('a UIDL the server reuses for another message', () => {
       host: reusing.host,
       port: reusing.pop3Port,
       username: 'reuse',
-      password: { literal: 'reuse-pw' },
+      credential: { literal: 'reuse-pw' },
       keep: { deleteAfterDays: undefined, initial: 'all' },
     });
     const poll = () => pollMailbox(mailbox, ports, Deadline.after(30_000));

@@ -679,7 +679,7 @@ describeWithCorpus('the built Lambda bundles', () => {
     await dispatchAt('2025-03-04T13:00:00Z');
     // A second job for the good mailbox in another message group, so that it lands in the same batch (the
     // emulator hands out one message per group per receive; two jobs of one group are covered in
-    // test/unit/lambda-poll-job.test.ts). Its poll must wait for, and share, the first one's.
+    // test/unit/lambda/poll-job.test.ts). Its poll must wait for, and share, the first one's.
     await aws.sqs.send(
       new SendMessageCommand({
         QueueUrl: jobQueueUrl,

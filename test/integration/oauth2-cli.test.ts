@@ -80,16 +80,47 @@ async function storedCount(): Promise<number> {
   return entries.filter((e) => e.isFile() && e.name.endsWith('.eml')).length;
 }
 
-describe('CLI with an OAuth2 mailbox (XOAUTH2 against Dovecot)', () => {
-  it('drains the mailbox with a client-credentials secret file', async () => {
-    await dovecot.seed(USER, [message(1), message(2)]);
-    const secret = await secretFile({
-      grant: 'client_credentials',
-      ...APP,
+/** A client-credentials document for the test app, asking for `scope`. */
+function clientCredentials(scope: string): object {
+  return { grant: 'client_credentials', ...APP, scope, tokenUrl: endpoint.tokenUrl };
+}
+
+/** A mechanism that logs in with the token: each drains the mailbox with a client-credentials secret file. */
+const DRAINS = [
+  { name: 'drains the mailbox with a client-credentials secret file', extra: {} },
+  { name: 'logs in with OAUTHBEARER when asked to', extra: { auth: 'oauthbearer' } },
+] as const;
+
+/** A credential the poll cannot log in with: auth-failed, the mailbox untouched, the token never shown. */
+const REFUSALS = [
+  {
+    name: 'reports a revoked refresh token as auth-revoked, without touching the mailbox',
+    grant: 'refresh_token',
+    document: () => ({
+      grant: 'refresh_token',
+      clientId: DESKTOP.clientId,
+      refreshToken: 'rt-revoked',
       scope: 'pop',
       tokenUrl: endpoint.tokenUrl,
-    });
-    const config = await configWith({ grant: 'client_credentials', secret: { file: secret } });
+    }),
+    reason: 'auth-revoked',
+    messageParts: ['invalid_grant', 'oauth login'],
+  },
+  {
+    name: 'a token the server refuses: auth-failed quoting the server and the decoded claims, never the token',
+    grant: 'client_credentials',
+    document: () => clientCredentials('wrong-scope'),
+    reason: 'auth',
+    messageParts: ['roles=wrong-scope', 'tid=test-tenant'],
+  },
+] as const;
+
+describe('CLI with an OAuth2 mailbox (XOAUTH2 against Dovecot)', () => {
+  // Rows as [name, row] so that vitest prints each name whole and unquoted ('%s').
+  it.each(DRAINS.map((row) => [row.name, row] as const))('%s', async (_name, { extra }) => {
+    await dovecot.seed(USER, [message(1), message(2)]);
+    const secret = await secretFile(clientCredentials('pop'));
+    const config = await configWith({ grant: 'client_credentials', secret: { file: secret } }, extra);
     const before = endpoint.issued.length;
     const result = await cli(['poll', '--config', config, '--out', path.join(workDir, 'out')]);
     expect(result.stderr).toBe('');
@@ -125,57 +156,15 @@ describe('CLI with an OAuth2 mailbox (XOAUTH2 against Dovecot)', () => {
     expect(JSON.parse(await readFile(secret, 'utf8')).refreshToken).not.toBe(rotated.refreshToken);
   });
 
-  it('logs in with OAUTHBEARER when asked to', async () => {
-    await dovecot.seed(USER, [message(5)]);
-    const secret = await secretFile({
-      grant: 'client_credentials',
-      ...APP,
-      scope: 'pop',
-      tokenUrl: endpoint.tokenUrl,
-    });
-    const config = await configWith(
-      { grant: 'client_credentials', secret: { file: secret } },
-      { auth: 'oauthbearer' },
-    );
-    const result = await cli(['poll', '--config', config, '--out', path.join(workDir, 'out')]);
-    expect(result.stderr).toBe('');
-    expect(result.status).toBe(0);
-    expect(await dovecot.messageCount(USER)).toBe(0);
-  });
-
-  it('reports a revoked refresh token as auth-revoked, without touching the mailbox', async () => {
+  it.each(REFUSALS.map((row) => [row.name, row] as const))('%s', async (_name, row) => {
     await dovecot.seed(USER, [message(6)]);
-    const secret = await secretFile({
-      grant: 'refresh_token',
-      clientId: DESKTOP.clientId,
-      refreshToken: 'rt-revoked',
-      scope: 'pop',
-      tokenUrl: endpoint.tokenUrl,
-    });
-    const config = await configWith({ grant: 'refresh_token', secret: { file: secret } });
+    const secret = await secretFile(row.document());
+    const config = await configWith({ grant: row.grant, secret: { file: secret } });
     const result = await cli(['poll', '--json', '--config', config, '--out', path.join(workDir, 'out')]);
     expect(result.status).toBe(1);
     const [outcome] = JSON.parse(result.stdout) as [{ status: string; reason: string; message: string }];
-    expect(outcome).toMatchObject({ status: 'auth-failed', reason: 'auth-revoked' });
-    expect(outcome.message).toContain('invalid_grant');
-    expect(outcome.message).toContain('oauth login');
-    expect(await dovecot.messageCount(USER)).toBe(1);
-  });
-
-  it('a token the server refuses: auth-failed quoting the server and the decoded claims, never the token', async () => {
-    await dovecot.seed(USER, [message(7)]);
-    const secret = await secretFile({
-      grant: 'client_credentials',
-      ...APP,
-      scope: 'wrong-scope',
-      tokenUrl: endpoint.tokenUrl,
-    });
-    const config = await configWith({ grant: 'client_credentials', secret: { file: secret } });
-    const result = await cli(['poll', '--json', '--config', config, '--out', path.join(workDir, 'out')]);
-    const [outcome] = JSON.parse(result.stdout) as [{ status: string; reason: string; message: string }];
-    expect(outcome).toMatchObject({ status: 'auth-failed', reason: 'auth' });
-    expect(outcome.message).toContain('roles=wrong-scope');
-    expect(outcome.message).toContain('tid=test-tenant');
+    expect(outcome).toMatchObject({ status: 'auth-failed', reason: row.reason });
+    for (const part of row.messageParts) expect(outcome.message).toContain(part);
     expect(outcome.message).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}/);
     expect(await dovecot.messageCount(USER)).toBe(1);
   });
@@ -184,12 +173,7 @@ describe('CLI with an OAuth2 mailbox (XOAUTH2 against Dovecot)', () => {
 describe('mailbox-poller check', () => {
   it('passes every step against the XOAUTH2 Dovecot, showing the claims and never the token', async () => {
     await dovecot.seed(USER, [message(8), message(9)]);
-    const secret = await secretFile({
-      grant: 'client_credentials',
-      ...APP,
-      scope: 'pop',
-      tokenUrl: endpoint.tokenUrl,
-    });
+    const secret = await secretFile(clientCredentials('pop'));
     const config = await configWith({ grant: 'client_credentials', secret: { file: secret } });
     const result = await cli(['check', '--config', config]);
     expect(result.status).toBe(0);
@@ -205,12 +189,7 @@ describe('mailbox-poller check', () => {
   });
 
   it('fails the login step with a hint when the token has the wrong scope', async () => {
-    const secret = await secretFile({
-      grant: 'client_credentials',
-      ...APP,
-      scope: 'calendar',
-      tokenUrl: endpoint.tokenUrl,
-    });
+    const secret = await secretFile(clientCredentials('calendar'));
     const config = await configWith({ grant: 'client_credentials', secret: { file: secret } });
     const result = await cli(['check', '--config', config, '--mailbox', 'oauth']);
     expect(result.status).toBe(1);

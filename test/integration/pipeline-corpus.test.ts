@@ -51,7 +51,7 @@ describeWithCorpus('corpus drained through the pipeline', () => {
       ca: dovecot.caPem,
       servername: 'localhost',
       username: user,
-      password: { literal: password },
+      credential: { literal: password },
       allowInsecureAuth: false,
     });
   }

@@ -241,7 +241,7 @@ describe('pollMailbox rules', () => {
       users: [{ name: 'alice', password: 'right-password', messages: [testMessage('x')] }],
     });
     cleanups.push(() => server.close());
-    const mailbox = testMailbox({ port: server.port, password: { literal: 'wrong-Pa55word' } });
+    const mailbox = testMailbox({ port: server.port, credential: { literal: 'wrong-Pa55word' } });
     const outcome = await pollMailbox(mailbox, ports(), Deadline.after(20_000));
     expect(outcome).toMatchObject({ status: 'auth-failed', reason: 'auth' });
     expect(JSON.stringify(outcome)).not.toContain('wrong-Pa55word');
@@ -270,7 +270,7 @@ describe('pollMailbox rules', () => {
   );
 
   test('a password that cannot be resolved fails that mailbox with the reason, before any connection', async () => {
-    const mailbox = testMailbox({ port: 1, password: { env: 'MAILBOX_POLLER_TEST_UNSET' } });
+    const mailbox = testMailbox({ port: 1, credential: { env: 'MAILBOX_POLLER_TEST_UNSET' } });
     const outcome = await pollMailbox(mailbox, ports(), Deadline.after(20_000));
     expect(outcome).toMatchObject({ status: 'failed', reason: 'credentials' });
     expect(outcome.message).toContain('MAILBOX_POLLER_TEST_UNSET');

@@ -40,7 +40,7 @@ describe('TLS probe of a silent plain connection', () => {
     it(`tls: ${tls} against the implicit-TLS port fails as tls within seconds, not after the greeting timeout`, async () => {
       const started = performance.now();
       const outcome = await pollMailbox(
-        testMailbox({ port: dovecot.pop3sPort, tls, password: { literal: PASSWORD } }),
+        testMailbox({ port: dovecot.pop3sPort, tls, credential: { literal: PASSWORD } }),
         ports(),
         Deadline.after(30_000),
       );

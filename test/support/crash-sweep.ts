@@ -208,7 +208,7 @@ export async function sweepTarget(
     id: user,
     port: proxy.port,
     username: user,
-    password: { literal: 'pw' },
+    credential: { literal: 'pw' },
     auth: 'user',
     ...mailboxOverrides,
   });

@@ -1,6 +1,6 @@
 /**
  * Reading the project's markdown as a user's browser would: relative links, heading anchors, table rows.
- * Shared by the docs tests (test/unit/docs-*.test.ts).
+ * Shared by the docs tests (test/unit/docs/*.test.ts).
  */
 import path from 'node:path';
 

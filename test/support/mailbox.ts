@@ -11,7 +11,7 @@ export function testMailbox(
     port: 110,
     tls: 'none',
     username: 'alice',
-    password: { literal: 'secret' },
+    credential: { literal: 'secret' },
     credentialKind: 'password',
     auth: 'auto',
     ca: undefined,

@@ -1,6 +1,6 @@
 /**
  * A stand-in for AWS Systems Manager Parameter Store that answers GetParameter, the one call the
- * functions make to read a deployed config from an SSM parameter (lib/lambda/ssm-parameter.ts), over the
+ * functions make to read a deployed config from an SSM parameter (lib/lambda/config-readers.ts), over the
  * service's JSON protocol (`X-Amz-Target: AmazonSSM.GetParameter`). Anything else, or a parameter it does
  * not hold, is answered with the service's error.
  */
