@@ -8,9 +8,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { EMAIL_RECEIVED_DETAIL_TYPE, EVENT_SOURCE } from '../../lib/adapters/eventbridge-notifier.ts';
+import { EMAIL_RECEIVED_DETAIL_TYPE, EVENT_SOURCE } from '../../../lib/adapters/eventbridge-notifier.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const PAGE = readFileSync(path.join(ROOT, 'docs', 'consume-events.md'), 'utf8');
 const SCHEMA = JSON.parse(readFileSync(path.join(ROOT, 'schema', 'notification.schema.json'), 'utf8'));
 
