@@ -31,3 +31,10 @@ export const SQS_MAX_VISIBILITY_SECONDS = 43_200;
  * lib/config/fleet-secret.ts) must fit in it; measured here as UTF-8 bytes, the stricter reading.
  */
 export const SECRETS_MANAGER_MAX_SECRET_BYTES = 65_536;
+
+/**
+ * User-defined object metadata: at most 2 KB, the sum of the UTF-8 bytes of every key (without
+ * `x-amz-meta-`) and value (S3 User Guide, "Working with object metadata"). Values travel as HTTP
+ * headers, so only ASCII survives unchanged.
+ */
+export const S3_USER_METADATA_MAX_BYTES = 2048;
