@@ -200,7 +200,7 @@ class ReplayProgress {
     this.clear();
     if (event.kind === 'unusable') this.#out.write(`replay: cannot rebuild ${event.key}: ${event.reason}\n`);
     else {
-      const what = event.sent ? 'sent rebuilt' : 'skipped';
+      const what = event.sent ? 'rebuilt' : 'skipped';
       this.#out.write(`replay: ${what} ${event.key}: not kept: ${event.missing.join(', ')}\n`);
     }
   }

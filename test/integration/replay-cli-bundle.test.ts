@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { CopyObjectCommand } from '@aws-sdk/client-s3';
 import type { Message } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { type BuiltCli, buildCliBundle, type CliRun, runBuiltCli } from '../support/cli-bundle.ts';
@@ -169,6 +170,65 @@ describeWithCorpus('replay through the built CLI, corpus through Dovecot', () =>
     expect(all).toEqual([...firstWave, ...secondWave].sort());
   });
 
+  test('replay --help, and a usage mistake in one line with where the help is', async () => {
+    const help = await run(['replay', '--help']);
+    expect(help).toMatchObject({ status: 0, stderr: '' });
+    expect(help.stdout).toMatch(/^Usage: mailbox-poller replay --bucket NAME --queue-url URL/);
+    expect((await run(['--help'])).stdout).toMatch(/^ {2}replay +\S/m);
+    for (const [args, problem] of [
+      [['--queue-url', 'q', '--since', 'yesterday'], /^mailbox-poller: --since needs an ISO 8601 date/],
+      [[], /^mailbox-poller: --queue-url URL is required \(or --dry-run\)$/],
+      [
+        ['--queue-url', 'q', '--max', '0'],
+        /^mailbox-poller: --max needs a whole number of at least 1, not "0"$/,
+      ],
+    ] as const) {
+      const result = await replay(...args);
+      expect(result.status).toBe(2);
+      const lines = result.stderr.trimEnd().split('\n');
+      expect(lines).toEqual([expect.stringMatching(problem), "See 'mailbox-poller replay --help'."]);
+    }
+  });
+
+  // Last: it turns one object into one stored before the metadata kept the notification's inputs.
+  test('an object stored before the inputs were kept: skipped and named, or sent rebuilt with --approximate', {
+    timeout: 120_000,
+  }, async () => {
+    const key = secondWave[3]!;
+    const stripped = { 'mailbox-id': 'corpus', sha256: key.slice(-68, -4) };
+    const copy = {
+      Bucket: BUCKET,
+      Key: key,
+      CopySource: `${BUCKET}/${key}`,
+      MetadataDirective: 'REPLACE' as const,
+    };
+    await aws.s3.send(new CopyObjectCommand({ ...copy, Metadata: stripped }));
+    const unconfigured = await replay('--dry-run', '--since', between);
+    expect(unconfigured.status).toBe(1);
+    expect(unconfigured.stderr).toContain(`replay: cannot rebuild ${key}: host and username not kept`);
+    const dry = await replay('--dry-run', '--since', between, '--config', configFile);
+    expect(dry.status).toBe(0);
+    expect(dry.stdout).toContain(`replay: ${secondWave.length - 1} notification(s) would send`);
+    expect(dry.stderr).toContain(`replay: skipped ${key}: not kept: host (from --config)`);
+    expect(dry.stderr).toContain('--approximate sends them rebuilt');
+
+    const queue = await aws.createQueue('approximate');
+    const sent = await replay(
+      '--queue-url',
+      queue,
+      '--since',
+      between,
+      '--approximate',
+      '--config',
+      configFile,
+    );
+    expect(sent.status).toBe(0);
+    expect(sent.stderr).toContain(`replay: rebuilt ${key}: not kept:`);
+    const rebuilt = (await aws.receiveAll(queue)).find((message) => objectKeyOf(message) === key)!;
+    const [was, is] = [originals.get(key)!, rebuilt].map((message) => withoutStandIns(message.Body!));
+    expect(is).toEqual(was);
+  });
+
   /** The bundle in its own node, sent SIGINT `afterMs` after it printed its total. */
   function interruptedRun(args: string[], afterMs: number): Promise<CliRun> {
     return new Promise((resolve, reject) => {
@@ -200,4 +260,15 @@ function startAfterOf(run: CliRun): string {
   const match = /--start-after '((?:[^']|'\\'')*)'/.exec(run.stderr);
   if (match === null) throw new Error(`no --start-after in: ${run.stderr}`);
   return match[1]!.replaceAll("'\\''", "'");
+}
+
+/** A notification without what a rebuilt one of an older object takes from stand-ins (docs/replay.md). */
+function withoutStandIns(body: string): unknown {
+  const notification = JSON.parse(body);
+  delete notification.mail.timestamp;
+  delete notification.receipt.timestamp;
+  delete notification.receipt.processingTimeMillis;
+  delete notification.pop3.retrievedAt;
+  delete notification.pop3.utf8;
+  return notification;
 }
