@@ -144,6 +144,21 @@ describeWithCorpus('replay through the built CLI, corpus through Dovecot', () =>
     expect(keys.filter((key) => key <= startAfter)).toHaveLength(25);
   });
 
+  test('--timeout stops it (exit 75) with the --start-after that goes on with exactly the rest', {
+    timeout: 120_000,
+  }, async () => {
+    const queue = await aws.createQueue('deadline');
+    const stopped = await replay('--queue-url', queue, '--rate', '30', '--timeout', '1');
+    expect(stopped.status).toBe(75);
+    const startAfter = startAfterOf(stopped);
+    const sentBefore = keysOf(await aws.receiveAll(queue));
+    expect(sentBefore.length).toBeGreaterThan(0);
+    expect(sentBefore.every((key) => key <= startAfter)).toBe(true);
+    expect((await replay('--queue-url', queue, '--start-after', startAfter)).status).toBe(0);
+    const all = [...sentBefore, ...keysOf(await aws.receiveAll(queue))].sort();
+    expect(all).toEqual([...firstWave, ...secondWave].sort());
+  });
+
   test('Ctrl-C stops it (exit 130) with the --start-after that goes on with exactly the rest', {
     timeout: 120_000,
   }, async () => {
