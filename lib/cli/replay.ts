@@ -92,7 +92,7 @@ async function run(
 ): Promise<ReplayResult> {
   const pacer = new RequestPacer(command.rate);
   const source = new S3ReplaySource({ client: createS3Client(), bucket: command.bucket, pacer });
-  const progress = new ReplayProgress(command.quiet ? { write: () => undefined } : io.stderr);
+  const progress = new ReplayProgress(io.stderr, command.quiet);
   const request = {
     source,
     notifier: notifierFor(command),
@@ -177,26 +177,32 @@ function describeError(error: unknown): string {
   return `${error.name}: ${error.message}${cause}`;
 }
 
-/** The total once counted, then a redrawn line on a terminal; objects skipped or rebuilt, a line each. */
+/**
+ * The total once counted, then a redrawn line on a terminal; objects skipped or rebuilt, a line each.
+ * Quiet: only the objects that cannot be rebuilt at all, which are errors (exit 1).
+ */
 class ReplayProgress {
   readonly #out: Output;
+  readonly #quiet: boolean;
   #total = 0;
   #lastDraw = 0;
 
-  constructor(out: Output) {
+  constructor(out: Output, quiet: boolean) {
     this.#out = out;
+    this.#quiet = quiet;
   }
 
   start(total: number, where: string): void {
     this.#total = total;
-    this.#out.write(`replay: ${total} object(s) to examine under ${where}\n`);
+    if (!this.#quiet) this.#out.write(`replay: ${total} object(s) to examine under ${where}\n`);
   }
 
   event(event: ReplayEvent): void {
     if (event.kind === 'progress') {
-      this.#draw(event.counts);
+      if (!this.#quiet) this.#draw(event.counts);
       return;
     }
+    if (this.#quiet && event.kind !== 'unusable') return;
     this.clear();
     if (event.kind === 'unusable') this.#out.write(`replay: cannot rebuild ${event.key}: ${event.reason}\n`);
     else {
