@@ -17,7 +17,7 @@ import { ResumeCursor } from './cursor.ts';
 import type { RequestPacer } from './pacer.ts';
 import { inRange, mayBeInRange, type TimeRange } from './range.ts';
 import { type MailboxSettings, type Rebuilt, rebuildInput, retrievalTimeOf } from './rebuild.ts';
-import type { ListedObject, ReplaySource } from './s3-source.ts';
+import type { ListedObject, ReplaySource } from './source.ts';
 
 export interface ReplayRequest {
   readonly source: ReplaySource;
@@ -117,6 +117,8 @@ class ReplayRun {
   readonly #counts: ReplayCounts = { examined: 0, inRange: 0, sent: 0, skippedInexact: 0, unusable: 0 };
   readonly #batch: OutgoingNotification[] = [];
   #claimed = 0;
+  /** Every key listed was taken on: a stop after that has nothing left to stop. */
+  #listed = false;
   #end: ReplayResult['end'] | undefined;
   #failure: ReplayResult['failure'];
 
@@ -138,13 +140,14 @@ class ReplayRun {
           if (window.length >= concurrency) await this.#decide(window.shift()!);
         }
       }
+      this.#listed = !this.#stopping();
       while (window.length > 0 && !this.#stopping()) await this.#decide(window.shift()!);
     } catch (error) {
       // A listing that failed: what was begun is decided on below; the resume point stays before the rest.
       this.#fail(`the listing after ${this.#cursor.resumeAfter ?? 'the start'}`, error);
     }
     await this.#flush();
-    this.#end ??= this.#request.stop.aborted ? 'stopped' : 'done';
+    this.#end ??= this.#listed && window.length === 0 ? 'done' : 'stopped';
     if (this.#end !== 'done' && window.length > 0) await Promise.allSettled(window.map((p) => p.examined));
     return {
       counts: { ...this.#counts },

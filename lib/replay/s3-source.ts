@@ -2,28 +2,14 @@
  * The stored objects a replay reads, on S3: ListObjectsV2 pages in key order (StartAfter for a resumed
  * run, so where it stopped is one key), HeadObject for the metadata, and the header section read back
  * with ranged GetObjects through the same HeaderCollector the pipeline fed while retrieving, so the
- * bytes it keeps are the same. Every request waits for the pacer and takes the run's abort signal.
+ * bytes it keeps are the same. Every request waits for its turn at the pacer.
  */
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { sendAbortable } from '../adapters/abortable-send.ts';
 import { DEFAULT_MAX_HEADER_BYTES, HeaderCollector } from '../notification/index.ts';
 import type { RequestPacer } from './pacer.ts';
 import type { HeaderSection, StoredObject } from './rebuild.ts';
-
-export interface ListedObject {
-  readonly key: string;
-  readonly lastModified: Date | undefined;
-}
-
-/** What a replay reads objects from; the S3 one below, an in-memory one in the tests. */
-export interface ReplaySource {
-  /** The bucket, as the notification's `receipt.action.bucketName` names it. */
-  readonly bucket: string;
-  /** Pages of objects under `prefix` after `startAfter`, in key order. */
-  list(prefix: string, startAfter: string | undefined, signal?: AbortSignal): AsyncIterable<ListedObject[]>;
-  head(key: string, signal?: AbortSignal): Promise<StoredObject>;
-  headerSection(object: StoredObject, signal?: AbortSignal): Promise<HeaderSection>;
-}
+import type { ReplaySource } from './source.ts';
 
 /**
  * The first read covers a header section HeaderCollector keeps whole, plus room for its closing empty

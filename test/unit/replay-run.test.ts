@@ -13,7 +13,7 @@ import { keptInputsMetadata } from '../../lib/replay/metadata.ts';
 import { RequestPacer } from '../../lib/replay/pacer.ts';
 import type { StoredObject } from '../../lib/replay/rebuild.ts';
 import { countCandidates, type ReplayRequest, replay } from '../../lib/replay/replay.ts';
-import type { ListedObject, ReplaySource } from '../../lib/replay/s3-source.ts';
+import type { ListedObject, ReplaySource } from '../../lib/replay/source.ts';
 
 interface Entry {
   readonly object: StoredObject;
@@ -203,5 +203,18 @@ describe('replay over an in-memory bucket', () => {
     const result = await replay(request(sourceOf(entries), notifier, { stop: stop.signal }));
     expect(result).toMatchObject({ end: 'stopped', resumeAfter: undefined, counts: { examined: 0 } });
     expect(notifier.keys).toEqual([]);
+  });
+
+  it('a stop that comes after the last object was done ends it as done', async () => {
+    const entries = bucketOf(10);
+    const stop = new AbortController();
+    const onEvent = (event: { kind: string; counts?: { examined: number } }) => {
+      if (event.counts?.examined === 10) stop.abort();
+    };
+    const result = await replay(
+      request(sourceOf(entries), new RecordingNotifier(), { stop: stop.signal, onEvent }),
+    );
+    expect(stop.signal.aborted).toBe(true);
+    expect(result).toMatchObject({ end: 'done', resumeAfter: keysOf(entries).at(-1) });
   });
 });
