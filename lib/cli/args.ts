@@ -40,7 +40,7 @@ Other commands (docs/oauth2.md, docs/running.md):
   mailbox-poller check --config FILE [--mailbox ID]   DNS, TLS, login and STAT, step by step
   mailbox-poller oauth login --provider google|microsoft ...   one-time consent for a refresh token
   mailbox-poller secrets build < LIST   one secret for many password mailboxes (docs/deploy.md)
-  mailbox-poller replay --bucket B --queue-url Q [--since T] [--until T]   notifications sent again`;
+  mailbox-poller replay ...   send the notifications of stored messages again (docs/replay.md)`;
 
 export interface PollCommand {
   readonly configPath: string;
