@@ -143,7 +143,7 @@ class ReplayRun {
       this.#listed = !this.#stopping();
       while (window.length > 0 && !this.#stopping()) await this.#decide(window.shift()!);
     } catch (error) {
-      // A listing that failed: what was begun is decided on below; the resume point stays before the rest.
+      // A listing that failed: objects still being read stay undecided, the resume point before them.
       this.#fail(`the listing after ${this.#cursor.resumeAfter ?? 'the start'}`, error);
     }
     await this.#flush();
