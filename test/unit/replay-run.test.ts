@@ -217,4 +217,25 @@ describe('replay over an in-memory bucket', () => {
     expect(stop.signal.aborted).toBe(true);
     expect(result).toMatchObject({ end: 'done', resumeAfter: keysOf(entries).at(-1) });
   });
+
+  it('a listing that fails stops the run before the objects still being read', async () => {
+    const entries = bucketOf(10);
+    const whole = sourceOf(entries);
+    const failing: ReplaySource = {
+      ...whole,
+      async *list(prefix, startAfter) {
+        for await (const page of whole.list(prefix, startAfter)) {
+          yield page;
+          throw new Error('listing refused');
+        }
+      },
+    };
+    const notifier = new RecordingNotifier();
+    const result = await replay(request(failing, notifier));
+    expect(result).toMatchObject({ end: 'failed', failure: { key: 'the listing after the start' } });
+    expect(notifier.keys).toEqual(keysOf(entries).slice(0, 1));
+    expect(result.resumeAfter).toBe(keysOf(entries)[0]);
+    await replay(request(whole, notifier, { startAfter: result.resumeAfter }));
+    expect(notifier.keys).toEqual(keysOf(entries));
+  });
 });
