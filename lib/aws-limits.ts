@@ -43,3 +43,10 @@ export const EVENTBRIDGE_MAX_BATCH_ENTRIES = 10;
  * to this total too, the stricter reading.
  */
 export const EVENTBRIDGE_MAX_ENTRY_BYTES = 256 * 1024;
+
+/**
+ * User-defined object metadata: at most 2 KB, the sum of the UTF-8 bytes of every key (without
+ * `x-amz-meta-`) and value (S3 User Guide, "Working with object metadata"). Values travel as HTTP
+ * headers, so only ASCII survives unchanged.
+ */
+export const S3_USER_METADATA_MAX_BYTES = 2048;

@@ -19,6 +19,28 @@ export interface MessageToStore {
    * rejects, so the message is not committed (no DELE) and the next run stores it again.
    */
   readonly signal?: AbortSignal;
+  /**
+   * What the message's notification is built from besides its bytes, for a store that keeps it with the
+   * object (S3 metadata, lib/replay/metadata.ts) so that `mailbox-poller replay` can build the same
+   * notification again. Undefined: the store keeps none.
+   */
+  readonly notificationContext?: NotificationContext;
+}
+
+/** The inputs of a message's notification (lib/notification/build.ts) that are not in its bytes. */
+export interface NotificationContext {
+  readonly host: string;
+  readonly username: string;
+  /** The mailbox's `trustedAuthservId` setting as configured (undefined: the provider default). */
+  readonly trustedAuthservId: string | readonly string[] | undefined;
+  /** Whether the session ran in UTF-8 mode; undefined when the notification leaves `pop3.utf8` out. */
+  readonly utf8: boolean | undefined;
+  /**
+   * Milliseconds since the retrieval started (the notification's `processingTimeMillis`). The first call
+   * fixes the value: a store calls it once, when it issues the write that sets the object's metadata, and
+   * the notification then carries that same value.
+   */
+  readonly processingTimeMillis: () => number;
 }
 
 export interface StoredMessage {

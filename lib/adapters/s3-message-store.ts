@@ -20,12 +20,18 @@
  * hashes it (GetObject, streamed). Only a match counts as stored (`created: false`); a mismatch throws
  * S3ObjectMismatchError: the message is not committed and stays on the server.
  *
+ * The object's metadata keeps what its notification was built from beyond its bytes (retrieval and
+ * processing time, host, username, trusted authserv-ids, UTF-8 mode; lib/replay/metadata.ts), fixed when
+ * the final write is issued, so `mailbox-poller replay` can send the same notification again. An object
+ * that already existed keeps the metadata of the run that first wrote it.
+ *
  * Every request takes the run's deadline (`MessageToStore.signal`) as its abort signal, so a slow S3 near
  * the end cannot push a run past its timeout; an abandoned put rejects and the message is not committed.
  */
 import { randomUUID } from 'node:crypto';
 import { CopyObjectCommand, DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { MessageStore, MessageToStore, StoredMessage } from '../ports.ts';
+import { keptInputsMetadata } from '../replay/metadata.ts';
 import { sendAbortable } from './abortable-send.ts';
 import { describeAwsError, httpStatusOf } from './aws-common.ts';
 import { S3MessageStoreError, S3ObjectMismatchError, storeError } from './errors.ts';
@@ -302,7 +308,15 @@ function metadataFor(message: MessageToStore, sha256: string): Record<string, st
     const uidl = isRfc1939Uidl(message.uidl) ? message.uidl : encodeKeySegment(message.uidl);
     if (uidl.length <= MAX_UIDL_METADATA_BYTES) metadata.uidl = uidl;
   }
-  return metadata;
+  const context = message.notificationContext;
+  if (context === undefined) return metadata;
+  // What `replay` needs to build the same notification again; read once, as the final write goes out.
+  const inputs = {
+    ...context,
+    retrievedAt: message.retrievedAt,
+    processingTimeMillis: context.processingTimeMillis(),
+  };
+  return { ...metadata, ...keptInputsMetadata(inputs, metadata) };
 }
 
 /** `x-amz-copy-source` is `<bucket>/<key>` with the key URL-encoded segment by segment. */

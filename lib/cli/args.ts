@@ -42,7 +42,8 @@ Other commands (docs/oauth2.md, docs/running.md):
   mailbox-poller reset MAILBOX [--config FILE]   close a mailbox's circuit breaker once its cause is fixed
   mailbox-poller check --config FILE [--mailbox ID]   DNS, TLS, login and STAT, step by step
   mailbox-poller oauth login --provider google|microsoft ...   one-time consent for a refresh token
-  mailbox-poller secrets build < LIST   one secret for many password mailboxes (docs/deploy.md)`;
+  mailbox-poller secrets build < LIST   one secret for many password mailboxes (docs/deploy.md)
+  mailbox-poller replay ...   send the notifications of stored messages again (docs/replay.md)`;
 
 export interface PollCommand {
   readonly configPath: string;

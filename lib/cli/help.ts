@@ -11,6 +11,7 @@ import { USAGE } from './args.ts';
 import { CHECK_USAGE } from './check.ts';
 import { DEMO_USAGE } from './demo.ts';
 import { OAUTH_LOGIN_USAGE } from './oauth-login.ts';
+import { REPLAY_USAGE } from './replay.ts';
 import { RESET_USAGE } from './reset.ts';
 import { SECRETS_USAGE } from './secrets-build.ts';
 import { STATUS_USAGE } from './status.ts';
@@ -37,6 +38,7 @@ export const COMMANDS: readonly CommandHelp[] = [
     summary: 'one-time OAuth2 consent that stores a refresh token',
     usage: OAUTH_LOGIN_USAGE,
   },
+  { name: 'replay', summary: 'send the notifications of stored messages again', usage: REPLAY_USAGE },
   { name: 'secrets build', summary: 'one secret for many password mailboxes', usage: SECRETS_USAGE },
   {
     name: 'demo',

@@ -31,6 +31,7 @@ import { defaultLockDir } from './mailbox-lock.ts';
 import { oauthLoginMain } from './oauth-login.ts';
 import { literalVariableWarnings, unsetPasswordVariables } from './password-variables.ts';
 import { type LockedPollPorts, pollMailboxesLocked } from './poll-locked.ts';
+import { replayMain } from './replay.ts';
 import { formatProblems, formatSummary, ProgressLine } from './report.ts';
 import { resetMain } from './reset.ts';
 import { secretsMain } from './secrets-build.ts';
@@ -67,6 +68,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   if (argv[0] === 'status') return statusMain(argv.slice(1), io);
   if (argv[0] === 'reset') return resetMain(argv.slice(1), io);
   if (argv[0] === 'demo') return demoMain(argv.slice(1), io, main);
+  if (argv[0] === 'replay') return replayMain(argv.slice(1), io);
   let command: PollCommand;
   let config: PollerConfig;
   try {

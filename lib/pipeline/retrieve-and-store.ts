@@ -54,6 +54,13 @@ export async function retrieveAndStore(
     retrFailure = error;
   });
   pipeline(retr, tap, () => undefined);
+  // Fixed by the first call: the store's, when it writes the object's metadata, else ours below, so the
+  // notification says what the object says (lib/ports.ts NotificationContext).
+  let processingTimeMillis: number | undefined;
+  const processingTime = () => {
+    processingTimeMillis ??= Math.max(0, Math.round(performance.now() - started));
+    return processingTimeMillis;
+  };
   try {
     const stored = await store.put({
       mailboxId: mailbox.id,
@@ -62,6 +69,13 @@ export async function retrieveAndStore(
       body: tap,
       retrievedAt,
       signal: context.deadline?.signal(),
+      notificationContext: {
+        host: mailbox.host,
+        username: mailbox.username,
+        trustedAuthservId: mailbox.trustedAuthservId,
+        utf8: client.utf8Mode,
+        processingTimeMillis: processingTime,
+      },
     });
     if (retrFailure) throw retrFailure;
     if (stored.size !== tap.bytes) {
@@ -77,7 +91,7 @@ export async function retrieveAndStore(
       headerBytes: tap.header.headerBytes(),
       headerSectionTruncated: tap.header.truncated,
       retrievedAt,
-      processingTimeMillis: Math.round(performance.now() - started),
+      processingTimeMillis: processingTime(),
     };
   } catch (error) {
     tap.destroy();

@@ -23,6 +23,7 @@ const graph = buildImportGraph(ROOT, ['lib', 'infra', 'functions']);
  * 3. The POP3 client (the only sockets) and the configuration types (config/), built on the ports.
  * 4. The pipeline and the circuit breaker around it (health/): they see only ports and a Deadline.
  * 5. The adapters that implement the ports (S3, SQS, Secrets Manager, local files) and OAuth2 tokens.
+ *    Replay (replay/) reads what the S3 store wrote, so it sits beside it.
  * 6. The edges that choose adapters: the Lambda glue (lambda/), the CLI (cli/ with its demo maildrop,
  *    demo/) and the package's public entry point (index.ts).
  * 7. What is built from the edges: the Lambda handlers (functions/) and the CDK construct (infra/).
@@ -42,6 +43,7 @@ const LAYERS: Readonly<Record<string, number>> = {
   'lib/health': 4,
   'lib/adapters': 5,
   'lib/oauth': 5,
+  'lib/replay': 5,
   'lib/lambda': 6,
   'lib/cli': 6,
   'lib/demo': 6,
