@@ -37,7 +37,7 @@ export interface HeaderSection {
 export type Rebuilt =
   | { readonly kind: 'input'; readonly input: NotificationInput; readonly missing: readonly string[] }
   /** Not a message this store wrote (no mailbox id, a key that does not match it), or too little kept. */
-  | { readonly kind: 'unusable'; readonly reason: string };
+  | { readonly kind: 'unusable'; readonly problem: string };
 
 /** When the message was retrieved, for the time range: kept, else the object's LastModified. */
 export function retrievalTimeOf(object: StoredObject): Date | undefined {
@@ -53,13 +53,13 @@ export function rebuildInput(
   const mailboxId = object.metadata['mailbox-id'];
   const sha256 = object.metadata.sha256;
   if (mailboxId === undefined || sha256 === undefined || !/^[0-9a-f]{64}$/.test(sha256)) {
-    return { kind: 'unusable', reason: 'no mailbox-id and sha256 metadata: not an object the store wrote' };
+    return { kind: 'unusable', problem: 'no mailbox-id and sha256 metadata: not an object the store wrote' };
   }
   const uidl = uidlOf(object, mailboxId, sha256, where.keyPrefix);
   if (uidl === false) {
     return {
       kind: 'unusable',
-      reason: `the key is not the store's key for this object under key prefix "${where.keyPrefix}"`,
+      problem: `the key is not the store's key for this object under key prefix "${where.keyPrefix}"`,
     };
   }
   const kept = readKeptInputs(object.metadata);
@@ -68,13 +68,14 @@ export function rebuildInput(
   const host = kept.host ?? setting?.host;
   const username = kept.username ?? setting?.username;
   if (host === undefined || username === undefined) {
-    return { kind: 'unusable', reason: `host and username not kept: name mailbox ${mailboxId} in --config` };
+    return { kind: 'unusable', problem: `host and username not kept: name mailbox ${mailboxId} in --config` };
   }
   if (kept.host === undefined) missing.push('host (from --config)');
   if (kept.username === undefined) missing.push('username (from --config)');
   if (kept.trustedAuthservId === undefined) missing.push('trustedAuthservId (from --config)');
   const retrievedAt = kept.retrievedAt ?? object.lastModified;
-  if (retrievedAt === undefined) return { kind: 'unusable', reason: 'neither retrieved-at nor LastModified' };
+  if (retrievedAt === undefined)
+    return { kind: 'unusable', problem: 'neither retrieved-at nor LastModified' };
   if (kept.retrievedAt === undefined) missing.push('retrievedAt (LastModified instead)');
   if (kept.processingTimeMillis === undefined) missing.push('processingTimeMillis (0 instead)');
   if (kept.utf8 === undefined) missing.push('utf8 (left out)');

@@ -196,7 +196,7 @@ class ReplayRun {
     this.#counts.inRange++;
     if (rebuilt.kind === 'unusable') {
       this.#counts.unusable++;
-      this.#request.onEvent?.({ kind: 'unusable', key, reason: rebuilt.reason });
+      this.#request.onEvent?.({ kind: 'unusable', key, reason: rebuilt.problem });
       return this.#done(key);
     }
     const { missing } = rebuilt;
@@ -240,12 +240,13 @@ class ReplayRun {
     }
     const byEntry = new Map(results.map((result) => [result.entryId, result]));
     for (const { entryId, deduplicationKey: key } of batch) {
-      const result = byEntry.get(entryId) ?? { ok: false, reason: 'no result for this entry' };
-      if (result.ok) {
+      const result = byEntry.get(entryId);
+      if (result?.ok) {
         this.#counts.sent++;
         this.#done(key);
       } else {
-        this.#fail(key, new Error(`the notification of ${key} was not accepted: ${result.reason}`));
+        const why = result === undefined ? 'the notifier gave no result for it' : result.reason;
+        this.#fail(key, new Error(`the notification of ${key} was not accepted: ${why}`));
       }
     }
   }

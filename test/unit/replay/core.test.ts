@@ -224,7 +224,7 @@ describe('rebuild of the inputs from an object', () => {
     const header = { headerBytes: input.headerBytes, truncated: false };
     expect(rebuildInput(object, header, where, undefined)).toMatchObject({
       kind: 'unusable',
-      reason: expect.stringContaining('--config'),
+      problem: expect.stringContaining('--config'),
     });
     const settings = new Map([['support', { host: 'h', username: 'u', trustedAuthservId: undefined }]]);
     const rebuilt = rebuildInput(object, header, where, settings);
