@@ -54,7 +54,9 @@ export function awsPorts(options: AwsPortsOptions): PollPorts & HealthPorts {
 }
 
 /** The queue, the bus, or both: with both, every notification must reach each before its message is DELE'd. */
-export function notifierFor(options: AwsPortsOptions): Notifier {
+export function notifierFor(
+  options: Pick<AwsPortsOptions, 'sqs' | 'queueUrl' | 'eventBus' | 'eventBridge'>,
+): Notifier {
   const targets: Notifier[] = [];
   if (options.queueUrl !== undefined) {
     targets.push(new SqsNotifier({ client: options.sqs, queueUrl: options.queueUrl }));
@@ -63,6 +65,6 @@ export function notifierFor(options: AwsPortsOptions): Notifier {
     const client = options.eventBridge ?? createEventBridgeClient(options.eventBus);
     targets.push(new EventBridgeNotifier({ client, eventBus: options.eventBus }));
   }
-  if (targets.length === 0) throw new RangeError('awsPorts needs a queue URL, an event bus, or both');
+  if (targets.length === 0) throw new RangeError('notifications need a queue URL, an event bus, or both');
   return targets.length === 1 ? targets[0]! : new EveryTargetNotifier(targets);
 }

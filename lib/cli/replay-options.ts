@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { parseRangeTime, type TimeRange } from '../replay/range.ts';
 import { DEFAULT_TIMEOUT_SECONDS } from './args.ts';
 
-export const REPLAY_USAGE = `Usage: mailbox-poller replay --bucket NAME --queue-url URL [options]
+export const REPLAY_USAGE = `Usage: mailbox-poller replay --bucket NAME (--queue-url URL | --event-bus BUS) [options]
 
 Sends the notifications of stored messages again, each as the original was (same body, same
 deduplication key: the object key), for the messages retrieved in a time range. For when a consumer
@@ -19,6 +19,8 @@ Options:
   --since T            retrieved at or after T (ISO 8601: 2026-12-01 or 2026-12-01T08:00:00Z)
   --until T            retrieved before T
   --queue-url URL      send to this SQS queue
+  --event-bus BUS      put each as an "Email Received" event on this EventBridge bus (name or ARN);
+                       with --queue-url too, a notification counts as sent once both took it
   --dry-run            send nothing: count what would be sent (and what would be skipped)
   --config FILE        the mailboxes' host, username and trustedAuthservId, for objects stored
                        before the object kept them
@@ -52,6 +54,8 @@ export interface ReplayCommand {
   readonly prefix: string;
   readonly range: TimeRange;
   readonly queueUrl: string | undefined;
+  /** The EventBridge bus (name or ARN), beside or instead of the queue. */
+  readonly eventBus: string | undefined;
   readonly dryRun: boolean;
   readonly configPath: string | undefined;
   readonly approximate: boolean;
@@ -75,6 +79,7 @@ export function parseReplayCommand(argv: readonly string[], env: NodeJS.ProcessE
       since: { type: 'string' },
       until: { type: 'string' },
       'queue-url': { type: 'string' },
+      'event-bus': { type: 'string' },
       'dry-run': { type: 'boolean' },
       config: { type: 'string' },
       approximate: { type: 'boolean' },
@@ -91,7 +96,10 @@ export function parseReplayCommand(argv: readonly string[], env: NodeJS.ProcessE
   if (bucket === undefined) throw new Error('--bucket NAME is required (or env BUCKET_NAME)');
   const dryRun = values['dry-run'] ?? false;
   const queueUrl = values['queue-url'];
-  if (queueUrl === undefined && !dryRun) throw new Error('--queue-url URL is required (or --dry-run)');
+  const eventBus = values['event-bus'];
+  if (queueUrl === undefined && eventBus === undefined && !dryRun) {
+    throw new Error('--queue-url URL or --event-bus BUS is required (or --dry-run)');
+  }
   const range = {
     since: values.since === undefined ? undefined : parseRangeTime(values.since, '--since'),
     until: values.until === undefined ? undefined : parseRangeTime(values.until, '--until'),
@@ -106,6 +114,7 @@ export function parseReplayCommand(argv: readonly string[], env: NodeJS.ProcessE
     prefix: values.prefix ?? '',
     range,
     queueUrl,
+    eventBus,
     dryRun,
     configPath: values.config,
     approximate: values.approximate ?? false,

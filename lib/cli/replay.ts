@@ -1,5 +1,5 @@
 /**
- * `mailbox-poller replay --bucket B [--prefix P] [--since T] [--until T] --queue-url Q [--dry-run]`:
+ * `mailbox-poller replay --bucket B [--prefix P] [--since T] [--until T] (--queue-url Q | --event-bus E) [--dry-run]`:
  * sends the notifications of stored messages again (lib/replay/replay.ts; docs/replay.md). A first
  * listing pass counts the objects to look at, so the progress has a total; the run stops softly on
  * Ctrl-C and at its deadline, and every stop prints the `--start-after` that goes on with the rest.
@@ -7,8 +7,10 @@
  * Exit status, in line with `poll`: 0 done (or --max reached), 1 something failed or could not be
  * rebuilt, 2 usage or configuration error, 75 stopped by the deadline (go on later), 130 Ctrl-C.
  */
+
+import { notifierFor } from '../adapters/aws-ports.ts';
 import { createS3Client } from '../adapters/s3-client.ts';
-import { createSqsClient, SqsNotifier } from '../adapters/sqs-notifier.ts';
+import { createSqsClient } from '../adapters/sqs-notifier.ts';
 import { loadConfigFile } from '../config/load-config.ts';
 import type { Notifier } from '../ports.ts';
 import { RequestPacer } from '../replay/pacer.ts';
@@ -78,10 +80,11 @@ async function settingsOf(configPath: string): Promise<Map<string, MailboxSettin
   );
 }
 
-/** Where the notifications go: the one place a further target (an event bus) plugs in. */
-function notifierFor(command: ReplayCommand): Notifier | undefined {
-  if (command.queueUrl === undefined) return undefined; // a dry run
-  return new SqsNotifier({ client: createSqsClient(), queueUrl: command.queueUrl });
+/** Where the notifications go: the queue, the bus or both, as for poll (lib/adapters/aws-ports.ts). */
+function targetsOf(command: ReplayCommand): Notifier | undefined {
+  if (command.dryRun) return undefined;
+  const { queueUrl, eventBus } = command;
+  return notifierFor({ sqs: createSqsClient(), queueUrl, eventBus });
 }
 
 async function run(
@@ -95,7 +98,7 @@ async function run(
   const progress = new ReplayProgress(io.stderr, command.quiet);
   const request = {
     source,
-    notifier: notifierFor(command),
+    notifier: targetsOf(command),
     keyPrefix: command.keyPrefix,
     listPrefix: `${command.keyPrefix}${command.prefix}`,
     startAfter: command.startAfter,
@@ -149,7 +152,8 @@ function report(result: ReplayResult, command: ReplayCommand, io: CliIo, interru
 }
 
 function summaryOf(counts: ReplayCounts, command: ReplayCommand): string {
-  const verb = command.dryRun ? 'would send' : `sent to ${command.queueUrl}`;
+  const targets = [command.queueUrl, command.eventBus].filter((target) => target !== undefined);
+  const verb = command.dryRun ? 'would send' : `sent to ${targets.join(' and ')}`;
   const skipped = counts.skippedInexact + counts.unusable;
   return `replay: ${counts.sent} notification(s) ${verb}; ${counts.inRange} object(s) in range, ${skipped} skipped, ${counts.examined} examined\n`;
 }

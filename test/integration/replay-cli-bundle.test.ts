@@ -15,6 +15,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { type BuiltCli, buildCliBundle, type CliRun, runBuiltCli } from '../support/cli-bundle.ts';
 import { describeWithCorpus, loadCorpus, toCrlf } from '../support/corpus.ts';
 import { type DovecotServer, startDovecot } from '../support/dovecot.ts';
+import { startEventBridgeEndpoint } from '../support/eventbridge-endpoint.ts';
 import { type Fauxqs, startFauxqs } from '../support/fauxqs.ts';
 
 const PASSWORD = 'replay-corpus-password';
@@ -107,6 +108,39 @@ describeWithCorpus('replay through the built CLI, corpus through Dovecot', () =>
     }
   });
 
+  test('--event-bus: each original body put as the detail of one "Email Received" event', {
+    timeout: 120_000,
+  }, async () => {
+    const bus = await startEventBridgeEndpoint();
+    try {
+      const result = await runBuiltCli(
+        cli.runner,
+        [
+          'replay',
+          '--bucket',
+          BUCKET,
+          '--key-prefix',
+          KEY_PREFIX,
+          '--rate',
+          '1000',
+          '--event-bus',
+          'mail-events',
+        ],
+        { cwd: cli.dir, env: { ...env(), AWS_ENDPOINT_URL_EVENTBRIDGE: bus.endpoint } },
+      );
+      expect(result).toMatchObject({ status: 0 });
+      expect(result.stdout).toContain(`${originals.size} notification(s) sent to mail-events`);
+      const details = bus.events.map((event) => event.detail);
+      expect(details.length).toBe(originals.size);
+      expect(
+        new Set(bus.events.map((event) => `${event.eventBusName} ${event.source} ${event.detailType}`)),
+      ).toEqual(new Set(['mail-events mailbox-poller Email Received']));
+      expect(details.sort()).toEqual([...originals.values()].map((message) => message.Body).sort());
+    } finally {
+      await bus.close();
+    }
+  });
+
   test('--since and --until at the moment between the waves pick exactly one wave each', {
     timeout: 120_000,
   }, async () => {
@@ -188,11 +222,13 @@ describeWithCorpus('replay through the built CLI, corpus through Dovecot', () =>
   test('replay --help, and a usage mistake in one line with where the help is', async () => {
     const help = await run(['replay', '--help']);
     expect(help).toMatchObject({ status: 0, stderr: '' });
-    expect(help.stdout).toMatch(/^Usage: mailbox-poller replay --bucket NAME --queue-url URL/);
+    expect(help.stdout).toMatch(
+      /^Usage: mailbox-poller replay --bucket NAME \(--queue-url URL \| --event-bus BUS\)/,
+    );
     expect((await run(['--help'])).stdout).toMatch(/^ {2}replay +\S/m);
     for (const [args, problem] of [
       [['--queue-url', 'q', '--since', 'yesterday'], /^mailbox-poller: --since needs an ISO 8601 date/],
-      [[], /^mailbox-poller: --queue-url URL is required \(or --dry-run\)$/],
+      [[], /^mailbox-poller: --queue-url URL or --event-bus BUS is required \(or --dry-run\)$/],
       [
         ['--queue-url', 'q', '--max', '0'],
         /^mailbox-poller: --max needs a whole number of at least 1, not "0"$/,
