@@ -54,6 +54,17 @@ export const EXIT_LOCKED = 75;
  * EXIT_LOCKED (75) when the only mailboxes not ok were being polled by another run.
  * stdout carries the summary only (with --json, only JSON); every failure and warning goes to stderr.
  */
+/** The commands that parse their own options; anything else is `poll` (lib/cli/args.ts). */
+const SUB_COMMANDS: ReadonlyMap<string, (args: readonly string[], io: CliIo) => Promise<number>> = new Map([
+  ['oauth', oauthLoginMain],
+  ['check', checkMain],
+  ['secrets', secretsMain],
+  ['status', statusMain],
+  ['reset', resetMain],
+  ['demo', (args: readonly string[], io: CliIo) => demoMain(args, io, main)],
+  ['replay', replayMain],
+]);
+
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   // Each command's help, before anything parses (lib/cli/help.ts).
   const help = helpRequested(argv);
@@ -61,16 +72,19 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     io.stdout.write(`${help}\n`);
     return 0;
   }
-  // The OAuth2 sub-commands parse their own options (lib/cli/oauth-login.ts, lib/cli/check.ts).
-  if (argv[0] === 'oauth') return oauthLoginMain(argv.slice(1), io);
-  if (argv[0] === 'check') return checkMain(argv.slice(1), io);
-  if (argv[0] === 'secrets') return secretsMain(argv.slice(1), io);
-  if (argv[0] === 'status') return statusMain(argv.slice(1), io);
-  if (argv[0] === 'reset') return resetMain(argv.slice(1), io);
-  if (argv[0] === 'demo') return demoMain(argv.slice(1), io, main);
-  if (argv[0] === 'replay') return replayMain(argv.slice(1), io);
-  let command: PollCommand;
-  let config: PollerConfig;
+  const subCommand = argv[0] === undefined ? undefined : SUB_COMMANDS.get(argv[0]);
+  if (subCommand !== undefined) return subCommand(argv.slice(1), io);
+  const invocation = await pollInvocation(argv, io);
+  return typeof invocation === 'number' ? invocation : poll(invocation, io);
+}
+
+interface PollInvocation {
+  readonly command: PollCommand;
+  readonly config: PollerConfig;
+}
+
+/** The poll command's line and configuration, or the exit status when they end the run (help, mistakes). */
+async function pollInvocation(argv: readonly string[], io: CliIo): Promise<PollInvocation | number> {
   try {
     const parsed = parseCommandLine(argv, io.env);
     if (parsed.kind === 'help') {
@@ -81,14 +95,15 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       io.stdout.write(`${VERSION}\n`);
       return 0;
     }
-    command = parsed.poll;
-    config = await loadConfigFile(command.configPath);
+    const command = parsed.poll;
+    const config = await loadConfigFile(command.configPath);
     io.stderr.write(literalVariableWarnings(config.mailboxes));
     const unset = unsetPasswordVariables(config.mailboxes, io.env);
     if (unset.length > 0) {
       io.stderr.write(`mailbox-poller: configuration error in ${command.configPath}:\n${unset.join('\n')}\n`);
       return 2;
     }
+    return { command, config };
   } catch (error) {
     if (error instanceof UsageError) {
       const problem =
@@ -106,7 +121,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     io.stderr.write(`mailbox-poller: ${error instanceof Error ? error.message : String(error)}\n`);
     return 2;
   }
+}
 
+/** The poll itself: ports, lock, poll, report, exit status, in the order a run happens. */
+async function poll({ command, config }: PollInvocation, io: CliIo): Promise<number> {
   const { ports, destination } = portsFor(command, io.env);
   const quiet = command.verbosity === 'quiet';
   // The live progress line would be torn by the per-message and trace lines: only one of them at a time.
