@@ -26,52 +26,51 @@ import { EVENTBRIDGE_MAX_BATCH_ENTRIES, EVENTBRIDGE_MAX_ENTRY_BYTES } from '../a
 import type { NotificationResult, Notifier, NotifyOptions, OutgoingNotification } from '../ports.ts';
 import { sendAbortable } from './abortable-send.ts';
 import { AWS_CLIENT_DEFAULTS, describeAwsError, endpointFromEnv, regionFromEnv } from './aws-common.ts';
+import {
+  type EntryResults,
+  type EntryRetryOptions,
+  failure,
+  packRequests,
+  sendWithRetries,
+} from './entry-batches.ts';
 
 /** The `source` of every event; rules match on it (docs/consume-events.md). */
 export const EVENT_SOURCE = 'mailbox-poller';
 /** The `detail-type` of the event of a stored message. */
 export const EMAIL_RECEIVED_DETAIL_TYPE = 'Email Received';
 
-export const DEFAULT_RETRIES = 2;
-export const DEFAULT_RETRY_DELAY_MS = 100;
-
 /** Per-entry error codes the PutEvents API reference calls retryable (PutEventsResultEntry.ErrorCode). */
 const RETRYABLE_ERROR_CODES: ReadonlySet<string> = new Set(['InternalFailure', 'ThrottlingException']);
 
-export interface EventBridgeNotifierOptions {
+export interface EventBridgeNotifierOptions extends EntryRetryOptions {
   readonly client: EventBridgeClient;
   /** The bus's name or ARN. */
   readonly eventBus: string;
-  /** How often an entry that failed through no fault of ours is sent again (default 2). */
-  readonly retries?: number;
-  /** Delay before the first retry; doubled for each further one (default 100 ms). */
-  readonly retryDelayMs?: number;
-  readonly sleep?: (ms: number) => Promise<void>;
 }
 
-type Results = Map<OutgoingNotification, NotificationResult>;
+/** A PutEvents request: 10 entries, and 256 KB of entries together (lib/aws-limits.ts). */
+const PUT_EVENTS_LIMITS = {
+  maxEntries: EVENTBRIDGE_MAX_BATCH_ENTRIES,
+  maxBytes: EVENTBRIDGE_MAX_ENTRY_BYTES,
+};
 
 export class EventBridgeNotifier implements Notifier {
   readonly maxBatchSize = EVENTBRIDGE_MAX_BATCH_ENTRIES;
   readonly #client: EventBridgeClient;
   readonly #eventBus: string;
-  readonly #retries: number;
-  readonly #retryDelayMs: number;
-  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #retryOptions: EntryRetryOptions;
 
   constructor(options: EventBridgeNotifierOptions) {
     this.#client = options.client;
     this.#eventBus = options.eventBus;
-    this.#retries = options.retries ?? DEFAULT_RETRIES;
-    this.#retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
-    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#retryOptions = options;
   }
 
   async send(
     batch: readonly OutgoingNotification[],
     options: NotifyOptions = {},
   ): Promise<NotificationResult[]> {
-    const results: Results = new Map();
+    const results: EntryResults = new Map();
     const sendable: OutgoingNotification[] = [];
     for (const notification of batch) {
       const size = putEventsEntryBytes(this.#entry(notification));
@@ -82,34 +81,32 @@ export class EventBridgeNotifier implements Notifier {
         sendable.push(notification);
       }
     }
-    for (const request of this.#packRequests(sendable)) {
-      await this.#sendWithRetries(request, results, options.signal);
+    const sizeOf = (notification: OutgoingNotification) => putEventsEntryBytes(this.#entry(notification));
+    for (const request of packRequests(sendable, PUT_EVENTS_LIMITS, sizeOf)) {
+      const sent = await this.#sendWithRetries(request, options.signal);
+      for (const [notification, result] of sent) results.set(notification, result);
     }
     return batch.map((notification) => results.get(notification)!);
   }
 
-  async #sendWithRetries(
+  #sendWithRetries(
     request: readonly OutgoingNotification[],
-    results: Results,
     signal: AbortSignal | undefined,
-  ): Promise<void> {
-    let outstanding = request;
-    for (let attempt = 0; outstanding.length > 0; attempt++) {
-      if (attempt > 0) await this.#sleep(this.#retryDelayMs * 2 ** (attempt - 1));
-      if (signal?.aborted) {
-        const reason = `not put on ${this.#eventBus}: the run's deadline passed`;
-        for (const notification of outstanding) results.set(notification, failure(notification, reason));
-        return;
-      }
-      outstanding = await this.#attempt(outstanding, attempt >= this.#retries, results, signal);
-    }
+  ): Promise<EntryResults> {
+    const attempt = (
+      outstanding: readonly OutgoingNotification[],
+      isLastAttempt: boolean,
+      results: EntryResults,
+    ) => this.#attempt(outstanding, isLastAttempt, results, signal);
+    const reason = `not put on ${this.#eventBus}: the run's deadline passed`;
+    return sendWithRetries(request, this.#retryOptions, attempt, { signal, reason });
   }
 
   /** One PutEvents call; records final results and returns the entries worth sending again. */
   async #attempt(
     outstanding: readonly OutgoingNotification[],
     isLastAttempt: boolean,
-    results: Results,
+    results: EntryResults,
     signal: AbortSignal | undefined,
   ): Promise<OutgoingNotification[]> {
     let reply: PutEventsCommandOutput;
@@ -157,26 +154,6 @@ export class EventBridgeNotifier implements Notifier {
       Detail: notification.body,
     };
   }
-
-  /** Splits entries, in order, into requests of at most 10 entries and 256 KB of entries together. */
-  #packRequests(notifications: readonly OutgoingNotification[]): OutgoingNotification[][] {
-    const requests: OutgoingNotification[][] = [];
-    let current: OutgoingNotification[] = [];
-    let currentBytes = 0;
-    for (const notification of notifications) {
-      const size = putEventsEntryBytes(this.#entry(notification));
-      const full = current.length === EVENTBRIDGE_MAX_BATCH_ENTRIES;
-      if (current.length > 0 && (full || currentBytes + size > EVENTBRIDGE_MAX_ENTRY_BYTES)) {
-        requests.push(current);
-        current = [];
-        currentBytes = 0;
-      }
-      current.push(notification);
-      currentBytes += size;
-    }
-    if (current.length > 0) requests.push(current);
-    return requests;
-  }
 }
 
 /**
@@ -213,8 +190,4 @@ export function createEventBridgeClient(
     ...(endpoint === undefined ? {} : { endpoint }),
     ...config,
   });
-}
-
-function failure(notification: OutgoingNotification, reason: string): NotificationResult {
-  return { entryId: notification.entryId, ok: false, reason };
 }

@@ -18,20 +18,22 @@ import { SQS_MAX_BATCH_ENTRIES, SQS_MAX_PAYLOAD_BYTES } from '../aws-limits.ts';
 import type { NotificationResult, Notifier, NotifyOptions, OutgoingNotification } from '../ports.ts';
 import { sendAbortable } from './abortable-send.ts';
 import { AWS_CLIENT_DEFAULTS, describeAwsError, endpointFromEnv, regionFromEnv } from './aws-common.ts';
-
-export const DEFAULT_RETRIES = 2;
-export const DEFAULT_RETRY_DELAY_MS = 100;
+import {
+  type EntryResults,
+  type EntryRetryOptions,
+  failure,
+  packRequests,
+  sendWithRetries,
+} from './entry-batches.ts';
 
 const MAILBOX_ID_ATTRIBUTE = 'mailboxId';
 
-export interface SqsNotifierOptions {
+/** A SendMessageBatch request: 10 entries, and 1 MiB of bodies and attributes together. */
+const SQS_REQUEST_LIMITS = { maxEntries: SQS_MAX_BATCH_ENTRIES, maxBytes: SQS_MAX_PAYLOAD_BYTES };
+
+export interface SqsNotifierOptions extends EntryRetryOptions {
   readonly client: SQSClient;
   readonly queueUrl: string;
-  /** How often an entry that failed through no fault of ours is sent again (default 2). */
-  readonly retries?: number;
-  /** Delay before the first retry; doubled for each further one (default 100 ms). */
-  readonly retryDelayMs?: number;
-  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 export class SqsNotifier implements Notifier {
@@ -39,17 +41,13 @@ export class SqsNotifier implements Notifier {
   readonly #client: SQSClient;
   readonly #queueUrl: string;
   readonly #fifo: boolean;
-  readonly #retries: number;
-  readonly #retryDelayMs: number;
-  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #retryOptions: EntryRetryOptions;
 
   constructor(options: SqsNotifierOptions) {
     this.#client = options.client;
     this.#queueUrl = options.queueUrl;
     this.#fifo = options.queueUrl.endsWith('.fifo');
-    this.#retries = options.retries ?? DEFAULT_RETRIES;
-    this.#retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
-    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#retryOptions = options;
   }
 
   async send(
@@ -71,7 +69,7 @@ export class SqsNotifier implements Notifier {
       }
       seenIds.add(notification.entryId);
     }
-    for (const request of packRequests(sendable)) {
+    for (const request of packRequests(sendable, SQS_REQUEST_LIMITS, payloadBytes)) {
       for (const [notification, result] of await this.#sendWithRetries(request, options.signal)) {
         results.set(notification, result);
       }
@@ -79,29 +77,24 @@ export class SqsNotifier implements Notifier {
     return batch.map((notification) => results.get(notification)!);
   }
 
-  async #sendWithRetries(
+  #sendWithRetries(
     request: readonly OutgoingNotification[],
     signal: AbortSignal | undefined,
-  ): Promise<Map<OutgoingNotification, NotificationResult>> {
-    const results = new Map<OutgoingNotification, NotificationResult>();
-    let outstanding = request;
-    for (let attempt = 0; outstanding.length > 0; attempt++) {
-      if (attempt > 0) await this.#sleep(this.#retryDelayMs * 2 ** (attempt - 1));
-      if (signal?.aborted) {
-        const reason = `not sent to ${this.#queueUrl}: the run's deadline passed`;
-        for (const notification of outstanding) results.set(notification, failure(notification, reason));
-        break;
-      }
-      outstanding = await this.#attempt(outstanding, attempt >= this.#retries, results, signal);
-    }
-    return results;
+  ): Promise<EntryResults> {
+    const attempt = (
+      outstanding: readonly OutgoingNotification[],
+      isLastAttempt: boolean,
+      results: EntryResults,
+    ) => this.#attempt(outstanding, isLastAttempt, results, signal);
+    const reason = `not sent to ${this.#queueUrl}: the run's deadline passed`;
+    return sendWithRetries(request, this.#retryOptions, attempt, { signal, reason });
   }
 
   /** One SendMessageBatch call; records final results and returns the entries worth sending again. */
   async #attempt(
     outstanding: readonly OutgoingNotification[],
     isLastAttempt: boolean,
-    results: Map<OutgoingNotification, NotificationResult>,
+    results: EntryResults,
     signal: AbortSignal | undefined,
   ): Promise<OutgoingNotification[]> {
     // Positional ids: SQS restricts the characters of batch entry ids, and ours come from the caller.
@@ -185,27 +178,4 @@ function payloadBytes(notification: OutgoingNotification): number {
     Buffer.byteLength('String') +
     Buffer.byteLength(notification.mailboxId, 'utf8')
   );
-}
-
-/** Splits entries, in order, into requests of at most 10 entries and 1 MiB together. */
-function packRequests(notifications: readonly OutgoingNotification[]): OutgoingNotification[][] {
-  const requests: OutgoingNotification[][] = [];
-  let current: OutgoingNotification[] = [];
-  let currentBytes = 0;
-  for (const notification of notifications) {
-    const size = payloadBytes(notification);
-    if (current.length === SQS_MAX_BATCH_ENTRIES || currentBytes + size > SQS_MAX_PAYLOAD_BYTES) {
-      requests.push(current);
-      current = [];
-      currentBytes = 0;
-    }
-    current.push(notification);
-    currentBytes += size;
-  }
-  if (current.length > 0) requests.push(current);
-  return requests;
-}
-
-function failure(notification: OutgoingNotification, reason: string): NotificationResult {
-  return { entryId: notification.entryId, ok: false, reason };
 }
