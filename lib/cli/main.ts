@@ -31,6 +31,7 @@ import { type CliIo, processIo } from './io.ts';
 import { formatMessageEvent, MessageOrder, traceWriter } from './live-log.ts';
 import { defaultLockDir } from './mailbox-lock.ts';
 import { oauthLoginMain } from './oauth-login.ts';
+import { parseMain } from './parse.ts';
 import { literalVariableWarnings, unsetPasswordVariables } from './password-variables.ts';
 import { type LockedPollPorts, pollMailboxesLocked } from './poll-locked.ts';
 import { formatProblems, formatSummary, ProgressLine } from './report.ts';
@@ -69,6 +70,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   if (argv[0] === 'status') return statusMain(argv.slice(1), io);
   if (argv[0] === 'reset') return resetMain(argv.slice(1), io);
   if (argv[0] === 'demo') return demoMain(argv.slice(1), io, main);
+  if (argv[0] === 'parse') return parseMain(argv.slice(1), io);
   let command: PollCommand;
   let config: PollerConfig;
   try {
