@@ -11,10 +11,10 @@ export const PARSED_DOCUMENT_VERSION = 1;
 /**
  * Why a message has no parsed content (status `failed`); the raw message is stored, notified and
  * deleted from the server all the same:
- * - `parser-error`: the MIME parser gave up on the bytes (its message is in `failure.detail`);
- * - `not-a-message-key`: the object is not a raw message key of this store (a CLI run never has it).
+ * - `parser-error`: the MIME parser gave up on the bytes (its message is in `failure.detail`), e.g. a
+ *   header section larger than mailparser's 1 MiB.
  */
-export type ParseFailureReason = 'parser-error' | 'not-a-message-key';
+export type ParseFailureReason = 'parser-error';
 
 export interface ParsedAddress {
   readonly name: string;
