@@ -32,7 +32,10 @@ export interface ParsedHeader {
 export interface ParsedBody {
   /** Cut at `limits.maxBodyBytes` UTF-8 bytes (never inside a character). */
   readonly content: string;
-  /** UTF-8 bytes of the whole body as the parser decoded it. */
+  /**
+   * UTF-8 bytes of the whole body as the parser decoded it; of what reached the parser when text parts
+   * were cut before it (`cut.textBytesNotParsed`).
+   */
   readonly bytes: number;
   readonly truncated: boolean;
   /**
@@ -67,6 +70,8 @@ export interface ParsedPart {
 export interface ParsedCuts {
   readonly text?: boolean;
   readonly html?: boolean;
+  /** Encoded bytes of text and HTML parts past `limits.maxTextPartsBytes`: never parsed. */
+  readonly textBytesNotParsed?: number;
   /** Parts past `limits.maxParts`: not stored. */
   readonly partsNotStored?: number;
   /** Header fields past `limits.maxHeaderFields`: not listed. */

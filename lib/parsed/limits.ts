@@ -15,6 +15,13 @@ export interface ParsedLimits {
    */
   readonly maxBodyBytes: number;
   /**
+   * Encoded bytes of text and HTML parts passed to the parser, all parts of a message together
+   * (text-budget.ts): mailparser holds those parts whole, several times over, and a 100 MiB text part
+   * took 1.6 GB. 8 MiB keeps that within tens of MB and is still eight times `maxBodyBytes`, so what is
+   * cut here is cut from the document's bodies anyway.
+   */
+  readonly maxTextPartsBytes: number;
+  /**
    * Attachments and inline parts stored per message. Real mail has a handful; 1,000 bounds the requests
    * (one or more S3 writes each) and the document a hostile message of tiny parts could cause. Parts past
    * the cap are read through and hashed by nothing: the document says how many were left out.
@@ -41,6 +48,7 @@ export interface ParsedLimits {
 
 export const DEFAULT_PARSED_LIMITS: ParsedLimits = {
   maxBodyBytes: 1024 * KiB,
+  maxTextPartsBytes: 8 * 1024 * KiB,
   maxParts: 1000,
   maxHeaderFields: 1000,
   maxHeaderValueChars: 16 * KiB,

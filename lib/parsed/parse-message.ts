@@ -17,7 +17,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { PassThrough, pipeline } from 'node:stream';
+import { pipeline } from 'node:stream';
+import mailsplit from '@zone-eu/mailsplit';
 import {
   type AttachmentStream,
   type HeaderLines,
@@ -32,6 +33,7 @@ import { displayFilename } from './filename.ts';
 import { addressesOf, dateOf, decodeHeaderLines, textOf } from './headers.ts';
 import { partKeyIn } from './keys.ts';
 import { DEFAULT_PARSED_LIMITS, type ParsedLimits } from './limits.ts';
+import { TextBudget } from './text-budget.ts';
 
 /** Where the parts go: S3 objects (s3-parsed-store.ts) or files (local-parsed-store.ts). */
 export interface PartSink {
@@ -79,12 +81,12 @@ export async function parseMessage(request: ParseRequest): Promise<ParsedDocumen
   parser.on('headerLines', (lines: HeaderLines) => {
     progress.headerLines = lines;
   });
-  const input = new PassThrough();
+  const textBudget = new TextBudget(limits.maxTextPartsBytes);
   let inputError: { error: unknown } | undefined;
   request.body.once('error', (error) => {
     inputError ??= { error };
   });
-  pipeline(request.body, input, parser, () => {});
+  pipeline(request.body, new mailsplit.Splitter(), textBudget, new mailsplit.Joiner(), parser, () => {});
   let sinkError: { error: unknown } | undefined;
   try {
     for await (const data of parser as AsyncIterable<AttachmentStream | MessageText>) {
@@ -103,10 +105,10 @@ export async function parseMessage(request: ParseRequest): Promise<ParsedDocumen
     if (inputError) throw inputError.error;
     if (sinkError) throw sinkError.error;
     request.body.destroy();
-    return assemble(request, limits, progress, describeParserError(error));
+    return assemble(request, limits, progress, textBudget, describeParserError(error));
   }
   if (inputError) throw inputError.error;
-  return assemble(request, limits, progress, undefined);
+  return assemble(request, limits, progress, textBudget, undefined);
 }
 
 async function storePart(
@@ -157,6 +159,7 @@ function assemble(
   request: ParseRequest,
   limits: ParsedLimits,
   progress: Progress,
+  textBudget: TextBudget,
   failure: string | undefined,
 ): ParsedDocument {
   const decoded = decodeHeaderLines(progress.headerLines ?? [], limits);
@@ -165,6 +168,7 @@ function assemble(
   const cut: ParsedCuts = {
     ...(text?.truncated ? { text: true } : {}),
     ...(html?.truncated ? { html: true } : {}),
+    ...(textBudget.cut.droppedBytes > 0 ? { textBytesNotParsed: textBudget.cut.droppedBytes } : {}),
     ...(progress.partsNotStored > 0 ? { partsNotStored: progress.partsNotStored } : {}),
     ...(decoded.notListed > 0 ? { headersNotListed: decoded.notListed } : {}),
     ...(decoded.valuesCut > 0 ? { headerValuesCut: decoded.valuesCut } : {}),
