@@ -13,7 +13,7 @@
  * The parsed queue is built by `buildParsedEventTarget` alone, so another target (a bus) can be put in
  * its place.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -26,6 +26,7 @@ import { Construct } from 'constructs';
 import { PARSED_FOLDER_SUFFIX, RAW_SUFFIX } from '../lib/parsed/keys.ts';
 import { DEFAULTS } from './defaults.ts';
 import { buildParseFunction } from './functions.ts';
+import { acknowledgeRuntime, acknowledgeWildcardResource } from './nag-suppressions.ts';
 import type { ParsedMailOptions } from './props.ts';
 import { queueEncryption } from './resources.ts';
 
@@ -100,6 +101,35 @@ export class ParseStage extends Construct {
     );
     this.#notifyOnRawMessages(props);
     this.#grant(props);
+    this.#acknowledgeFindings(props);
+  }
+
+  /** The cdk-nag findings the stage's design accepts, each with its reason (nag-suppressions.ts). */
+  #acknowledgeFindings(props: ParseStageProps): void {
+    acknowledgeRuntime(this.parseFunction);
+    const role = this.parseFunction.role!;
+    acknowledgeWildcardResource(
+      role,
+      props.bucket.arnForObjects(`${props.keyPrefix}*${RAW_SUFFIX}`),
+      'The raw messages are content-addressed (mailbox/uidl/sha256.eml), known only from the S3 event; ' +
+        'GetObject alone, and only of .eml keys under the prefix.',
+    );
+    acknowledgeWildcardResource(
+      role,
+      props.bucket.arnForObjects(parsedObjectsPattern(props.keyPrefix)),
+      "Parsed objects are named after their raw message's key; PutObject and AbortMultipartUpload only " +
+        'under a .parsed/ folder, never onto a raw message.',
+    );
+    // The CDK's own singleton that puts the S3 event notification on the bucket (one per stack).
+    for (const child of Stack.of(this).node.children) {
+      if (!child.node.id.startsWith('BucketNotificationsHandler')) continue;
+      Validations.of(child).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason:
+          "The CDK's BucketNotificationsHandler writes its logs with the AWS managed basic execution " +
+          'policy; it runs only at deployment, to set the bucket notification.',
+      });
+    }
   }
 
   /** One S3 event notification per mailbox prefix (or one for the whole prefix), `.eml` keys only. */

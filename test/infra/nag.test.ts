@@ -56,6 +56,11 @@ describe('cdk-nag AwsSolutions', () => {
     ],
     ['a custom key prefix', () => ({ keyPrefix: 'inbound/mail/' })],
     ['a dashboard', () => ({ dashboard: { dashboardName: 'mail' } })],
+    ['the parse stage', () => ({ parsedMail: true })],
+    [
+      'the parse stage under a customer-managed key',
+      (s) => ({ parsedMail: true, kmsKey: new kms.Key(s, 'Key', { enableKeyRotation: true }) }),
+    ],
     [
       'existing bucket and queue',
       (s) => ({
