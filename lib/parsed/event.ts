@@ -6,14 +6,23 @@
  * construct's parsed queue; `parsedEventNotification` is the one place it is built, so another transport
  * (a bus) takes the same body.
  */
+import { SQS_PORTABLE_MESSAGE_BYTES } from '../aws-limits.ts';
 import type { OutgoingNotification } from '../ports.ts';
 import type { ParsedAddress, ParsedDocument, ParseFailureReason } from './document.ts';
+import { cutChars } from './headers.ts';
 import type { ParsedLimits } from './limits.ts';
 
 export const PARSED_EVENT_SOURCE = 'mailbox-poller';
 export const PARSED_EVENT_DETAIL_TYPE = 'Email Parsed';
 /** Parts listed in the summary: the document lists every one. */
 const MAX_SUMMARY_PARTS = 100;
+/** Characters of the subject in the summary: the document has the whole field. */
+const MAX_SUMMARY_SUBJECT_CHARS = 1000;
+/**
+ * The event's largest body: any SQS queue's limit less room for the message attributes. Address fields
+ * are not capped by the parser (a name may be 100,000 characters), so lists are shortened until it fits.
+ */
+export const MAX_EVENT_BYTES = SQS_PORTABLE_MESSAGE_BYTES - 16 * 1024;
 
 export interface EmailParsedDetail {
   readonly version: 1;
@@ -26,7 +35,10 @@ export interface EmailParsedDetail {
   readonly subject: string | null;
   readonly date: string | null;
   readonly from: readonly ParsedAddress[];
-  /** At most `limits.maxSummaryRecipients` of to and cc together; the document lists all. */
+  /**
+   * At most `limits.maxSummaryRecipients` of to and cc together (fewer when the event would not fit an SQS
+   * message: see MAX_EVENT_BYTES); the document lists all.
+   */
   readonly to: readonly ParsedAddress[];
   readonly cc: readonly ParsedAddress[];
   readonly recipientsNotListed: number;
@@ -56,8 +68,22 @@ export function emailParsedEvent(
   where: ParsedLocation,
   limits: ParsedLimits,
 ): EmailParsedEvent {
-  const to = document.to.slice(0, limits.maxSummaryRecipients);
-  const cc = document.cc.slice(0, Math.max(0, limits.maxSummaryRecipients - to.length));
+  let listed = { addresses: limits.maxSummaryRecipients, parts: MAX_SUMMARY_PARTS };
+  for (;;) {
+    const event = eventListing(document, where, listed);
+    const fits = Buffer.byteLength(JSON.stringify(event)) <= MAX_EVENT_BYTES;
+    if (fits || (listed.addresses === 0 && listed.parts === 0)) return event;
+    listed = { addresses: Math.floor(listed.addresses / 2), parts: Math.floor(listed.parts / 2) };
+  }
+}
+
+function eventListing(
+  document: ParsedDocument,
+  where: ParsedLocation,
+  listed: { readonly addresses: number; readonly parts: number },
+): EmailParsedEvent {
+  const to = document.to.slice(0, listed.addresses);
+  const cc = document.cc.slice(0, Math.max(0, listed.addresses - to.length));
   return {
     source: PARSED_EVENT_SOURCE,
     'detail-type': PARSED_EVENT_DETAIL_TYPE,
@@ -67,19 +93,19 @@ export function emailParsedEvent(
       rawKey: document.raw.key,
       status: document.status,
       ...(document.failure ? { failureReason: document.failure.reason } : {}),
-      subject: document.subject,
+      subject: document.subject === null ? null : cutChars(document.subject, MAX_SUMMARY_SUBJECT_CHARS),
       date: document.date,
-      from: document.from.slice(0, limits.maxSummaryRecipients),
+      from: document.from.slice(0, listed.addresses),
       to,
       cc,
       recipientsNotListed: document.to.length + document.cc.length - to.length - cc.length,
-      attachments: document.parts.slice(0, MAX_SUMMARY_PARTS).map((part) => ({
+      attachments: document.parts.slice(0, listed.parts).map((part) => ({
         contentType: part.contentType,
         size: part.size,
         filename: part.filename,
         inline: part.inline,
       })),
-      attachmentsNotListed: Math.max(0, document.parts.length - MAX_SUMMARY_PARTS),
+      attachmentsNotListed: Math.max(0, document.parts.length - listed.parts),
     },
   };
 }

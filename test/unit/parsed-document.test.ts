@@ -107,3 +107,21 @@ describe('parsed document', () => {
     expect(displayFilename('x'.repeat(300), 255)).toHaveLength(255);
   });
 });
+
+describe('Email Parsed event', () => {
+  it('fits an SQS message whatever the addresses hold, saying how many were not listed', async () => {
+    const { emailParsedEvent, MAX_EVENT_BYTES } = await import('../../lib/parsed/event.ts');
+    const huge = (i: number) => `"${'N'.repeat(20_000)}${i}" <r${i}@example.com>`;
+    const to = Array.from({ length: 40 }, (_, i) => huge(i)).join(', ');
+    const { document } = await parseBytes(crlf([`To: ${to}`, 'Subject: s', '', 'body', '']));
+    expect(document.to).toHaveLength(40);
+    const event = emailParsedEvent(
+      document,
+      { mailboxId: 'box', bucket: 'b', documentKey: 'k' },
+      DEFAULT_PARSED_LIMITS,
+    );
+    expect(Buffer.byteLength(JSON.stringify(event))).toBeLessThanOrEqual(MAX_EVENT_BYTES);
+    expect(event.detail.to.length).toBeGreaterThan(0);
+    expect(event.detail.to.length + event.detail.recipientsNotListed).toBe(40);
+  });
+});
