@@ -6,6 +6,7 @@
  */
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { PARSE_ENV } from '../../lib/lambda/env-names.ts';
 import { getAtt, statementsOf, synth } from './synth-helpers.ts';
 
 const PARSE_FUNCTION = { Properties: { Description: Match.stringLikeRegexp('^Parses each stored message') } };
@@ -64,6 +65,16 @@ describe('parse stage', () => {
         ],
       },
     });
+  });
+
+  it('gives the parse function every variable it requires and none it does not read', () => {
+    const { template } = synth({ parsedMail: true });
+    const [parse] = Object.values(template.findResources('AWS::Lambda::Function', PARSE_FUNCTION));
+    const names = Object.keys(parse!['Properties'].Environment.Variables);
+    for (const required of PARSE_ENV.required) expect(names).toContain(required);
+    expect(
+      names.filter((name) => ![...PARSE_ENV.required, ...PARSE_ENV.optional].includes(name as never)),
+    ).toEqual([]);
   });
 
   it('grants read of raw messages, writes under *.parsed/ only, and sends to the parsed queue only', () => {
