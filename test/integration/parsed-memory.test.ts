@@ -1,7 +1,7 @@
 /**
  * A message as large as the limits allow (maxMessageBytes, 100 MiB) parses within the poll function's
  * memory (infra/defaults.ts pollMemorySize, 512 MB), which the parse function never exceeds: through the
- * BUILT parse bundle in a process of its own (test/support/parse-rss-probe.ts), S3 and SQS in fauxqs in
+ * BUILT parse bundle in a process of its own (test/support/parse-rss-probe.mjs), S3 and SQS in fauxqs in
  * this process. Two shapes: one 100 MiB base64 attachment (streamed to S3 in parts), and one 100 MiB text
  * body (which mailparser would gather whole: text-budget.ts passes it 8 MiB, the document keeps 1 MiB and says so).
  */
@@ -26,7 +26,7 @@ const MEMORY_BUDGET_BYTES = 512 * MiB;
 const MESSAGE_BYTES = 100 * MiB;
 const BUCKET = 'mail';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const PROBE = path.join(ROOT, 'test/support/parse-rss-probe.ts');
+const PROBE = path.join(ROOT, 'test/support/parse-rss-probe.mjs');
 
 /** Writes a message of about MESSAGE_BYTES; resolves with the SHA-256 of the attachment it carries, if any. */
 async function writeMessage(file: string, shape: 'attachment' | 'text'): Promise<string | undefined> {
@@ -99,7 +99,7 @@ describe('parse memory', () => {
     );
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--max-old-space-size=384', '--import', 'tsx', PROBE, JSON.stringify({ bundle, bucket: BUCKET, key })],
+      ['--max-old-space-size=384', PROBE, JSON.stringify({ bundle, bucket: BUCKET, key })],
       {
         cwd: ROOT,
         env: {

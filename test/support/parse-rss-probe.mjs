@@ -2,22 +2,15 @@
  * Runs the BUILT parse bundle's handler on one S3 event in a process of its own and reports the process's
  * peak resident set (getrusage maxRSS) as one JSON line on stdout, so the number is the parse's alone: no
  * test runner, and no S3 emulator holding the objects (it runs in the parent). Usage:
- * `node --import tsx test/support/parse-rss-probe.ts '<json>'` with the AWS endpoint and the function's
+ * `node test/support/parse-rss-probe.mjs '<json>'` (plain JavaScript: no TypeScript loader in the
+ * measured process) with the AWS endpoint and the function's
  * variables in the environment.
  */
 import { pathToFileURL } from 'node:url';
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 
-interface ProbeInput {
-  readonly bundle: string;
-  readonly bucket: string;
-  readonly key: string;
-}
-
-const input = JSON.parse(process.argv[2] ?? '{}') as ProbeInput;
-const { handler } = (await import(pathToFileURL(input.bundle).href)) as {
-  handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse>;
-};
+/** @type {{ bundle: string, bucket: string, key: string }} */
+const input = JSON.parse(process.argv[2] ?? '{}');
+const { handler } = await import(pathToFileURL(input.bundle).href);
 // Loaded and initialised: what the parse adds is measured from here.
 const baselineRssBytes = process.memoryUsage().rss;
 const body = JSON.stringify({
@@ -33,7 +26,7 @@ const context = {
   functionName: 'parse',
   awsRequestId: 'probe',
   getRemainingTimeInMillis: () => endsAt - Date.now(),
-} as unknown as Context;
+};
 const response = await handler(
   {
     Records: [
