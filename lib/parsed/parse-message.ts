@@ -102,9 +102,11 @@ export async function parseMessage(request: ParseRequest): Promise<ParsedDocumen
       }
     }
   } catch (error) {
+    // Whatever stopped the parse, nothing more is read: the S3 response is released, not left open.
+    request.body.destroy();
+    parser.destroy();
     if (inputError) throw inputError.error;
     if (sinkError) throw sinkError.error;
-    request.body.destroy();
     return assemble(request, limits, progress, textBudget, describeParserError(error));
   }
   if (inputError) throw inputError.error;

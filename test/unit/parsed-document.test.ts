@@ -125,3 +125,35 @@ describe('Email Parsed event', () => {
     expect(event.detail.to.length + event.detail.recipientsNotListed).toBe(40);
   });
 });
+
+describe('parse failures that are not the message', () => {
+  it('a part that cannot be written rejects with that error and releases the message stream', async () => {
+    const { parseMessage } = await import('../../lib/parsed/parse-message.ts');
+    const { PassThrough } = await import('node:stream');
+    // A response still arriving: the rest of the message has not come yet.
+    const body = new PassThrough();
+    body.write(
+      crlf([
+        'Content-Type: multipart/mixed; boundary=b',
+        '',
+        '--b',
+        'Content-Type: application/pdf',
+        '',
+        'x'.repeat(100_000),
+      ]),
+    );
+    const refused = new Error('S3 unreachable');
+    const parse = parseMessage({
+      body,
+      raw: { key: 'm.eml', size: 0, sha256: '' },
+      folder: '',
+      sink: {
+        writePart: async () => {
+          throw refused;
+        },
+      },
+    });
+    await expect(parse).rejects.toBe(refused);
+    expect(body.destroyed).toBe(true);
+  });
+});
