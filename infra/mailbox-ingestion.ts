@@ -209,6 +209,7 @@ export class MailboxIngestion extends MailboxIngestionBase {
       serviceName: this.serviceName,
       logRetention,
       pollMemorySize: props.pollMemorySize ?? DEFAULTS.pollMemorySize,
+      alarmAction: props.alarmAction,
     });
   }
 

@@ -14,6 +14,8 @@
  * its place.
  */
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -21,6 +23,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { PARSED_FOLDER_SUFFIX, RAW_SUFFIX } from '../lib/parsed/keys.ts';
@@ -42,6 +45,8 @@ export interface ParseStageProps extends ParsedMailOptions {
   readonly logRetention: logs.RetentionDays;
   /** The poll function's memory: the parse function never gets more. */
   readonly pollMemorySize: number;
+  /** Where the stage's alarm notifies, as the construct's other alarms. */
+  readonly alarmAction: sns.ITopic | undefined;
 }
 
 export class ParseStage extends Construct {
@@ -52,6 +57,8 @@ export class ParseStage extends Construct {
   /** The `Email Parsed` events. */
   readonly parsedQueue: sqs.Queue;
   readonly parsedDeadLetterQueue: sqs.Queue;
+  /** Messages whose parse failed for good (S3 or SQS refused, the timeout): redrive once fixed. */
+  readonly eventDeadLetterQueueNotEmpty: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: ParseStageProps) {
     super(scope, id);
@@ -102,6 +109,20 @@ export class ParseStage extends Construct {
     this.#notifyOnRawMessages(props);
     this.#grant(props);
     this.#acknowledgeFindings(props);
+    this.eventDeadLetterQueueNotEmpty = new cloudwatch.Alarm(this, 'EventDeadLetterQueueNotEmpty', {
+      alarmDescription: 'Messages in a dead-letter queue: stored messages whose parse failed for good.',
+      metric: this.eventDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        statistic: cloudwatch.Stats.MAXIMUM,
+        period: Duration.minutes(5),
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    if (props.alarmAction) {
+      this.eventDeadLetterQueueNotEmpty.addAlarmAction(new actions.SnsAction(props.alarmAction));
+    }
   }
 
   /** The cdk-nag findings the stage's design accepts, each with its reason (nag-suppressions.ts). */

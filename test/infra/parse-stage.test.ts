@@ -5,6 +5,7 @@
  * and sends its events to a parsed queue with a DLQ.
  */
 import { Match } from 'aws-cdk-lib/assertions';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
 import { PARSE_ENV } from '../../lib/lambda/env-names.ts';
 import { getAtt, statementsOf, synth } from './synth-helpers.ts';
@@ -90,6 +91,18 @@ describe('parse stage', () => {
     expect(objects('sqs:SendMessage')).toEqual([
       JSON.stringify(getAtt(stack, ingestion.parseStage!.parsedQueue)),
     ]);
+  });
+
+  it('raises an alarm, to the alarm action, when a parse failed for good', () => {
+    const { template } = synth({ parsedMail: true }, (s) => ({
+      alarmAction: new sns.Topic(s, 'Ops'),
+    }));
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmDescription: Match.stringLikeRegexp('parse failed for good'),
+      Dimensions: [{ Name: 'QueueName', Value: Match.anyValue() }],
+      Threshold: 1,
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('Ops') }],
+    });
   });
 
   it('with mailboxIds, one S3 event filter per mailbox prefix', () => {
