@@ -59,6 +59,21 @@ export const DEFAULTS = {
   outputs: false,
   /** The notification queue stays when an event bus is added: its consumers keep working. */
   notificationQueueEnabled: true,
+  /**
+   * The optional parse stage (infra/parse-stage.ts): off unless `parsedMail` is set. Its memory is the
+   * poll function's default, which a 100 MiB message was measured to fit (test/integration/
+   * parsed-memory.test.ts), and never more than the poll function's: a user who sized the poll down
+   * sized the account's spend down.
+   */
+  parseMemorySize: 512,
+  /** A 100 MiB message parses in well under a minute; 5 minutes leaves room for a slow S3. */
+  parseTimeout: Duration.minutes(5),
+  /** S3 events per parse invocation: one message each, so one slow message delays no other. */
+  parseBatchSize: 1,
+  /** Parse invocations at once: the stage waits rather than compete with the pollers for the account's concurrency. */
+  parseMaxConcurrency: 5,
+  /** A message whose parse failed this often for want of S3 or SQS goes to the stage's DLQ. */
+  parseMaxReceiveCount: 5,
   dispatchMemorySize: 256,
   dispatchTimeout: Duration.minutes(1),
 

@@ -81,6 +81,33 @@ export function buildPollFunction(scope: Construct, options: PollFunctionOptions
   });
 }
 
+export interface ParseFunctionOptions {
+  readonly bucket: s3.IBucket;
+  readonly keyPrefix: string;
+  readonly parsedQueue: sqs.IQueue;
+  readonly metricsNamespace: string;
+  readonly serviceName: string;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  readonly logRetention: logs.RetentionDays;
+}
+
+/** The optional parse stage's function (infra/parse-stage.ts): stored messages into parsed documents. */
+export function buildParseFunction(scope: Construct, options: ParseFunctionOptions): lambda.Function {
+  return buildFunction(scope, 'Parse', 'parse.ts', options.logRetention, {
+    memorySize: options.memorySize,
+    timeout: options.timeout,
+    description: 'Parses each stored message into a JSON document and part objects beside it',
+    environment: {
+      [ENV_NAMES.messageBucket]: options.bucket.bucketName,
+      [ENV_NAMES.keyPrefix]: options.keyPrefix,
+      [ENV_NAMES.parsedQueueUrl]: options.parsedQueue.queueUrl,
+      [ENV_NAMES.metricsNamespace]: options.metricsNamespace,
+      [ENV_NAMES.serviceName]: options.serviceName,
+    },
+  });
+}
+
 /**
  * The poll function's trigger: the job queue, a batch of jobs (mailboxes) per invocation, each failed job
  * reported alone so the others are not run again, and at most `maxConcurrency` invocations at once.

@@ -10,3 +10,4 @@ export type { IngestionAlarms } from './alarms.ts';
 export type { FleetHealth } from './fleet-health.ts';
 export { FUNCTION_CODE_CONTEXT } from './function-code.ts';
 export * from './mailbox-ingestion.ts';
+export type { ParseStage } from './parse-stage.ts';

@@ -20,6 +20,7 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -36,6 +37,7 @@ import { MailboxIngestionBase } from './ingestion-base.ts';
 import { inlineConfig } from './inline-config.ts';
 import { acknowledgeAcceptedFindings } from './nag-suppressions.ts';
 import { addIngestionOutputs } from './outputs.ts';
+import { ParseStage } from './parse-stage.ts';
 import { checkProps, type MailboxIngestionProps } from './props.ts';
 import { buildJobQueue, buildNotificationQueue } from './queues.ts';
 import { allowOnlySender, denyOverwrites } from './resource-policies.ts';
@@ -69,6 +71,10 @@ export class MailboxIngestion extends MailboxIngestionBase {
   readonly dashboard: cloudwatch.Dashboard | undefined;
   /** The dashboard in the CloudWatch console; absent with the dashboard. */
   readonly dashboardUrl: string | undefined;
+  /** The parse stage (docs/parsed-mail.md); absent unless the `parsedMail` prop asks for it. */
+  readonly parseStage: ParseStage | undefined;
+  /** The `Email Parsed` events; absent without the parse stage. */
+  readonly parsedQueue: sqs.IQueue | undefined;
 
   readonly #notificationQueue: sqs.IQueue | undefined;
 
@@ -157,6 +163,9 @@ export class MailboxIngestion extends MailboxIngestionBase {
 
     this.alarms = this.#alarms(props, schedulePeriod);
 
+    this.parseStage = this.#parseStage(props, logRetention);
+    this.parsedQueue = this.parseStage?.parsedQueue;
+
     const dashboard = this.#dashboard(props, schedulePeriod, pollTimeout);
     this.dashboard = dashboard?.dashboard;
     this.dashboardUrl = dashboard?.url;
@@ -211,6 +220,22 @@ export class MailboxIngestion extends MailboxIngestionBase {
     });
   }
 
+  /** The parse stage when the `parsedMail` prop asks for it. */
+  #parseStage(props: MailboxIngestionProps, logRetention: logs.RetentionDays): ParseStage | undefined {
+    if (!props.parsedMail) return undefined;
+    return new ParseStage(this, 'ParseStage', {
+      ...(props.parsedMail === true ? {} : props.parsedMail),
+      bucket: this.bucket,
+      keyPrefix: this.keyPrefix,
+      kmsKey: props.kmsKey,
+      metricsNamespace: this.metricsNamespace,
+      serviceName: this.serviceName,
+      logRetention,
+      pollMemorySize: props.pollMemorySize ?? DEFAULTS.pollMemorySize,
+      alarmAction: props.alarmAction,
+    });
+  }
+
   /** The dashboard when the `dashboard` prop asks for one. */
   #dashboard(
     props: MailboxIngestionProps,
@@ -253,4 +278,4 @@ function pollMetricPeriod(schedule: Duration): Duration {
 
 export { ConfigLocation } from './config-location.ts';
 export type { DashboardOptions } from './dashboard.ts';
-export type { ArchiveRule, MailboxEntry, MailboxIngestionProps } from './props.ts';
+export type { ArchiveRule, MailboxEntry, MailboxIngestionProps, ParsedMailOptions } from './props.ts';

@@ -20,6 +20,25 @@ export interface ArchiveRule {
   readonly after: Duration;
 }
 
+/** The optional parse stage (infra/parse-stage.ts, docs/parsed-mail.md). */
+export interface ParsedMailOptions {
+  /**
+   * The mailboxes whose messages are parsed, by id.
+   * @default - every mailbox
+   */
+  readonly mailboxIds?: readonly string[];
+  /**
+   * Memory of the parse function, in MB; at most the poll function's.
+   * @default 512
+   */
+  readonly memorySize?: number;
+  /**
+   * Timeout of the parse function.
+   * @default Duration.minutes(5)
+   */
+  readonly timeout?: Duration;
+}
+
 export interface MailboxIngestionProps {
   /**
    * The mailboxes, as the `mailboxes` array of the config file. Validated at synth time: a bad entry fails
@@ -196,6 +215,13 @@ export interface MailboxIngestionProps {
    * @default false
    */
   readonly outputs?: boolean;
+  /**
+   * Parsed messages (docs/parsed-mail.md): a stage of its own that gives each stored message a JSON
+   * document (headers, addresses, text and HTML, parts as objects) beside the raw object and an
+   * `Email Parsed` event on `parsedQueue`. `true` for every mailbox, or the options.
+   * @default - off: no parse stage
+   */
+  readonly parsedMail?: boolean | ParsedMailOptions;
 }
 
 /** Throws on contradictory props, naming them; every message starts with the construct name. */

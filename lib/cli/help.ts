@@ -11,6 +11,7 @@ import { USAGE } from './args.ts';
 import { CHECK_USAGE } from './check.ts';
 import { DEMO_USAGE } from './demo.ts';
 import { OAUTH_LOGIN_USAGE } from './oauth-login.ts';
+import { PARSE_USAGE } from './parse.ts';
 import { REPLAY_USAGE } from './replay.ts';
 import { RESET_USAGE } from './reset.ts';
 import { SECRETS_USAGE } from './secrets-build.ts';
@@ -45,6 +46,7 @@ export const COMMANDS: readonly CommandHelp[] = [
     summary: 'a sample maildrop polled into local files and every byte checked: no server, no AWS account',
     usage: DEMO_USAGE,
   },
+  { name: 'parse', summary: 'one stored message as JSON, text, HTML and part files', usage: PARSE_USAGE },
 ];
 
 export function topUsage(): string {

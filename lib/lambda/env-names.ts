@@ -26,6 +26,8 @@ export const ENV_NAMES = {
   nodeOptions: 'NODE_OPTIONS',
   /** Read by the circuit breaker (lib/health/breaker.ts); the construct leaves it unset. */
   breakerConfigRepeats: 'BREAKER_CONFIG_REPEATS',
+  /** The parse function (docs/parsed-mail.md): where its `Email Parsed` events go. */
+  parsedQueueUrl: 'PARSED_QUEUE_URL',
 } as const;
 
 /** The Service of logs and metrics when POWERTOOLS_SERVICE_NAME is unset (the construct always sets it). */
@@ -75,3 +77,9 @@ export const DEFAULT_SCHEDULE_PERIOD_SECONDS = 300;
  * function's when the variable is unset.
  */
 export const DEFAULT_JOB_MAX_RECEIVE_COUNT = 5;
+
+/** The parse function (the optional parse stage, docs/parsed-mail.md). */
+export const PARSE_ENV: FunctionEnv = {
+  required: [ENV_NAMES.messageBucket, ENV_NAMES.parsedQueueUrl],
+  optional: [ENV_NAMES.keyPrefix, ENV_NAMES.metricsNamespace, ENV_NAMES.serviceName, ENV_NAMES.nodeOptions],
+};

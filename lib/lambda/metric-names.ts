@@ -33,6 +33,10 @@ export const METRIC_NAMES = {
    * counts (as needs-attention) each time its job comes round.
    */
   mailboxHealth: 'MailboxHealth',
+  /** The parse stage: stored messages parsed into a document (status parsed). */
+  messagesParsed: 'MessagesParsed',
+  /** The parse stage: messages the parser gave up on (document status failed, with the reason). */
+  parseFailures: 'ParseFailures',
 } as const;
 
 /** The dimension names of every metric set, as the alarms and the dashboard query them. */

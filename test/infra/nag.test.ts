@@ -62,6 +62,11 @@ describe('cdk-nag AwsSolutions', () => {
       (s) => ({ eventBus: new events.EventBus(s, 'Bus'), notificationQueueEnabled: false }),
     ],
     ['a dashboard', () => ({ dashboard: { dashboardName: 'mail' } })],
+    ['the parse stage', () => ({ parsedMail: true })],
+    [
+      'the parse stage under a customer-managed key',
+      (s) => ({ parsedMail: true, kmsKey: new kms.Key(s, 'Key', { enableKeyRotation: true }) }),
+    ],
     [
       'existing bucket and queue',
       (s) => ({

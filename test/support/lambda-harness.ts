@@ -16,7 +16,9 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const run = promisify(execFile);
 
 /** scripts/build.mjs into `outDir`: dist/ may be in use by someone running the CLI. */
-export async function buildFunctionBundles(outDir: string): Promise<{ poll: string; dispatch: string }> {
+export async function buildFunctionBundles(
+  outDir: string,
+): Promise<{ poll: string; dispatch: string; parse: string }> {
   await run(
     process.execPath,
     ['scripts/build.mjs', '--out-dir', outDir, '--functions-only', '--no-measure'],
@@ -27,6 +29,7 @@ export async function buildFunctionBundles(outDir: string): Promise<{ poll: stri
   return {
     poll: path.join(outDir, 'functions/poll/poll.mjs'),
     dispatch: path.join(outDir, 'functions/dispatch/dispatch.mjs'),
+    parse: path.join(outDir, 'functions/parse/parse.mjs'),
   };
 }
 

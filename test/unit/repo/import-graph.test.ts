@@ -22,8 +22,9 @@ const graph = buildImportGraph(ROOT, ['lib', 'infra', 'functions']);
  *    pipeline may see of the outside world, so nothing above the core.
  * 3. The POP3 client (the only sockets) and the configuration types (config/), built on the ports.
  * 4. The pipeline and the circuit breaker around it (health/): they see only ports and a Deadline.
- * 5. The adapters that implement the ports (S3, SQS, Secrets Manager, local files) and OAuth2 tokens.
- *    Replay (replay/) reads what the S3 store wrote, so it sits beside it.
+ * 5. The adapters that implement the ports (S3, SQS, Secrets Manager, local files) and OAuth2 tokens;
+ *    the parse stage (parsed/), which writes through the adapters' S3 client and uploader. Replay (replay/)
+ *    reads what the S3 store wrote, so it sits beside it.
  * 6. The edges that choose adapters: the Lambda glue (lambda/), the CLI (cli/ with its demo maildrop,
  *    demo/) and the package's public entry point (index.ts).
  * 7. What is built from the edges: the Lambda handlers (functions/) and the CDK construct (infra/).
@@ -43,6 +44,7 @@ const LAYERS: Readonly<Record<string, number>> = {
   'lib/health': 4,
   'lib/adapters': 5,
   'lib/oauth': 5,
+  'lib/parsed': 5,
   'lib/replay': 5,
   'lib/lambda': 6,
   'lib/cli': 6,
