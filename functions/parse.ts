@@ -2,12 +2,13 @@
  * The parse stage (docs/parsed-mail.md), created by the construct only when `parsedMail` is set: S3
  * ObjectCreated events of raw `.eml` keys arrive through the stage's queue; each message is parsed into
  * its document and parts beside the raw object and announced with an `Email Parsed` event on the parsed
- * queue (lib/parsed/parse-stage.ts, lib/lambda/parse-records.ts). Wiring only: the clients, logger and
+ * queue, and on the event bus when there is one (lib/parsed/parse-stage.ts, lib/lambda/parse-records.ts,
+ * lib/lambda/parsed-event-targets.ts). Wiring only: the clients, logger and
  * metrics live for the container; each invocation's requests stop at its deadline.
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createS3Client } from '../lib/adapters/s3-client.ts';
-import { createSqsClient, SqsNotifier } from '../lib/adapters/sqs-notifier.ts';
+import { createSqsClient } from '../lib/adapters/sqs-notifier.ts';
 import { Deadline } from '../lib/deadline.ts';
 import { pollBudgetMs, requireEnv } from '../lib/lambda/env.ts';
 import { DEFAULT_SERVICE_NAME, ENV_NAMES } from '../lib/lambda/env-names.ts';
@@ -15,6 +16,7 @@ import { asRunLogger, createLogger, logEscapingError } from '../lib/lambda/logge
 import { DEFAULT_METRICS_NAMESPACE } from '../lib/lambda/metric-names.ts';
 import { createPollMetrics, publishMetricSets } from '../lib/lambda/metrics.ts';
 import { processParseRecords } from '../lib/lambda/parse-records.ts';
+import { parsedEventTargets } from '../lib/lambda/parsed-event-targets.ts';
 import { parseStoredMessage } from '../lib/parsed/parse-stage.ts';
 import { S3ParsedStore } from '../lib/parsed/s3-parsed-store.ts';
 
@@ -29,7 +31,11 @@ async function parseRecords(event: SQSEvent, context: Context): Promise<SQSBatch
   const bucket = requireEnv(env, ENV_NAMES.messageBucket);
   const keyPrefix = env[ENV_NAMES.keyPrefix] ?? '';
   const service = env[ENV_NAMES.serviceName] || DEFAULT_SERVICE_NAME;
-  const notifier = new SqsNotifier({ client: sqs, queueUrl: requireEnv(env, ENV_NAMES.parsedQueueUrl) });
+  const notifier = parsedEventTargets({
+    sqs,
+    parsedQueueUrl: requireEnv(env, ENV_NAMES.parsedQueueUrl),
+    eventBus: env[ENV_NAMES.eventBusName] || undefined,
+  });
   const signal = Deadline.after(pollBudgetMs(context.getRemainingTimeInMillis())).signal();
   const store = new S3ParsedStore({ client: s3, bucket, signal });
   metrics ??= createPollMetrics(

@@ -85,6 +85,8 @@ export interface ParseFunctionOptions {
   readonly bucket: s3.IBucket;
   readonly keyPrefix: string;
   readonly parsedQueue: sqs.IQueue;
+  /** Where the `Email Parsed` events also go: the construct's `eventBus`, by ARN. */
+  readonly eventBus: events.IEventBus | undefined;
   readonly metricsNamespace: string;
   readonly serviceName: string;
   readonly memorySize: number;
@@ -102,6 +104,7 @@ export function buildParseFunction(scope: Construct, options: ParseFunctionOptio
       [ENV_NAMES.messageBucket]: options.bucket.bucketName,
       [ENV_NAMES.keyPrefix]: options.keyPrefix,
       [ENV_NAMES.parsedQueueUrl]: options.parsedQueue.queueUrl,
+      ...(options.eventBus ? { [ENV_NAMES.eventBusName]: options.eventBus.eventBusArn } : {}),
       [ENV_NAMES.metricsNamespace]: options.metricsNamespace,
       [ENV_NAMES.serviceName]: options.serviceName,
     },

@@ -233,6 +233,7 @@ export class MailboxIngestion extends MailboxIngestionBase {
       logRetention,
       pollMemorySize: props.pollMemorySize ?? DEFAULTS.pollMemorySize,
       alarmAction: props.alarmAction,
+      eventBus: this.eventBus,
     });
   }
 

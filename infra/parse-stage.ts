@@ -3,7 +3,7 @@
  *
  *   bucket ──ObjectCreated, <prefix>[<mailbox>/]…​.eml──▶ parse event queue (DLQ) ──▶ parse λ
  *        parse λ ── GetObject raw, PutObject <raw>.parsed/* ──▶ bucket
- *        parse λ ── Email Parsed ──▶ parsed queue (DLQ)
+ *        parse λ ── Email Parsed ──▶ parsed queue (DLQ), and the construct's event bus if it has one
  *
  * A stage of its own, fed by S3's event after the message was stored, so raw ingestion never waits on a
  * parse or fails because of one; the poll function knows nothing of it. Which mailboxes: the S3 event
@@ -16,6 +16,7 @@
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -28,6 +29,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { PARSED_FOLDER_SUFFIX, RAW_SUFFIX } from '../lib/parsed/keys.ts';
 import { DEFAULTS } from './defaults.ts';
+import { grantPutEvents } from './event-bus.ts';
 import { buildParseFunction } from './functions.ts';
 import { acknowledgeRuntime, acknowledgeWildcardResource } from './nag-suppressions.ts';
 import type { ParsedMailOptions } from './props.ts';
@@ -47,6 +49,8 @@ export interface ParseStageProps extends ParsedMailOptions {
   readonly pollMemorySize: number;
   /** Where the stage's alarm notifies, as the construct's other alarms. */
   readonly alarmAction: sns.ITopic | undefined;
+  /** The construct's event bus: the `Email Parsed` events are put on it too. */
+  readonly eventBus: events.IEventBus | undefined;
 }
 
 export class ParseStage extends Construct {
@@ -93,6 +97,7 @@ export class ParseStage extends Construct {
       bucket: props.bucket,
       keyPrefix: props.keyPrefix,
       parsedQueue: this.parsedQueue,
+      eventBus: props.eventBus,
       metricsNamespace: props.metricsNamespace,
       serviceName: props.serviceName,
       memorySize,
@@ -178,6 +183,7 @@ export class ParseStage extends Construct {
       resourceArns: [props.bucket.arnForObjects(parsedObjectsPattern(props.keyPrefix))],
     });
     props.bucket.encryptionKey?.grant(role, 'kms:GenerateDataKey', 'kms:Decrypt');
+    if (props.eventBus) grantPutEvents(role, props.eventBus);
     iam.Grant.addToPrincipal({
       grantee: role,
       actions: ['sqs:SendMessage'],

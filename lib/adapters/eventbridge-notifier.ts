@@ -46,6 +46,10 @@ export interface EventBridgeNotifierOptions extends EntryRetryOptions {
   readonly client: EventBridgeClient;
   /** The bus's name or ARN. */
   readonly eventBus: string;
+  /** @default "Email Received" (EMAIL_RECEIVED_DETAIL_TYPE): a stored message's notification. */
+  readonly detailType?: string;
+  /** The event's `detail` from a notification. @default its body, unchanged */
+  readonly detailOf?: (notification: OutgoingNotification) => string;
 }
 
 /** A PutEvents request: 10 entries, and 256 KB of entries together (lib/aws-limits.ts). */
@@ -58,11 +62,15 @@ export class EventBridgeNotifier implements Notifier {
   readonly maxBatchSize = EVENTBRIDGE_MAX_BATCH_ENTRIES;
   readonly #client: EventBridgeClient;
   readonly #eventBus: string;
+  readonly #detailType: string;
+  readonly #detailOf: (notification: OutgoingNotification) => string;
   readonly #retryOptions: EntryRetryOptions;
 
   constructor(options: EventBridgeNotifierOptions) {
     this.#client = options.client;
     this.#eventBus = options.eventBus;
+    this.#detailType = options.detailType ?? EMAIL_RECEIVED_DETAIL_TYPE;
+    this.#detailOf = options.detailOf ?? ((notification) => notification.body);
     this.#retryOptions = options;
   }
 
@@ -150,8 +158,8 @@ export class EventBridgeNotifier implements Notifier {
     return {
       EventBusName: this.#eventBus,
       Source: EVENT_SOURCE,
-      DetailType: EMAIL_RECEIVED_DETAIL_TYPE,
-      Detail: notification.body,
+      DetailType: this.#detailType,
+      Detail: this.#detailOf(notification),
     };
   }
 }

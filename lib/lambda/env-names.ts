@@ -81,5 +81,11 @@ export const DEFAULT_JOB_MAX_RECEIVE_COUNT = 5;
 /** The parse function (the optional parse stage, docs/parsed-mail.md). */
 export const PARSE_ENV: FunctionEnv = {
   required: [ENV_NAMES.messageBucket, ENV_NAMES.parsedQueueUrl],
-  optional: [ENV_NAMES.keyPrefix, ENV_NAMES.metricsNamespace, ENV_NAMES.serviceName, ENV_NAMES.nodeOptions],
+  optional: [
+    ENV_NAMES.keyPrefix,
+    ENV_NAMES.eventBusName,
+    ENV_NAMES.metricsNamespace,
+    ENV_NAMES.serviceName,
+    ENV_NAMES.nodeOptions,
+  ],
 };

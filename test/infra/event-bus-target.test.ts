@@ -75,6 +75,26 @@ describe('MailboxIngestion with an event bus', () => {
     ).toEqual([]);
   });
 
+  it('with the parse stage: its function puts the Email Parsed events on the same bus, and on no other', () => {
+    const { template, stack, bus } = synthWithBus({ parsedMail: true });
+
+    const [parse] = Object.entries(template.findResources('AWS::Lambda::Function')).filter(([id]) =>
+      id.startsWith('MailParseStageParseFunction'),
+    );
+    expect(parse![1]['Properties'].Environment.Variables['EVENT_BUS_NAME']).toEqual(busArn(stack, bus));
+    const putEvents = policyStatements(template).filter((s) =>
+      actionsOf([s]).some((a) => a.startsWith('events:')),
+    );
+    expect(new Set(putEvents.map((s) => JSON.stringify(s)))).toEqual(
+      new Set([
+        JSON.stringify({ Action: 'events:PutEvents', Effect: 'Allow', Resource: busArn(stack, bus) }),
+      ]),
+    );
+    expect(roleStatements(template, 'MailParseStageParseRole')).toContainEqual(putEvents[0]);
+    const withoutBus = synth({ parsedMail: true }).template;
+    expect(actionsOf(policyStatements(withoutBus)).filter((a) => a.startsWith('events:'))).toEqual([]);
+  });
+
   it('an imported bus of another account: the environment and the grant name its ARN', () => {
     const arn = 'arn:aws:events:eu-west-1:210987654321:event-bus/central-mail';
     const { template } = synth({}, (s) => ({ eventBus: events.EventBus.fromEventBusArn(s, 'Central', arn) }));

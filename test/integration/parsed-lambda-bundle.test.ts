@@ -19,6 +19,7 @@ import { objectKeyFor } from '../../lib/adapters/object-key.ts';
 import type { ParsedDocument } from '../../lib/parsed/document.ts';
 import type { EmailParsedEvent } from '../../lib/parsed/event.ts';
 import { describeWithCorpus, loadCorpus } from '../support/corpus.ts';
+import { startEventBridgeEndpoint } from '../support/eventbridge-endpoint.ts';
 import { type Fauxqs, startFauxqs } from '../support/fauxqs.ts';
 import { buildFunctionBundles, captureOutput, lambdaContext } from '../support/lambda-harness.ts';
 
@@ -169,6 +170,44 @@ describeWithCorpus('parse bundle', () => {
     const resent = (await aws.receiveAll(parsedQueueUrl)).map((message) => message.Body).sort();
     const firstBodies = events.filter((e) => e.detail.rawKey !== brokenKey).map((e) => JSON.stringify(e));
     expect(resent).toEqual(firstBodies.sort());
+  }, 120_000);
+
+  test("with EVENT_BUS_NAME: each event also put on the bus, its detail the queued body's detail", async () => {
+    const bus = await startEventBridgeEndpoint();
+    process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = bus.endpoint;
+    process.env.EVENT_BUS_NAME = 'mail-events';
+    try {
+      const withParts = loadCorpus()
+        .filter((message) => message.bytes.includes('attachment'))
+        .slice(6, 9);
+      const rawKeys = await Promise.all(withParts.map((m, i) => store('bus', `b ${i}`, m.bytes)));
+      bus.failEntries((event) =>
+        event.detail.includes(JSON.stringify(rawKeys[0]))
+          ? { code: 'AccessDenied', message: 'no' }
+          : undefined,
+      );
+      const result = await invoke(rawKeys);
+      // The record whose event the bus refused is not done: it is parsed again later (same keys, same bytes).
+      expect(result.response.batchItemFailures).toHaveLength(1);
+      const queued = (await aws.receiveAll(parsedQueueUrl)).map(
+        (m) => JSON.parse(m.Body!) as EmailParsedEvent,
+      );
+      expect(queued).toHaveLength(rawKeys.length);
+      expect(bus.events).toHaveLength(rawKeys.length - 1);
+      for (const event of bus.events) {
+        expect(event).toMatchObject({ eventBusName: 'mail-events', source: 'mailbox-poller' });
+        expect(event.detailType).toBe('Email Parsed');
+        const detail = JSON.parse(event.detail) as EmailParsedEvent['detail'];
+        expect(queued.find((q) => q.detail.rawKey === detail.rawKey)?.detail).toEqual(detail);
+      }
+      expect(bus.events.map((event) => JSON.parse(event.detail).rawKey).sort()).toEqual(
+        rawKeys.slice(1).sort(),
+      );
+    } finally {
+      delete process.env.EVENT_BUS_NAME;
+      delete process.env.AWS_ENDPOINT_URL_EVENTBRIDGE;
+      await bus.close();
+    }
   }, 120_000);
 
   test('an object that is no raw message (a parsed part, a temporary upload) is left alone', async () => {
