@@ -14,7 +14,8 @@ export const PARSED_DOCUMENT_VERSION = 1;
  * - `parser-error`: the MIME parser gave up on the bytes (its message is in `failure.detail`), e.g. a
  *   header section larger than mailparser's 1 MiB.
  */
-export type ParseFailureReason = 'parser-error';
+export const PARSE_FAILURE_REASONS = ['parser-error'] as const;
+export type ParseFailureReason = (typeof PARSE_FAILURE_REASONS)[number];
 
 export interface ParsedAddress {
   readonly name: string;

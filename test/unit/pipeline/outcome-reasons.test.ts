@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { PARSE_FAILURE_REASONS } from '../../../lib/parsed/document.ts';
 import { classifyFailure } from '../../../lib/pipeline/classify-failure.ts';
 import { StoreUnavailableError } from '../../../lib/pipeline/errors.ts';
 import {
@@ -80,6 +81,8 @@ describe('outcome reasons', () => {
       ...Object.keys(OUTCOME_REASONS),
       ...SKIP_REASONS,
       ...DRY_RUN_LEFT_REASONS,
+      // The parse stage's own: why a parsed document says `failed` (docs/parsed-mail.md).
+      ...PARSE_FAILURE_REASONS,
     ]);
     const written = new Map<string, string>();
     for (const file of sourceFiles()) {
