@@ -4,11 +4,16 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { HEALTH_RECORDS_FOLDER } from '../lib/health/states.ts';
 
 export interface RequestCounts {
   /** Operation name → requests, e.g. `s3:PutObject`, `sqs:SendMessageBatch`. */
   readonly byOperation: Record<string, number>;
-  /** PutObject + UploadPart + CopyObject: the requests S3 bills as PUTs that write object data. */
+  /**
+   * PutObject + UploadPart + CopyObject of messages: the requests S3 bills as PUTs that write a message's
+   * data. A mailbox's health record (`.health/`, written on its first run and when it changes) is counted
+   * apart, as `s3:PutObject (health record)`: a cost per mailbox run, not per message.
+   */
   readonly s3Puts: number;
   readonly s3Requests: number;
   readonly sqsRequests: number;
@@ -82,6 +87,12 @@ function operationOf(request: http.IncomingMessage): string {
   const target = request.headers['x-amz-target'];
   if (typeof target === 'string' && target.startsWith('AmazonSQS.')) return `sqs:${target.slice(10)}`;
   const url = new URL(request.url ?? '/', 'http://localhost');
+  const operation = s3OperationOf(request, url);
+  const record = url.pathname.includes(HEALTH_RECORDS_FOLDER) ? ' (health record)' : '';
+  return `${operation}${operation.startsWith('s3:') ? record : ''}`;
+}
+
+function s3OperationOf(request: http.IncomingMessage, url: URL): string {
   const query = url.searchParams;
   const hasKey = url.pathname.split('/').filter(Boolean).length > 1;
   switch (request.method) {
