@@ -53,6 +53,19 @@ export interface StoredMessage {
   readonly size: number;
   /** False when an identical object was already there (a re-poll after an interrupted session). */
   readonly created: boolean;
+  /**
+   * When `created` is false: the retrieval and processing time the existing object keeps (those of the
+   * run that first stored it), so that the notification sent again says what the first one said and what
+   * `replay` rebuilds. Undefined for a new object, an object that keeps no times (stored before they were
+   * kept) and a store that keeps none: the notification then takes this run's.
+   */
+  readonly firstStored?: NotificationTimes;
+}
+
+/** The times a notification carries besides the message's own data (`retrievedAt`, `processingTimeMillis`). */
+export interface NotificationTimes {
+  readonly retrievedAt: Date;
+  readonly processingTimeMillis: number;
 }
 
 export interface MessageStore {

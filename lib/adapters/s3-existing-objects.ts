@@ -27,18 +27,21 @@ export class ExistingObjects {
   /**
    * The key is taken (412): it counts as stored only if the object there is this message. Its stored
    * SHA-256 decides; without a comparable one (none, or a composite of unknown parts) its bytes are read
-   * back and hashed. Throws S3ObjectMismatchError when it is another message.
+   * back and hashed. Throws S3ObjectMismatchError when it is another message. Resolves with the object's
+   * user metadata, which the same HeadObject returned (names lower case, without `x-amz-meta-`): what the
+   * run that first stored it kept of its notification.
    */
   async verifyExisting(
     key: string,
     expected: ExpectedChecksum,
     size: number,
     signal: AbortSignal | undefined,
-  ): Promise<void> {
+  ): Promise<Readonly<Record<string, string>>> {
     const head = await this.head(key, signal);
+    const metadata = head.Metadata ?? {};
     const reported = parseReportedChecksum(head.ChecksumSHA256, head.ChecksumType);
     const verdict = reported === undefined ? 'unknown' : compareChecksum(reported, expected);
-    if (verdict === 'match') return;
+    if (verdict === 'match') return metadata;
     if (verdict === 'mismatch') {
       throw new S3ObjectMismatchError(this.#bucket, key, `its stored SHA-256 is ${reported?.digest}`);
     }
@@ -47,6 +50,7 @@ export class ExistingObjects {
       const found = `its ${actual.size} bytes hash to ${actual.sha256}`;
       throw new S3ObjectMismatchError(this.#bucket, key, found);
     }
+    return metadata;
   }
 
   /** HeadObject with the stored checksum; 404 and every other failure throw S3MessageStoreError. */

@@ -23,15 +23,17 @@
  * The object's metadata keeps what its notification was built from beyond its bytes (retrieval and
  * processing time, host, username, trusted authserv-ids, UTF-8 mode; lib/replay/metadata.ts), fixed when
  * the final write is issued, so `mailbox-poller replay` can send the same notification again. An object
- * that already existed keeps the metadata of the run that first wrote it.
+ * that already existed keeps the metadata of the run that first wrote it, and the store returns the times
+ * kept there (`StoredMessage.firstStored`, read from the HeadObject the 412 check makes anyway): the
+ * notification sent again for it is then the first one, byte for byte.
  *
  * Every request takes the run's deadline (`MessageToStore.signal`) as its abort signal, so a slow S3 near
  * the end cannot push a run past its timeout; an abandoned put rejects and the message is not committed.
  */
 import { randomUUID } from 'node:crypto';
 import { CopyObjectCommand, DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { MessageStore, MessageToStore, StoredMessage } from '../ports.ts';
-import { keptInputsMetadata } from '../replay/metadata.ts';
+import type { MessageStore, MessageToStore, NotificationTimes, StoredMessage } from '../ports.ts';
+import { keptInputsMetadata, readKeptInputs } from '../replay/metadata.ts';
 import { sendAbortable } from './abortable-send.ts';
 import { describeAwsError, httpStatusOf } from './aws-common.ts';
 import { S3MessageStoreError, S3ObjectMismatchError, storeError } from './errors.ts';
@@ -143,8 +145,8 @@ export class S3MessageStore implements MessageStore {
       sendAbortable(this.#client, command, signal),
     );
     if (outcome === 'exists') {
-      await this.#objects.verifyExisting(key, { sha256 }, bytes.length, signal);
-      return this.#stored(key, sha256, bytes.length, false);
+      const kept = await this.#objects.verifyExisting(key, { sha256 }, bytes.length, signal);
+      return this.#stored(key, sha256, bytes.length, false, kept);
     }
     if (outcome.ChecksumSHA256 !== undefined && outcome.ChecksumSHA256 !== checksum) {
       throw this.#error(key, `S3 reported SHA-256 ${outcome.ChecksumSHA256}, expected ${checksum}`);
@@ -238,8 +240,8 @@ export class S3MessageStore implements MessageStore {
     );
     if (outcome === 'exists') {
       // 412 also answers a failed CopySourceIfMatch; then the final key holds nothing and this fails.
-      await this.#objects.verifyExisting(key, expected, size, signal);
-      return this.#stored(key, sha256, size, false);
+      const kept = await this.#objects.verifyExisting(key, expected, size, signal);
+      return this.#stored(key, sha256, size, false, kept);
     }
     const result = outcome.CopyObjectResult;
     const reported = parseReportedChecksum(result?.ChecksumSHA256, result?.ChecksumType);
@@ -291,8 +293,17 @@ export class S3MessageStore implements MessageStore {
     return this.#error(key, problem, error);
   }
 
-  #stored(key: string, sha256: string, size: number, created: boolean): StoredMessage {
-    return { key, location: this.#bucket, sha256, size, created };
+  /** `existing`: the metadata of the object that was already there (HeadObject after the 412). */
+  #stored(
+    key: string,
+    sha256: string,
+    size: number,
+    created: boolean,
+    existing?: Readonly<Record<string, string>>,
+  ): StoredMessage {
+    const stored = { key, location: this.#bucket, sha256, size, created };
+    const firstStored = existing === undefined ? undefined : keptTimesOf(existing);
+    return firstStored === undefined ? stored : { ...stored, firstStored };
   }
 
   #error(key: string, problem: string, cause?: unknown): S3MessageStoreError {
@@ -317,6 +328,16 @@ function metadataFor(message: MessageToStore, sha256: string): Record<string, st
     processingTimeMillis: context.processingTimeMillis(),
   };
   return { ...metadata, ...keptInputsMetadata(inputs, metadata) };
+}
+
+/**
+ * The retrieval and processing time an existing object keeps, decoded as `replay` decodes them; undefined
+ * unless both are there (the store writes them together), so a notification never mixes two runs' times.
+ */
+function keptTimesOf(metadata: Readonly<Record<string, string>>): NotificationTimes | undefined {
+  const { retrievedAt, processingTimeMillis } = readKeptInputs(metadata);
+  if (retrievedAt === undefined || processingTimeMillis === undefined) return undefined;
+  return { retrievedAt, processingTimeMillis };
 }
 
 /** `x-amz-copy-source` is `<bucket>/<key>` with the key URL-encoded segment by segment. */

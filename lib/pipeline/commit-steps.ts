@@ -16,13 +16,19 @@ import type { RunRecord } from './run-record.ts';
  */
 export const CONSECUTIVE_NOTIFY_FAILURES_BEFORE_STOP = 3;
 
-/** The notification of a stored message. */
+/**
+ * The notification of a stored message. For an object that was already there (a run cut off after its
+ * notification was sent, before DELE or QUIT), the times are those the object keeps from the run that
+ * stored it, when it keeps them: the notification sent again is then the first one byte for byte, and
+ * what `replay` rebuilds from the object.
+ */
 export function describe(
   retrieved: RetrievedMessage,
   mailbox: MailboxConfig,
   utf8Mode?: boolean,
 ): StoredAndDescribed {
   const { planned, stored } = retrieved;
+  const times = stored.firstStored ?? retrieved;
   const { body } = buildNotification({
     mailboxId: mailbox.id,
     host: mailbox.host,
@@ -30,8 +36,8 @@ export function describe(
     uidl: planned.uidl,
     size: stored.size,
     sha256: stored.sha256,
-    retrievedAt: retrieved.retrievedAt,
-    processingTimeMillis: retrieved.processingTimeMillis,
+    retrievedAt: times.retrievedAt,
+    processingTimeMillis: times.processingTimeMillis,
     bucketName: stored.location,
     objectKey: stored.key,
     headerBytes: retrieved.headerBytes,

@@ -24,6 +24,7 @@ export interface RetrievedMessage {
   /** The header section (at most HeaderCollector's limit). */
   readonly headerBytes: Buffer;
   readonly headerSectionTruncated: boolean;
+  /** This run's; the notification takes the object's own instead when it has them (`stored.firstStored`). */
   readonly retrievedAt: Date;
   readonly processingTimeMillis: number;
 }

@@ -3,7 +3,8 @@
  * the object's bytes do not hold (docs/object-keys.md, "Object properties"): the retrieval time, the
  * processing time, the mailbox's host, username and `trustedAuthservId`, and the session's UTF-8 mode.
  * The header section is not kept: `replay` reads it back from the object through the same HeaderCollector
- * the pipeline used. Written by the S3 store (lib/adapters/s3-message-store.ts), read by `replay`.
+ * the pipeline used. Written by the S3 store (lib/adapters/s3-message-store.ts), read by `replay`, and by
+ * the store itself when the key is already taken: the notification sent again takes the kept times.
  *
  * Values travel as HTTP headers, which carry ASCII only and lose leading and trailing blanks, so text
  * that may hold anything else (a username, an authserv-id) is percent-encoded (`encodeMetadataText`).
