@@ -55,6 +55,7 @@ export {
   type MessageStore,
   type MessageToStore,
   type NotificationResult,
+  type NotificationTimes,
   type Notifier,
   type OutgoingNotification,
   type SecretRef,
