@@ -8,6 +8,7 @@
  * parameter of FaultPlan and injects them itself, reading and clearing `plan.fault`.
  */
 import { createHash } from 'node:crypto';
+import { S3Client } from '@aws-sdk/client-s3';
 import { expect } from 'vitest';
 import { ConfigCredentialsProvider } from '../../lib/adapters/credentials.ts';
 import { S3MessageStore } from '../../lib/adapters/s3-message-store.ts';
@@ -188,6 +189,8 @@ type Ports = Parameters<typeof pollMailbox>[1];
  * What a sweep polls into: the bucket `user` and the queue `user-notifications` on fauxqs, the flaky S3
  * store and SQS notifier (no SQS retries, so every injected failure reaches the pipeline), and the
  * mailbox of `user` behind the proxy, logging in with USER/PASS so that those commands, too, are cut after.
+ * The store's client sees S3's conditional writes (412 on a taken key), so a message stored again takes
+ * the path it takes on S3: the object is left as the first run wrote it.
  */
 export async function sweepTarget(
   rig: SweepRig,
@@ -198,8 +201,15 @@ export async function sweepTarget(
   const { aws, proxy } = rig;
   await aws.createBucket(user);
   const queueUrl = await aws.createQueue(`${user}-notifications`);
+  const storeClient = new S3Client({
+    endpoint: aws.endpoint,
+    region: aws.region,
+    credentials: { accessKeyId: aws.env.AWS_ACCESS_KEY_ID!, secretAccessKey: aws.env.AWS_SECRET_ACCESS_KEY! },
+    forcePathStyle: true,
+  });
+  aws.emulateConditionalWrites(storeClient);
   const ports = {
-    store: plan.flakyStore(new S3MessageStore({ client: aws.s3, bucket: user })),
+    store: plan.flakyStore(new S3MessageStore({ client: storeClient, bucket: user })),
     notifier: plan.flakyNotifier(new SqsNotifier({ client: aws.sqs, queueUrl, retries: 0 })),
     credentials: new ConfigCredentialsProvider(),
     clock: systemClock,
@@ -245,7 +255,8 @@ export function sweepPoller(
 
 /**
  * Every seeded message is in the bucket byte-identical (as Dovecot serves it), exactly once, and the
- * queue holds at least one notification per object and none for an object that does not exist.
+ * queue holds at least one notification per object and none for an object that does not exist; the
+ * notifications of one object, when it was notified again, are one body byte for byte.
  * Keys under `ignoredPrefixes` (staging, state) are not message objects.
  */
 export async function expectEachMessageStoredOnceAndNotified(options: {
@@ -265,11 +276,14 @@ export async function expectEachMessageStoredOnceAndNotified(options: {
   // Every message, byte-identical, exactly once (no duplicate object, none missing).
   expect([...objects.values()].sort()).toEqual(expected.sort());
 
-  const notified = new Map<string, number>();
+  const notified = new Map<string, Set<string>>();
   for (const received of await aws.receiveAll(queueUrl)) {
     const key = JSON.parse(received.Body!).receipt.action.objectKey as string;
-    notified.set(key, (notified.get(key) ?? 0) + 1);
+    notified.set(key, (notified.get(key) ?? new Set()).add(received.Body!));
   }
   // At least one notification per object, and none for an object that does not exist.
   expect([...notified.keys()].sort()).toEqual([...objects.keys()].sort());
+  // One body per object: a notification sent again after an interruption is the first one.
+  const differing = [...notified].filter(([, bodies]) => bodies.size > 1).map(([key]) => key);
+  expect(differing, 'objects whose notifications differ').toEqual([]);
 }
