@@ -32,6 +32,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { DEFERRED_PACKAGES, deferredDependencies, shipDeferredTables } from './deferred-dependencies.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = join(ROOT, 'dist');
@@ -96,15 +97,24 @@ function cliEntry(outDir = DIST) {
           entry,
           outfile: join(outDir, 'cli.mjs'),
           target: 'node20',
+          isFunction: false,
           define: { MAILBOX_POLLER_VERSION: JSON.stringify(PACKAGE_VERSION) },
         },
       ]
     : [];
 }
 
-/** Bundles one entry; resolves with the size of the output file in bytes. */
-export async function bundle({ entry, outfile, target, define = {} }, { externalSdk = false } = {}) {
+/**
+ * Bundles one entry; resolves with the size of the output file in bytes. A function's bundle leaves out
+ * what its dependencies load only for some messages (deferredDependencies); the CLI's keeps everything.
+ */
+export async function bundle(
+  { entry, outfile, target, define = {}, isFunction = true },
+  { externalSdk = false } = {},
+) {
   const esbuild = await import('esbuild');
+  const plugins = [await precompiledConfigValidator()];
+  if (isFunction) plugins.push(deferredDependencies());
   await esbuild.build({
     ...ESBUILD_OPTIONS,
     entryPoints: [entry],
@@ -112,7 +122,7 @@ export async function bundle({ entry, outfile, target, define = {} }, { external
     target,
     define,
     external: externalSdk ? ['@aws-sdk/*', '@smithy/*'] : [],
-    plugins: [await precompiledConfigValidator()],
+    plugins,
   });
   return statSync(outfile).size;
 }
@@ -174,7 +184,7 @@ export function compileConfigValidator() { return validate; }
  * encoded-words.ts: libmime, for rare charsets), so they are not in the bundles. Each is bundled on its
  * own, as CommonJS, into node_modules/<name> beside a bundle that names it, where that `require` finds it.
  */
-export const LAZY_MODULES = ['libmime'];
+export const LAZY_MODULES = ['libmime', ...DEFERRED_PACKAGES];
 
 /** The lazily loaded packages a bundle refers to (by their quoted name in its code). */
 function lazyModulesOf(bundleFile) {
@@ -210,6 +220,7 @@ export async function shipLazyModules(bundleFile, target = 'node22') {
     });
     shipped.push({ name, dir, bytes: statSync(join(dir, 'index.cjs')).size });
   }
+  shipped.push(...(await shipDeferredTables(readFileSync(bundleFile, 'utf8'), bundleFile)));
   return shipped;
 }
 
