@@ -17,13 +17,14 @@
  * aside when esbuild is not installed (a production-only install).
  *
  *   node scripts/build.mjs [--compare-sdk] [--no-measure] [--functions-only] [--no-library] [--out-dir DIR]
- *   node scripts/build.mjs --ship-lazy-modules BUNDLE.mjs
+ *   node scripts/build.mjs [--function-entry functions/NAME.ts] --ship-lazy-modules BUNDLE.mjs
  *
  * `--out-dir` builds somewhere other than dist/ (tests do, so they never pull the CLI bundle away from
  * under someone running it). `--functions-only` builds only the Lambda bundles, `--no-library` skips tsc.
  * `--ship-lazy-modules` only adds, beside an existing bundle, the packages it loads on first use (see
- * LAZY_MODULES); the CDK runs it after its own esbuild step. The functions and settings used here are
- * exported for other callers.
+ * LAZY_MODULES); with `--function-entry`, it first bundles that entry into BUNDLE.mjs as the function
+ * bundles are bundled here. The CDK runs it after its own esbuild step. The functions and settings used
+ * here are exported for other callers.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
@@ -327,7 +328,11 @@ async function main(argv) {
   const args = new Set(argv);
   const shipFor = optionValue(argv, '--ship-lazy-modules');
   if (shipFor !== undefined) {
-    // The CDK's bundling step for one function: its esbuild output gets the packages it loads lazily.
+    // The CDK's bundling step for one function: its esbuild output is bundled again from the entry as
+    // here (infra/defaults.ts bundlingFor), then gets the packages it loads lazily.
+    const entry = optionValue(argv, '--function-entry');
+    if (entry !== undefined)
+      await bundle({ entry: resolve(entry), outfile: resolve(shipFor), target: 'node22' });
     for (const shipped of await shipLazyModules(resolve(shipFor))) {
       console.log(`build: ${shipped.name} beside ${shipFor} (${kib(shipped.bytes)}, loaded on first use)`);
     }
