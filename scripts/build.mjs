@@ -182,8 +182,9 @@ export function compileConfigValidator() { return validate; }
 
 /**
  * Packages the code loads with Node's own `require` only when it needs them (lib/notification/
- * encoded-words.ts: libmime, for rare charsets), so they are not in the bundles. Each is bundled on its
- * own, as CommonJS, into node_modules/<name> beside a bundle that names it, where that `require` finds it.
+ * encoded-words.ts: libmime, for rare charsets; the stubs of deferred-dependencies.mjs: encoding-japanese and
+ * html-to-text), so they are not in the bundles. Each is bundled on its own, as CommonJS, into
+ * node_modules/<name> beside a bundle that names it, where that `require` finds it.
  */
 export const LAZY_MODULES = ['libmime', ...DEFERRED_PACKAGES];
 
