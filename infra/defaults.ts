@@ -193,3 +193,23 @@ export const BUNDLING: BundlingOptions = {
   banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
   commandHooks: SHIP_LAZY_MODULES,
 };
+
+/**
+ * BUNDLING for the function of `entry` (functions/<name>.ts): after the CDK's esbuild step,
+ * scripts/build.mjs bundles the entry again into the same index.mjs with its own plugins (the config
+ * validator compiled in, the dependencies only some messages need left beside the bundle:
+ * scripts/deferred-dependencies.mjs), which the esbuild command line cannot take, and ships what it
+ * loads on demand. What is deployed from the sources is then the bundle dist/ holds, byte for byte.
+ */
+export function bundlingFor(entry: string): BundlingOptions {
+  const relativeEntry = path.relative(PROJECT_ROOT, entry);
+  return {
+    ...BUNDLING,
+    commandHooks: {
+      ...SHIP_LAZY_MODULES,
+      afterBundling: (inputDir, outputDir) => [
+        `"${process.execPath}" "${path.join(inputDir, 'scripts', 'build.mjs')}" --function-entry "${path.join(inputDir, relativeEntry)}" --ship-lazy-modules "${path.join(outputDir, 'index.mjs')}"`,
+      ],
+    },
+  };
+}

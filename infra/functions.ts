@@ -16,7 +16,15 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ENV_NAMES } from '../lib/lambda/env-names.ts';
-import { ARCHITECTURE, BUNDLING, DEFAULTS, FUNCTION_ENVIRONMENT, PROJECT_ROOT, RUNTIME } from './defaults.ts';
+import {
+  ARCHITECTURE,
+  BUNDLING,
+  bundlingFor,
+  DEFAULTS,
+  FUNCTION_ENVIRONMENT,
+  PROJECT_ROOT,
+  RUNTIME,
+} from './defaults.ts';
 import { functionCodeFor } from './function-code.ts';
 import { functionAssetHash } from './source-hash.ts';
 
@@ -169,6 +177,6 @@ function buildFunction(
     handler: 'handler',
     projectRoot: PROJECT_ROOT,
     depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
-    bundling: { ...BUNDLING, assetHash: functionAssetHash(PROJECT_ROOT, entry, BUNDLING) },
+    bundling: { ...bundlingFor(code.entry), assetHash: functionAssetHash(PROJECT_ROOT, entry, BUNDLING) },
   });
 }

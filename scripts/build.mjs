@@ -17,13 +17,14 @@
  * aside when esbuild is not installed (a production-only install).
  *
  *   node scripts/build.mjs [--compare-sdk] [--no-measure] [--functions-only] [--no-library] [--out-dir DIR]
- *   node scripts/build.mjs --ship-lazy-modules BUNDLE.mjs
+ *   node scripts/build.mjs [--function-entry functions/NAME.ts] --ship-lazy-modules BUNDLE.mjs
  *
  * `--out-dir` builds somewhere other than dist/ (tests do, so they never pull the CLI bundle away from
  * under someone running it). `--functions-only` builds only the Lambda bundles, `--no-library` skips tsc.
  * `--ship-lazy-modules` only adds, beside an existing bundle, the packages it loads on first use (see
- * LAZY_MODULES); the CDK runs it after its own esbuild step. The functions and settings used here are
- * exported for other callers.
+ * LAZY_MODULES); with `--function-entry`, it first bundles that entry into BUNDLE.mjs as the function
+ * bundles are bundled here. The CDK runs it after its own esbuild step. The functions and settings used
+ * here are exported for other callers.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
@@ -32,6 +33,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { DEFERRED_PACKAGES, deferredDependencies, shipDeferredTables } from './deferred-dependencies.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = join(ROOT, 'dist');
@@ -96,15 +98,24 @@ function cliEntry(outDir = DIST) {
           entry,
           outfile: join(outDir, 'cli.mjs'),
           target: 'node20',
+          isFunction: false,
           define: { MAILBOX_POLLER_VERSION: JSON.stringify(PACKAGE_VERSION) },
         },
       ]
     : [];
 }
 
-/** Bundles one entry; resolves with the size of the output file in bytes. */
-export async function bundle({ entry, outfile, target, define = {} }, { externalSdk = false } = {}) {
+/**
+ * Bundles one entry; resolves with the size of the output file in bytes. A function's bundle leaves out
+ * what its dependencies load only for some messages (deferredDependencies); the CLI's keeps everything.
+ */
+export async function bundle(
+  { entry, outfile, target, define = {}, isFunction = true },
+  { externalSdk = false } = {},
+) {
   const esbuild = await import('esbuild');
+  const plugins = [await precompiledConfigValidator()];
+  if (isFunction) plugins.push(deferredDependencies());
   await esbuild.build({
     ...ESBUILD_OPTIONS,
     entryPoints: [entry],
@@ -112,7 +123,7 @@ export async function bundle({ entry, outfile, target, define = {} }, { external
     target,
     define,
     external: externalSdk ? ['@aws-sdk/*', '@smithy/*'] : [],
-    plugins: [await precompiledConfigValidator()],
+    plugins,
   });
   return statSync(outfile).size;
 }
@@ -171,10 +182,11 @@ export function compileConfigValidator() { return validate; }
 
 /**
  * Packages the code loads with Node's own `require` only when it needs them (lib/notification/
- * encoded-words.ts: libmime, for rare charsets), so they are not in the bundles. Each is bundled on its
- * own, as CommonJS, into node_modules/<name> beside a bundle that names it, where that `require` finds it.
+ * encoded-words.ts: libmime, for rare charsets; the stubs of deferred-dependencies.mjs: encoding-japanese and
+ * html-to-text), so they are not in the bundles. Each is bundled on its own, as CommonJS, into
+ * node_modules/<name> beside a bundle that names it, where that `require` finds it.
  */
-export const LAZY_MODULES = ['libmime'];
+export const LAZY_MODULES = ['libmime', ...DEFERRED_PACKAGES];
 
 /** The lazily loaded packages a bundle refers to (by their quoted name in its code). */
 function lazyModulesOf(bundleFile) {
@@ -210,6 +222,7 @@ export async function shipLazyModules(bundleFile, target = 'node22') {
     });
     shipped.push({ name, dir, bytes: statSync(join(dir, 'index.cjs')).size });
   }
+  shipped.push(...(await shipDeferredTables(readFileSync(bundleFile, 'utf8'), bundleFile)));
   return shipped;
 }
 
@@ -316,7 +329,11 @@ async function main(argv) {
   const args = new Set(argv);
   const shipFor = optionValue(argv, '--ship-lazy-modules');
   if (shipFor !== undefined) {
-    // The CDK's bundling step for one function: its esbuild output gets the packages it loads lazily.
+    // The CDK's bundling step for one function: its esbuild output is bundled again from the entry as
+    // here (infra/defaults.ts bundlingFor), then gets the packages it loads lazily.
+    const entry = optionValue(argv, '--function-entry');
+    if (entry !== undefined)
+      await bundle({ entry: resolve(entry), outfile: resolve(shipFor), target: 'node22' });
     for (const shipped of await shipLazyModules(resolve(shipFor))) {
       console.log(`build: ${shipped.name} beside ${shipFor} (${kib(shipped.bytes)}, loaded on first use)`);
     }

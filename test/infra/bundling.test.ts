@@ -46,7 +46,7 @@ describe('function bundles', () => {
     process.env['PATH'] = `${fakeBin}:${originalPath}`;
     const app = new App({ builtinCloudFormationValidation: false });
     const stack = new Stack(app, 'Bundled', { env: { account: '123456789012', region: 'eu-west-1' } });
-    new MailboxIngestion(stack, 'Mail', { mailboxes: MAILBOXES });
+    new MailboxIngestion(stack, 'Mail', { mailboxes: MAILBOXES, parsedMail: true });
     const assembly = app.synth();
     assemblyDir = assembly.directory;
     const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function');
@@ -96,7 +96,28 @@ describe('function bundles', () => {
     expect(readdirSync(assetOf('MailDispatchFunction')).sort()).toEqual(['index.mjs', 'index.mjs.map']);
   });
 
-  it.each(['MailPollFunction', 'MailDispatchFunction'])(
+  it('the parse bundle is within its size line, what it loads on demand beside it and found there', () => {
+    const parse = assetOf('MailParseStageParseFunction');
+    expect(statSync(join(parse, 'index.mjs')).size).toBeLessThanOrEqual(1024 * 1024);
+    const script =
+      `const { createRequire } = await import('node:module');` +
+      `const load = createRequire(${JSON.stringify(pathToFileURL(join(parse, 'index.mjs')).href)});` +
+      `const found = ['html-to-text', 'encoding-japanese', 'iconv-lite/encodings/tables/cp950.json'].map((name) => load.resolve(name));` +
+      `process.stdout.write(found.join('\\n') + '\\n' + load('html-to-text').htmlToText('<p>a &amp; b</p>'));`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    expect(out.toString()).toBe(
+      [
+        join(parse, 'node_modules/html-to-text/index.cjs'),
+        join(parse, 'node_modules/encoding-japanese/index.cjs'),
+        join(parse, 'node_modules/iconv-lite/encodings/tables/cp950.json'),
+        'a & b',
+      ].join('\n'),
+    );
+  });
+
+  it.each(['MailPollFunction', 'MailDispatchFunction', 'MailParseStageParseFunction'])(
     '%s loads in a fresh node and exports handler',
     (prefix) => {
       const url = pathToFileURL(join(assetOf(prefix), 'index.mjs')).href;

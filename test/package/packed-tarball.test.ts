@@ -21,6 +21,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -175,6 +176,16 @@ function expectShippedAssets(cdkOut: string, stackName: string): void {
   expect(filesUnder(path.join(packed, 'dist', 'functions', 'poll'))).toContain(
     path.join('node_modules', 'libmime', 'index.cjs'),
   );
+  // The parse function's deferred dependencies (scripts/deferred-dependencies.mjs) are packed beside it.
+  const parse = path.join(packed, 'dist', 'functions', 'parse');
+  expect(filesUnder(parse)).toEqual(
+    expect.arrayContaining([
+      path.join('node_modules', 'html-to-text', 'index.cjs'),
+      path.join('node_modules', 'encoding-japanese', 'index.cjs'),
+      path.join('node_modules', 'iconv-lite', 'encodings', 'tables', 'cp950.json'),
+    ]),
+  );
+  expect(statSync(path.join(parse, 'parse.mjs')).size).toBeLessThanOrEqual(1024 * 1024);
 }
 
 describe('npm pack', () => {
