@@ -11,7 +11,7 @@ import { USAGE } from './args.ts';
 import { CHECK_USAGE } from './check.ts';
 import { DEMO_USAGE } from './demo.ts';
 import { OAUTH_LOGIN_USAGE } from './oauth-login.ts';
-import { PARSE_USAGE } from './parse.ts';
+import { PARSE_USAGE } from './parse-usage.ts';
 import { REPLAY_USAGE } from './replay.ts';
 import { RESET_USAGE } from './reset.ts';
 import { SECRETS_USAGE } from './secrets-build.ts';

@@ -29,7 +29,6 @@ import { type CliIo, processIo } from './io.ts';
 import { formatMessageEvent, MessageOrder, traceWriter } from './live-log.ts';
 import { defaultLockDir } from './mailbox-lock.ts';
 import { oauthLoginMain } from './oauth-login.ts';
-import { parseMain } from './parse.ts';
 import { literalVariableWarnings, unsetPasswordVariables } from './password-variables.ts';
 import { type LockedPollPorts, pollMailboxesLocked } from './poll-locked.ts';
 import { replayMain } from './replay.ts';
@@ -64,7 +63,8 @@ const SUB_COMMANDS: ReadonlyMap<string, (args: readonly string[], io: CliIo) => 
   ['reset', resetMain],
   ['demo', (args: readonly string[], io: CliIo) => demoMain(args, io, main)],
   ['replay', replayMain],
-  ['parse', parseMain],
+  // The MIME parser is loaded for `parse` alone: a poll does not evaluate it at start.
+  ['parse', async (args: readonly string[], io: CliIo) => (await import('./parse.ts')).parseMain(args, io)],
 ]);
 
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {

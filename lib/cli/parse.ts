@@ -18,16 +18,8 @@ import { LocalParsedStore } from '../parsed/local-parsed-store.ts';
 import { parseMessage } from '../parsed/parse-message.ts';
 import { usageProblem } from './args.ts';
 import type { CliIo } from './io.ts';
+import { PARSE_USAGE } from './parse-usage.ts';
 import { usageErrorText } from './usage-line.ts';
-
-export const PARSE_USAGE = `Usage: mailbox-poller parse FILE.eml [--out DIR]
-
-Parses one stored message as the construct's parse stage does: DIR/message.json (headers, addresses,
-subject, date, text and HTML bodies, each part's type, name, size and SHA-256) and DIR/parts/<n>.
-
-  --out DIR   where to write (default: FILE with .parsed in place of .eml)
-
-Exit status: 0 parsed, 1 the message could not be parsed (message.json says why), 2 usage or file error.`;
 
 export async function parseMain(argv: readonly string[], io: CliIo): Promise<number> {
   let file: string;
