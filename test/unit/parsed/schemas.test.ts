@@ -6,28 +6,23 @@
  * and not to the schema fails here.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ParsedDocument } from '../../../lib/parsed/document.ts';
-import { type EmailParsedEvent, emailParsedEvent } from '../../../lib/parsed/event.ts';
+import { emailParsedEvent } from '../../../lib/parsed/event.ts';
 import { parsedFolderFor } from '../../../lib/parsed/keys.ts';
 import { DEFAULT_PARSED_LIMITS, type ParsedLimits } from '../../../lib/parsed/limits.ts';
 import { parseMessage } from '../../../lib/parsed/parse-message.ts';
 import { corpusAvailable, describeWithCorpus, loadCorpus } from '../../support/corpus.ts';
+import {
+  ajv,
+  documentSchema,
+  eventSchema,
+  expectValid,
+  type Json,
+  validDocument,
+  validEvent,
+} from '../../support/parse-schemas.ts';
 import { MemoryPartSink } from '../../support/parsed-sink.ts';
-
-type Json = Record<string, unknown>;
-const schemaOf = (name: string): Json =>
-  JSON.parse(readFileSync(new URL(`../../../schema/${name}`, import.meta.url), 'utf8'));
-const documentSchema = schemaOf('parsed-document.schema.json');
-const eventSchema = schemaOf('email-parsed-event.schema.json');
-const ajv = new Ajv2020({ allErrors: true });
-addFormats.default(ajv);
-const validDocument = ajv.compile<ParsedDocument>(documentSchema);
-const validEvent = ajv.compile<EmailParsedEvent>(eventSchema);
 
 const crlf = (lines: string[]) => Buffer.from(lines.join('\r\n'), 'utf8');
 
@@ -50,10 +45,6 @@ async function parseStored(
   const event = emailParsedEvent(document, where, limits);
   // What a consumer reads: the JSON as stored and as sent, not the objects in memory.
   return { document: JSON.parse(JSON.stringify(document)), event: JSON.parse(JSON.stringify(event)) };
-}
-
-function expectValid(validate: ValidateFunction, value: unknown): void {
-  expect(validate(value), JSON.stringify(validate.errors)).toBe(true);
 }
 
 /** Every path of object keys in a value (array elements under `[]`), e.g. `parts[].sha256`. */
