@@ -169,6 +169,7 @@ describe('parsed document and Email Parsed event schemas', () => {
     ['an unknown cut', (d: Json) => ((d.cut as Json).attachments = true)],
     ['a status outside the enum', (d: Json) => (d.status = 'partial')],
     ['a failure reason outside the enum', (d: Json) => (d.failure = { reason: 'timeout', detail: 'x' })],
+    ['a raw hash that is not hex', (d: Json) => ((d.raw as Json).sha256 = 'unused')],
     ['a part hash that is not hex', (d: Json) => ((d.parts as Json[])[0]!.sha256 = 'Z'.repeat(64))],
     ['a date that is not ISO 8601 UTC', (d: Json) => (d.date = 'Sat, 1 Mar 2025 10:59:57 +0100')],
   ])('a document with %s does not validate', (_what, mutate) => {
