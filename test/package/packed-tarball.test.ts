@@ -205,6 +205,8 @@ describe('npm pack', () => {
         'dist/functions/dispatch/dispatch.mjs',
         'schema/config.schema.json',
         'schema/notification.schema.json',
+        'schema/parsed-document.schema.json',
+        'schema/email-parsed-event.schema.json',
       ]),
     );
     expect(files.filter((file) => /^(test|bench|functions|lib|infra|scripts)\//.test(file))).toEqual([]);
