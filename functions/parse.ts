@@ -19,11 +19,21 @@ import { processParseRecords } from '../lib/lambda/parse-records.ts';
 import { parsedEventTargets } from '../lib/lambda/parsed-event-targets.ts';
 import { parseStoredMessage } from '../lib/parsed/parse-stage.ts';
 import { S3ParsedStore } from '../lib/parsed/s3-parsed-store.ts';
+import type { Notifier } from '../lib/ports.ts';
 
 const logger = createLogger();
 const s3 = createS3Client();
 const sqs = createSqsClient();
 let metrics: ReturnType<typeof createPollMetrics> | undefined;
+/** The event targets for the container's life, as the SDK clients: a bus client is not made per invocation. */
+let targets: { readonly key: string; readonly notifier: Notifier } | undefined;
+
+function eventTargets(parsedQueueUrl: string, eventBus: string | undefined): Notifier {
+  const key = `${parsedQueueUrl} ${eventBus ?? ''}`;
+  if (targets?.key !== key)
+    targets = { key, notifier: parsedEventTargets({ sqs, parsedQueueUrl, eventBus }) };
+  return targets.notifier;
+}
 
 async function parseRecords(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   logger.addContext(context);
@@ -31,11 +41,10 @@ async function parseRecords(event: SQSEvent, context: Context): Promise<SQSBatch
   const bucket = requireEnv(env, ENV_NAMES.messageBucket);
   const keyPrefix = env[ENV_NAMES.keyPrefix] ?? '';
   const service = env[ENV_NAMES.serviceName] || DEFAULT_SERVICE_NAME;
-  const notifier = parsedEventTargets({
-    sqs,
-    parsedQueueUrl: requireEnv(env, ENV_NAMES.parsedQueueUrl),
-    eventBus: env[ENV_NAMES.eventBusName] || undefined,
-  });
+  const notifier = eventTargets(
+    requireEnv(env, ENV_NAMES.parsedQueueUrl),
+    env[ENV_NAMES.eventBusName] || undefined,
+  );
   const signal = Deadline.after(pollBudgetMs(context.getRemainingTimeInMillis())).signal();
   const store = new S3ParsedStore({ client: s3, bucket, signal });
   metrics ??= createPollMetrics(
