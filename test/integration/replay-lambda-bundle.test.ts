@@ -8,7 +8,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -17,7 +16,9 @@ import { type Fauxqs, startFauxqs } from '../support/fauxqs.ts';
 import {
   buildFunctionBundles,
   captureOutput,
+  deployedFunctionEnvironment,
   lambdaContext,
+  putDeployedConfig,
   sqsRecordOf,
 } from '../support/lambda-harness.ts';
 import { type MemoryPop3Server, startMemoryPop3Server } from '../support/memory-pop3-server.ts';
@@ -67,16 +68,7 @@ beforeAll(async () => {
   notificationQueueUrl = await aws.createQueue('notifications', { fifo: true });
   Object.assign(process.env, aws.env, {
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
-    CONFIG_BUCKET: 'config',
-    CONFIG_KEY: 'mailbox-poller/config.json',
-    JOB_QUEUE_URL: jobQueueUrl,
-    SCHEDULE_PERIOD_SECONDS: '300',
-    MESSAGE_BUCKET: 'mail',
-    KEY_PREFIX: 'mail/',
-    NOTIFICATION_QUEUE_URL: notificationQueueUrl,
-    JOB_MAX_RECEIVE_COUNT: '5',
-    METRICS_NAMESPACE: 'MailboxPoller',
-    POWERTOOLS_SERVICE_NAME: 'replay-lambda-test',
+    ...deployedFunctionEnvironment({ jobQueueUrl, notificationQueueUrl, serviceName: 'replay-lambda-test' }),
   });
   secrets.putSecret('mailbox-poller/support', JSON.stringify({ password: 'alice-password' }));
   poll = (await import(pathToFileURL(bundles.poll).href)) as Handler;
@@ -91,10 +83,7 @@ beforeAll(async () => {
     password: { secretId: 'mailbox-poller/support' },
     trustedAuthservId: 'mx.example.com',
   };
-  const config = JSON.stringify({ mailboxes: [mailbox] });
-  await aws.s3.send(
-    new PutObjectCommand({ Bucket: 'config', Key: 'mailbox-poller/config.json', Body: config }),
-  );
+  await putDeployedConfig(aws.s3, [mailbox]);
 }, 240_000);
 
 afterAll(async () => {

@@ -9,7 +9,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteMessageCommand, type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -19,7 +18,9 @@ import { type Fauxqs, startFauxqs } from '../support/fauxqs.ts';
 import {
   buildFunctionBundles,
   captureOutput,
+  deployedFunctionEnvironment,
   lambdaContext,
+  putDeployedConfig,
   sqsRecordOf,
 } from '../support/lambda-harness.ts';
 import { type MemoryPop3Server, startMemoryPop3Server } from '../support/memory-pop3-server.ts';
@@ -87,16 +88,7 @@ beforeAll(async () => {
     AWS_REGION: aws.region,
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
-    CONFIG_BUCKET: 'config',
-    CONFIG_KEY: 'mailbox-poller/config.json',
-    JOB_QUEUE_URL: jobQueueUrl,
-    SCHEDULE_PERIOD_SECONDS: '300',
-    MESSAGE_BUCKET: 'mail',
-    KEY_PREFIX: 'mail/',
-    NOTIFICATION_QUEUE_URL: notificationQueueUrl,
-    JOB_MAX_RECEIVE_COUNT: '5',
-    METRICS_NAMESPACE: 'MailboxPoller',
-    POWERTOOLS_SERVICE_NAME: 'resent-lambda-test',
+    ...deployedFunctionEnvironment({ jobQueueUrl, notificationQueueUrl, serviceName: 'resent-lambda-test' }),
   });
   secrets.putSecret('mailbox-poller/support', JSON.stringify({ password: 'alice-password' }));
   poll = (await import(pathToFileURL(bundles.poll).href)) as Handler;
@@ -111,10 +103,7 @@ beforeAll(async () => {
     password: { secretId: 'mailbox-poller/support' },
     trustedAuthservId: 'mx.example.com',
   };
-  const config = JSON.stringify({ mailboxes: [mailbox] });
-  await aws.s3.send(
-    new PutObjectCommand({ Bucket: 'config', Key: 'mailbox-poller/config.json', Body: config }),
-  );
+  await putDeployedConfig(aws.s3, [mailbox]);
 }, 240_000);
 
 afterAll(async () => {

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Message } from '@aws-sdk/client-sqs';
 import type { Context, SQSRecord } from 'aws-lambda';
 
@@ -109,3 +110,34 @@ export function captureOutput() {
 }
 
 export type CapturedOutput = ReturnType<typeof captureOutput>;
+
+/**
+ * The environment the construct gives the dispatch and poll functions, for one test deployment: the
+ * config object at `config`/`mailbox-poller/config.json` (putDeployedConfig), messages under `mail/`.
+ */
+export function deployedFunctionEnvironment(options: {
+  readonly jobQueueUrl: string;
+  readonly notificationQueueUrl: string;
+  readonly serviceName: string;
+}): Record<string, string> {
+  return {
+    CONFIG_BUCKET: 'config',
+    CONFIG_KEY: DEPLOYED_CONFIG_KEY,
+    JOB_QUEUE_URL: options.jobQueueUrl,
+    SCHEDULE_PERIOD_SECONDS: '300',
+    MESSAGE_BUCKET: 'mail',
+    KEY_PREFIX: 'mail/',
+    NOTIFICATION_QUEUE_URL: options.notificationQueueUrl,
+    JOB_MAX_RECEIVE_COUNT: '5',
+    METRICS_NAMESPACE: 'MailboxPoller',
+    POWERTOOLS_SERVICE_NAME: options.serviceName,
+  };
+}
+
+const DEPLOYED_CONFIG_KEY = 'mailbox-poller/config.json';
+
+/** Writes the deployed configuration of `mailboxes` where deployedFunctionEnvironment points. */
+export async function putDeployedConfig(s3: S3Client, mailboxes: readonly object[]): Promise<void> {
+  const body = JSON.stringify({ mailboxes });
+  await s3.send(new PutObjectCommand({ Bucket: 'config', Key: DEPLOYED_CONFIG_KEY, Body: body }));
+}
